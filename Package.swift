@@ -1,0 +1,95 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Settings every Swift target shares: Swift 6 strictness plus the upcoming features the
+/// anchor packages (swift-log, swift-nio) turn on, so no C or dependency type leaks into API.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "raftstore",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "RaftStorage", targets: ["RaftStorage"]),
+        .library(name: "MemoryStore", targets: ["MemoryStore"]),
+        .library(name: "EtcdWAL", targets: ["EtcdWAL"]),
+        .library(name: "LZ4Snapshots", targets: ["LZ4Snapshots"]),
+        .library(name: "RaftStorageTesting", targets: ["RaftStorageTesting"]),
+        .executable(name: "raftstore", targets: ["raftstore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: - Core
+        .target(name: "RaftStorage", swiftSettings: strictSettings),
+
+        // MARK: - Backends
+        .target(name: "MemoryStore", dependencies: ["RaftStorage"], swiftSettings: strictSettings),
+        .target(name: "CCRC32C"),
+        .target(
+            name: "EtcdWAL",
+            dependencies: [
+                "RaftStorage", "CCRC32C",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .target(
+            name: "LZ4Snapshots",
+            dependencies: ["RaftStorage", "CLZ4"],
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: - Conformance kit
+        .target(name: "RaftStorageTesting", dependencies: ["RaftStorage"], swiftSettings: strictSettings),
+
+        // MARK: - Tool
+        .executableTarget(
+            name: "raftstore",
+            dependencies: [
+                "RaftStorage", "MemoryStore", "EtcdWAL", "LZ4Snapshots",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: - Examples
+        .executableTarget(
+            name: "KeyValueStore",
+            dependencies: ["RaftStorage", "MemoryStore", "EtcdWAL", "LZ4Snapshots"],
+            path: "Examples/KeyValueStore",
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: - Tests
+        .testTarget(
+            name: "RaftStorageTests",
+            dependencies: ["RaftStorage", "MemoryStore", "RaftStorageTesting"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "EtcdWALTests",
+            dependencies: ["RaftStorage", "EtcdWAL", "MemoryStore", "RaftStorageTesting"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LZ4SnapshotsTests",
+            dependencies: ["RaftStorage", "LZ4Snapshots", "EtcdWAL", "MemoryStore", "RaftStorageTesting"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MemoryStoreTests",
+            dependencies: ["RaftStorage", "MemoryStore", "RaftStorageTesting"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

@@ -1,0 +1,189 @@
+public import RaftStorage
+import Synchronization
+
+/// A log kept in memory with exactly the semantics of etcd raft's `MemoryStorage`.
+///
+/// `entries[0]` is a dummy whose index and term are those of the last compacted or snapshotted
+/// entry; real entries follow it. Where `MemoryStorage` panics (an append leaving a gap, a read,
+/// snapshot or compaction past the last index) this store throws a ``StorageError`` instead
+/// and changes nothing.
+///
+/// Nothing is durable: ``sync()`` and ``close()`` do nothing, and the store stays usable after
+/// `close()`, so tests can "restart" a ``Storage`` over the same store.
+///
+/// Thread safety: every call takes one lock, so any number of tasks may read while one writes.
+public final class MemoryLogStore: LogStore {
+    private struct State {
+        var hardState = HardState()
+        var snapshot = Snapshot()
+        /// `entries[0]` is the dummy at the boundary.
+        var entries = [Entry(term: 0, index: 0)]
+
+        var offset: UInt64 { entries[0].index }
+        var lastIndex: UInt64 { offset + UInt64(entries.count) - 1 }
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    // MARK: - Reads
+
+    public func firstIndex() throws(StorageError) -> UInt64 {
+        state.withLock { $0.offset + 1 }
+    }
+
+    public func lastIndex() throws(StorageError) -> UInt64 {
+        state.withLock { $0.lastIndex }
+    }
+
+    public func term(at index: UInt64) throws(StorageError) -> UInt64 {
+        try state.withLock { (state) throws(StorageError) in
+            let offset = state.offset
+            guard index >= offset else { throw .compacted() }
+            guard index - offset < UInt64(state.entries.count) else { throw .unavailable() }
+            return state.entries[Int(index - offset)].term
+        }
+    }
+
+    public func entries(in range: Range<UInt64>, maxBytes: UInt64) throws(StorageError) -> [Entry] {
+        try state.withLock { (state) throws(StorageError) in
+            let offset = state.offset
+            guard range.lowerBound > offset else { throw .compacted() }
+            guard range.upperBound <= state.lastIndex + 1 else {
+                throw .unavailable("entries' hi(\(range.upperBound)) is out of bound lastindex(\(state.lastIndex))")
+            }
+            guard state.entries.count > 1 else { throw .unavailable() }
+            let slice = state.entries[Int(range.lowerBound - offset)..<Int(range.upperBound - offset)]
+            return Array(slice.prefix(limitedCount(slice, maxBytes: maxBytes)))
+        }
+    }
+
+    public func hardState() throws(StorageError) -> HardState {
+        state.withLock { $0.hardState }
+    }
+
+    public func snapshotMarker() throws(StorageError) -> SnapshotMarker {
+        state.withLock { $0.snapshot.metadata.marker }
+    }
+
+    /// The stored snapshot's marker when the HardState's commit covers it; nothing can be lost
+    /// in memory, but the rule is the same as for durable logs.
+    public func snapshotMarkers() throws(StorageError) -> [SnapshotMarker] {
+        state.withLock { state in
+            let marker = state.snapshot.metadata.marker
+            return marker.index <= state.hardState.commit ? [marker] : []
+        }
+    }
+
+    /// The stored snapshot (`MemoryStorage.Snapshot`).
+    public func snapshot() -> Snapshot {
+        state.withLock { $0.snapshot }
+    }
+
+    /// The HardState and the stored snapshot's membership (`MemoryStorage.InitialState`).
+    public func initialState() -> (hardState: HardState, confState: ConfState) {
+        state.withLock { ($0.hardState, $0.snapshot.metadata.confState) }
+    }
+
+    // MARK: - Writes
+
+    public func save(hardState: HardState, entries: [Entry]) throws(StorageError) {
+        try state.withLock { (state) throws(StorageError) in
+            try Self.append(entries, to: &state)
+            if !hardState.isEmpty { state.hardState = hardState }
+        }
+    }
+
+    /// `MemoryStorage.Append`: drops already-compacted entries, replaces an overlapping tail,
+    /// and refuses a gap.
+    private static func append(_ newEntries: [Entry], to state: inout State) throws(StorageError) {
+        guard let firstNew = newEntries.first?.index else { return }
+        for (position, entry) in newEntries.enumerated() where entry.index != firstNew + UInt64(position) {
+            throw StorageError(.invalidArgument, "entries to append are not contiguous: index \(entry.index) at position \(position) after \(firstNew)")
+        }
+        let first = state.offset + 1
+        let last = firstNew + UInt64(newEntries.count) - 1
+        guard last >= first else { return }
+        let kept = firstNew < first ? newEntries[Int(first - firstNew)...] : newEntries[...]
+        let position = kept.first!.index - state.offset
+        if UInt64(state.entries.count) > position {
+            state.entries.removeSubrange(Int(position)...)
+            state.entries.append(contentsOf: kept)
+        } else if UInt64(state.entries.count) == position {
+            state.entries.append(contentsOf: kept)
+        } else {
+            throw StorageError(.invalidArgument, "missing log entry [last: \(state.lastIndex), append at: \(kept.first!.index)]")
+        }
+    }
+
+    /// Installs a whole snapshot, data included (`MemoryStorage.ApplySnapshot`).
+    public func applySnapshot(_ snapshot: Snapshot) throws(StorageError) {
+        try state.withLock { (state) throws(StorageError) in
+            guard state.snapshot.metadata.index < snapshot.metadata.index else { throw .snapshotOutOfDate() }
+            state.snapshot = snapshot
+            state.entries = [Entry(term: snapshot.metadata.term, index: snapshot.metadata.index)]
+        }
+    }
+
+    public func applySnapshot(_ metadata: SnapshotMetadata) throws(StorageError) {
+        try applySnapshot(Snapshot(metadata: metadata))
+    }
+
+    /// Records a snapshot of the state at `index` and returns it; entries stay
+    /// (`MemoryStorage.CreateSnapshot`).
+    ///
+    /// - Parameter confState: the membership at `index`; `nil` keeps the stored snapshot's.
+    @discardableResult
+    public func createSnapshot(at index: UInt64, confState: ConfState?, data: [UInt8]?) throws(StorageError) -> Snapshot {
+        try state.withLock { (state) throws(StorageError) in
+            guard index > state.snapshot.metadata.index else { throw .snapshotOutOfDate() }
+            guard index <= state.lastIndex else {
+                throw .unavailable("snapshot \(index) is out of bound lastindex(\(state.lastIndex))")
+            }
+            guard index >= state.offset else { throw .compacted() }
+            state.snapshot.metadata.index = index
+            state.snapshot.metadata.term = state.entries[Int(index - state.offset)].term
+            if let confState { state.snapshot.metadata.confState = confState }
+            state.snapshot.data = data
+            return state.snapshot
+        }
+    }
+
+    public func recordSnapshot(_ metadata: SnapshotMetadata) throws(StorageError) {
+        let term: UInt64
+        do {
+            term = try self.term(at: metadata.index)
+        } catch where error.code == .unavailable {
+            throw .unavailable("snapshot \(metadata.index) is out of bound lastindex(\(try lastIndex()))")
+        }
+        guard term == metadata.term else {
+            throw StorageError(.invalidArgument, "snapshot term \(metadata.term) differs from the log's term \(term) at index \(metadata.index)")
+        }
+        try createSnapshot(at: metadata.index, confState: metadata.confState, data: nil)
+    }
+
+    public func compact(through index: UInt64) throws(StorageError) {
+        try state.withLock { (state) throws(StorageError) in
+            guard index > state.offset else { throw .compacted() }
+            guard index <= state.lastIndex else {
+                throw .unavailable("compact \(index) is out of bound lastindex(\(state.lastIndex))")
+            }
+            let position = Int(index - state.offset)
+            var kept = [Entry(term: state.entries[position].term, index: index)]
+            kept.append(contentsOf: state.entries[(position + 1)...])
+            state.entries = kept
+        }
+    }
+
+    public func sync() throws(StorageError) {}
+
+    public func resume(from marker: SnapshotMarker) throws(StorageError) {
+        let current = try snapshotMarker()
+        guard current.matches(marker) else {
+            throw StorageError(.unsupported, "a memory log keeps only its newest snapshot \(current), not \(marker)")
+        }
+    }
+
+    public func close() throws(StorageError) {}
+}

@@ -1,0 +1,83 @@
+/// One record of a durable log.
+///
+/// The five kinds are etcd's WAL record types. A log writes `metadata` once per segment,
+/// `entry` and `hardState` for every save, `snapshot` markers, and a `crc` record carrying the
+/// running checksum at the start of each segment.
+public enum LogRecord: Hashable, Sendable {
+    /// Opaque application metadata (etcd stores node and cluster id); `nil` when absent.
+    case metadata([UInt8]?)
+    case entry(Entry)
+    case hardState(HardState)
+    case snapshot(SnapshotMarker)
+    /// The running checksum of everything written before it.
+    case crc(UInt32)
+}
+
+/// A decoded record, with what its writer stored to verify it.
+public struct DecodedRecord: Hashable, Sendable {
+    public var record: LogRecord
+    /// The checksum stored in the record (for ``LogRecord/crc(_:)`` the value itself).
+    public var checksum: UInt32
+    /// Where the record's payload lies in the bytes that were decoded: the bytes the
+    /// checksum covers. Empty for a `crc` record and for absent payloads.
+    public var payload: Range<Int>
+
+    public init(record: LogRecord, checksum: UInt32, payload: Range<Int>) {
+        self.record = record
+        self.checksum = checksum
+        self.payload = payload
+    }
+}
+
+/// How a durable log's records, and whole snapshots, become bytes.
+///
+/// The log owns framing (lengths, padding, alignment) and the checksum chain; the codec owns
+/// the bytes inside a frame. Backends: `ProtobufRecordCodec` (byte-for-byte etcd) and the
+/// compressing decorator `LZ4RecordCodec`.
+///
+/// ## Implementation requirements
+///
+/// `RaftStorageTesting.RecordCodecConformance` checks every rule below.
+///
+/// - ``decode(_:)`` of what ``encode(_:into:checksum:)`` wrote gives back the same record,
+///   and the checksum the closure returned; ``decodeSnapshot(_:)`` of
+///   ``encodeSnapshot(_:into:)``'s output gives back the same snapshot.
+/// - Decoding any bytes (flipped bits, truncation, garbage) either throws a ``StorageError``
+///   (``StorageError/Code/corrupt`` or ``StorageError/Code/crcMismatch``) or returns a
+///   well-formed value; it never traps, and never allocates more than a small multiple of the
+///   input's size whatever a length field claims.
+/// - ``encode(_:into:checksum:)`` calls `checksum` exactly once, with the record's payload,
+///   except for ``LogRecord/crc(_:)`` records, which carry their own value.
+/// - Codecs whose logs another codec must refuse (because it would misread them) have a
+///   ``formatName``; a log stores it and refuses to open with a codec of another name.
+public protocol RecordCodec: Sendable {
+    /// The name a log written with this codec records, or `nil` for etcd's plain format.
+    var formatName: String? { get }
+
+    /// Appends the encoding of `record` to `buffer`. `checksum` receives the payload and returns
+    /// the value to store with it (the log's running checksum).
+    func encode(_ record: LogRecord, into buffer: inout [UInt8], checksum: (UnsafeRawBufferPointer) -> UInt32)
+
+    /// Decodes one record that fills `bytes` exactly. The caller verifies the checksum.
+    func decode(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> DecodedRecord
+
+    /// Appends the encoding of a whole snapshot, including its own checksum, to `buffer`.
+    func encodeSnapshot(_ snapshot: Snapshot, into buffer: inout [UInt8])
+
+    /// Decodes and verifies a whole snapshot.
+    func decodeSnapshot(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> Snapshot
+}
+
+extension RecordCodec {
+    public var formatName: String? { nil }
+
+    /// Decodes one record from an array.
+    public func decode(_ bytes: [UInt8]) throws(StorageError) -> DecodedRecord {
+        try bytes.withRawBytes { (raw) throws(StorageError) in try decode(raw) }
+    }
+
+    /// Decodes a snapshot from an array.
+    public func decodeSnapshot(_ bytes: [UInt8]) throws(StorageError) -> Snapshot {
+        try bytes.withRawBytes { (raw) throws(StorageError) in try decodeSnapshot(raw) }
+    }
+}

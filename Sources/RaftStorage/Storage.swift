@@ -1,0 +1,227 @@
+import Synchronization
+
+/// A log store and a snapshot store composed the way etcd composes its WAL and Snapshotter:
+/// the storage a raft node talks to.
+///
+/// `Storage` answers raft's read questions (``initialState()``, ``entries(in:maxBytes:)``,
+/// ``term(at:)``, ``firstIndex()``, ``lastIndex()``, ``snapshot()``), persists each batch of raft
+/// output in etcd's order (``save(hardState:entries:snapshot:)``), takes local snapshots with
+/// compaction (``createSnapshot(at:confState:data:)``), and recovers on open.
+///
+/// ```swift
+/// // compile time: generic arguments, no dynamic dispatch
+/// let storage = try Storage(log: MemoryLogStore(), snapshots: MemorySnapshotStore())
+///
+/// // run time: erase the backends chosen by configuration
+/// let chosen = try Storage(log: AnyLogStore(log), snapshots: AnySnapshotStore(snapshots))
+/// ```
+///
+/// Recovery (etcd 3.4.8+, `etcd-storage-spec` 7.3): opening asks the log for the snapshot markers
+/// it recorded whose index its committed HardState covers, loads the newest snapshot that matches
+/// one of them (unreadable snapshot files are set aside as `.broken` and older ones tried), starts
+/// the log at that snapshot, and checks raft's invariant that the HardState's commit lies between
+/// the snapshot index and the last index.
+///
+/// Thread safety: one task writes; reads may come from any task.
+public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
+    public let log: Log
+    public let snapshots: Snapshots
+    public let options: Options
+
+    /// The metadata of the newest snapshot saved or recovered: raft's `InitialState` membership.
+    private let current: Mutex<SnapshotMetadata>
+
+    /// What ``Storage/init(log:snapshots:options:)`` found while recovering.
+    public let recovery: Recovery
+
+    /// Tuning for a ``Storage``.
+    public struct Options: Sendable, Hashable {
+        /// Entries kept behind a local snapshot so slow followers can catch up from the log
+        /// rather than a snapshot (etcd's `SnapshotCatchUpEntries`, 5000).
+        public var retainedEntries: UInt64
+        /// Snapshots kept in the snapshot store; older ones are removed after a new one is
+        /// durable (etcd's `--max-snapshots`, 5). At least 1.
+        public var retainedSnapshots: Int
+
+        public init(retainedEntries: UInt64 = 5000, retainedSnapshots: Int = 5) {
+            self.retainedEntries = retainedEntries
+            self.retainedSnapshots = max(1, retainedSnapshots)
+        }
+    }
+
+    /// The outcome of recovery.
+    public struct Recovery: Sendable, Hashable {
+        /// The snapshot markers the log offered (covered by its commit index), oldest first.
+        public var markers: [SnapshotMarker]
+        /// The snapshot the log was started at; ``SnapshotMarker/zero`` when there was none.
+        public var snapshot: SnapshotMarker
+        /// Whether recovery had to move the log back to an older marker than the one it opened
+        /// at (because the newest snapshot file was missing or unreadable).
+        public var resumedFromOlderMarker: Bool
+    }
+
+    /// The state raft starts from.
+    public struct InitialState: Sendable, Hashable {
+        public var hardState: HardState
+        public var confState: ConfState
+    }
+
+    /// Opens storage over `log` and `snapshots`, recovering the newest consistent state.
+    ///
+    /// - Throws: ``StorageError/Code/notFound`` when the log starts after a snapshot that no
+    ///   longer exists in the snapshot store; ``StorageError/Code/invariantViolation`` when the
+    ///   HardState's commit is outside the recovered log (raft would refuse to start);
+    ///   whatever the backends throw.
+    public init(log: Log, snapshots: Snapshots, options: Options = Options()) throws(StorageError) {
+        self.log = log
+        self.snapshots = snapshots
+        self.options = options
+
+        let markers = try log.snapshotMarkers()
+        let snapshot = try snapshots.loadNewest(matching: markers)
+        let target = snapshot?.metadata.marker ?? .zero
+        let opened = try log.snapshotMarker()
+        var resumed = false
+        if !opened.matches(target) {
+            guard snapshot != nil || markers.contains(where: { $0.matches(.zero) }) else {
+                throw StorageError(
+                    .notFound,
+                    "the log starts at snapshot \(opened) but the snapshot store holds none of its snapshots \(markers)")
+            }
+            try log.resume(from: target)
+            resumed = true
+        }
+        let hardState = try log.hardState()
+        let lastIndex = try log.lastIndex()
+        if !hardState.isEmpty && (hardState.commit < target.index || hardState.commit > lastIndex) {
+            throw StorageError(
+                .invariantViolation,
+                "state.commit \(hardState.commit) is out of range [\(target.index), \(lastIndex)]: was the log truncated or lost?")
+        }
+        var metadata = snapshot?.metadata ?? SnapshotMetadata()
+        if snapshot == nil, let recorded = opened.confState, opened.matches(target) {
+            metadata.confState = recorded
+        }
+        self.current = Mutex(metadata)
+        self.recovery = Recovery(markers: markers, snapshot: target, resumedFromOlderMarker: resumed)
+    }
+
+    // MARK: - raft's read interface
+
+    /// The HardState and the membership of the newest snapshot (raft's `InitialState`).
+    public func initialState() throws(StorageError) -> InitialState {
+        InitialState(hardState: try log.hardState(), confState: current.withLock { $0.confState })
+    }
+
+    public func firstIndex() throws(StorageError) -> UInt64 { try log.firstIndex() }
+
+    public func lastIndex() throws(StorageError) -> UInt64 { try log.lastIndex() }
+
+    public func term(at index: UInt64) throws(StorageError) -> UInt64 { try log.term(at: index) }
+
+    /// See ``LogStore/entries(in:maxBytes:)``.
+    public func entries(in range: Range<UInt64>, maxBytes: UInt64 = .max) throws(StorageError) -> [Entry] {
+        try log.entries(in: range, maxBytes: maxBytes)
+    }
+
+    /// The newest snapshot, with its data, for sending to a follower; an empty snapshot when there
+    /// is none yet.
+    ///
+    /// - Throws: ``StorageError/Code/snapshotTemporarilyUnavailable`` when the snapshot store no
+    ///   longer holds it (raft retries later).
+    public func snapshot() throws(StorageError) -> Snapshot {
+        let metadata = current.withLock { $0 }
+        guard metadata.index > 0 else { return Snapshot(metadata: metadata) }
+        guard let snapshot = try snapshots.loadNewest(matching: [metadata.marker]) else {
+            throw StorageError(.snapshotTemporarilyUnavailable, "snapshot \(metadata.marker) is not in the snapshot store")
+        }
+        return snapshot
+    }
+
+    /// The metadata of the newest snapshot, without loading its data.
+    public var snapshotMetadata: SnapshotMetadata { current.withLock { $0 } }
+
+    // MARK: - Writes
+
+    /// Persists one batch of raft output (a `Ready`) in etcd's order (`etcd-storage-spec` 7.4).
+    ///
+    /// 1. A non-empty `snapshot` is saved to the snapshot store first (durable), then its marker
+    ///    is recorded in the log, which drops the log's entries (``LogStore/applySnapshot(_:)``).
+    ///    A crash between the two leaves only an orphan snapshot file, which recovery ignores.
+    /// 2. `entries` are appended and `hardState` stored (unless empty). When this returns they
+    ///    are durable if raft's `MustSync` says so: new entries, or a changed term or vote.
+    /// 3. With a snapshot, the log is then synced unconditionally, so the HardState committing
+    ///    the snapshot is durable before any older log segment can be released (etcd #10219),
+    ///    and snapshots beyond ``Options/retainedSnapshots`` are removed.
+    ///
+    /// If this throws, what reached the disk is unknown: stop using the storage, and reopen it
+    /// to recover.
+    public func save(hardState: HardState, entries: [Entry], snapshot: Snapshot? = nil) throws(StorageError) {
+        let installing = snapshot.flatMap { $0.isEmpty ? nil : $0 }
+        if let installing {
+            try snapshots.save(installing)
+            try log.applySnapshot(installing.metadata)
+            current.withLock { $0 = installing.metadata }
+        }
+        try log.save(hardState: hardState, entries: entries)
+        if installing != nil {
+            try log.sync()
+            try snapshots.retainNewest(options.retainedSnapshots)
+        }
+    }
+
+    /// Takes a local snapshot of the state machine at `index` (etcd's `EtcdServer.snapshot`,
+    /// `etcd-storage-spec` 7.5) and compacts the log behind it.
+    ///
+    /// The snapshot is saved durably, its marker recorded in the log, the log synced, and the
+    /// entries up to `index - retainedEntries` compacted; snapshots beyond
+    /// ``Options/retainedSnapshots`` are removed.
+    ///
+    /// - Parameters:
+    ///   - index: the applied index the state `data` reflects; it must be committed.
+    ///   - confState: the membership at `index`; `nil` keeps the previous snapshot's.
+    ///   - data: the serialized state machine.
+    /// - Returns: the snapshot saved.
+    /// - Throws: ``StorageError/Code/snapshotOutOfDate`` when a snapshot at or after `index`
+    ///   exists; ``StorageError/Code/invalidArgument`` when `index` is not committed.
+    @discardableResult
+    public func createSnapshot(at index: UInt64, confState: ConfState? = nil, data: [UInt8]?) throws(StorageError) -> Snapshot {
+        let previous = current.withLock { $0 }
+        guard index > previous.index else {
+            throw .snapshotOutOfDate("snapshot \(index) is not newer than the existing snapshot \(previous.index)")
+        }
+        let commit = try log.hardState().commit
+        guard index <= commit else {
+            throw StorageError(.invalidArgument, "snapshot index \(index) is beyond the committed index \(commit)")
+        }
+        let metadata = SnapshotMetadata(confState: confState ?? previous.confState, index: index, term: try log.term(at: index))
+        let snapshot = Snapshot(data: data, metadata: metadata)
+        try snapshots.save(snapshot)
+        try log.recordSnapshot(metadata)
+        current.withLock { $0 = metadata }
+        try log.sync()
+        if index > options.retainedEntries {
+            let compactIndex = index - options.retainedEntries
+            if compactIndex >= (try log.firstIndex()) {
+                try log.compact(through: compactIndex)
+            }
+        }
+        try snapshots.retainNewest(options.retainedSnapshots)
+        return snapshot
+    }
+
+    /// Drops log entries through `index`; see ``LogStore/compact(through:)``.
+    public func compact(through index: UInt64) throws(StorageError) {
+        try log.compact(through: index)
+    }
+
+    /// Makes everything saved so far durable.
+    public func sync() throws(StorageError) {
+        try log.sync()
+    }
+
+    /// Syncs and closes the log.
+    public func close() throws(StorageError) {
+        try log.close()
+    }
+}
