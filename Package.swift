@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(
             name: "EtcdWALTests",
             dependencies: ["RaftStorage", "EtcdWAL", "MemoryStore", "RaftStorageTesting"],
-            resources: [.copy("Fixtures")],
+            exclude: ["Fixtures"],
             swiftSettings: strictSettings
         ),
         .testTarget(
