@@ -42,9 +42,13 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .target(name: "CXXHash"),
         .target(
             name: "LZ4Snapshots",
-            dependencies: ["RaftStorage", "CLZ4"],
+            dependencies: [
+                "RaftStorage", "CLZ4", "CXXHash",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
 
