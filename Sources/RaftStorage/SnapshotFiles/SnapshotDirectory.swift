@@ -152,6 +152,17 @@ package final class SnapshotDirectory: Sendable {
         error.code == .corrupt || error.code == .crcMismatch || error.code == .unexpectedEnd
     }
 
+    /// Checks that the snapshot read from a file is the one its name says.
+    ///
+    /// - Throws: ``StorageError/Code/corrupt`` when (index, term) differ.
+    package static func check(_ metadata: SnapshotMetadata, against marker: SnapshotMarker) throws(StorageError) {
+        guard metadata.marker.matches(marker) else {
+            throw StorageError(
+                .corrupt,
+                "the file name says index \(marker.index) term \(marker.term), the snapshot inside is index \(metadata.index) term \(metadata.term)")
+        }
+    }
+
     /// Renames the snapshot file for `marker` to `<name>.broken` (or `.broken.<n>` when taken),
     /// as etcd does; a failed rename is only reported.
     package func setAside(_ marker: SnapshotMarker, because reason: StorageError) {
@@ -220,4 +231,26 @@ package enum SnapshotDirectoryEvent: Sendable, Hashable {
     case setAsideFailed(file: String, reason: StorageError, renameError: StorageError)
     /// Retention removed a snapshot file.
     case removed(String)
+}
+
+extension SnapshotDirectoryEvent {
+    /// One line for a log.
+    package var message: String {
+        switch self {
+        case .unrecognizedName(let name): "ignoring '\(name)': not a snapshot file name"
+        case .removedTemporaryFile(let path): "removed \(path), left by a snapshot save that did not finish"
+        case .setAside(let path, let broken, let reason): "set aside unreadable snapshot \(path) as \(broken): \(reason)"
+        case .setAsideFailed(let path, let reason, let renameError):
+            "unreadable snapshot \(path) (\(reason)) could not be set aside: \(renameError)"
+        case .removed(let path): "removed old snapshot \(path)"
+        }
+    }
+
+    /// Whether an operator should look: something unexpected was found.
+    package var isWarning: Bool {
+        switch self {
+        case .unrecognizedName, .setAside, .setAsideFailed: true
+        case .removedTemporaryFile, .removed: false
+        }
+    }
 }
