@@ -87,7 +87,11 @@ let package = Package(
         ),
         .testTarget(
             name: "LZ4SnapshotsTests",
-            dependencies: ["RaftStorage", "LZ4Snapshots", "EtcdWAL", "MemoryStore", "RaftStorageTesting"],
+            dependencies: [
+                "RaftStorage", "LZ4Snapshots", "EtcdWAL", "MemoryStore", "RaftStorageTesting",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
