@@ -115,7 +115,7 @@ package final class SnapshotDirectory: Sendable {
 
     /// Reads the newest snapshot whose marker is one of `markers` (any, when `nil`) with `read`,
     /// setting aside each file whose read fails with damage (see ``isDamage(_:)``) and trying
-    /// the next older one. Other errors stop the search and are rethrown.
+    /// the next older one. Other errors stop the search and are rethrown unchanged.
     ///
     /// Files are chosen by name, so newer snapshots that do not match are never opened. `read`
     /// should check that the content's (index, term) agree with the name.
@@ -138,9 +138,8 @@ package final class SnapshotDirectory: Sendable {
                 return value
             } catch {
                 try? file.close()
-                let located = error.path == nil ? error.at(path: filePath) : error
-                guard isDamage(located) else { throw located }
-                setAside(marker, because: located)
+                guard isDamage(error) else { throw error }
+                setAside(marker, because: error.path == nil ? error.at(path: filePath) : error)
             }
         }
         return nil
