@@ -153,8 +153,12 @@ package final class SnapshotDirectory: Sendable {
 
     /// Checks that the snapshot read from a file is the one its name says.
     ///
-    /// - Throws: ``StorageError/Code/corrupt`` when (index, term) differ.
+    /// - Throws: ``StorageError/Code/corrupt`` when (index, term) differ, or for a snapshot at
+    ///   index 0 (which stands for no snapshot and is never saved).
     package static func check(_ metadata: SnapshotMetadata, against marker: SnapshotMarker) throws(StorageError) {
+        guard metadata.index != 0 else {
+            throw StorageError(.corrupt, "the file holds an empty snapshot (index 0)")
+        }
         guard metadata.marker.matches(marker) else {
             throw StorageError(
                 .corrupt,
