@@ -124,6 +124,7 @@ extension WAL {
     ) throws(StorageError) -> (markers: [(marker: SnapshotMarker, segment: UInt64)], hardState: HardState) {
         let fileSystem = options.fileSystem
         let names = try WALDirectory.segments(in: directory, fileSystem: fileSystem, logger: options.logger)
+        try WALDirectory.checkSequence(names[...], directory: directory)
         var reader = RecordReader(codec: codec, fileSystem: fileSystem, paths: names.map { fileSystem.join(directory, $0.fileName) })
         var markers: [(marker: SnapshotMarker, segment: UInt64)] = []
         var state = HardState.empty
