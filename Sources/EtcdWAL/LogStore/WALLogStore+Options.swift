@@ -13,6 +13,7 @@ extension WALLogStore {
         /// (etcd's `--max-wals`, 5); `nil` keeps every file.
         public var retainedSegments: Int?
 
+        /// Options with etcd's defaults: repair on, five segments kept.
         public init(wal: WALOptions = WALOptions(), metadata: [UInt8]? = nil, repairsTornTail: Bool = true, retainedSegments: Int? = 5) {
             self.wal = wal
             self.metadata = metadata

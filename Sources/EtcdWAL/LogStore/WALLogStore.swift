@@ -28,7 +28,9 @@ import Synchronization
 public final class WALLogStore<Codec: RecordCodec>: LogStore {
     /// The WAL's directory.
     public let directory: String
+    /// The codec the WAL's records are written with.
     public let codec: Codec
+    /// The options the store was opened with.
     public let options: Options
     /// What opening repaired, if anything.
     public let repair: WALRepairOutcome?

@@ -8,6 +8,7 @@ public struct WALRecordInfo: Hashable, Sendable {
     public var offset: Int64
     /// Length of the frame: length word, record and padding.
     public var frameSize: Int
+    /// The decoded record.
     public var record: LogRecord
     /// The checksum stored with the record.
     public var checksum: UInt32
