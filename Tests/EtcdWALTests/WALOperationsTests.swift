@@ -198,7 +198,7 @@ struct WALOperationsTests {
         let directory = TemporaryDirectory()
         defer { directory.cleanup() }
         let path = directory.file("wal")
-        let store = try WALLogStore(directory: path, codec: codec)
+        let store = try WALLogStore.open(at: path)
         try store.save(hardState: HardState(term: 1, vote: 1, commit: 3), entries: (1...5).map { Entry(term: 1, index: $0) })
         try store.recordSnapshot(SnapshotMetadata(index: 3, term: 1))
         try store.applySnapshot(SnapshotMetadata(index: 100, term: 4))
