@@ -74,6 +74,29 @@ struct WALOperationsTests {
         #expect(cuts.totalValue >= 2)
     }
 
+    @Test("save fdatasyncs only under raft's MustSync rule; snapshot markers always")
+    func mustSync() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.cleanup() }
+        let fileSystem = FlakyFileSystem()
+        let wal = try WAL.create(at: directory.file("wal"), metadata: nil, codec: codec, options: WALOptions(fileSystem: fileSystem, segmentSize: 1 << 20))
+        func syncs(_ body: () throws -> Void) rethrows -> Int {
+            let before = fileSystem.settings.withLock { $0.dataSyncs }
+            try body()
+            return fileSystem.settings.withLock { $0.dataSyncs } - before
+        }
+        #expect(try syncs { try wal.save(hardState: HardState(term: 1, vote: 1, commit: 0), entries: []) } == 1, "new term and vote")
+        #expect(try syncs { try wal.save(hardState: HardState(term: 1, vote: 1, commit: 0), entries: [Entry(term: 1, index: 1)]) } == 1, "entries")
+        #expect(try syncs { try wal.save(hardState: HardState(term: 1, vote: 1, commit: 1), entries: []) } == 0, "commit only")
+        #expect(wal.syncedHardState.commit == 0)
+        #expect(wal.lastHardState.commit == 1)
+        #expect(try syncs { try wal.save(hardState: .empty, entries: []) } == 0, "nothing")
+        #expect(try syncs { try wal.saveSnapshot(SnapshotMarker(index: 1, term: 1)) } == 1, "snapshot marker")
+        #expect(wal.syncedHardState.commit == 1)
+        #expect(try syncs { try wal.save(hardState: HardState(term: 2, vote: 0, commit: 1), entries: []) } == 1, "term change")
+        try wal.close()
+    }
+
     @Test("unsafe no-sync mode writes everything but never fdatasyncs")
     func unsafeNoSync() throws {
         let directory = TemporaryDirectory()
