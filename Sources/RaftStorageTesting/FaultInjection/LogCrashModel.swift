@@ -83,13 +83,17 @@ struct LogCrashModel {
         for entry in entries where !(written[entry.index] ?? []).contains(entry) {
             problems.append("entry \(entry) was never written")
         }
-        let newestCommittedMarker = markers.filter { $0.index <= state.commit }.map(\.index).max() ?? 0
-        if first > max(durable.first, newestCommittedMarker + 1) {
-            problems.append("firstIndex \(first) is past the acknowledged \(durable.first): entries lost")
-        }
+        // A snapshot step in flight may have reached the disk: its marker counts as recorded.
         if case .applySnapshot(let metadata) = pending, first > metadata.index {
+            if first != metadata.index + 1 { problems.append("firstIndex \(first) is past the snapshot being installed at \(metadata.index)") }
             if last != metadata.index { problems.append("entries after the snapshot being installed at \(metadata.index) survived") }
             return problems
+        }
+        var possibleMarkers = markers
+        if case .recordSnapshot(let metadata) = pending { possibleMarkers.append(metadata.marker) }
+        let newestCommittedMarker = possibleMarkers.filter { $0.index <= state.commit }.map(\.index).max() ?? 0
+        if first > max(durable.first, newestCommittedMarker + 1) {
+            problems.append("firstIndex \(first) is past the acknowledged \(durable.first): entries lost")
         }
         var pendingEntries: [UInt64: Entry] = [:]
         var pendingFirst = UInt64.max
