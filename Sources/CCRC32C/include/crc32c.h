@@ -2,6 +2,19 @@
 #define CCRC32C_H
 #include <stddef.h>
 #include <stdint.h>
-/// Continues a CRC32C (Castagnoli) over `length` bytes; pass 0 to start (Go's crc32.Update).
+
+/// Continues a CRC32C (Castagnoli) over `length` bytes; pass 0 to start and the previous result
+/// to continue (Go's crc32.Update). Uses the CPU's CRC instructions when present.
 uint32_t ccrc32c_update(uint32_t crc, const void *bytes, size_t length);
+
+/// The portable slicing-by-8 path, whatever the CPU offers (for tests and benchmarks).
+uint32_t ccrc32c_update_portable(uint32_t crc, const void *bytes, size_t length);
+
+/// The hardware path (SSE4.2 on x86-64, the ARMv8 CRC extension on aarch64). Falls back to the
+/// portable path when the CPU has no CRC instructions; see ccrc32c_hardware_available.
+uint32_t ccrc32c_update_hardware(uint32_t crc, const void *bytes, size_t length);
+
+/// 1 when this CPU has CRC32C instructions that ccrc32c_update uses, else 0.
+int ccrc32c_hardware_available(void);
+
 #endif

@@ -1,0 +1,49 @@
+public import RaftStorage
+
+// etcd `.snap` file content (etcd-storage-spec 4.1): one `snappb.snapshot` message with no
+// framing, crc=1 (uint32, always) = CRC32C(data) from 0, data=2 (the marshaled raftpb.Snapshot).
+
+extension ProtobufRecordCodec {
+    /// Appends the complete content of an etcd `.snap` file holding `snapshot`.
+    public func encodeSnapshot(_ snapshot: Snapshot, into buffer: inout [UInt8]) {
+        var body: [UInt8] = []
+        body.reserveCapacity((snapshot.data?.count ?? 0) + 64)
+        body.appendSnapshot(snapshot)
+        buffer.appendVarintField(1, UInt64(CRC32C.update(0, body)))
+        buffer.appendBytesField(2, body)
+    }
+
+    /// Decodes and verifies the content of an etcd `.snap` file, with etcd's rules (`snap.Read`):
+    /// an empty input, or a wrapper with no data or a zero CRC, is an empty snapshot.
+    ///
+    /// - Throws: ``StorageError/Code/corrupt`` for an empty snapshot or bytes that do not
+    ///   decode (with the offset); ``StorageError/Code/crcMismatch`` when the CRC disagrees.
+    public func decodeSnapshot(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> Snapshot {
+        guard !bytes.isEmpty else { throw StorageError(.corrupt, "snap: empty snapshot", offset: 0) }
+        var reader = ProtobufReader(bytes)
+        var crc: UInt32 = 0
+        var data: Range<Int>?
+        while let (field, wireType) = try reader.readTag() {
+            switch field {
+            case 1: crc = UInt32(truncatingIfNeeded: try reader.readVarint(wireType: wireType, field: field, in: "snappb.snapshot"))
+            case 2: data = try reader.readLengthDelimited(wireType: wireType, field: field, in: "snappb.snapshot")
+            default: try reader.skipField(wireType: wireType, field: field)
+            }
+        }
+        guard let data, !data.isEmpty, crc != 0 else {
+            throw StorageError(.corrupt, "snap: empty snapshot", offset: 0)
+        }
+        let actual = CRC32C.update(0, UnsafeRawBufferPointer(rebasing: bytes[data]))
+        guard actual == crc else {
+            throw StorageError(.crcMismatch, "snap: crc mismatch (stored \(hex(crc)), computed \(hex(actual)))", offset: Int64(data.lowerBound))
+        }
+        var inner = reader.subReader(data)
+        return try inner.readSnapshot()
+    }
+}
+
+/// `0x` and eight hex digits.
+func hex(_ value: UInt32) -> String {
+    let digits = String(value, radix: 16)
+    return "0x" + String(repeating: "0", count: 8 - digits.count) + digits
+}
