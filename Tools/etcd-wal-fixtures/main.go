@@ -6,6 +6,9 @@
 //
 //	GO111MODULE=off GOPATH=/usr/share/gocode go run . -out DIR
 //
+// With -dump DIR [-snap-index I -snap-term T] it prints etcd's replays of any WAL directory in
+// the same JSON instead (handy to check what etcd makes of a WAL another writer produced).
+//
 // or `make fixtures` from the repository root. The output is deterministic: running it twice
 // gives byte-identical files, so `git diff` after a regeneration shows real changes only.
 package main
@@ -25,7 +28,24 @@ import (
 func main() {
 	out := flag.String("out", "", "directory to (re)create the fixtures in; everything in it but README.md is replaced")
 	only := flag.String("only", "", "generate just the fixture with this name (for debugging)")
+	dump := flag.String("dump", "", "instead of generating: print etcd's replays of this WAL directory as expected.json does")
+	snapIndex := flag.Uint64("snap-index", 0, "with -dump: the snapshot marker's index")
+	snapTerm := flag.Uint64("snap-term", 0, "with -dump: the snapshot marker's term")
 	flag.Parse()
+	if *dump != "" {
+		rs, err := replays(*dump, []marker{{*snapIndex, *snapTerm}})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "etcd-wal-fixtures:", err)
+			os.Exit(1)
+		}
+		out := struct {
+			ValidSnapshots validSnapshots `json:"validSnapshotEntries"`
+			Replays        []replay       `json:"replays"`
+		}{validSnapshotEntries(*dump), rs}
+		b, _ := json.MarshalIndent(out, "", "  ")
+		fmt.Println(string(b))
+		return
+	}
 	if *out == "" {
 		fmt.Fprintln(os.Stderr, "usage: etcd-wal-fixtures -out DIR [-only NAME]")
 		os.Exit(2)
