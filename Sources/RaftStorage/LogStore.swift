@@ -51,7 +51,10 @@
 ///   HardState (as of the last sync), the same ``lastIndex()``, and the same entry at every
 ///   index from ``firstIndex()`` on; its boundary is its newest snapshot marker, so entries
 ///   kept behind that marker for slow followers may be gone, and compaction past it may be
-///   undone. Entries dropped by ``applySnapshot(_:)`` never come back.
+///   undone. Entries dropped by ``applySnapshot(_:)`` never come back, unless the log already
+///   held the snapshot's own entry (same index and term) when it was applied: a log records only
+///   a marker, and a marker after a matching entry is indistinguishable from a local snapshot.
+///   raft never installs such a snapshot; it only moves its commit index.
 /// - One writer and any number of concurrent readers: reads may run on other tasks while a
 ///   write is in progress and see either the state before or after it.
 /// - Errors are ``StorageError``s; corrupt stored data never traps.

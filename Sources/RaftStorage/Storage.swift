@@ -64,6 +64,11 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
     public struct InitialState: Sendable, Hashable {
         public var hardState: HardState
         public var confState: ConfState
+
+        public init(hardState: HardState, confState: ConfState) {
+            self.hardState = hardState
+            self.confState = confState
+        }
     }
 
     /// Opens storage over `log` and `snapshots`, recovering the newest consistent state.

@@ -1,0 +1,147 @@
+public import RaftStorage
+
+extension WAL {
+    /// Opens the WAL in `directory` for appending, reading it from the snapshot marker `start`
+    /// (etcd's `Open` followed by `ReadAll` in write mode, etcd-storage-spec 1.10, 1.11).
+    ///
+    /// Selects the newest segment that can hold `start` and every later one, locks them all
+    /// (a second writer gets ``StorageError/Code/locked``), and replays them. Appending then
+    /// continues exactly after the last valid record, with the CRC chain and the replayed
+    /// HardState carried on; everything after that offset in the tail is zeroed first (etcd
+    /// #6515). Unlike etcd, a missing `start` snapshot record is reported, not lost.
+    ///
+    /// - Returns: the WAL, ready to append, and what the replay found.
+    /// - Throws: any replay error: ``StorageError/Code/unexpectedEnd`` for a torn or truncated
+    ///   tail (``repair(at:codec:options:)`` can cut it off), ``StorageError/Code/crcMismatch``,
+    ///   ``StorageError/Code/corrupt``, ``StorageError/Code/snapshotMismatch``,
+    ///   ``StorageError/Code/snapshotNotFound``, ``StorageError/Code/metadataConflict``,
+    ///   ``StorageError/Code/codecMismatch``; ``StorageError/Code/notFound`` when no segment
+    ///   can hold `start` or the sequence has a gap.
+    public static func open(
+        at directory: String, from start: SnapshotMarker, codec: Codec,
+        options: WALOptions = WALOptions(), replayOptions: WALReplayOptions = WALReplayOptions()
+    ) throws(StorageError) -> (wal: WAL, replay: WALReplay) {
+        let fileSystem = options.fileSystem
+        let names = try WALDirectory.segments(in: directory, fileSystem: fileSystem, logger: options.logger)
+        let selected = try WALDirectory.select(names, snapshotIndex: start.index, directory: directory)
+        var held: [HeldSegment] = []
+        do throws(StorageError) {
+            for name in selected {
+                let file = try fileSystem.open(fileSystem.join(directory, name.fileName), .readWrite, permissions: 0o600)
+                held.append(HeldSegment(name: name, file: file))
+                try file.lock(wait: false)
+            }
+            var reader = RecordReader(codec: codec, fileSystem: fileSystem, paths: held.map(\.file.path))
+            let replay = WALReplay.run(&reader, start: start, formatName: codec.formatName, options: replayOptions)
+            if let error = replay.error { throw error }
+            let tail = held[held.count - 1].file
+            let end = Int64(replay.endOffset ?? 0)
+            try zeroToEnd(tail, from: end)
+            var writer = WALWriter(
+                directory: directory, codec: codec, options: options,
+                instruments: WALInstruments(factory: options.metricsFactory),
+                segments: held, tail: PageWriter(file: tail, offset: end), crc: replay.finalCRC,
+                highestIndex: replay.highestIndex,
+                storedMetadata: try CodecTag.wrap(replay.metadata, formatName: codec.formatName),
+                lastState: replay.hardState, syncedState: replay.hardState)
+            if end == 0 {
+                // The tail holds no record at all (a crash tore its first one): start it
+                // properly so it can be read on its own.
+                try WALWriter.writeHeader(
+                    into: &writer.tail, codec: codec, crc: &writer.crc, metadata: writer.storedMetadata, state: writer.lastState)
+                try writer.sync()
+            }
+            try writer.prepareSpare()
+            return (WAL(directory: directory, metadata: replay.metadata, writer: writer), replay)
+        } catch {
+            for segment in held { try? segment.file.close() }
+            throw error
+        }
+    }
+
+    /// etcd's `ZeroToEnd`: everything after `offset` reads as zeros, with the blocks kept.
+    private static func zeroToEnd(_ file: any StorageFile, from offset: Int64) throws(StorageError) {
+        let size = try file.size()
+        try file.truncate(to: offset)
+        if size > offset { try file.preallocate(to: size) }
+    }
+
+    /// Reads the WAL in `directory` from the snapshot marker `start` without locking or
+    /// changing anything (etcd's `OpenForRead` and `ReadAll`).
+    ///
+    /// Record-level problems do not throw: they end the replay and are returned in
+    /// ``WALReplay/error`` together with everything read before them, which is what a dump
+    /// tool shows. A torn tail gives ``StorageError/Code/unexpectedEnd`` there, with every
+    /// complete record before it.
+    ///
+    /// - Throws: ``StorageError/Code/notFound`` when no segment can hold `start` or the
+    ///   sequence has a gap; I/O errors.
+    public static func read(
+        at directory: String, from start: SnapshotMarker, codec: Codec,
+        options: WALOptions = WALOptions(), replayOptions: WALReplayOptions = WALReplayOptions()
+    ) throws(StorageError) -> WALReplay {
+        let fileSystem = options.fileSystem
+        let names = try WALDirectory.segments(in: directory, fileSystem: fileSystem, logger: options.logger)
+        let selected = try WALDirectory.select(names, snapshotIndex: start.index, directory: directory)
+        var reader = RecordReader(codec: codec, fileSystem: fileSystem, paths: selected.map { fileSystem.join(directory, $0.fileName) })
+        return WALReplay.run(&reader, start: start, formatName: codec.formatName, options: replayOptions)
+    }
+
+    /// Checks that the WAL can be read from `start`: metadata, CRC chain and the snapshot
+    /// record (etcd's `Verify`); a torn tail is accepted.
+    ///
+    /// - Returns: the last HardState recorded.
+    /// - Throws: the first problem found, as ``read(at:from:codec:options:replayOptions:)``
+    ///   reports it.
+    public static func verify(
+        at directory: String, from start: SnapshotMarker, codec: Codec, options: WALOptions = WALOptions()
+    ) throws(StorageError) -> HardState {
+        let replay = try read(at: directory, from: start, codec: codec, options: options)
+        if let error = replay.error, error.code != .unexpectedEnd { throw error }
+        if !replay.snapshotFound {
+            throw StorageError(.snapshotNotFound, "wal: snapshot not found: no record of snapshot \(start)", path: directory)
+        }
+        return replay.hardState
+    }
+
+    /// Every snapshot marker recorded in the WAL whose index the last recorded HardState's
+    /// commit covers, oldest first (etcd's `ValidSnapshotEntries`, etcd-storage-spec 1.12.1).
+    ///
+    /// Reads every segment from the oldest, without locks, resetting the CRC at each crc
+    /// record. A torn tail is accepted; other errors are thrown. The marker at (0, 0) is
+    /// always valid (while its segment exists).
+    public static func validSnapshotMarkers(
+        at directory: String, codec: Codec, options: WALOptions = WALOptions()
+    ) throws(StorageError) -> [SnapshotMarker] {
+        try scanMarkers(at: directory, codec: codec, options: options).valid
+    }
+
+    /// One pass over every segment: the snapshot markers and the last HardState.
+    static func scanMarkers(
+        at directory: String, codec: Codec, options: WALOptions
+    ) throws(StorageError) -> (valid: [SnapshotMarker], all: [SnapshotMarker], hardState: HardState) {
+        let fileSystem = options.fileSystem
+        let names = try WALDirectory.segments(in: directory, fileSystem: fileSystem, logger: options.logger)
+        var reader = RecordReader(codec: codec, fileSystem: fileSystem, paths: names.map { fileSystem.join(directory, $0.fileName) })
+        var markers: [SnapshotMarker] = []
+        var state = HardState.empty
+        do throws(StorageError) {
+            while let info = try reader.next() {
+                switch info.record {
+                case .snapshot(let marker): markers.append(marker)
+                case .hardState(let recorded): state = recorded
+                case .metadata(let stored):
+                    do throws(StorageError) {
+                        _ = try CodecTag.unwrap(stored, formatName: codec.formatName)
+                    } catch {
+                        throw error.at(path: info.path, offset: info.offset)
+                    }
+                case .entry, .crc: break
+                }
+            }
+        } catch where error.code == .unexpectedEnd {
+            // A torn tail ends the scan, as in etcd.
+        }
+        return (markers.filter { $0.index <= state.commit }, markers, state)
+    }
+}

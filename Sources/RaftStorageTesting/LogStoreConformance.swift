@@ -1,0 +1,107 @@
+public import RaftStorage
+public import Testing
+
+/// The conformance suite for ``LogStore`` backends: etcd's `TestStorage*` tables plus empty logs,
+/// compaction, tail truncation, size limits, HardState round trips, snapshot boundaries and
+/// concurrent reads - every rule in ``LogStore``'s "Implementation requirements".
+///
+/// Run all of it with one call:
+///
+/// ```swift
+/// @Test func conformance() throws {
+///     try LogStoreConformance(makeStore: { MemoryLogStore() }).run()
+/// }
+/// ```
+///
+/// or one test per case, so a failure names its case:
+///
+/// ```swift
+/// @Test(arguments: LogStoreConformance<MyLog>.cases)
+/// func conformance(_ testCase: LogStoreConformance<MyLog>.Case) throws {
+///     try LogStoreConformance(makeStore: makeLog, reopen: reopenLog).run(testCase)
+/// }
+/// ```
+///
+/// A durable backend passes `reopen`, a closure that closes the store it is given and opens it
+/// again from its files; every case then runs a second time with restarts in the middle and at
+/// the end.
+public struct LogStoreConformance<Store: LogStore>: Sendable {
+    public let makeStore: @Sendable () throws -> Store
+    public let reopen: (@Sendable (Store) throws -> Store)?
+
+    /// - Parameters:
+    ///   - makeStore: returns a new, empty store each time it is called.
+    ///   - reopen: for durable stores, closes the given store and returns it opened again.
+    public init(makeStore: @escaping @Sendable () throws -> Store, reopen: (@Sendable (Store) throws -> Store)? = nil) {
+        self.makeStore = makeStore
+        self.reopen = reopen
+    }
+
+    /// One named case.
+    public struct Case: Sendable, CustomTestStringConvertible, CustomStringConvertible {
+        public let name: String
+        let body: @Sendable (inout LogStoreHarness<Store>) throws -> Void
+
+        public var testDescription: String { name }
+        public var description: String { name }
+    }
+
+    /// Runs `testCase`, and when the suite has a reopen closure, runs it again with restarts.
+    public func run(_ testCase: Case, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try runOnce(testCase, reopen: nil, sourceLocation: sourceLocation)
+        if let reopen {
+            try runOnce(testCase, reopen: reopen, sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Runs every case; see ``run(_:sourceLocation:)``.
+    public func run(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        for testCase in Self.cases {
+            try run(testCase, sourceLocation: sourceLocation)
+        }
+    }
+
+    private func runOnce(_ testCase: Case, reopen: (@Sendable (Store) throws -> Store)?, sourceLocation: SourceLocation) throws {
+        var harness = LogStoreHarness(store: try makeStore(), caseName: testCase.name, reopen: reopen, sourceLocation: sourceLocation)
+        do {
+            try testCase.body(&harness)
+            try harness.checkpoint()
+        } catch {
+            Issue.record("\(harness.context): unexpected error: \(error)", sourceLocation: sourceLocation)
+        }
+        try? harness.store.close()
+    }
+
+    /// Every case, in a stable order.
+    public static var cases: [Case] {
+        termCases + entriesCases + indexCases + compactCases + recordSnapshotCases + appendCases
+            + applySnapshotCases + emptyLogCases + truncationCases + payloadCases + hardStateCases
+            + markerCases + concurrencyCases
+    }
+}
+
+// MARK: - Fixtures
+
+/// An entry without data, as in etcd's tables.
+func bare(_ index: UInt64, _ term: UInt64) -> Entry { Entry(term: term, index: index) }
+
+extension LogStoreConformance {
+    typealias Harness = LogStoreHarness<Store>
+
+    static func testCase(_ name: String, _ body: @escaping @Sendable (inout Harness) throws -> Void) -> Case {
+        Case(name: name, body: body)
+    }
+
+    /// etcd's table fixture: boundary (3, 3) followed by entries (4, 4), (5, 5) and `extra`.
+    static func etcdLog(_ h: inout Harness, extra: [Entry] = []) throws {
+        try h.store.applySnapshot(SnapshotMetadata(index: 3, term: 3))
+        try h.store.append([bare(4, 4), bare(5, 5)] + extra)
+        try h.checkpoint()
+    }
+
+    /// Entries 1...`count` at term 1 with payloads.
+    static func plainLog(_ h: inout Harness, count: UInt64 = 10) throws {
+        try h.store.append(makeEntries(1...count, term: 1))
+        try h.checkpoint()
+    }
+}

@@ -1,0 +1,40 @@
+public import RaftStorage
+import Testing
+
+/// A small, fast, seedable random number generator (SplitMix64), so conformance runs that use
+/// random data are reproducible from the seed printed on failure.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Entries `indexes` at `term`, with small distinct payloads.
+public func makeEntries(_ indexes: ClosedRange<UInt64>, term: UInt64) -> [Entry] {
+    indexes.map { Entry(term: term, index: $0, data: Array("entry \($0) term \(term)".utf8)) }
+}
+
+/// Runs `body`, expecting it to throw a ``StorageError`` with `code`.
+func expectError<R>(
+    _ code: StorageError.Code,
+    _ what: @autoclosure () -> String,
+    sourceLocation: SourceLocation,
+    _ body: () throws -> R
+) {
+    do {
+        let result = try body()
+        Issue.record("\(what()): expected error \(code), got \(result)", sourceLocation: sourceLocation)
+    } catch let error as StorageError {
+        #expect(error.code == code, "\(what()): expected \(code), got \(error)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("\(what()): expected a StorageError \(code), got \(error)", sourceLocation: sourceLocation)
+    }
+}

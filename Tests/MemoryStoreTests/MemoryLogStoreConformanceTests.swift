@@ -1,0 +1,28 @@
+import MemoryStore
+import RaftStorage
+import RaftStorageTesting
+import Testing
+
+@Suite("MemoryLogStore conformance")
+struct MemoryLogStoreConformanceTests {
+    static let suite = LogStoreConformance(makeStore: { MemoryLogStore() })
+    /// The same store "reopened": exercises the suite's restart checks, which a memory store
+    /// passes trivially.
+    static let reopening = LogStoreConformance(makeStore: { MemoryLogStore() }, reopen: { $0 })
+
+    @Test(arguments: LogStoreConformance<MemoryLogStore>.cases)
+    func conformance(_ testCase: LogStoreConformance<MemoryLogStore>.Case) throws {
+        try Self.suite.run(testCase)
+    }
+
+    @Test(arguments: LogStoreConformance<MemoryLogStore>.cases)
+    func conformanceThroughRestartChecks(_ testCase: LogStoreConformance<MemoryLogStore>.Case) throws {
+        try Self.reopening.run(testCase)
+    }
+
+    @Test func suiteHasAtLeastFortyCases() {
+        #expect(LogStoreConformance<MemoryLogStore>.cases.count >= 40)
+        let names = LogStoreConformance<MemoryLogStore>.cases.map(\.name)
+        #expect(Set(names).count == names.count, "case names are unique")
+    }
+}

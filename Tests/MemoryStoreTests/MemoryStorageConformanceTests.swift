@@ -1,0 +1,16 @@
+import MemoryStore
+import RaftStorage
+import RaftStorageTesting
+import Testing
+
+@Suite("Storage over memory stores: restart conformance")
+struct MemoryStorageConformanceTests {
+    static let suite = StorageConformance(
+        make: { (MemoryLogStore(), MemorySnapshotStore()) },
+        reopen: { log, snapshots in (log, snapshots) })
+
+    @Test(arguments: suite.cases)
+    func restart(_ testCase: StorageConformance<MemoryLogStore, MemorySnapshotStore>.Case) throws {
+        try Self.suite.run(testCase)
+    }
+}
