@@ -23,7 +23,8 @@ struct EtcdCompatibilityTests {
 
         // From the marker etcd's own restart would pick: the newest valid WAL marker with a .snap file.
         let marker = try restartMarker(server)
-        #expect(marker.index > 0, "etcd wrote no snapshot that its WAL records; snapshot files: \(try server.snapFiles())")
+        let snapFiles = try server.snapFiles()
+        #expect(marker.index > 0, "etcd wrote no snapshot that its WAL records; snapshot files: \(snapFiles)")
         // etcd 3.5 records the membership in its WAL snapshot records (etcd PR #12735); 3.4 does not.
         #expect((marker.confState != nil) == (version == .v3_5), "confState of \(marker): \(String(describing: marker.confState))")
         let fromSnapshot = try EtcdLog.read(at: server.walDirectory, from: marker, codec: codec)
@@ -71,6 +72,11 @@ struct EtcdCompatibilityTests {
             at: server.walDirectory, from: .zero, codec: codec, replayOptions: WALReplayOptions(collectsRecords: true))
         try #require(original.error == nil, "\(String(describing: original.error))")
         try #require(original.segments.count == 1, "etcd wrote \(original.segments.count) segments")
+        // Snapshot markers in the middle of the log, beyond the (0, 0) one Create writes; 3.5's carry a ConfState.
+        let markers = original.snapshots.filter { $0.index > 0 }
+        #expect(markers.count >= 2, "markers: \(original.snapshots)")
+        #expect(markers.allSatisfy { ($0.confState != nil) == (version == .v3_5) })
+        #expect(markers.contains { $0.index == marker.index })
         let rewritten = server.root + "/rewritten-wal"
         try rewrite(original, into: rewritten, codec: codec)
 
@@ -111,13 +117,44 @@ struct EtcdCompatibilityTests {
     }
 }
 
+/// The control for the test above: etcd really checks the WAL it starts on, so a WAL it
+/// accepts is one it read. One flipped byte inside an entry makes it refuse to start.
+@Suite("Real etcd refuses a damaged WAL", .serialized)
+struct EtcdRefusesDamageTests {
+    @Test("a flipped byte in an entry stops etcd from starting", arguments: EtcdVersion.allCases)
+    func flippedByte(version: EtcdVersion) throws {
+        let server = try EtcdServer(EtcdBinaries.locate(version))
+        defer { server.shutdown() }
+        _ = try writeKeysAndCrash(server, count: 20)
+        let replay = try EtcdLog.read(
+            at: server.walDirectory, from: .zero, codec: ProtobufRecordCodec(),
+            replayOptions: WALReplayOptions(collectsRecords: true))
+        let target = try #require(replay.records.last { info in
+            if case .entry(let entry) = info.record { return (entry.data?.count ?? 0) > 24 }
+            return false
+        })
+        // The middle of a record with more than 24 bytes of data lies inside the data.
+        let position = UInt64(target.offset) + 8 + UInt64((target.frameSize - 8) / 2)
+        let file = try FileHandle(forUpdating: URL(fileURLWithPath: target.path))
+        try file.seek(toOffset: position)
+        let byte = try #require(try file.read(upToCount: 1)?.first)
+        try file.seek(toOffset: position)
+        try file.write(contentsOf: [byte ^ 0x01])
+        try file.close()
+
+        let error = #expect(throws: EtcdHarnessError.self) { try server.start(timeout: 15) }
+        #expect(error?.description.contains("crc mismatch") == true, "\(String(describing: error))")
+    }
+}
+
 // MARK: - Steps
 
-/// Writes ``EtcdCompatibilityTests/keyCount`` keys, each acknowledged, then kills etcd with
-/// SIGKILL at once.
-private func writeKeysAndCrash(_ server: EtcdServer) throws -> [(key: String, value: String)] {
+/// Writes `count` keys, each acknowledged, then kills etcd with SIGKILL at once.
+private func writeKeysAndCrash(_ server: EtcdServer, count: Int = EtcdCompatibilityTests.keyCount) throws
+    -> [(key: String, value: String)]
+{
     let version = server.binaries.version.rawValue
-    let keys = (1...EtcdCompatibilityTests.keyCount).map { i in
+    let keys = (1...count).map { i in
         (key: "key-" + pad(i), value: "value-\(pad(i))-etcd-\(version)")
     }
     try server.start()

@@ -101,7 +101,8 @@ struct GoWrittenFixtureTests {
 
             var expectedCode: StorageError.Code?
             if let text = expected.error {
-                expectedCode = try #require(storageErrorCode(forEtcdError: text), "\(context): unmapped etcd error \(text)")
+                let code = try #require(storageErrorCode(forEtcdError: text), "\(context): unmapped etcd error \(text)")
+                expectedCode = code
             } else if readMode?.error == "wal: snapshot not found" {
                 // etcd's write mode loses ErrSnapshotNotFound (spec 1.11); this package reports it.
                 expectedCode = .snapshotNotFound
@@ -146,7 +147,8 @@ private func expectSameData(_ replay: WALReplay, _ expected: GoFixture.Replay, _
     let entries = try expected.expectedEntries()
     #expect(replay.entries == entries, "\(context): \(entryDifference(replay.entries, entries))")
     #expect(replay.hardState == expected.hardState.hardState, "\(context)")
-    #expect(replay.metadata == (try expected.expectedMetadata()), "\(context): metadata")
+    let metadata = try expected.expectedMetadata()
+    #expect(replay.metadata == metadata, "\(context): metadata")
 }
 
 /// Runs `body` and records an issue unless it throws a `StorageError` with `code`.

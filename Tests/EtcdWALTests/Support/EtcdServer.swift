@@ -164,7 +164,9 @@ final class EtcdServer {
                 throw EtcdHarnessError(
                     "\(binaries.version) exited with status \(status) while starting on \(dataDirectory); log tail:\n\(logTail())")
             }
-            if let health = try? etcdctl(["endpoint", "health"], timeout: 5), health.status == 0 {
+            if let health = try? etcdctl([
+                "endpoint", "health", "--dial-timeout", "500ms", "--command-timeout", "1s",
+            ], timeout: 5), health.status == 0 {
                 return
             }
             if Date() > deadline {
