@@ -17,6 +17,7 @@ demo: deps-demo
 test: deps-test etcd35
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	ETCD35_BIN=$(CURDIR)/$(ETCD35_DIR)/etcd $(SWIFT) test --skip-build --parallel
+	cd Examples/CustomBackend && $(SWIFT) build --build-tests $(BUILD_FLAGS) && $(SWIFT) test --skip-build
 
 build:
 	$(SWIFT) build $(BUILD_FLAGS)
