@@ -8,7 +8,7 @@ DEMO_PACKAGES := liblz4-dev
 TEST_PACKAGES := liblz4-dev etcd-server etcd-client lz4
 ETCD35_DIR := .build-etcd/etcd-3.5.1
 
-.PHONY: demo test build deps-demo deps-test etcd35 clean
+.PHONY: demo test build deps-demo deps-test deps-go etcd35 fixtures bench-go-build bench-go clean
 
 demo: deps-demo
 	$(SWIFT) build -c release --product raftstore
@@ -17,6 +17,7 @@ demo: deps-demo
 test: deps-test etcd35
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	ETCD35_BIN=$(CURDIR)/$(ETCD35_DIR)/etcd $(SWIFT) test --skip-build --parallel
+	cd Examples/CustomBackend && $(SWIFT) build --build-tests $(BUILD_FLAGS) && $(SWIFT) test --skip-build
 
 build:
 	$(SWIFT) build $(BUILD_FLAGS)
@@ -47,5 +48,33 @@ $(ETCD35_DIR)/etcd:
 	chmod +x $(ETCD35_DIR)/*
 	$(ETCD35_DIR)/etcd --version
 
+# Go tools built in GOPATH mode against Debian's etcd 3.4 sources (golang-etcd-server-dev).
+GO ?= go
+GO_PACKAGES := golang-go golang-etcd-server-dev
+GOENV := GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS=
+FIXTURES_DIR := Tests/EtcdWALTests/Fixtures/go-written
+
+deps-go:
+	$(call apt_install,$(GO_PACKAGES))
+
+# Regenerates the WAL fixtures written by etcd's own wal package (deterministic output).
+fixtures: deps-go
+	cd Tools/etcd-wal-fixtures && $(GOENV) $(GO) run . -out $(CURDIR)/$(FIXTURES_DIR)
+
+# The reference side of the benchmarks: etcd 3.4's own wal package running the `raftstore bench`
+# workloads (issue 6). Runs W1-W3 once each and prints their JSON lines; BENCH_DIR picks the disk.
+ETCD_GO_BENCH := .build-go/etcd-go-bench
+BENCH_DIR ?=
+BENCH_DIR_FLAG := $(if $(BENCH_DIR),--dir $(BENCH_DIR))
+
+bench-go-build: deps-go
+	@mkdir -p .build-go
+	cd Benchmarks/etcd-go && $(GOENV) $(GO) build -o $(CURDIR)/$(ETCD_GO_BENCH) .
+
+bench-go: bench-go-build
+	$(ETCD_GO_BENCH) --json $(BENCH_DIR_FLAG) --entries 1000000 --size 100 --batch 1000 --no-fsync
+	$(ETCD_GO_BENCH) --json $(BENCH_DIR_FLAG) --entries 100000 --size 100 --batch 100
+	$(ETCD_GO_BENCH) --json $(BENCH_DIR_FLAG) --entries 20000 --size 4096 --batch 10
+
 clean:
-	rm -rf .build .build-etcd
+	rm -rf .build .build-etcd .build-go

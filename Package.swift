@@ -81,7 +81,12 @@ let package = Package(
         ),
         .testTarget(
             name: "EtcdWALTests",
-            dependencies: ["RaftStorage", "EtcdWAL", "MemoryStore", "RaftStorageTesting"],
+            dependencies: [
+                "RaftStorage", "EtcdWAL", "MemoryStore", "RaftStorageTesting",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
             exclude: ["Fixtures"],
             swiftSettings: strictSettings
         ),

@@ -26,12 +26,14 @@ public struct ProtobufRecordCodec: RecordCodec {
     /// `nil`: this is etcd's own format, which needs no name.
     public var formatName: String? { nil }
 
+    /// A codec writing etcd 3.4's bytes, or with `writesSnapshotConfState` 3.5's snapshot records.
     public init(writesSnapshotConfState: Bool = false) {
         self.writesSnapshotConfState = writesSnapshotConfState
     }
 
     // walpb.Record: type=1 (int64, always), crc=2 (uint32, always), data=3 (bytes, if non-nil).
 
+    /// Appends a `walpb.Record`; see ``RecordCodec/encode(_:into:checksum:)``.
     public func encode(_ record: LogRecord, into buffer: inout [UInt8], checksum: (UnsafeRawBufferPointer) -> UInt32) {
         switch record {
         case .crc(let value):
@@ -87,6 +89,7 @@ public struct ProtobufRecordCodec: RecordCodec {
         }
     }
 
+    /// Decodes a `walpb.Record` and its payload message; the caller verifies the checksum.
     public func decode(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> DecodedRecord {
         var reader = ProtobufReader(bytes)
         var type: UInt64 = 0

@@ -1,1 +1,1 @@
-print("raftstore: not yet")
+print("raftstore demo: the demo arrives with the WAL and snapshot backends; run `make test` meanwhile.")

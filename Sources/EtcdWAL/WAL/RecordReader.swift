@@ -8,6 +8,7 @@ public struct WALRecordInfo: Hashable, Sendable {
     public var offset: Int64
     /// Length of the frame: length word, record and padding.
     public var frameSize: Int
+    /// The decoded record.
     public var record: LogRecord
     /// The checksum stored with the record.
     public var checksum: UInt32
@@ -25,13 +26,14 @@ public struct WALRecordInfo: Hashable, Sendable {
 ///   A record running past the end of an earlier file is ``StorageError/Code/corrupt``: later
 ///   segments exist, so this is lost data, not a torn tail.
 ///
-/// Each segment is read whole into memory when reached (bounded by its real size).
+/// Segments are read through a ``SegmentWindow``: chunk by chunk, never past the first zero
+/// length word.
 struct RecordReader<Codec: RecordCodec> {
     let codec: Codec
     let fileSystem: any FileSystem
     let paths: [String]
     private var fileIndex = 0
-    private var data: [UInt8]?
+    private var window: SegmentWindow?
     /// Offset in the current file just past the last good record (etcd's `lastValidOff`).
     private(set) var offset = 0
     /// The running CRC32C of all payloads read so far.
@@ -50,48 +52,63 @@ struct RecordReader<Codec: RecordCodec> {
     /// The next record, or `nil` when every file has ended.
     mutating func next() throws(StorageError) -> WALRecordInfo? {
         while fileIndex < paths.count {
-            let path = paths[fileIndex]
-            if data == nil {
-                data = try fileSystem.readFile(path)
+            if window == nil {
+                window = try SegmentWindow(path: paths[fileIndex], fileSystem: fileSystem)
                 offset = 0
             }
-            if let info = try decodeNext(path: path) { return info }
+            do {
+                if let info = try decodeNext() { return info }
+            } catch {
+                window?.close()
+                window = nil
+                fileIndex = paths.count
+                throw error
+            }
             if isLastFile { endOfLastFile = offset }
+            window?.close()
+            window = nil
             fileIndex += 1
-            data = nil
         }
         return nil
     }
 
     /// Decodes the record at `offset` of the current file, or returns `nil` at its end.
-    private mutating func decodeNext(path: String) throws(StorageError) -> WALRecordInfo? {
+    private mutating func decodeNext() throws(StorageError) -> WALRecordInfo? {
         let last = isLastFile
         let start = offset
+        let path = window!.path
+        let remaining = window!.size - start
+        if remaining == 0 { return nil }
+        guard remaining >= 8, try window!.load(start..<(start + 8)) else {
+            throw Self.truncated(last, "\(remaining) bytes left, too few for a length word", path: path, offset: start)
+        }
+        let word = window!.bytes.withUnsafeBytes { raw in
+            UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start - window!.start, as: UInt64.self))
+        }
+        if word == 0 { return nil }
+        let (length, padding) = Framing.decode(word: word)
+        guard length + padding <= UInt64(remaining - 8) else {
+            throw Self.truncated(last, "record of \(length) bytes is larger than the rest of the file (\(remaining - 8) bytes)", path: path, offset: start)
+        }
+        let frameEnd = start + 8 + Int(length) + Int(padding)
+        guard try window!.load(start..<frameEnd) else {
+            throw Self.truncated(last, "the file is shorter than its size said", path: path, offset: start)
+        }
+        let base = window!.start
         let codec = self.codec
         var running = crc
-        let result: (WALRecordInfo?, Int) = try data!.withRawBytes { (raw) throws(StorageError) in
-            let remaining = raw.count - start
-            if remaining == 0 { return (nil, 0) }
-            guard remaining >= 8 else {
-                throw Self.truncated(last, "\(remaining) bytes left, too few for a length word", path: path, offset: start)
-            }
-            let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start, as: UInt64.self))
-            if word == 0 { return (nil, 0) }
-            let (length, padding) = Framing.decode(word: word)
-            guard length + padding <= UInt64(remaining - 8) else {
-                throw Self.truncated(last, "record of \(length) bytes is larger than the rest of the file (\(remaining - 8) bytes)", path: path, offset: start)
-            }
-            let body = (start + 8)..<(start + 8 + Int(length))
-            let frameEnd = body.upperBound + Int(padding)
+        let info: WALRecordInfo = try window!.bytes.withRawBytes { (raw) throws(StorageError) in
+            let body = (start + 8 - base)..<(start + 8 - base + Int(length))
+            let frame = body.lowerBound..<(frameEnd - base)
             let bytes = UnsafeRawBufferPointer(rebasing: raw[body])
             let decoded: DecodedRecord
             do throws(StorageError) {
                 decoded = try codec.decode(bytes)
             } catch {
-                if last && Self.looksTorn(raw, body.lowerBound..<frameEnd) {
+                if last && Self.looksTorn(raw, frame, fileOffset: base) {
                     throw StorageError(.unexpectedEnd, "torn write: record does not decode and has a zeroed sector", path: path, offset: Int64(start))
                 }
-                var located = error.at(path: path, offset: Int64(body.lowerBound) + (error.offset ?? 0))
+                var located = error.at(path: path, offset: Int64(start + 8) + (error.offset ?? 0))
                 located.message += " (record at offset \(start))"
                 throw located
             }
@@ -106,19 +123,17 @@ struct RecordReader<Codec: RecordCodec> {
                 }
                 let computed = CRC32C.update(running, UnsafeRawBufferPointer(rebasing: bytes[decoded.payload]))
                 guard computed == decoded.checksum else {
-                    if last && Self.looksTorn(raw, body.lowerBound..<frameEnd) {
+                    if last && Self.looksTorn(raw, frame, fileOffset: base) {
                         throw StorageError(.unexpectedEnd, "torn write: crc mismatch and a zeroed sector", path: path, offset: Int64(start))
                     }
                     throw StorageError(.crcMismatch, "walpb: crc mismatch: record stores \(hex(decoded.checksum)), computed \(hex(computed))", path: path, offset: Int64(start))
                 }
                 running = computed
             }
-            let info = WALRecordInfo(path: path, offset: Int64(start), frameSize: frameEnd - start, record: decoded.record, checksum: decoded.checksum)
-            return (info, frameEnd)
+            return WALRecordInfo(path: path, offset: Int64(start), frameSize: frameEnd - start, record: decoded.record, checksum: decoded.checksum)
         }
-        guard let info = result.0 else { return nil }
         crc = running
-        offset = result.1
+        offset = frameEnd
         return info
     }
 
@@ -129,11 +144,12 @@ struct RecordReader<Codec: RecordCodec> {
 
     /// etcd's `isTornEntry`: cut the frame's bytes at 512-byte sector boundaries (by file
     /// offset); if any piece is all zeros, the sectors only partly reached the disk.
-    static func looksTorn(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
+    /// `range` indexes `raw`, whose first byte is at `fileOffset` in the file.
+    static func looksTorn(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, fileOffset: Int) -> Bool {
         let sector = 512
         var pieceStart = range.lowerBound
         while pieceStart < range.upperBound {
-            let pieceEnd = min(range.upperBound, (pieceStart / sector + 1) * sector)
+            let pieceEnd = min(range.upperBound, ((fileOffset + pieceStart) / sector + 1) * sector - fileOffset)
             if raw[pieceStart..<pieceEnd].allSatisfy({ $0 == 0 }) { return true }
             pieceStart = pieceEnd
         }

@@ -6,6 +6,7 @@ public struct SegmentName: Hashable, Sendable, Comparable, CustomStringConvertib
     /// One past the last entry index written before this segment began.
     public var index: UInt64
 
+    /// The name of segment `sequence` expected to start at raft index `index`.
     public init(sequence: UInt64, index: UInt64) {
         self.sequence = sequence
         self.index = index

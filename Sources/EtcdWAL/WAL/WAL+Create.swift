@@ -9,17 +9,21 @@ extension WAL {
     /// Creates a new WAL in `directory`, durable on return, and opens it for appending (etcd's
     /// `Create`, etcd-storage-spec 1.8.1).
     ///
-    /// The first segment is built in `<directory>.tmp` (created 0700; files 0600): a crc record,
-    /// the metadata and a snapshot record at (0, 0), preallocated to the segment size and
-    /// fsynced; the temporary directory is fsynced, renamed to `directory`, and the parent
-    /// directory fsynced. Missing parent directories are created.
+    /// The first segment (a crc record, the metadata and a snapshot record at (0, 0),
+    /// preallocated to the segment size) is written to a temporary file in `directory` and
+    /// fsynced, then renamed to its segment name, and the directory (created 0700, with missing
+    /// parents) and its parent are fsynced. A crash at any point leaves either no segment, which
+    /// counts as no WAL (the next create starts over), or the complete first segment.
+    ///
+    /// etcd builds the first segment in a sibling directory `<directory>.tmp` and renames the
+    /// directory; renaming one file gives the same guarantee without a second directory.
     ///
     /// - Parameter metadata: opaque application data recorded at the start of every segment
     ///   (etcd stores its node and cluster id). With a codec that has a
     ///   ``RecordCodec/formatName``, the name is recorded in front of it.
     /// - Throws: ``StorageError/Code/alreadyExists`` when `directory` holds a WAL or other
     ///   files; ``StorageError/Code/invalidArgument`` when plain metadata starts with the codec
-    ///   tag (see ``CodecTag``).
+    ///   tag (see `Docs/OnDiskFormat.md`).
     public static func create(
         at directory: String, metadata: [UInt8]?, codec: Codec, options: WALOptions = WALOptions()
     ) throws(StorageError) -> WAL {
@@ -31,13 +35,13 @@ extension WAL {
             guard contents.allSatisfy({ $0.hasSuffix(".tmp") }) else {
                 throw StorageError(.alreadyExists, "wal: directory is not empty (\(contents.count) files)", path: directory)
             }
+        } else {
+            try createDirectories(directory, fileSystem: fileSystem)
         }
-        let temporary = directory + ".tmp"
-        try removeDirectoryTree(temporary, fileSystem: fileSystem)
-        try createDirectories(temporary, fileSystem: fileSystem)
 
         let first = SegmentName(sequence: 0, index: 0)
-        let temporaryPath = fileSystem.join(temporary, first.fileName)
+        let temporaryPath = fileSystem.join(directory, first.fileName + ".tmp")
+        if fileSystem.fileExists(temporaryPath) { try fileSystem.removeFile(temporaryPath) }
         let file = try fileSystem.open(temporaryPath, [.readWrite, .create, .exclusive], permissions: 0o600)
         var writer = WALWriter(
             directory: directory, codec: codec, options: options, instruments: WALInstruments(factory: options.metricsFactory),
@@ -49,11 +53,9 @@ extension WAL {
             try WALWriter.writeHeader(into: &writer.tail, codec: codec, crc: &writer.crc, metadata: stored, state: .empty)
             try writer.saveSnapshot(.zero)
             try file.close()
-            try fileSystem.syncDirectory(temporary)
-            if try fileSystem.info(directory) != nil { try removeDirectoryTree(directory, fileSystem: fileSystem) }
-            try fileSystem.rename(temporary, to: directory)
-            try fileSystem.syncDirectory(fileSystem.parentDirectory(of: directory))
             let path = fileSystem.join(directory, first.fileName)
+            try fileSystem.rename(temporaryPath, to: path)
+            try fileSystem.syncDirectory(directory)
             let reopened = try fileSystem.open(path, .readWrite, permissions: 0o600)
             writer.segments = [HeldSegment(name: first, file: reopened)]
             writer.tail = PageWriter(file: reopened, offset: writer.tail.flushedOffset)
@@ -67,21 +69,13 @@ extension WAL {
         return WAL(directory: directory, metadata: metadata, writer: writer)
     }
 
-    /// Removes a directory holding only files (a leftover temporary directory).
-    static func removeDirectoryTree(_ path: String, fileSystem: any FileSystem) throws(StorageError) {
-        guard let info = try fileSystem.info(path) else { return }
-        guard info.isDirectory else { return try fileSystem.removeFile(path) }
-        for name in try fileSystem.contentsOfDirectory(path) {
-            try removeDirectoryTree(fileSystem.join(path, name), fileSystem: fileSystem)
-        }
-        try fileSystem.removeDirectory(path)
-    }
-
-    /// Creates `path` (0700) and any missing parents.
+    /// Creates `path` (0700) and any missing parents, each made durable by an fsync of the
+    /// directory that holds it.
     static func createDirectories(_ path: String, fileSystem: any FileSystem) throws(StorageError) {
         if try fileSystem.info(path) != nil { return }
         let parent = fileSystem.parentDirectory(of: path)
         if parent != path && parent != "." && parent != "/" { try createDirectories(parent, fileSystem: fileSystem) }
         try fileSystem.createDirectory(path, permissions: 0o700)
+        try fileSystem.syncDirectory(parent)
     }
 }

@@ -113,22 +113,27 @@ extension WAL {
     public static func validSnapshotMarkers(
         at directory: String, codec: Codec, options: WALOptions = WALOptions()
     ) throws(StorageError) -> [SnapshotMarker] {
-        try scanMarkers(at: directory, codec: codec, options: options).valid
+        let scan = try scanMarkers(at: directory, codec: codec, options: options)
+        return scan.markers.map(\.marker).filter { $0.index <= scan.hardState.commit }
     }
 
-    /// One pass over every segment: the snapshot markers and the last HardState.
+    /// One pass over every segment: every snapshot marker (with the sequence number of the
+    /// segment holding it) and the last HardState.
     static func scanMarkers(
         at directory: String, codec: Codec, options: WALOptions
-    ) throws(StorageError) -> (valid: [SnapshotMarker], all: [SnapshotMarker], hardState: HardState) {
+    ) throws(StorageError) -> (markers: [(marker: SnapshotMarker, segment: UInt64)], hardState: HardState) {
         let fileSystem = options.fileSystem
         let names = try WALDirectory.segments(in: directory, fileSystem: fileSystem, logger: options.logger)
+        try WALDirectory.checkSequence(names[...], directory: directory)
         var reader = RecordReader(codec: codec, fileSystem: fileSystem, paths: names.map { fileSystem.join(directory, $0.fileName) })
-        var markers: [SnapshotMarker] = []
+        var markers: [(marker: SnapshotMarker, segment: UInt64)] = []
         var state = HardState.empty
         do throws(StorageError) {
             while let info = try reader.next() {
                 switch info.record {
-                case .snapshot(let marker): markers.append(marker)
+                case .snapshot(let marker):
+                    let file = info.path.split(separator: "/").last.map(String.init) ?? info.path
+                    markers.append((marker, SegmentName(fileName: file)?.sequence ?? 0))
                 case .hardState(let recorded): state = recorded
                 case .metadata(let stored):
                     do throws(StorageError) {
@@ -142,6 +147,6 @@ extension WAL {
         } catch where error.code == .unexpectedEnd {
             // A torn tail ends the scan, as in etcd.
         }
-        return (markers.filter { $0.index <= state.commit }, markers, state)
+        return (markers, state)
     }
 }

@@ -22,6 +22,7 @@ public struct WALOptions: Sendable {
     /// `raftstore_wal_write_bytes_total` and `raftstore_wal_segments_cut_total` (counters).
     public var metricsFactory: (any MetricsFactory)?
 
+    /// Options with etcd's defaults (64,000,000-byte segments, fsync on, 1 s slow-sync warning).
     public init(
         fileSystem: any FileSystem = PosixFileSystem(),
         segmentSize: Int64 = 64_000_000,

@@ -65,6 +65,7 @@ public struct WALReplayOptions: Sendable, Hashable {
     /// and would report a gap instead. Off by default.
     public var restartsAtUnmatchedSnapshots: Bool
 
+    /// Options for etcd's `ReadAll` behaviour, optionally keeping the records read.
     public init(collectsRecords: Bool = false, restartsAtUnmatchedSnapshots: Bool = false) {
         self.collectsRecords = collectsRecords
         self.restartsAtUnmatchedSnapshots = restartsAtUnmatchedSnapshots

@@ -38,6 +38,7 @@ struct WALWriter<Codec: RecordCodec> {
     var spareCount = 0
     /// Set after a failed write or fsync, or by ``close()``.
     var unusable: StorageError?
+    var isClosed = false
 
     struct HeldSpare {
         var path: String
@@ -120,7 +121,8 @@ struct WALWriter<Codec: RecordCodec> {
 
     /// Deletes the spare, syncs the tail (unless the WAL failed), and closes every file.
     mutating func close() throws(StorageError) {
-        if let unusable, unusable.code == .closed, unusable.message == Self.closedMessage { return }
+        if isClosed { return }
+        isClosed = true
         var firstError: StorageError?
         if let spare {
             try? spare.file.close()
@@ -134,11 +136,9 @@ struct WALWriter<Codec: RecordCodec> {
             do { try segment.file.close() } catch { firstError = firstError ?? error }
         }
         segments.removeAll()
-        unusable = StorageError(.closed, Self.closedMessage, path: directory)
+        unusable = StorageError(.closed, "the WAL is closed", path: directory)
         if let firstError { throw firstError }
     }
-
-    static var closedMessage: String { "the WAL is closed" }
 }
 
 extension Duration {

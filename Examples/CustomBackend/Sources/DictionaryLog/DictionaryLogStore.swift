@@ -1,0 +1,128 @@
+public import RaftStorage
+import Synchronization
+
+/// What a ``DictionaryLogStore`` has made "durable": a stand-in for a disk, so the store can be
+/// reopened from it. Only ``DictionaryLogStore/sync()`` writes to it.
+public final class DictionaryDisk: Sendable {
+    fileprivate let synced = Mutex<DictionaryLogStore.State?>(nil)
+
+    public init() {}
+}
+
+/// A small third-party log backend: entries in a dictionary keyed by index.
+///
+/// It exists to show that a backend written outside the framework needs only the `RaftStorage`
+/// protocols, and proves itself with `RaftStorageTesting`'s conformance suite - including the
+/// restart checks, because its state survives a reopen through a ``DictionaryDisk``.
+public final class DictionaryLogStore: LogStore {
+    fileprivate struct State: Sendable {
+        var entries: [UInt64: Entry] = [:]
+        var boundary = SnapshotMarker.zero
+        var last: UInt64 = 0
+        var hardState = HardState()
+        var markers: [SnapshotMarker] = [.zero]
+        var syncedHardState = HardState()
+    }
+
+    private let state: Mutex<State>
+    private let disk: DictionaryDisk
+
+    /// The disk this store syncs to, for reopening it.
+    public var diskForTests: DictionaryDisk { disk }
+
+    /// Opens the store from what `disk` holds (empty for a new disk).
+    public init(disk: DictionaryDisk) {
+        self.disk = disk
+        self.state = Mutex(disk.synced.withLock { $0 } ?? State())
+    }
+
+    public func firstIndex() throws(StorageError) -> UInt64 { state.withLock { $0.boundary.index + 1 } }
+    public func lastIndex() throws(StorageError) -> UInt64 { state.withLock { $0.last } }
+    public func hardState() throws(StorageError) -> HardState { state.withLock { $0.hardState } }
+    public func snapshotMarker() throws(StorageError) -> SnapshotMarker { state.withLock { $0.markers.last! } }
+
+    public func snapshotMarkers() throws(StorageError) -> [SnapshotMarker] {
+        state.withLock { state in state.markers.filter { $0.index <= state.hardState.commit } }
+    }
+
+    public func term(at index: UInt64) throws(StorageError) -> UInt64 {
+        try state.withLock { (state) throws(StorageError) in
+            guard index >= state.boundary.index else { throw .compacted() }
+            guard index <= state.last else { throw .unavailable() }
+            return index == state.boundary.index ? state.boundary.term : state.entries[index]!.term
+        }
+    }
+
+    public func entries(in range: Range<UInt64>, maxBytes: UInt64) throws(StorageError) -> [Entry] {
+        try state.withLock { (state) throws(StorageError) in
+            guard range.lowerBound > state.boundary.index else { throw .compacted() }
+            guard range.upperBound <= state.last + 1, state.last > state.boundary.index else { throw .unavailable() }
+            let wanted = range.map { state.entries[$0]! }
+            return Array(wanted.prefix(limitedCount(wanted, maxBytes: maxBytes)))
+        }
+    }
+
+    public func save(hardState: HardState, entries new: [Entry]) throws(StorageError) {
+        let mustSync = try state.withLock { (state) throws(StorageError) -> Bool in
+            let kept = new.filter { $0.index > state.boundary.index }
+            if let first = kept.first?.index {
+                guard first <= state.last + 1 else { throw StorageError(.invalidArgument, "missing log entry [last: \(state.last), append at: \(first)]") }
+                guard kept.enumerated().allSatisfy({ $0.element.index == first + UInt64($0.offset) }) else {
+                    throw StorageError(.invalidArgument, "entries are not contiguous")
+                }
+                for index in first...max(first, state.last) { state.entries[index] = nil }
+                for entry in kept { state.entries[entry.index] = entry }
+                state.last = kept.last!.index
+            }
+            if !hardState.isEmpty { state.hardState = hardState }
+            return hardState.mustSync(previous: state.syncedHardState, entryCount: new.count)
+        }
+        if mustSync { try sync() }
+    }
+
+    public func applySnapshot(_ metadata: SnapshotMetadata) throws(StorageError) {
+        try state.withLock { (state) throws(StorageError) in
+            guard metadata.index > state.markers.last!.index else { throw .snapshotOutOfDate() }
+            state.entries.removeAll()
+            state.boundary = metadata.marker
+            state.last = metadata.index
+            state.markers.append(metadata.marker)
+        }
+        try sync()
+    }
+
+    public func recordSnapshot(_ metadata: SnapshotMetadata) throws(StorageError) {
+        let term = try term(at: metadata.index)
+        try state.withLock { (state) throws(StorageError) in
+            guard metadata.index > state.markers.last!.index else { throw .snapshotOutOfDate() }
+            guard term == metadata.term else { throw StorageError(.invalidArgument, "term \(metadata.term) is not the log's \(term)") }
+            state.markers.append(metadata.marker)
+        }
+        try sync()
+    }
+
+    public func compact(through index: UInt64) throws(StorageError) {
+        let term = try term(at: index)
+        try state.withLock { (state) throws(StorageError) in
+            guard index > state.boundary.index else { throw .compacted() }
+            for dropped in (state.boundary.index + 1)...index { state.entries[dropped] = nil }
+            state.boundary = SnapshotMarker(index: index, term: term)
+        }
+    }
+
+    public func sync() throws(StorageError) {
+        let current = state.withLock { state in
+            state.syncedHardState = state.hardState
+            return state
+        }
+        disk.synced.withLock { $0 = current }
+    }
+
+    public func resume(from marker: SnapshotMarker) throws(StorageError) {
+        guard try snapshotMarker().matches(marker) else {
+            throw StorageError(.unsupported, "only the newest snapshot marker can be resumed from")
+        }
+    }
+
+    public func close() throws(StorageError) { try sync() }
+}

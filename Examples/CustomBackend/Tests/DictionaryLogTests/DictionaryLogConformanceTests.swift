@@ -1,0 +1,32 @@
+import DictionaryLog
+import MemoryStore
+import RaftStorage
+import RaftStorageTesting
+import Testing
+
+/// The whole framework suite, run by a backend that lives outside the framework.
+@Suite("DictionaryLogStore conformance")
+struct DictionaryLogConformanceTests {
+    typealias Suite = LogStoreConformance<DictionaryLogStore>
+
+    static let suite = Suite(
+        makeStore: { DictionaryLogStore(disk: DictionaryDisk()) },
+        reopen: { store in
+            try store.close()
+            return DictionaryLogStore(disk: store.diskForTests)
+        })
+
+    @Test(arguments: Suite.cases)
+    func logStore(_ testCase: Suite.Case) throws {
+        try Self.suite.run(testCase)
+    }
+
+    static let storageSuite = StorageConformance(
+        make: { (DictionaryLogStore(disk: DictionaryDisk()), MemorySnapshotStore()) },
+        reopen: { log, snapshots in (DictionaryLogStore(disk: log.diskForTests), snapshots) })
+
+    @Test(arguments: storageSuite.cases)
+    func storageRestarts(_ testCase: StorageConformance<DictionaryLogStore, MemorySnapshotStore>.Case) throws {
+        try Self.storageSuite.run(testCase)
+    }
+}

@@ -1,0 +1,281 @@
+public import RaftStorage
+import Synchronization
+
+/// The etcd-compatible WAL as a ``LogStore``: entries, HardState and snapshot markers on disk,
+/// raft's reads answered from memory.
+///
+/// ```swift
+/// let log = try WALLogStore(directory: "data/member/wal", codec: ProtobufRecordCodec())
+/// let storage = try Storage(log: log, snapshots: snapshots)
+/// ```
+///
+/// Opening creates the WAL when the directory holds none. Otherwise it reads every segment's
+/// snapshot markers and HardState, opens at the newest marker the HardState's commit covers
+/// (etcd's restart rule), and replays from there; a torn tail is cut off once (see
+/// ``Options/repairsTornTail``). During replay a snapshot marker whose entry the log does not
+/// hold (one written by ``applySnapshot(_:)``) restarts the log there, so an installed
+/// snapshot stays installed across restarts.
+///
+/// Durability: ``save(hardState:entries:)`` follows raft's `MustSync` rule;
+/// ``applySnapshot(_:)``, ``recordSnapshot(_:)`` and ``sync()`` are durable on return.
+/// ``compact(through:)`` drops entries from memory at once, and releases (and purges, see
+/// ``Options/retainedSegments``) WAL segments only behind the newest snapshot marker that a
+/// *synced* HardState commits, so a crash can never leave a log that cannot be opened
+/// (etcd #10219).
+///
+/// Thread safety: one writer at a time (writes are serialised) and any number of concurrent
+/// readers, which see the log before or after a write.
+public final class WALLogStore<Codec: RecordCodec>: LogStore {
+    /// The WAL's directory.
+    public let directory: String
+    /// The codec the WAL's records are written with.
+    public let codec: Codec
+    /// The options the store was opened with.
+    public let options: Options
+    /// What opening repaired, if anything.
+    public let repair: WALRepairOutcome?
+
+    /// The writer; held for the whole of every write, which serialises writers. `nil` once
+    /// closed (or after a failed ``resume(from:)``).
+    private let writer: Mutex<WAL<Codec>?>
+    /// What readers see; taken briefly, inside `writer` when both are needed.
+    private let state: Mutex<LogView>
+
+    struct LogView {
+        var index: EntryIndex
+        var hardState: HardState
+        /// ``snapshotMarker()``: the newest marker recorded or replayed that the log holds.
+        var marker: SnapshotMarker
+        /// Every marker in the WAL's segments, with the segment's sequence number.
+        var markers: [(marker: SnapshotMarker, segment: UInt64)]
+        var closed = false
+    }
+
+    /// Opens (or creates) the WAL log in `directory`.
+    ///
+    /// - Throws: ``StorageError/Code/locked`` when another writer has it open; replay errors
+    ///   that are not a repairable torn tail (``StorageError/Code/crcMismatch``,
+    ///   ``StorageError/Code/corrupt``, ``StorageError/Code/codecMismatch``, ...).
+    public init(directory: String, codec: Codec, options: Options = Options()) throws(StorageError) {
+        self.directory = directory
+        self.codec = codec
+        self.options = options
+        let opened = try Self.openWAL(directory: directory, codec: codec, options: options, at: nil)
+        self.repair = opened.repair
+        self.writer = Mutex(opened.wal)
+        self.state = Mutex(opened.view)
+    }
+
+    private struct Opened {
+        var wal: WAL<Codec>
+        var view: LogView
+        var repair: WALRepairOutcome?
+    }
+
+    /// Creates the WAL, or opens it at `marker` (default: the newest valid marker), repairing
+    /// a torn tail at most once.
+    private static func openWAL(directory: String, codec: Codec, options: Options, at marker: SnapshotMarker?) throws(StorageError) -> Opened {
+        let walOptions = options.wal
+        guard WAL<Codec>.exists(at: directory, fileSystem: walOptions.fileSystem) else {
+            let wal = try WAL.create(at: directory, metadata: options.metadata, codec: codec, options: walOptions)
+            let view = LogView(index: EntryIndex(boundaryIndex: 0, boundaryTerm: 0), hardState: .empty, marker: .zero, markers: [(.zero, 0)])
+            return Opened(wal: wal, view: view)
+        }
+        var repair: WALRepairOutcome?
+        while true {
+            do throws(StorageError) {
+                let scan = try WAL.scanMarkers(at: directory, codec: codec, options: walOptions)
+                let valid = scan.markers.map(\.marker).filter { $0.index <= scan.hardState.commit }
+                guard let start = marker ?? valid.last else {
+                    throw StorageError(.notFound, "no snapshot marker in the WAL is covered by its commit index \(scan.hardState.commit)", path: directory)
+                }
+                let (wal, replay) = try WAL.open(
+                    at: directory, from: start, codec: codec, options: walOptions,
+                    replayOptions: WALReplayOptions(restartsAtUnmatchedSnapshots: true))
+                let index = EntryIndex(boundaryIndex: replay.boundary.index, boundaryTerm: replay.boundary.term, entries: replay.entries)
+                let view = LogView(index: index, hardState: replay.hardState, marker: newestHeldMarker(replay, index), markers: scan.markers)
+                return Opened(wal: wal, view: view, repair: repair)
+            } catch where error.code == .unexpectedEnd && options.repairsTornTail && repair == nil {
+                repair = try WAL.repair(at: directory, codec: codec, options: walOptions)
+            }
+        }
+    }
+
+    /// The newest snapshot marker from the replay that the log holds: the boundary, or a later
+    /// marker whose entry is in the log with the same term.
+    private static func newestHeldMarker(_ replay: WALReplay, _ index: EntryIndex) -> SnapshotMarker {
+        var newest = replay.boundary
+        for marker in replay.snapshots where marker.index > newest.index && index.termIfPresent(at: marker.index) == marker.term {
+            newest = marker
+        }
+        return newest
+    }
+
+    // MARK: - Reads
+
+    private func read<Result>(_ body: (LogView) throws(StorageError) -> Result) throws(StorageError) -> Result {
+        try state.withLock { (view) throws(StorageError) in
+            guard !view.closed else { throw StorageError(.closed, "the log store is closed", path: directory) }
+            return try body(view)
+        }
+    }
+
+    public func firstIndex() throws(StorageError) -> UInt64 { try read { $0.index.firstIndex } }
+
+    public func lastIndex() throws(StorageError) -> UInt64 { try read { $0.index.lastIndex } }
+
+    public func term(at index: UInt64) throws(StorageError) -> UInt64 {
+        try read { (view) throws(StorageError) in try view.index.term(at: index) }
+    }
+
+    public func entries(in range: Range<UInt64>, maxBytes: UInt64) throws(StorageError) -> [Entry] {
+        try read { (view) throws(StorageError) in try view.index.entries(in: range, maxBytes: maxBytes) }
+    }
+
+    public func hardState() throws(StorageError) -> HardState { try read { $0.hardState } }
+
+    public func snapshotMarker() throws(StorageError) -> SnapshotMarker { try read { $0.marker } }
+
+    /// The markers in the WAL's segments that the stored HardState's commit covers, oldest
+    /// first (etcd's `ValidSnapshotEntries`).
+    public func snapshotMarkers() throws(StorageError) -> [SnapshotMarker] {
+        try read { view in view.markers.map(\.marker).filter { $0.index <= view.hardState.commit } }
+    }
+
+    // MARK: - Writes
+
+    /// Runs a write with the WAL, serialised with every other write.
+    private func write<Result>(_ body: (WAL<Codec>) throws(StorageError) -> Result) throws(StorageError) -> Result {
+        try writer.withLock { (wal) throws(StorageError) in
+            guard let wal else { throw StorageError(.closed, "the log store is closed", path: directory) }
+            return try body(wal)
+        }
+    }
+
+    public func save(hardState: HardState, entries: [Entry]) throws(StorageError) {
+        try write { (wal) throws(StorageError) in
+            let kept = try state.withLock { (view) throws(StorageError) in try view.index.acceptedPart(of: entries) }
+            guard !kept.isEmpty || !hardState.isEmpty else { return }
+            try wal.save(hardState: hardState, entries: Array(kept))
+            state.withLock { view in
+                view.index.append(kept)
+                if !hardState.isEmpty { view.hardState = hardState }
+            }
+        }
+    }
+
+    public func applySnapshot(_ metadata: SnapshotMetadata) throws(StorageError) {
+        try write { (wal) throws(StorageError) in
+            let current = state.withLock { $0.marker }
+            guard metadata.index > current.index else { throw .snapshotOutOfDate() }
+            let marker = SnapshotMarker(index: metadata.index, term: metadata.term, confState: metadata.confState)
+            try wal.saveSnapshot(marker)
+            let segment = wal.heldSegments.last?.sequence ?? 0
+            state.withLock { view in
+                view.index.reset(boundaryIndex: metadata.index, term: metadata.term)
+                view.marker = marker
+                view.markers.append((marker, segment))
+            }
+        }
+    }
+
+    public func recordSnapshot(_ metadata: SnapshotMetadata) throws(StorageError) {
+        try write { (wal) throws(StorageError) in
+            try state.withLock { (view) throws(StorageError) in
+                let term: UInt64
+                do throws(StorageError) {
+                    term = try view.index.term(at: metadata.index)
+                } catch where error.code == .unavailable {
+                    throw .unavailable("snapshot \(metadata.index) is out of bound lastindex(\(view.index.lastIndex))")
+                }
+                guard term == metadata.term else {
+                    throw StorageError(.invalidArgument, "snapshot term \(metadata.term) differs from the log's term \(term) at index \(metadata.index)")
+                }
+                guard metadata.index > view.marker.index else { throw .snapshotOutOfDate() }
+            }
+            let marker = SnapshotMarker(index: metadata.index, term: metadata.term, confState: metadata.confState)
+            try wal.saveSnapshot(marker)
+            let segment = wal.heldSegments.last?.sequence ?? 0
+            state.withLock { view in
+                view.marker = marker
+                view.markers.append((marker, segment))
+            }
+            try releaseSegmentsIfSafe(wal)
+        }
+    }
+
+    public func compact(through index: UInt64) throws(StorageError) {
+        try write { (wal) throws(StorageError) in
+            try state.withLock { (view) throws(StorageError) in
+                guard index > view.index.boundaryIndex else { throw .compacted() }
+                guard index <= view.index.lastIndex else {
+                    throw .unavailable("compact \(index) is out of bound lastindex(\(view.index.lastIndex))")
+                }
+                view.index.compact(through: index)
+            }
+            try releaseSegmentsIfSafe(wal)
+        }
+    }
+
+    public func sync() throws(StorageError) {
+        try write { (wal) throws(StorageError) in
+            try wal.sync()
+            try releaseSegmentsIfSafe(wal)
+        }
+    }
+
+    /// Releases the segments behind the newest marker a synced HardState commits (and not
+    /// beyond the compacted boundary), then purges released segments beyond
+    /// ``Options/retainedSegments``.
+    private func releaseSegmentsIfSafe(_ wal: WAL<Codec>) throws(StorageError) {
+        let durableCommit = wal.syncedHardState.commit
+        let (markers, boundary) = state.withLock { view in (view.markers, view.index.boundaryIndex) }
+        guard let safe = markers.map(\.marker).filter({ $0.index <= durableCommit }).max(by: { $0.index < $1.index }) else { return }
+        let releaseBelow = min(safe.index, boundary)
+        guard releaseBelow > 0 else { return }
+        try wal.releaseSegments(below: releaseBelow)
+        guard let retained = options.retainedSegments else { return }
+        let removed = try wal.purgeReleasedSegments(keeping: retained)
+        guard !removed.isEmpty else { return }
+        let purged = Set(removed.compactMap { path in
+            SegmentName(fileName: String(path.split(separator: "/").last ?? ""))?.sequence
+        })
+        state.withLock { view in view.markers.removeAll { purged.contains($0.segment) } }
+    }
+
+    /// Re-reads the WAL from `marker`, an older marker recovery falls back to when a newer
+    /// snapshot is unreadable.
+    ///
+    /// - Throws: ``StorageError/Code/notFound`` when `marker` is not recorded in the WAL; replay
+    ///   errors (the store is then closed).
+    public func resume(from marker: SnapshotMarker) throws(StorageError) {
+        try writer.withLock { (held) throws(StorageError) in
+            guard let wal = held else { throw StorageError(.closed, "the log store is closed", path: directory) }
+            let recorded = state.withLock { view in view.markers.contains { $0.marker.matches(marker) } }
+            guard recorded else {
+                throw StorageError(.notFound, "snapshot marker \(marker) is not recorded in the WAL", path: directory)
+            }
+            try wal.close()
+            held = nil
+            do throws(StorageError) {
+                let opened = try Self.openWAL(directory: directory, codec: codec, options: options, at: marker)
+                held = opened.wal
+                state.withLock { $0 = opened.view }
+            } catch {
+                state.withLock { $0.closed = true }
+                throw error
+            }
+        }
+    }
+
+    /// Syncs and closes the WAL. Further calls throw ``StorageError/Code/closed``; closing
+    /// again does nothing.
+    public func close() throws(StorageError) {
+        try writer.withLock { (held) throws(StorageError) in
+            state.withLock { $0.closed = true }
+            guard let wal = held else { return }
+            held = nil
+            try wal.close()
+        }
+    }
+}

@@ -1,0 +1,347 @@
+public import RaftStorage
+import Synchronization
+
+/// An in-memory ``FileSystem`` that simulates crashes and injects faults, for testing that a
+/// durable backend never loses what it acknowledged.
+///
+/// - Crashes: ``crash(_:)`` throws away everything not yet durable - file contents not synced,
+///   and names (creations, renames, removals) whose directory was not synced - keeping, as the
+///   ``CrashOutcome`` says, none, all, or a torn prefix of the unsynced writes. With
+///   ``crashAfter(operations:)`` the file system stops (every call throws) right after its n-th
+///   mutating operation, which is how crash points are enumerated.
+/// - Faults: ``inject(_:)`` makes matching calls fail: fsync (after which, as on Linux, the
+///   unsynced data is lost even if a later fsync succeeds), writes with `ENOSPC`, reads with `EIO`.
+///   ``capacity`` bounds the bytes all files may hold.
+///
+/// Paths are absolute within the simulation (`/wal/...`); relative ones start at the root.
+public final class FaultInjectingFileSystem: FileSystem {
+    /// What reaches the disk of the writes not yet synced when it crashes.
+    public enum CrashOutcome: Sendable, Hashable {
+        /// None of them.
+        case dropUnsynced
+        /// All of them, in order.
+        case keepUnsynced
+        /// The last unsynced write of `path` (or of the most recently created file written)
+        /// arrives torn: only its first half, in whole sectors (512 bytes or 4 KiB).
+        case tearLastWrite(path: String? = nil, sectorSize: Int)
+    }
+
+    /// A fault to inject.
+    public struct Fault: Sendable, Hashable {
+        public enum Operation: Sendable, Hashable { case sync, write, read, preallocate, rename, create }
+
+        public var operation: Operation
+        /// Only calls whose path contains this text fail; `nil` matches every path.
+        public var pathContains: String?
+        /// The errno reported.
+        public var errno: Int32
+        /// How many matching calls fail before the fault wears off.
+        public var times: Int
+
+        public init(_ operation: Operation, pathContains: String? = nil, errno: Int32, times: Int = 1) {
+            self.operation = operation
+            self.pathContains = pathContains
+            self.errno = errno
+            self.times = times
+        }
+
+        /// fsync and fdatasync fail with EIO.
+        public static func syncFails(pathContains: String? = nil, times: Int = 1) -> Fault { Fault(.sync, pathContains: pathContains, errno: 5, times: times) }
+        /// Writes fail with ENOSPC.
+        public static func noSpace(pathContains: String? = nil, times: Int = 1) -> Fault { Fault(.write, pathContains: pathContains, errno: 28, times: times) }
+        /// Reads fail with EIO.
+        public static func readFails(pathContains: String? = nil, times: Int = 1) -> Fault { Fault(.read, pathContains: pathContains, errno: 5, times: times) }
+    }
+
+    /// Counts for reports.
+    public struct Statistics: Sendable, Hashable {
+        public var mutatingOperations = 0
+        public var faultsInjected = 0
+        public var crashes = 0
+    }
+
+    struct State {
+        var disk = SimulatedDisk()
+        var faults: [Fault] = []
+        var capacity: Int?
+        var crashAt: Int?
+        var stopped = false
+        var statistics = Statistics()
+        var nextHandle = 1
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    // MARK: - Control
+
+    /// The most bytes all files together may hold; writes and preallocation beyond fail with ENOSPC.
+    public var capacity: Int? {
+        get { state.withLock { $0.capacity } }
+        set { state.withLock { $0.capacity = newValue } }
+    }
+
+    public func inject(_ fault: Fault) {
+        state.withLock { $0.faults.append(fault) }
+    }
+
+    public func removeFaults() {
+        state.withLock { $0.faults.removeAll() }
+    }
+
+    /// Stops the file system right after its `count`-th mutating operation from now: that
+    /// operation takes effect, every later call throws until ``crash(_:)``.
+    public func crashAfter(operations count: Int) {
+        state.withLock { $0.crashAt = $0.statistics.mutatingOperations + count }
+    }
+
+    /// Whether an armed crash point was reached.
+    public var isStopped: Bool { state.withLock { $0.stopped } }
+
+    /// Simulates power loss: throws away what was not durable and lets calls work again. Open
+    /// files from before the crash stay unusable.
+    public func crash(_ outcome: CrashOutcome = .dropUnsynced) {
+        state.withLock { state in
+            let mapped: SimulatedDisk.CrashOutcome = switch outcome {
+            case .dropUnsynced: .dropUnsynced
+            case .keepUnsynced: .keepUnsynced
+            case .tearLastWrite(let path, let sectorSize): .tearLastWrite(path: path, sectorSize: sectorSize)
+            }
+            state.disk.crash(mapped)
+            state.crashAt = nil
+            state.stopped = false
+            state.statistics.crashes += 1
+            state.nextHandle += 1_000_000
+        }
+    }
+
+    public var statistics: Statistics { state.withLock { $0.statistics } }
+
+    /// The current contents of a file, for tests that damage or inspect files directly.
+    public func contents(of path: String) -> [UInt8]? {
+        state.withLock { state in
+            guard case .file(let id) = state.disk.lookup(path) else { return nil }
+            return state.disk.inodes[id]?.data
+        }
+    }
+
+    /// Replaces a file's contents durably (for tests that corrupt files).
+    public func setContents(of path: String, to bytes: [UInt8]) {
+        state.withLock { state in
+            guard case .file(let id) = state.disk.lookup(path) else { return }
+            state.disk.inodes[id]?.data = bytes
+            state.disk.inodes[id]?.durable = bytes
+            state.disk.inodes[id]?.unsynced = []
+        }
+    }
+
+    // MARK: - Internals shared with handles
+
+    /// Runs a mutating operation: refuses when stopped, applies an injected fault, counts it,
+    /// and stops the file system when the armed crash point is reached.
+    func mutate<R>(_ operation: Fault.Operation?, path: String, _ body: (inout State) throws(StorageError) -> R) throws(StorageError) -> R {
+        try state.withLock { (state) throws(StorageError) -> R in
+            guard !state.stopped else { throw StorageError(.io, "simulated crash: the file system is down", path: path, errno: 5) }
+            if let operation, let errno = Self.takeFault(operation, path: path, from: &state) {
+                if operation == .sync { Self.loseUnsynced(path: path, in: &state) }
+                throw StorageError(.io, "injected fault", path: path, errno: errno)
+            }
+            let result = try body(&state)
+            state.statistics.mutatingOperations += 1
+            if let crashAt = state.crashAt, state.statistics.mutatingOperations >= crashAt { state.stopped = true }
+            return result
+        }
+    }
+
+    func read<R>(path: String, _ body: (inout State) throws(StorageError) -> R) throws(StorageError) -> R {
+        try state.withLock { (state) throws(StorageError) -> R in
+            guard !state.stopped else { throw StorageError(.io, "simulated crash: the file system is down", path: path, errno: 5) }
+            if let errno = Self.takeFault(.read, path: path, from: &state) {
+                throw StorageError(.io, "injected fault", path: path, errno: errno)
+            }
+            return try body(&state)
+        }
+    }
+
+    private static func takeFault(_ operation: Fault.Operation, path: String, from state: inout State) -> Int32? {
+        guard let index = state.faults.firstIndex(where: { $0.operation == operation && ($0.pathContains.map(path.contains) ?? true) }) else {
+            return nil
+        }
+        let errno = state.faults[index].errno
+        state.faults[index].times -= 1
+        if state.faults[index].times <= 0 { state.faults.remove(at: index) }
+        state.statistics.faultsInjected += 1
+        return errno
+    }
+
+    /// After a failed fsync the kernel may have dropped the dirty pages: the data stays visible
+    /// until a crash, but no later fsync will make it durable (the "fsyncgate" behaviour).
+    private static func loseUnsynced(path: String, in state: inout State) {
+        guard case .file(let id) = state.disk.lookup(path) else { return }
+        state.disk.inodes[id]?.unsynced = []
+    }
+
+    static func checkCapacity(_ state: State, growingBy bytes: Int, path: String) throws(StorageError) {
+        if let capacity = state.capacity, bytes > 0, state.disk.totalBytes + bytes > capacity {
+            throw StorageError(.io, "no space left on device (simulated)", path: path, errno: 28)
+        }
+    }
+
+    // MARK: - FileSystem
+
+    public func open(_ path: String, _ options: OpenOptions, permissions: UInt32) throws(StorageError) -> any StorageFile {
+        let creating = options.contains(.create) || options.contains(.truncate)
+        let (id, handle) = try (creating ? mutate(.create, path: path, { (s) throws(StorageError) in try Self.openFile(path, options, &s) })
+            : read(path: path, { (s) throws(StorageError) in try Self.openFile(path, options, &s) }))
+        return SimulatedFile(fileSystem: self, path: path, inode: id, handle: handle, writable: options.contains(.write))
+    }
+
+    private static func openFile(_ path: String, _ options: OpenOptions, _ state: inout State) throws(StorageError) -> (Int, Int) {
+        let handle = state.nextHandle
+        state.nextHandle += 1
+        switch state.disk.lookup(path) {
+        case .directory:
+            throw StorageError(.io, "is a directory", path: path, errno: 21)
+        case .file(let id):
+            if options.contains(.create) && options.contains(.exclusive) {
+                throw StorageError(.alreadyExists, "file exists", path: path, errno: 17)
+            }
+            if options.contains(.truncate), state.disk.inodes[id]!.data.count > 0 {
+                state.disk.inodes[id]!.data = []
+                state.disk.inodes[id]!.unsynced.append(.resize(0))
+            }
+            return (id, handle)
+        case nil:
+            guard options.contains(.create) else { throw StorageError(.notFound, "no such file", path: path, errno: 2) }
+            let parent = try state.disk.parentDirectory(of: path)
+            let id = state.disk.nextInode
+            state.disk.nextInode += 1
+            state.disk.inodes[id] = SimulatedDisk.Inode()
+            state.disk.directories[parent]!.entries[SimulatedDisk.split(path).name] = .file(id)
+            return (id, handle)
+        }
+    }
+
+    public func rename(_ source: String, to destination: String) throws(StorageError) {
+        try mutate(.rename, path: source) { (state) throws(StorageError) in
+            guard let node = state.disk.lookup(source) else { throw StorageError(.notFound, "no such file", path: source, errno: 2) }
+            guard case .file = node else { throw StorageError(.unsupported, "renaming directories is not simulated", path: source) }
+            let from = SimulatedDisk.split(source)
+            let to = SimulatedDisk.split(destination)
+            guard state.disk.directories[to.parent] != nil else {
+                throw StorageError(.notFound, "target directory does not exist", path: destination, errno: 2)
+            }
+            state.disk.directories[from.parent]!.entries[from.name] = nil
+            state.disk.directories[to.parent]!.entries[to.name] = node
+        }
+    }
+
+    public func removeFile(_ path: String) throws(StorageError) {
+        try mutate(nil, path: path) { (state) throws(StorageError) in
+            guard case .file = state.disk.lookup(path) else { throw StorageError(.notFound, "no such file", path: path, errno: 2) }
+            let (parent, name) = SimulatedDisk.split(path)
+            state.disk.directories[parent]!.entries[name] = nil
+        }
+    }
+
+    public func createDirectory(_ path: String, permissions: UInt32) throws(StorageError) {
+        if case .directory = (try read(path: path) { $0.disk.lookup(path) }) { return }
+        try mutate(.create, path: path) { (state) throws(StorageError) in
+            guard state.disk.lookup(path) == nil else { throw StorageError(.alreadyExists, "a file has that name", path: path, errno: 17) }
+            let parent = try state.disk.parentDirectory(of: path)
+            state.disk.directories[parent]!.entries[SimulatedDisk.split(path).name] = .directory
+            state.disk.directories[SimulatedDisk.normalize(path)] = SimulatedDisk.Directory()
+        }
+    }
+
+    public func removeDirectory(_ path: String) throws(StorageError) {
+        try mutate(nil, path: path) { (state) throws(StorageError) in
+            let normal = SimulatedDisk.normalize(path)
+            guard let directory = state.disk.directories[normal] else { throw StorageError(.notFound, "no such directory", path: path, errno: 2) }
+            guard directory.entries.isEmpty else { throw StorageError(.io, "directory not empty", path: path, errno: 39) }
+            let (parent, name) = SimulatedDisk.split(normal)
+            state.disk.directories[parent]!.entries[name] = nil
+            state.disk.directories[normal] = nil
+        }
+    }
+
+    public func contentsOfDirectory(_ path: String) throws(StorageError) -> [String] {
+        try read(path: path) { (state) throws(StorageError) in
+            guard let directory = state.disk.directories[SimulatedDisk.normalize(path)] else {
+                throw StorageError(.notFound, "no such directory", path: path, errno: 2)
+            }
+            return Array(directory.entries.keys)
+        }
+    }
+
+    public func syncDirectory(_ path: String) throws(StorageError) {
+        try mutate(.sync, path: path) { (state) throws(StorageError) in
+            let normal = SimulatedDisk.normalize(path)
+            guard state.disk.directories[normal] != nil else { throw StorageError(.notFound, "no such directory", path: path, errno: 2) }
+            state.disk.directories[normal]!.durable = state.disk.directories[normal]!.entries
+        }
+    }
+
+    public func info(_ path: String) throws(StorageError) -> FileInfo? {
+        try read(path: path) { state in
+            switch state.disk.lookup(path) {
+            case nil: nil
+            case .directory: FileInfo(size: 0, isDirectory: true)
+            case .file(let id): FileInfo(size: Int64(state.disk.inodes[id]!.data.count), isDirectory: false)
+            }
+        }
+    }
+
+    // MARK: - Handle operations
+
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64, inode: Int, path: String) throws(StorageError) {
+        let copy = [UInt8](bytes)
+        try mutate(.write, path: path) { (state) throws(StorageError) in
+            let current = state.disk.inodes[inode]!.data.count
+            try Self.checkCapacity(state, growingBy: Int(offset) + copy.count - current, path: path)
+            SimulatedDisk.apply(&state.disk.inodes[inode]!.data, offset: Int(offset), bytes: copy[...])
+            state.disk.inodes[inode]!.unsynced.append(.write(offset: Int(offset), bytes: copy))
+        }
+    }
+
+    func resize(to size: Int64, inode: Int, path: String, preallocating: Bool) throws(StorageError) {
+        try mutate(preallocating ? .preallocate : nil, path: path) { (state) throws(StorageError) in
+            let current = state.disk.inodes[inode]!.data.count
+            if preallocating && Int(size) <= current { return }
+            try Self.checkCapacity(state, growingBy: Int(size) - current, path: path)
+            SimulatedDisk.resize(&state.disk.inodes[inode]!.data, to: Int(size))
+            state.disk.inodes[inode]!.unsynced.append(.resize(Int(size)))
+        }
+    }
+
+    func sync(inode: Int, path: String) throws(StorageError) {
+        try mutate(.sync, path: path) { state in
+            state.disk.inodes[inode]!.durable = SimulatedDisk.synced(state.disk.inodes[inode]!)
+            state.disk.inodes[inode]!.unsynced = []
+        }
+    }
+
+    func contents(inode: Int, path: String) throws(StorageError) -> [UInt8] {
+        try read(path: path) { (state) throws(StorageError) in
+            guard let inode = state.disk.inodes[inode] else { throw StorageError(.io, "stale file handle", path: path, errno: 116) }
+            return inode.data
+        }
+    }
+
+    func lock(inode: Int, handle: Int, path: String) throws(StorageError) {
+        try read(path: path) { (state) throws(StorageError) in
+            guard let holder = state.disk.inodes[inode]?.lockHolder, holder != handle else {
+                state.disk.inodes[inode]?.lockHolder = handle
+                return
+            }
+            throw StorageError(.locked, "file already locked", path: path, errno: 11)
+        }
+    }
+
+    func unlock(inode: Int, handle: Int) {
+        state.withLock { state in
+            if state.disk.inodes[inode]?.lockHolder == handle { state.disk.inodes[inode]?.lockHolder = nil }
+        }
+    }
+}

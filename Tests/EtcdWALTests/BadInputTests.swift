@@ -1,0 +1,253 @@
+import EtcdWAL
+import Foundation
+import InMemoryLogging
+import Logging
+import RaftStorage
+import Testing
+
+let firstSegment = "0000000000000000-0000000000000000.wal"
+
+func readBytes(_ path: String) throws -> [UInt8] { try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) }
+func writeBytes(_ bytes: [UInt8], to path: String) throws { try Data(bytes).write(to: URL(fileURLWithPath: path)) }
+
+/// A one-segment WAL with `count` entries of `size` bytes, one save each; returns its records.
+@discardableResult
+func makeSingleSegmentWAL(at path: String, count: UInt64 = 6, size: Int = 700) throws -> [WALRecordInfo] {
+    let wal = try WAL.create(at: path, metadata: Array("meta".utf8), codec: codec, options: smallOptions())
+    for index in 1...count {
+        try wal.save(hardState: .empty, entries: [Entry(term: 1, index: index, data: Array(repeating: UInt8(index), count: size))])
+    }
+    try wal.close()
+    return try WAL.read(at: path, from: .zero, codec: codec, replayOptions: WALReplayOptions(collectsRecords: true)).records
+}
+
+/// A WAL over several segments (4 KiB each); returns the segment file names.
+func makeMultiSegmentWAL(at path: String, count: UInt64 = 40) throws -> [String] {
+    let wal = try WAL.create(at: path, metadata: nil, codec: codec, options: smallOptions(segmentSize: 4096))
+    for index in 1...count {
+        try wal.save(hardState: HardState(term: 1, vote: 1, commit: index), entries: [Entry(term: 1, index: index, data: Array(repeating: 3, count: 500))])
+    }
+    try wal.close()
+    return walFiles(path)
+}
+
+@Suite("Bad input")
+struct BadInputTests {
+    @Test("truncation at every 8-byte boundary inside the last two records: read returns what precedes it, repair recovers and appends")
+    func truncation() throws {
+        let source = TemporaryDirectory()
+        defer { source.cleanup() }
+        let records = try makeSingleSegmentWAL(at: source.file("wal"))
+        let original = try readBytes(source.file("wal") + "/" + firstSegment)
+        let lastTwo = Array(records.suffix(2))
+        let start = Int(lastTwo[0].offset), end = Int(lastTwo[1].offset) + lastTwo[1].frameSize
+        var cuts = 0
+        for cut in stride(from: start + 8, to: end, by: 8) where cut != Int(lastTwo[1].offset) {
+            cuts += 1
+            let directory = TemporaryDirectory()
+            defer { directory.cleanup() }
+            let path = directory.file("wal")
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            try writeBytes(Array(original[..<cut]), to: path + "/" + firstSegment)
+
+            let complete = records.filter { Int($0.offset) + $0.frameSize <= cut }
+            let broken = records.first { Int($0.offset) + $0.frameSize > cut }!
+            let replay = try WAL.read(at: path, from: .zero, codec: codec, replayOptions: WALReplayOptions(collectsRecords: true))
+            #expect(replay.error?.code == .unexpectedEnd, "cut at \(cut)")
+            #expect(replay.error?.offset == broken.offset, "cut at \(cut)")
+            #expect(replay.error?.path?.hasSuffix(firstSegment) == true)
+            #expect(replay.records.map(\.offset) == complete.map(\.offset), "cut at \(cut)")
+            #expect(replay.records.map(\.record) == complete.map(\.record), "cut at \(cut)")
+
+            let entryCount = UInt64(complete.filter { if case .entry = $0.record { true } else { false } }.count)
+            let store = try WALLogStore(directory: path, codec: codec)
+            #expect(store.repair == .truncated(path: path + "/" + firstSegment, offset: broken.offset, backup: path + "/" + firstSegment + ".broken"))
+            #expect(try store.lastIndex() == entryCount)
+            #expect(try readBytes(path + "/" + firstSegment + ".broken") == Array(original[..<cut]))
+            try store.append([Entry(term: 2, index: entryCount + 1, data: [42])])
+            try store.close()
+            let reopened = try WALLogStore(directory: path, codec: codec)
+            #expect(reopened.repair == nil, "nothing left to repair")
+            #expect(try reopened.entries(from: 1).map(\.index) == Array(1...(entryCount + 1)))
+            #expect(try reopened.term(at: entryCount + 1) == 2)
+            try reopened.close()
+        }
+        #expect(cuts > 100)
+    }
+
+    @Test("a zeroed 512-byte sector inside the last record is a torn write; a partly zeroed one is a CRC mismatch")
+    func zeroedSector() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.cleanup() }
+        let path = directory.file("wal")
+        let records = try makeSingleSegmentWAL(at: path, count: 3, size: 3000)
+        let segment = path + "/" + firstSegment
+        let original = try readBytes(segment)
+        let last = records.last!
+        let sector = (Int(last.offset) + 8 + 511) / 512 * 512
+        #expect(sector + 512 <= Int(last.offset) + last.frameSize)
+
+        var torn = original
+        for byte in sector..<(sector + 512) { torn[byte] = 0 }
+        try writeBytes(torn, to: segment)
+        let replay = try WAL.read(at: path, from: .zero, codec: codec)
+        #expect(replay.error?.code == .unexpectedEnd)
+        #expect(replay.error?.offset == last.offset)
+        #expect(replay.entries.map(\.index) == [1, 2])
+
+        var partly = original
+        for byte in (sector + 100)..<(sector + 200) { partly[byte] = 0 }
+        try writeBytes(partly, to: segment)
+        let mismatch = try WAL.read(at: path, from: .zero, codec: codec)
+        #expect(mismatch.error?.code == .crcMismatch)
+        #expect(mismatch.error?.offset == last.offset)
+    }
+
+    @Test("a bit flip in an earlier record is a CRC mismatch naming file and offset, and is not repaired")
+    func bitFlip() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.cleanup() }
+        let path = directory.file("wal")
+        let records = try makeSingleSegmentWAL(at: path)
+        let segment = path + "/" + firstSegment
+        var content = try readBytes(segment)
+        let target = records[4] // entry 2
+        #expect(target.record == .entry(Entry(term: 1, index: 2, data: Array(repeating: 2, count: 700))))
+        content[Int(target.offset) + target.frameSize / 2] ^= 0x10
+        try writeBytes(content, to: segment)
+
+        let replay = try WAL.read(at: path, from: .zero, codec: codec, replayOptions: WALReplayOptions(collectsRecords: true))
+        let error = try #require(replay.error)
+        #expect(error.code == .crcMismatch)
+        #expect(error.path == segment)
+        #expect(error.offset == target.offset)
+        #expect(error.description.contains(firstSegment))
+        #expect(replay.records == Array(records[..<4]))
+        #expect { _ = try WALLogStore(directory: path, codec: codec) } throws: { ($0 as? StorageError)?.code == .crcMismatch }
+        #expect(!FileManager.default.fileExists(atPath: segment + ".broken"))
+    }
+
+    @Test("a length word claiming 2^55 bytes is an unexpected end in the last segment, corrupt in an earlier one")
+    func hugeLength() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.cleanup() }
+        let path = directory.file("wal")
+        let records = try makeSingleSegmentWAL(at: path)
+        let segment = path + "/" + firstSegment
+        var content = try readBytes(segment)
+        let last = records.last!
+        let word = UInt64(1) << 55
+        for byte in 0..<8 { content[Int(last.offset) + byte] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(byte))) }
+        try writeBytes(content, to: segment)
+        let replay = try WAL.read(at: path, from: .zero, codec: codec)
+        #expect(replay.error?.code == .unexpectedEnd)
+        #expect(replay.error?.offset == last.offset)
+        #expect(replay.entries.count == 5)
+
+        let multi = directory.file("multi")
+        let files = try makeMultiSegmentWAL(at: multi)
+        let middle = multi + "/" + files[1]
+        var middleContent = try readBytes(middle)
+        for byte in 0..<8 { middleContent[byte] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(byte))) }
+        try writeBytes(middleContent, to: middle)
+        let middleReplay = try WAL.read(at: multi, from: .zero, codec: codec)
+        #expect(middleReplay.error?.code == .corrupt)
+        #expect(middleReplay.error?.path == middle)
+        #expect(middleReplay.error?.offset == 0)
+    }
+
+    @Test("an unknown record type is a corrupt record at its offset")
+    func unknownType() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.cleanup() }
+        let path = directory.file("wal")
+        let records = try makeSingleSegmentWAL(at: path)
+        let segment = path + "/" + firstSegment
+        var content = try readBytes(segment)
+        let end = Int(records.last!.offset) + records.last!.frameSize
+        let frame = bytes("04 00 00 00 00 00 00 84 08 09 10 00 00 00 00 00")
+        content.replaceSubrange(end..<(end + frame.count), with: frame)
+        try writeBytes(content, to: segment)
+        let replay = try WAL.read(at: path, from: .zero, codec: codec)
+        let error = try #require(replay.error)
+        #expect(error.code == .corrupt)
+        #expect(error.message.contains("unexpected block type 9"))
+        #expect(error.offset == Int64(end) + 8)
+        #expect(error.message.contains("record at offset \(end)"))
+        #expect(replay.entries.count == 6)
+    }
+
+    @Test("a broken crc record at the start of a segment is a CRC mismatch")
+    func brokenCRCRecord() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.cleanup() }
+        let path = directory.file("wal")
+        let files = try makeMultiSegmentWAL(at: path)
+        let second = path + "/" + files[1]
+        var content = try readBytes(second)
+        #expect(Array(content[8..<11]) == [0x08, 0x04, 0x10])
+        content[11] ^= 1
+        try writeBytes(content, to: second)
+        let replay = try WAL.read(at: path, from: .zero, codec: codec)
+        #expect(replay.error?.code == .crcMismatch)
+        #expect(replay.error?.path == second)
+        #expect(replay.error?.offset == 0)
+        #expect(replay.error?.message.contains("wal: crc mismatch") == true)
+    }
+
+    @Test("a missing segment in the sequence is refused as not found")
+    func missingSegment() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.cleanup() }
+        let path = directory.file("wal")
+        let files = try makeMultiSegmentWAL(at: path)
+        #expect(files.count >= 4)
+        try FileManager.default.removeItem(atPath: path + "/" + files[2])
+        #expect { _ = try WAL.read(at: path, from: .zero, codec: codec) } throws: { error in
+            guard let error = error as? StorageError else { return false }
+            return error.code == .notFound && error.message.contains("gap")
+        }
+        #expect { _ = try WALLogStore(directory: path, codec: codec) } throws: { ($0 as? StorageError)?.code == .notFound }
+    }
+
+    @Test("stray files are ignored with a warning; spare segments silently")
+    func strayFiles() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.cleanup() }
+        let path = directory.file("wal")
+        try makeSingleSegmentWAL(at: path)
+        for name in ["notes.txt", firstSegment + ".broken", "0.tmp", "0000000000000000-000000000000000A.wal"] {
+            try writeBytes([1, 2, 3], to: path + "/" + name)
+        }
+        let logs = InMemoryLogHandler()
+        var options = WALOptions()
+        options.logger = Logger(label: "test", factory: { _ in logs })
+        let replay = try WAL.read(at: path, from: .zero, codec: codec, options: options)
+        #expect(replay.error == nil)
+        #expect(replay.entries.count == 6)
+        let warned = Set(logs.entries.filter { $0.level == .warning }.compactMap { $0.metadata["path"]?.description })
+        #expect(warned == [path + "/notes.txt", path + "/" + firstSegment + ".broken", path + "/0000000000000000-000000000000000A.wal"])
+    }
+
+    @Test("random damage anywhere in a WAL never traps", arguments: [UInt64(1), 2, 3, 4])
+    func randomDamage(seed: UInt64) throws {
+        let directory = TemporaryDirectory()
+        defer { directory.cleanup() }
+        let path = directory.file("wal")
+        let files = try makeMultiSegmentWAL(at: path, count: 12)
+        var generator = SeededBytes(seed: seed)
+        var outcomes = 0
+        for _ in 0..<40 {
+            let file = path + "/" + files[Int(generator.next() % UInt64(files.count))]
+            var content = try readBytes(file)
+            let saved = content
+            let position = Int(generator.next() % UInt64(min(content.count, 4096)))
+            content[position] ^= UInt8(truncatingIfNeeded: generator.next() | 1)
+            try writeBytes(content, to: file)
+            if (try? WAL.read(at: path, from: .zero, codec: codec)) != nil { outcomes += 1 }
+            _ = try? WAL.validSnapshotMarkers(at: path, codec: codec)
+            try writeBytes(saved, to: file)
+        }
+        #expect(outcomes == 40, "read returns (with an error inside) rather than throwing")
+    }
+}
