@@ -65,6 +65,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // MARK: - Benchmarks (not products; `make bench-snapshots`)
+        .executableTarget(
+            name: "SnapshotBenchmark",
+            dependencies: ["RaftStorage", "EtcdWAL", "LZ4Snapshots"],
+            path: "Benchmarks/SnapshotBenchmark",
+            swiftSettings: strictSettings
+        ),
+
         // MARK: - Examples
         .executableTarget(
             name: "KeyValueStore",
