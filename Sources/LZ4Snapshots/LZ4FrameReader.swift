@@ -11,7 +11,8 @@ import RaftStorage
 /// maximum block size (at most 4 MiB each) whatever the header claims.
 final class LZ4FrameReader {
     private let file: any StorageFile
-    private let fileSize: Int64
+    /// The size of the file when the reader was made.
+    let fileSize: Int64
 
     init(file: any StorageFile) throws(StorageError) {
         self.file = file

@@ -9,7 +9,7 @@ public import RaftStorage
 /// renamed `.broken` and the next older one tried. Saves are atomic and durable (temporary file,
 /// fsync, rename, directory fsync). Snapshots of any size stream through a few 4 MiB buffers
 /// with ``save(metadata:dataCount:writing:)`` and ``loadNewest(matching:receiving:)``; the
-/// whole-``Snapshot`` calls suit states that fit in memory twice.
+/// whole-``Snapshot`` calls suit states that fit in memory.
 ///
 /// Compression and decompression run at liblz4's speed: the checksums and file I/O overlap them
 /// on a second thread (see `Docs/Performance.md`).
@@ -66,11 +66,21 @@ public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore 
     /// (index 0). The content is exactly `codec.encodeSnapshot(snapshot)`.
     public func save(_ snapshot: Snapshot) throws(StorageError) {
         guard !snapshot.isEmpty else { return }
-        var content: [UInt8] = []
-        codec.encodeSnapshot(snapshot, into: &content)
+        // Compressed straight from the caller's data when the codec can frame it; else from a
+        // full encoding.
+        let parts: [[UInt8]]
+        if let framing = codec.snapshotFraming(of: snapshot) {
+            parts = [framing.prefix, snapshot.data ?? [], framing.suffix]
+        } else {
+            var content: [UInt8] = []
+            codec.encodeSnapshot(snapshot, into: &content)
+            parts = [content]
+        }
         try files.write(snapshot.metadata.marker) { (file) throws(StorageError) in
-            let frame = try LZ4FrameWriter(file: file, expectedContent: content.count)
-            try content.withRawBytes { (raw) throws(StorageError) in try frame.write(raw, isData: false) }
+            let frame = try LZ4FrameWriter(file: file, expectedContent: parts.reduce(0) { $0 + $1.count })
+            for part in parts {
+                try part.withRawBytes { (raw) throws(StorageError) in try frame.write(raw, isData: false) }
+            }
             try frame.finish()
         }
     }
@@ -106,9 +116,16 @@ public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore 
             if var decoder = codec.makeSnapshotDecoder() {
                 var data: [UInt8] = []
                 var contentOffset: Int64 = 0
+                var reserved = false
                 try reader.read { (content) throws(StorageError) in
                     try Self.decode(content, with: &decoder, at: &contentOffset) { (bytes) throws(StorageError) in
                         data.append(contentsOf: bytes)
+                    }
+                    if !reserved, let announced = decoder.announcedDataCount {
+                        // Room for the announced size, but never more than the file could
+                        // plausibly hold: a damaged size field must not allocate gigabytes.
+                        data.reserveCapacity(min(announced, reader.fileSize.clampedMultiple(Self.reservedExpansion)))
+                        reserved = true
                     }
                 }
                 let decoded = try Self.finish(&decoder, at: contentOffset)
@@ -247,6 +264,10 @@ public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore 
         }
     }
 
+    /// How many times the file size a whole load reserves up front for the announced data;
+    /// data that compresses better grows the array as it arrives.
+    static var reservedExpansion: Int64 { 16 }
+
     // MARK: - Content errors
 
     /// Runs the codec's decoder over decompressed content, placing its errors in the content.
@@ -284,5 +305,13 @@ public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore 
     /// it goes into the message and the file offset is left unset.
     private static func contentError(_ error: StorageError, at contentOffset: Int64) -> StorageError {
         StorageError(error.code, "\(error.message) (at offset \(contentOffset) of the decompressed content)")
+    }
+}
+
+extension Int64 {
+    /// `self * factor` as an `Int`, saturating instead of overflowing.
+    fileprivate func clampedMultiple(_ factor: Int64) -> Int {
+        let (product, overflow) = multipliedReportingOverflow(by: factor)
+        return overflow || product > Int64(Int.max) ? Int.max : Int(product)
     }
 }

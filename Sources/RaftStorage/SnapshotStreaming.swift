@@ -152,6 +152,28 @@ public protocol SnapshotStreamDecoder {
     ///   ``StorageError/Code/crcMismatch`` for a checksum that does not match,
     ///   ``StorageError/Code/corrupt`` otherwise.
     mutating func finish() throws(StorageError) -> StreamedSnapshot
+
+    /// The data size the encoding announces, once the decoder has seen it; a hint for reserving
+    /// memory, to be trusted no further than the caller's own bounds. `nil` (the default) when
+    /// unknown.
+    var announcedDataCount: Int? { get }
+}
+
+extension SnapshotStreamDecoder {
+    public var announcedDataCount: Int? { nil }
+}
+
+/// A snapshot's encoding split around its data (``RecordCodec/snapshotFraming(of:)``).
+public struct SnapshotFraming: Hashable, Sendable {
+    /// The bytes before the data.
+    public var prefix: [UInt8]
+    /// The bytes after the data.
+    public var suffix: [UInt8]
+
+    public init(prefix: [UInt8], suffix: [UInt8]) {
+        self.prefix = prefix
+        self.suffix = suffix
+    }
 }
 
 /// What a ``SnapshotStreamDecoder`` found besides the data.

@@ -51,6 +51,20 @@ struct StorageCompositionTests {
         }
     }
 
+    /// Opens a WAL again right after it was closed. A child process that another test forks at
+    /// that moment (the etcd tests run etcdctl) holds the segments' open file descriptions, and
+    /// so their OFD locks, until it execs; the lock is then briefly still taken, so retry.
+    static func reopenLog(_ kind: LogKind, _ directory: String) throws -> AnyLogStore {
+        for _ in 0..<100 {
+            do {
+                return try openLog(kind, directory)
+            } catch let error as StorageError where error.code == .locked {
+                usleep(10_000)
+            }
+        }
+        return try openLog(kind, directory)
+    }
+
     /// Where a store's files are, for reopening.
     static func directory(of log: AnyLogStore) -> String? {
         (log.base as? WALLogStore<ProtobufRecordCodec>)?.directory
@@ -72,7 +86,7 @@ struct StorageCompositionTests {
                     (try Self.openLog(pair.log, base.file("wal")), try Self.openSnapshots(pair.snapshots, base.file("snap")))
                 },
                 reopen: { log, snapshots in
-                    let reopenedLog = try Self.directory(of: log).map { try Self.openLog(pair.log, $0) } ?? log
+                    let reopenedLog = try Self.directory(of: log).map { try Self.reopenLog(pair.log, $0) } ?? log
                     let reopenedSnapshots = try Self.directory(of: snapshots).map { try Self.openSnapshots(pair.snapshots, $0) } ?? snapshots
                     return (reopenedLog, reopenedSnapshots)
                 })

@@ -65,10 +65,14 @@ public final class EtcdSnapshotStore: StreamingSnapshotStore {
     /// snapshot (index 0).
     public func save(_ snapshot: Snapshot) throws(StorageError) {
         guard !snapshot.isEmpty else { return }
-        var content: [UInt8] = []
-        codec.encodeSnapshot(snapshot, into: &content)
+        guard let framing = codec.snapshotFraming(of: snapshot) else { return }
         try files.write(snapshot.metadata.marker) { (file) throws(StorageError) in
-            try content.withRawBytes { (raw) throws(StorageError) in try file.write(raw, at: 0) }
+            // etcd's bytes, written around the caller's data rather than from a copy of it.
+            var offset: Int64 = 0
+            for part in [framing.prefix, snapshot.data ?? [], framing.suffix] {
+                try part.withRawBytes { (raw) throws(StorageError) in try file.write(raw, at: offset) }
+                offset += Int64(part.count)
+            }
         }
     }
 

@@ -124,6 +124,8 @@ struct EtcdSnapshotStreamDecoder: SnapshotStreamDecoder {
         }
     }
 
+    var announcedDataCount: Int? { dataCount }
+
     mutating func finish() throws(StorageError) -> StreamedSnapshot {
         guard case .tag(.wrapper) = state, varintBytes == 0, snapshotEnd == nil else {
             throw StorageError(.unexpectedEnd, "snapshot content ends inside a field", offset: offset)
