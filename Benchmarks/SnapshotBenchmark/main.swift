@@ -86,6 +86,37 @@ func lz4Bench(_ path: String, iterations: Int) throws -> (compress: Double, deco
     return (numbers[numbers.count - 2], numbers[numbers.count - 1], numbers[numbers.count - 3])
 }
 
+/// The real file system without fsync, to show what durability costs.
+struct UnsyncedFileSystem: FileSystem {
+    let base = PosixFileSystem()
+
+    final class File: StorageFile {
+        let base: any StorageFile
+        init(_ base: any StorageFile) { self.base = base }
+        var path: String { base.path }
+        func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StorageError) -> Int { try base.read(into: buffer, at: offset) }
+        func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) { try base.write(bytes, at: offset) }
+        func size() throws(StorageError) -> Int64 { try base.size() }
+        func truncate(to size: Int64) throws(StorageError) { try base.truncate(to: size) }
+        func preallocate(to size: Int64) throws(StorageError) { try base.preallocate(to: size) }
+        func sync() throws(StorageError) {}
+        func syncData() throws(StorageError) {}
+        func lock(wait: Bool) throws(StorageError) { try base.lock(wait: wait) }
+        func close() throws(StorageError) { try base.close() }
+    }
+
+    func open(_ path: String, _ options: OpenOptions, permissions: UInt32) throws(StorageError) -> any StorageFile {
+        File(try base.open(path, options, permissions: permissions))
+    }
+    func rename(_ source: String, to destination: String) throws(StorageError) { try base.rename(source, to: destination) }
+    func removeFile(_ path: String) throws(StorageError) { try base.removeFile(path) }
+    func createDirectory(_ path: String, permissions: UInt32) throws(StorageError) { try base.createDirectory(path, permissions: permissions) }
+    func removeDirectory(_ path: String) throws(StorageError) { try base.removeDirectory(path) }
+    func contentsOfDirectory(_ path: String) throws(StorageError) -> [String] { try base.contentsOfDirectory(path) }
+    func syncDirectory(_ path: String) throws(StorageError) {}
+    func info(_ path: String) throws(StorageError) -> FileInfo? { try base.info(path) }
+}
+
 struct BenchmarkError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
@@ -117,10 +148,11 @@ let statePath = work + "/state.json"
 try Data(state).write(to: URL(fileURLWithPath: statePath))
 
 let store = try LZ4SnapshotStore(directory: work + "/snap", codec: ProtobufRecordCodec())
+let unsynced = try LZ4SnapshotStore(directory: work + "/unsynced", codec: ProtobufRecordCodec(), fileSystem: UnsyncedFileSystem())
 let metadata = SnapshotMetadata(confState: ConfState(voters: [1, 2, 3]), index: 1_000_000, term: 5)
 let snapshot = Snapshot(data: state, metadata: metadata)
 
-var best = (lz4Compress: 0.0, lz4Decompress: 0.0, lz4Ratio: 0.0, save: 0.0, load: 0.0, wholeSave: 0.0, wholeLoad: 0.0)
+var best = (lz4Compress: 0.0, lz4Decompress: 0.0, lz4Ratio: 0.0, save: 0.0, load: 0.0, wholeSave: 0.0, wholeLoad: 0.0, unsyncedSave: 0.0)
 var fileSize = 0
 for round in 1...options.rounds {
     let lz4 = try lz4Bench(statePath, iterations: options.iterations)
@@ -134,6 +166,10 @@ for round in 1...options.rounds {
             try store.save(metadata: metadata, dataCount: state.count) { writer throws(StorageError) in try writer.write(state) }
         }
         best.save = max(best.save, megabytesPerSecond(state.count, save))
+        let unsyncedSave = try seconds {
+            try unsynced.save(metadata: metadata, dataCount: state.count) { writer throws(StorageError) in try writer.write(state) }
+        }
+        best.unsyncedSave = max(best.unsyncedSave, megabytesPerSecond(state.count, unsyncedSave))
         var received = 0
         let load = try seconds {
             _ = try store.loadNewest(matching: nil) { event throws(StorageError) in
@@ -164,6 +200,7 @@ print("| --- | --- | --- |")
 print(String(format: "| `lz4 -b1` compression | %.0f MB/s | 100%% |", best.lz4Compress))
 print(row("streaming save (`save(metadata:dataCount:writing:)`, durable)", best.save, best.lz4Compress))
 print(row("whole save (`save(_:)`, durable)", best.wholeSave, best.lz4Compress))
+print(row("streaming save without any fsync (diagnostic)", best.unsyncedSave, best.lz4Compress))
 print(String(format: "| `lz4 -b1` decompression | %.0f MB/s | 100%% |", best.lz4Decompress))
 print(row("streaming load (`loadNewest(matching:receiving:)`, all checksums)", best.load, best.lz4Decompress))
 print(row("whole load (`loadNewest()`, into a new array)", best.wholeLoad, best.lz4Decompress))
