@@ -56,8 +56,6 @@ final class LZ4FrameWriter {
     private let outputs: [UnsafeMutableRawBufferPointer]
     private var currentOutput = 0
     private let compressionState: UnsafeMutableRawPointer
-    /// Content bytes taken so far.
-    private(set) var contentCount = 0
 
     /// Starts a frame at the beginning of `file`.
     ///
@@ -102,7 +100,6 @@ final class LZ4FrameWriter {
             if isData && stagingDataStart == nil { stagingDataStart = stagingCount }
             (staging.baseAddress! + stagingCount).copyMemory(from: rest.baseAddress!, byteCount: count)
             stagingCount += count
-            contentCount += count
             rest = UnsafeRawBufferPointer(rebasing: rest[(rest.startIndex + count)...])
             if stagingCount == blockSize { try flushStaging() }
         }
@@ -144,7 +141,6 @@ final class LZ4FrameWriter {
     /// Checksums `block` on the lane while compressing it here, then queues the compressed block
     /// for writing. `block` stays untouched by the lane once this returns.
     private func process(_ block: UnsafeRawBufferPointer, dataStart: Int?) throws(StorageError) {
-        if block.baseAddress != UnsafeRawPointer(staging.baseAddress) { contentCount += block.count }
         let state = self.state
         let input = Handoff(block)
         let checksum: @Sendable () -> Void = {
