@@ -15,7 +15,8 @@ import Synchronization
 ///   flush the drive's cache (etcd does the same).
 /// - Locks: open-file-description locks (`F_OFD_SETLK`) on Linux, which conflict even between
 ///   two opens in one process, so a second writer in the same process is refused too; `flock`
-///   elsewhere or where OFD locks are unsupported. A lock ends when the file is closed.
+///   elsewhere or where OFD locks are unsupported. A lock ends when the file is closed. A lock
+///   held elsewhere is retried for about 40 ms before ``StorageError/Code/locked`` is reported.
 public struct PosixFileSystem: FileSystem {
     public init() {}
 
@@ -194,6 +195,22 @@ final class PosixFile: StorageFile {
     }
 
     func lock(wait: Bool) throws(StorageError) {
+        // A child process being spawned elsewhere in this process shares every open file
+        // description between its fork and its exec, and with it the lock of a file just closed
+        // here. A few short retries let such a child finish starting instead of reporting a
+        // second writer that does not exist.
+        var attempt = 0
+        while true {
+            do {
+                return try lockOnce(wait: wait)
+            } catch where error.code == .locked && !wait && attempt < 20 {
+                attempt += 1
+                usleep(2_000)
+            }
+        }
+    }
+
+    private func lockOnce(wait: Bool) throws(StorageError) {
         let fd = try fd()
         #if os(Linux)
         var request = flock()
