@@ -56,7 +56,9 @@ final class LZ4FrameWriter {
         }
     }
 
-    private let blockSize = LZ4FrameHeader.defaultBlockSize
+    /// 4 MiB, or less for content known to be smaller (blocks may be any size up to the
+    /// header's maximum), so small snapshots do not allocate 12 MiB.
+    private let blockSize: Int
     private let checksumLane: BackgroundLane?
     private let ioLane: BackgroundLane?
     private let checksums: Checksums
@@ -82,7 +84,9 @@ final class LZ4FrameWriter {
         syncInterval: Int = 4 << 20,
         onData: ((UnsafeRawBufferPointer) -> Void)? = nil
     ) throws(StorageError) {
-        let pipelined = (expectedContent ?? .max) > blockSize
+        let fullBlock = LZ4FrameHeader.defaultBlockSize
+        self.blockSize = min(fullBlock, (expectedContent ?? fullBlock) + (64 << 10))
+        let pipelined = (expectedContent ?? .max) > fullBlock
         self.checksumLane = pipelined ? BackgroundLane() : nil
         self.ioLane = pipelined ? BackgroundLane() : nil
         self.checksums = Checksums(onData: onData)
