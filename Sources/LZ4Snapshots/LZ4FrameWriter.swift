@@ -163,10 +163,17 @@ final class LZ4FrameWriter {
         let checksums = self.checksums
         let input = Handoff(block)
         let checksum: @Sendable () -> Void = {
-            if let dataStart {
-                checksums.onData?(UnsafeRawBufferPointer(rebasing: input.value[dataStart...]))
+            // Both checksums per cache-sized piece, so the second reads from cache.
+            let block = input.value
+            var start = 0
+            while start < block.count {
+                let end = min(block.count, start + (256 << 10))
+                checksums.hash.update(UnsafeRawBufferPointer(rebasing: block[start..<end]))
+                if let dataStart, end > dataStart {
+                    checksums.onData?(UnsafeRawBufferPointer(rebasing: block[max(start, dataStart)..<end]))
+                }
+                start = end
             }
-            checksums.hash.update(input.value)
         }
         if let checksumLane { checksumLane.submit(checksum) } else { checksum() }
 
