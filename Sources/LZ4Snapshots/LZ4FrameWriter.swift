@@ -3,11 +3,11 @@ import Dispatch
 import RaftStorage
 import Synchronization
 
-/// Writes one LZ4 frame (independent 4 MB blocks, content checksum) to a file, in a pipeline of
-/// three threads: the caller's thread compresses block *n*; a checksum lane hashes block *n*
-/// (XXH32, and the codec's checksum through `onData`) at the same time; an I/O lane writes the
-/// compressed blocks in order and fdatasyncs every few megabytes, so the disk works while the
-/// rest compresses and the final fsync finds little left to do.
+/// Writes one LZ4 frame (independent 4 MB blocks, content checksum) to a file, in a pipeline:
+/// the caller's thread compresses block *n*; a checksum lane hashes block *n* (XXH32, and the
+/// codec's checksum through `onData`) at the same time; an I/O lane writes the compressed blocks
+/// in order; a sync lane fdatasyncs every few megabytes beside the writes, so the disk works
+/// while the rest compresses and the final fsync finds little left to do.
 ///
 /// Content arrives through ``write(_:isData:)`` in chunks of any size. Chunks of at least a
 /// block are compressed straight from the caller's memory; smaller ones are gathered in a staging
@@ -23,32 +23,52 @@ final class LZ4FrameWriter {
         init(onData: ((UnsafeRawBufferPointer) -> Void)?) { self.onData = onData }
     }
 
-    /// The file end of the pipeline: writes run one at a time, in order, on the I/O lane.
+    /// The file end of the pipeline: writes run one at a time, in order, on the I/O lane. Every
+    /// few megabytes it asks a sync lane for an fdatasync, which runs beside the next writes
+    /// instead of holding them up (a slow disk then delays only the final fsync).
     private final class Output: @unchecked Sendable {
         let file: any StorageFile
         private var offset: Int64 = 0
         private var unsyncedBytes = 0
         private let syncInterval: Int
+        private let syncLane: BackgroundLane?
+        /// Whether a background fdatasync is queued or running; another is not queued meanwhile.
+        private let syncing = Atomic<Bool>(false)
         let failure = Mutex<StorageError?>(nil)
 
-        init(file: any StorageFile, syncInterval: Int) {
+        init(file: any StorageFile, syncInterval: Int, syncLane: BackgroundLane?) {
             self.file = file
             self.syncInterval = syncInterval
+            self.syncLane = syncLane
         }
 
         func append(_ bytes: UnsafeRawBufferPointer) {
             guard failure.withLock({ $0 == nil }) else { return }
             do {
                 try file.write(bytes, at: offset)
-                offset += Int64(bytes.count)
-                unsyncedBytes += bytes.count
-                if unsyncedBytes >= syncInterval {
-                    try file.syncData()
-                    unsyncedBytes = 0
-                }
             } catch {
-                failure.withLock { $0 = $0 ?? error }
+                fail(error)
+                return
             }
+            offset += Int64(bytes.count)
+            unsyncedBytes += bytes.count
+            guard let syncLane, unsyncedBytes >= syncInterval,
+                syncing.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+            else { return }
+            unsyncedBytes = 0
+            syncLane.submit { [self] in
+                do throws(StorageError) { try file.syncData() } catch { fail(error) }
+                syncing.store(false, ordering: .releasing)
+            }
+        }
+
+        /// Waits for a background fdatasync still running.
+        func settle() {
+            syncLane?.wait()
+        }
+
+        private func fail(_ error: StorageError) {
+            failure.withLock { $0 = $0 ?? error }
         }
 
         func check() throws(StorageError) {
@@ -56,8 +76,6 @@ final class LZ4FrameWriter {
         }
     }
 
-    /// 4 MiB, or less for content known to be smaller (blocks may be any size up to the
-    /// header's maximum), so small snapshots do not allocate 12 MiB.
     private let blockSize: Int
     private let checksumLane: BackgroundLane?
     private let ioLane: BackgroundLane?
@@ -90,7 +108,7 @@ final class LZ4FrameWriter {
         self.checksumLane = pipelined ? BackgroundLane() : nil
         self.ioLane = pipelined ? BackgroundLane() : nil
         self.checksums = Checksums(onData: onData)
-        self.output = Output(file: file, syncInterval: syncInterval)
+        self.output = Output(file: file, syncInterval: syncInterval, syncLane: pipelined ? BackgroundLane() : nil)
         self.staging = .allocate(byteCount: blockSize, alignment: 64)
         let outputSize = 4 + Int(LZ4_compressBound(Int32(blockSize)))
         self.outputs = [.allocate(byteCount: outputSize, alignment: 64), .allocate(byteCount: outputSize, alignment: 64)]
@@ -103,6 +121,7 @@ final class LZ4FrameWriter {
     deinit {
         checksumLane?.wait()
         ioLane?.wait()
+        output.settle()
         staging.deallocate()
         for buffer in outputs { buffer.deallocate() }
         compressionState.deallocate()
@@ -143,6 +162,7 @@ final class LZ4FrameWriter {
         try flushStaging()
         checksumLane?.wait()
         ioLane?.wait()
+        output.settle()
         var trailer = [UInt8](repeating: 0, count: 8)
         trailer.withUnsafeMutableBytes { $0.storeLittleEndian(checksums.hash.digest(), at: 4) }
         trailer.withUnsafeBytes { output.append($0) }
