@@ -33,7 +33,7 @@ final class LZ4FrameReader {
         }
         let firstSize = head.withUnsafeBytes { $0.loadLittleEndianUInt32(at: header.size) }
         let buffers = Buffers(header: header, fileSize: fileSize, useLane: fileSize > Int64(header.blockMaxSize / 4))
-        defer { buffers.lane?.wait() }
+        defer { buffers.lane?.shutDown() }
         try run(header: header, firstBlock: firstSize, at: Int64(header.size + 4), buffers: buffers, sink: sink)
     }
 

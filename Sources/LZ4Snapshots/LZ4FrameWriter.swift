@@ -79,6 +79,7 @@ final class LZ4FrameWriter {
     private let blockSize: Int
     private let checksumLane: BackgroundLane?
     private let ioLane: BackgroundLane?
+    private let syncLane: BackgroundLane?
     private let checksums: Checksums
     private let output: Output
     private let staging: UnsafeMutableRawBufferPointer
@@ -107,8 +108,9 @@ final class LZ4FrameWriter {
         let pipelined = (expectedContent ?? .max) > fullBlock
         self.checksumLane = pipelined ? BackgroundLane() : nil
         self.ioLane = pipelined ? BackgroundLane() : nil
+        self.syncLane = pipelined ? BackgroundLane() : nil
         self.checksums = Checksums(onData: onData)
-        self.output = Output(file: file, syncInterval: syncInterval, syncLane: pipelined ? BackgroundLane() : nil)
+        self.output = Output(file: file, syncInterval: syncInterval, syncLane: syncLane)
         self.staging = .allocate(byteCount: blockSize, alignment: 64)
         let outputSize = 4 + Int(LZ4_compressBound(Int32(blockSize)))
         self.outputs = [.allocate(byteCount: outputSize, alignment: 64), .allocate(byteCount: outputSize, alignment: 64)]
@@ -119,9 +121,7 @@ final class LZ4FrameWriter {
     }
 
     deinit {
-        checksumLane?.wait()
-        ioLane?.wait()
-        output.settle()
+        for lane in [checksumLane, ioLane, syncLane] { lane?.shutDown() }
         staging.deallocate()
         for buffer in outputs { buffer.deallocate() }
         compressionState.deallocate()
