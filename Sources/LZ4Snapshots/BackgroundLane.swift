@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// A thread of its own for one stage of the frame writer's and reader's pipelines: it runs the
 /// jobs submitted to it one at a time, in order, while the caller's thread does the other stage.
@@ -21,7 +22,14 @@ import Darwin
 /// Jobs hand raw buffers between the threads, so callers must not touch what a pending job uses
 /// until ``wait()`` returns; ``wait()`` also makes the jobs' writes visible. The owner calls
 /// ``shutDown()`` when done (the thread keeps the lane alive until then).
+///
+/// Both sides spin briefly before sleeping: the pipeline hands over a block every millisecond
+/// or so, and a futex wake-up on a virtual machine costs tens of microseconds each time.
 final class BackgroundLane: @unchecked Sendable {
+    /// Jobs submitted and not yet finished; read without the lock by the spinning fast paths.
+    private let pending = Atomic<Int>(0)
+    private static let spins = 4000
+
     // Guarded by `mutex`.
     private var jobs: [@Sendable () -> Void] = []
     private var running = false
@@ -73,6 +81,7 @@ final class BackgroundLane: @unchecked Sendable {
     /// Runs `job` after the jobs submitted before it.
     func submit(_ job: @escaping @Sendable () -> Void) {
         guard thread != nil else { return job() }
+        pending.add(1, ordering: .relaxed)
         pthread_mutex_lock(mutex)
         jobs.append(job)
         pthread_cond_signal(workAvailable)
@@ -81,6 +90,7 @@ final class BackgroundLane: @unchecked Sendable {
 
     /// Returns when every submitted job has finished.
     func wait() {
+        for _ in 0..<Self.spins where pending.load(ordering: .acquiring) == 0 { return }
         pthread_mutex_lock(mutex)
         while running || !jobs.isEmpty {
             pthread_cond_wait(idle, mutex)
@@ -102,6 +112,11 @@ final class BackgroundLane: @unchecked Sendable {
     private func loop() {
         pthread_mutex_lock(mutex)
         while true {
+            if jobs.isEmpty && !stopping {
+                pthread_mutex_unlock(mutex)
+                for _ in 0..<Self.spins where pending.load(ordering: .relaxed) != 0 { break }
+                pthread_mutex_lock(mutex)
+            }
             while jobs.isEmpty && !stopping {
                 pthread_cond_wait(workAvailable, mutex)
             }
@@ -112,6 +127,7 @@ final class BackgroundLane: @unchecked Sendable {
             job()
             pthread_mutex_lock(mutex)
             running = false
+            pending.subtract(1, ordering: .releasing)
             if jobs.isEmpty { pthread_cond_broadcast(idle) }
         }
         pthread_cond_broadcast(idle)
