@@ -52,20 +52,36 @@ let package = Package(
         .target(name: "RaftStorageTesting", dependencies: ["RaftStorage"], swiftSettings: strictSettings),
 
         // MARK: - Tool
-        .executableTarget(
-            name: "raftstore",
+        // The commands live in a library so tests can call them; the executable only runs them.
+        .target(
+            name: "RaftStoreCLI",
             dependencies: [
-                "RaftStorage", "MemoryStore", "EtcdWAL", "LZ4Snapshots",
+                "RaftStorage", "MemoryStore", "EtcdWAL", "LZ4Snapshots", "KeyValueStateMachine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
+        .executableTarget(name: "raftstore", dependencies: ["RaftStoreCLI"], swiftSettings: strictSettings),
 
         // MARK: - Examples
+        // The key/value state machine is a library so `raftstore demo` runs the same code.
+        .target(
+            name: "KeyValueStateMachine",
+            dependencies: ["RaftStorage"],
+            path: "Examples/KeyValueStore/Sources/KeyValueStateMachine",
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "KeyValueStore",
-            dependencies: ["RaftStorage", "MemoryStore", "EtcdWAL", "LZ4Snapshots"],
-            path: "Examples/KeyValueStore",
+            dependencies: ["RaftStorage", "MemoryStore", "EtcdWAL", "LZ4Snapshots", "KeyValueStateMachine"],
+            path: "Examples/KeyValueStore/Sources/KeyValueStore",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "EtcdInspector",
+            dependencies: ["RaftStorage", "EtcdWAL"],
+            path: "Examples/EtcdInspector",
             swiftSettings: strictSettings
         ),
 
@@ -89,6 +105,11 @@ let package = Package(
         .testTarget(
             name: "LZ4SnapshotsTests",
             dependencies: ["RaftStorage", "LZ4Snapshots", "EtcdWAL", "MemoryStore", "RaftStorageTesting"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RaftStoreCLITests",
+            dependencies: ["RaftStoreCLI", "RaftStorage", "EtcdWAL", "LZ4Snapshots", "MemoryStore", "KeyValueStateMachine"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,0 +1,41 @@
+import ArgumentParser
+import EtcdWAL
+import RaftStorage
+
+/// The record codecs a WAL can be written with.
+enum WALCodecChoice: String, CaseIterable, ExpressibleByArgument {
+    /// etcd's plain protobuf records (`ProtobufRecordCodec`): what etcd reads and writes.
+    case etcd
+
+    /// Runs `task` with this codec.
+    func run<Task: WALCodecTask>(_ task: Task) throws(StorageError) -> Task.Output {
+        switch self {
+        case .etcd: try task.run(codec: ProtobufRecordCodec())
+        }
+    }
+
+    /// Runs `task` with the codec the WAL was written with: each codec in turn while the WAL
+    /// reports ``StorageError/Code/codecMismatch`` (which it does at its first metadata record,
+    /// so a wrong guess costs one record).
+    ///
+    /// - Throws: the first codec's mismatch when none fits, and any other error at once.
+    static func detecting<Task: WALCodecTask>(_ task: Task) throws(StorageError) -> (codec: WALCodecChoice, output: Task.Output) {
+        var firstMismatch: StorageError?
+        for choice in allCases {
+            do {
+                return (choice, try choice.run(task))
+            } catch where error.code == .codecMismatch {
+                firstMismatch = firstMismatch ?? error
+            }
+        }
+        throw firstMismatch ?? StorageError(.codecMismatch, "no codec fits")
+    }
+}
+
+/// Work on a WAL that needs its codec as a generic argument.
+protocol WALCodecTask {
+    associatedtype Output
+    /// Does the work with `codec`; throws ``StorageError/Code/codecMismatch`` when the WAL
+    /// was written with another codec.
+    func run<Codec: RecordCodec>(codec: Codec) throws(StorageError) -> Output
+}
