@@ -21,6 +21,11 @@ public struct RaftStoreCommand: ParsableCommand {
 
     /// Creates the command (argument parsing fills it in).
     public init() {}
+
+    /// Without a subcommand: a usage error.
+    public func run() throws {
+        throw CLIError.usage("missing subcommand: one of demo, wal, snap, inspect, bench")
+    }
 }
 
 /// Runs `raftstore` with the given arguments.

@@ -7,4 +7,8 @@ struct SnapCommand: ParsableCommand {
         abstract: "List, show and verify etcd .snap and .snap.lz4 snapshot files.",
         subcommands: []
     )
+
+    func run() throws {
+        throw CLIError.usage("missing subcommand: one of ls, show, verify")
+    }
 }

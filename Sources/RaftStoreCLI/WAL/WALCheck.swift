@@ -7,13 +7,14 @@ struct WALCheck {
     var codec: WALCodecChoice
     /// The snapshot markers a restart may open at (etcd's `ValidSnapshotEntries`).
     var validMarkers: [SnapshotMarker]
-    /// The replay from the oldest valid marker.
+    /// The replay from the newest valid marker (where etcd's restart opens when it has that
+    /// snapshot).
     var replay: WALReplay
     /// Segment file names, oldest first.
     var segments: [String]
 
-    /// Checks every segment's records and CRC chain, then replays from the oldest valid
-    /// snapshot marker with etcd's ReadAll rules.
+    /// Checks every segment's records and CRC chain, then replays from the newest valid
+    /// snapshot marker with etcd's ReadAll rules, as a restart would.
     ///
     /// - Throws: damage that stops the marker scan (anything but a torn tail); a replay error
     ///   is returned in ``replay``.
@@ -29,10 +30,10 @@ struct WALCheck {
         func run<Codec: RecordCodec>(codec: Codec) throws(StorageError) -> (markers: [SnapshotMarker], replay: WALReplay) {
             let options = WALOptions(logger: logger)
             let markers = try WAL<Codec>.validSnapshotMarkers(at: directory, codec: codec, options: options)
-            guard let oldest = markers.first else {
+            guard let newest = markers.last else {
                 throw StorageError(.snapshotNotFound, "no snapshot marker in the WAL is covered by its commit index, so it cannot be opened", path: directory)
             }
-            let replay = try WAL<Codec>.read(at: directory, from: oldest, codec: codec, options: options)
+            let replay = try WAL<Codec>.read(at: directory, from: newest, codec: codec, options: options)
             if let error = replay.error, error.code == .codecMismatch { throw error }
             return (markers, replay)
         }

@@ -10,4 +10,8 @@ struct WALCommand: ParsableCommand {
             WALSnapshotsCommand.self,
         ]
     )
+
+    func run() throws {
+        throw CLIError.usage("missing subcommand: one of dump, import, verify, repair, snapshots")
+    }
 }

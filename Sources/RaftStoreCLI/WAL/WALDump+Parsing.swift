@@ -1,8 +1,3 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 public import RaftStorage
 
 extension WALDump {
@@ -10,28 +5,60 @@ extension WALDump {
     /// be written: entry indexes consecutive from the snapshot marker's index + 1, terms never
     /// decreasing and not below the marker's.
     ///
-    /// Any input gives a dump or a ``StorageError``; nothing traps. This is the function
-    /// `raftstore wal import` uses, callable on its own (for fuzzing).
+    /// Any input gives a dump or a ``StorageError``; nothing traps, and nothing is allocated
+    /// beyond a small multiple of the input's size. This is the function `raftstore wal import`
+    /// uses, callable on its own (for fuzzing).
     ///
     /// - Parameter path: named in errors.
-    /// - Throws: ``StorageError/Code/corrupt`` naming the JSON path of the first problem
-    ///   (`entries[3].data: not base64`).
+    /// - Throws: ``StorageError/Code/corrupt`` naming the byte offset of a JSON syntax error,
+    ///   or the JSON path of the first value that does not fit (`entries[3].data: not base64`).
     public static func parse(json bytes: [UInt8], path: String? = nil) throws(StorageError) -> WALDump {
-        let document: JSONDocument
         do {
-            document = try JSONDecoder().decode(JSONDocument.self, from: Data(bytes))
-        } catch let error as DecodingError {
-            throw StorageError(.corrupt, "not a WAL dump: " + describe(error), path: path)
-        } catch let error as StorageError {
-            throw error.path == nil && path != nil ? error.at(path: path!) : error
-        } catch {
-            throw StorageError(.corrupt, "not a WAL dump: " + Format.oneLine("\(error)"), path: path)
-        }
-        let dump = document.dump
-        do {
+            let dump = try decode(JSONParser.parse(bytes))
             try dump.checkSequence()
+            return dump
         } catch {
             throw path.map { error.at(path: $0) } ?? error
+        }
+    }
+
+    private static func decode(_ value: JSONValue) throws(StorageError) -> WALDump {
+        let document = try JSONField.object(value, "top level")
+        var dump = WALDump()
+        if let marker = document["snapshot"], marker != .null {
+            let fields = try JSONField.object(marker, "snapshot")
+            dump.snapshot = SnapshotMarker(
+                index: try JSONField.uint64(fields["index"], "snapshot.index"),
+                term: try JSONField.uint64(fields["term"], "snapshot.term"))
+        }
+        dump.metadata = try JSONField.bytes(document["metadata"], "metadata")
+        if let state = document["hardState"], state != .null {
+            let fields = try JSONField.object(state, "hardState")
+            dump.hardState = HardState(
+                term: try JSONField.uint64(fields["term"], "hardState.term"),
+                vote: try JSONField.uint64(fields["vote"], "hardState.vote"),
+                commit: try JSONField.uint64(fields["commit"], "hardState.commit"))
+        }
+        switch document["entries"] {
+        case nil, .null?: break
+        case .array(let elements)?:
+            dump.entries.reserveCapacity(elements.count)
+            for (position, element) in elements.enumerated() {
+                let path = "entries[\(position)]"
+                let fields = try JSONField.object(element, path)
+                dump.entries.append(Entry(
+                    term: try JSONField.uint64(fields["term"], path + ".term"),
+                    index: try JSONField.uint64(fields["index"], path + ".index"),
+                    type: try JSONField.entryType(fields["type"], path + ".type"),
+                    data: try JSONField.bytes(fields["data"], path + ".data")))
+            }
+        case let other?:
+            throw JSONField.mismatch("entries", "an array", other)
+        }
+        switch document["error"] {
+        case nil, .null?: break
+        case .string(let text)?: dump.error = text
+        case let other?: throw JSONField.mismatch("error", "a string or null", other)
         }
         return dump
     }
@@ -46,7 +73,8 @@ extension WALDump {
         for (position, entry) in entries.enumerated() {
             let expected = start.index &+ 1 &+ UInt64(position)
             guard entry.index == expected else {
-                let hint = position == 0 && snapshot == nil ? " (add \"snapshot\": {\"index\": \(entry.index &- 1), \"term\": T} for a dump that starts later)" : ""
+                let hint = position == 0 && snapshot == nil
+                    ? " (a dump that starts later needs \"snapshot\": {\"index\": \(entry.index &- 1), \"term\": T})" : ""
                 throw StorageError(.corrupt, "entries[\(position)].index is \(entry.index), expected \(expected)\(hint)")
             }
             guard entry.term >= previousTerm else {
@@ -55,115 +83,52 @@ extension WALDump {
             previousTerm = entry.term
         }
     }
+}
 
-    private static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context, _ key: (any CodingKey)? = nil) -> String {
-            var text = ""
-            for component in context.codingPath + (key.map { [$0] } ?? []) {
-                if let index = component.intValue {
-                    text += "[\(index)]"
-                } else {
-                    text += (text.isEmpty ? "" : ".") + component.stringValue
-                }
+/// Reading typed fields out of parsed JSON, with errors that name the field.
+enum JSONField {
+    static func mismatch(_ path: String, _ expected: String, _ found: JSONValue?) -> StorageError {
+        StorageError(.corrupt, "not a WAL dump: \(path): expected \(expected), found \(found?.kind ?? "nothing")")
+    }
+
+    static func object(_ value: JSONValue, _ path: String) throws(StorageError) -> [String: JSONValue] {
+        guard case .object(let fields) = value else { throw mismatch(path, "an object", value) }
+        return fields
+    }
+
+    static func uint64(_ value: JSONValue?, _ path: String) throws(StorageError) -> UInt64 {
+        guard case .number(let text)? = value, let number = UInt64(text) else {
+            throw mismatch(path, "an integer from 0 to 18446744073709551615", value)
+        }
+        return number
+    }
+
+    /// Base64 text, `null` (or a missing key) for absent bytes.
+    static func bytes(_ value: JSONValue?, _ path: String) throws(StorageError) -> [UInt8]? {
+        switch value {
+        case nil, .null?: return nil
+        case .string(let text)?:
+            guard let bytes = Base64.decode(text) else {
+                throw StorageError(.corrupt, "not a WAL dump: \(path): not padded standard base64")
             }
-            return text.isEmpty ? "top level" : text
-        }
-        let detail: String
-        switch error {
-        case .typeMismatch(let type, let context):
-            detail = "\(path(context)): expected \(expectation(type))"
-        case .valueNotFound(let type, let context):
-            detail = "\(path(context)): expected \(expectation(type)), found null"
-        case .keyNotFound(let key, let context):
-            detail = "\(path(context, key)): missing"
-        case .dataCorrupted(let context):
-            let underlying = context.underlyingError.map { ": \($0)" } ?? ""
-            detail = "\(path(context)): \(context.debugDescription)\(underlying)"
-        @unknown default:
-            detail = "\(error)"
-        }
-        return Format.oneLine(detail)
-    }
-
-    private static func expectation(_ type: Any.Type) -> String {
-        switch type {
-        case is UInt64.Type: "an integer from 0 to 18446744073709551615"
-        case is String.Type: "a string"
-        default: "\(type)"
+            return bytes
+        case let other?: throw mismatch(path, "base64 text or null", other)
         }
     }
-}
 
-// MARK: - The JSON shape
-
-private struct JSONDocument: Decodable {
-    var snapshot: JSONMarker?
-    var metadata: JSONBytes?
-    var hardState: JSONHardState?
-    var entries: [JSONEntry]?
-    var error: String?
-
-    var dump: WALDump {
-        WALDump(
-            snapshot: snapshot.map { SnapshotMarker(index: $0.index, term: $0.term) },
-            metadata: metadata?.bytes,
-            hardState: hardState.map { HardState(term: $0.term, vote: $0.vote, commit: $0.commit) } ?? .empty,
-            entries: (entries ?? []).map { Entry(term: $0.term, index: $0.index, type: $0.type.type, data: $0.data?.bytes) },
-            error: error)
-    }
-}
-
-private struct JSONMarker: Decodable {
-    var index: UInt64
-    var term: UInt64
-}
-
-private struct JSONHardState: Decodable {
-    var term: UInt64
-    var vote: UInt64
-    var commit: UInt64
-}
-
-private struct JSONEntry: Decodable {
-    var index: UInt64
-    var term: UInt64
-    var type: JSONEntryType
-    var data: JSONBytes?
-}
-
-/// Base64 text, decoded strictly.
-private struct JSONBytes: Decodable {
-    var bytes: [UInt8]
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        guard let bytes = Base64.decode(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not padded standard base64"))
-        }
-        self.bytes = bytes
-    }
-}
-
-/// `"normal"`, `"confChange"`, `"confChangeV2"`, or the type's number.
-private struct JSONEntryType: Decodable {
-    var type: EntryType
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let number = try? container.decode(Int32.self) {
-            type = EntryType(rawValue: number)
-            return
-        }
-        let name = try container.decode(String.self)
-        switch name {
-        case "normal": type = .normal
-        case "confChange": type = .confChange
-        case "confChangeV2": type = .confChangeV2
+    /// `"normal"`, `"confChange"`, `"confChangeV2"`, or the type's number.
+    static func entryType(_ value: JSONValue?, _ path: String) throws(StorageError) -> EntryType {
+        switch value {
+        case .string("normal")?: return .normal
+        case .string("confChange")?: return .confChange
+        case .string("confChangeV2")?: return .confChangeV2
+        case .number(let text)?:
+            guard let raw = Int32(text) else { throw mismatch(path, "an entry type", value) }
+            return EntryType(rawValue: raw)
+        case .string(let name)?:
+            throw StorageError(.corrupt, "not a WAL dump: \(path): unknown entry type \"\(name.prefix(40))\" (normal, confChange, confChangeV2 or a number)")
         default:
-            throw DecodingError.dataCorrupted(.init(
-                codingPath: decoder.codingPath,
-                debugDescription: "unknown entry type \"\(name.prefix(40))\" (normal, confChange, confChangeV2 or a number)"))
+            throw mismatch(path, "an entry type", value)
         }
     }
 }
