@@ -86,6 +86,8 @@ let package = Package(
         ),
 
         // MARK: - Tests
+        // Starts real etcd servers for the tests of every target that runs one.
+        .target(name: "EtcdTestSupport", path: "Tests/EtcdTestSupport", swiftSettings: strictSettings),
         .testTarget(
             name: "RaftStorageTests",
             dependencies: ["RaftStorage", "MemoryStore", "RaftStorageTesting"],
@@ -94,7 +96,7 @@ let package = Package(
         .testTarget(
             name: "EtcdWALTests",
             dependencies: [
-                "RaftStorage", "EtcdWAL", "MemoryStore", "RaftStorageTesting",
+                "RaftStorage", "EtcdWAL", "MemoryStore", "RaftStorageTesting", "EtcdTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
@@ -109,7 +111,10 @@ let package = Package(
         ),
         .testTarget(
             name: "RaftStoreCLITests",
-            dependencies: ["RaftStoreCLI", "RaftStorage", "EtcdWAL", "LZ4Snapshots", "MemoryStore", "KeyValueStateMachine"],
+            dependencies: [
+                "RaftStoreCLI", "RaftStorage", "EtcdWAL", "LZ4Snapshots", "MemoryStore", "KeyValueStateMachine",
+                "EtcdTestSupport",
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
