@@ -42,9 +42,13 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .target(name: "CXXHash"),
         .target(
             name: "LZ4Snapshots",
-            dependencies: ["RaftStorage", "CLZ4"],
+            dependencies: [
+                "RaftStorage", "CLZ4", "CXXHash",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
 
@@ -63,6 +67,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .executableTarget(name: "raftstore", dependencies: ["RaftStoreCLI"], swiftSettings: strictSettings),
+
+        // MARK: - Benchmarks (not products; `make bench-snapshots`)
+        .executableTarget(
+            name: "SnapshotBenchmark",
+            dependencies: ["RaftStorage", "EtcdWAL", "LZ4Snapshots"],
+            path: "Benchmarks/SnapshotBenchmark",
+            swiftSettings: strictSettings
+        ),
 
         // MARK: - Examples
         // The key/value state machine is a library so `raftstore demo` runs the same code.
@@ -106,7 +118,12 @@ let package = Package(
         ),
         .testTarget(
             name: "LZ4SnapshotsTests",
-            dependencies: ["RaftStorage", "LZ4Snapshots", "EtcdWAL", "MemoryStore", "RaftStorageTesting"],
+            dependencies: [
+                "RaftStorage", "LZ4Snapshots", "EtcdWAL", "MemoryStore", "RaftStorageTesting",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
+            exclude: ["Fixtures"],
             swiftSettings: strictSettings
         ),
         .testTarget(

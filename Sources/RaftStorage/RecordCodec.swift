@@ -48,6 +48,11 @@ public struct DecodedRecord: Hashable, Sendable {
 ///   input's size whatever a length field claims.
 /// - ``encode(_:into:checksum:)`` calls `checksum` exactly once, with the record's payload,
 ///   except for ``LogRecord/crc(_:)`` records, which carry their own value.
+/// - ``snapshotFraming(of:)``, when not `nil`, gives `prefix + data + suffix` equal to
+///   ``encodeSnapshot(_:into:)``'s output.
+/// - A codec that streams snapshots (``makeSnapshotEncoder(metadata:dataCount:)`` and
+///   ``makeSnapshotDecoder()`` not `nil`) decodes, whole and streamed, what it encodes whole and
+///   streamed; the streamed decoder hands back exactly the data, in order, whatever the chunking.
 /// - Codecs whose logs another codec must refuse (because it would misread them) have a
 ///   ``formatName``; a log stores it and refuses to open with a codec of another name.
 public protocol RecordCodec: Sendable {
@@ -66,10 +71,28 @@ public protocol RecordCodec: Sendable {
 
     /// Decodes and verifies a whole snapshot.
     func decodeSnapshot(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> Snapshot
+
+    /// The encoding of `snapshot` split around its data, so a store can write the data without
+    /// copying it: `prefix`, the data, then `suffix` are exactly ``encodeSnapshot(_:into:)``'s
+    /// bytes. `nil` (the default) when the codec cannot split its encoding that way.
+    func snapshotFraming(of snapshot: Snapshot) -> SnapshotFraming?
+
+    /// A streaming encoder for a snapshot of `metadata` with `dataCount` data bytes, or `nil`
+    /// when this codec cannot stream (the default); stores then hold the whole snapshot in memory.
+    func makeSnapshotEncoder(metadata: SnapshotMetadata, dataCount: Int) -> (any SnapshotStreamEncoder)?
+
+    /// A streaming decoder for snapshots, or `nil` when this codec cannot stream (the default).
+    func makeSnapshotDecoder() -> (any SnapshotStreamDecoder)?
 }
 
 extension RecordCodec {
     public var formatName: String? { nil }
+
+    public func snapshotFraming(of snapshot: Snapshot) -> SnapshotFraming? { nil }
+
+    public func makeSnapshotEncoder(metadata: SnapshotMetadata, dataCount: Int) -> (any SnapshotStreamEncoder)? { nil }
+
+    public func makeSnapshotDecoder() -> (any SnapshotStreamDecoder)? { nil }
 
     /// Decodes one record from an array.
     public func decode(_ bytes: [UInt8]) throws(StorageError) -> DecodedRecord {
