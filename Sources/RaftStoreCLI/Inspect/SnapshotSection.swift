@@ -38,8 +38,18 @@ enum SnapshotSection {
         return listing
     }
 
-    /// Checks the snapshot file a restart would load.
+    /// Loads (read-only) the snapshot file a restart would load, at the marker the WAL half
+    /// chose, and reports what it holds or why it cannot be read.
     static func verifyRestartSnapshot(_ listing: SnapshotFileListing, into report: inout InspectReport) {
-        // Filled in with the snapshot stores (read-only load of the file at the restart marker).
+        guard let marker = report.restartMarker, !marker.matches(.zero),
+              let file = listing.snapshots.first(where: { $0.marker.matches(marker) }),
+              let position = report.sections.firstIndex(where: { $0.title.hasPrefix("snapshots ") }) else { return }
+        do {
+            let loaded = try SnapshotFileCheck.load(file)
+            report.sections[position].rows.append((
+                "restart", "\(file.name) loads: \(describe(loaded.metadata.confState)), \(Format.count(loaded.dataCount)) data bytes"))
+        } catch {
+            report.problems.append("snapshots: \(file.name), the snapshot a restart loads, is unreadable: \(error)")
+        }
     }
 }

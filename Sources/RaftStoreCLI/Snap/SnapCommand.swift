@@ -5,7 +5,7 @@ struct SnapCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snap",
         abstract: "List, show and verify etcd .snap and .snap.lz4 snapshot files.",
-        subcommands: []
+        subcommands: [SnapListCommand.self, SnapShowCommand.self, SnapVerifyCommand.self]
     )
 
     func run() throws {

@@ -1,16 +1,21 @@
 import ArgumentParser
 import EtcdWAL
+import LZ4Snapshots
 import RaftStorage
 
 /// The record codecs a WAL can be written with.
 enum WALCodecChoice: String, CaseIterable, ExpressibleByArgument {
     /// etcd's plain protobuf records (`ProtobufRecordCodec`): what etcd reads and writes.
     case etcd
+    /// `LZ4RecordCodec` over etcd's records: entry data above 8 KiB LZ4-compressed; the WAL
+    /// records the codec's name, so etcd (and the plain codec) refuse it instead of misreading.
+    case lz4
 
     /// Runs `task` with this codec.
     func run<Task: WALCodecTask>(_ task: Task) throws(StorageError) -> Task.Output {
         switch self {
         case .etcd: try task.run(codec: ProtobufRecordCodec())
+        case .lz4: try task.run(codec: LZ4RecordCodec(base: ProtobufRecordCodec()))
         }
     }
 
