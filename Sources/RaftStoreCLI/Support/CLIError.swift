@@ -37,6 +37,7 @@ struct CLIError: Error, CustomStringConvertible {
 }
 
 /// Runs `body`, turning a ``StorageError`` into a ``CLIError``.
+@discardableResult
 func storage<Result>(_ body: () throws(StorageError) -> Result) throws(CLIError) -> Result {
     do {
         return try body()
