@@ -23,7 +23,7 @@ struct EtcdDataDirectoryTests {
         return (data, keys)
     }
 
-    @Test("wal dump, verify, snapshots, import and inspect", arguments: EtcdVersion.allCases)
+    @Test("wal dump, verify, snapshots, import; snap ls, show, verify; inspect", arguments: EtcdVersion.allCases)
     func walCommands(version: EtcdVersion) throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
@@ -84,6 +84,23 @@ struct EtcdDataDirectoryTests {
         #expect(inspect.stdout.contains("\(snapFiles.count) .snap, 0 .snap.lz4"))
         #expect(inspect.stdout.contains("(this member)"))
         #expect(inspect.stdout.contains("problems: none"))
+
+        // snap ls, verify and show on etcd's member/snap.
+        let snapDirectory = data + "/member/snap"
+        let listed = try RaftStoreTool.run(["snap", "ls", snapDirectory])
+        #expect(listed.status == 0)
+        #expect(listed.stdout.split(separator: "\n").filter { $0.hasPrefix("0000") }.count == snapFiles.count)
+        #expect(listed.stdout.contains("etcd db:     db"))
+        let verified = try RaftStoreTool.run(["snap", "verify", snapDirectory])
+        #expect(verified.status == 0, "\(verified)")
+        #expect(verified.stdout.split(separator: "\n").filter { $0.hasPrefix("ok ") }.count == snapFiles.count)
+        let shown = try RaftStoreTool.run(["snap", "show", "--json", snapDirectory + "/" + newest])
+        #expect(shown.status == 0, "\(shown)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        #expect(object["index"] as? Int == Int(index))
+        #expect((object["voters"] as? [Any])?.count == 1, "one member")
+        #expect((object["dataLen"] as? Int ?? 0) > 0)
+        #expect((object["dataSHA256"] as? String)?.count == 64)
     }
 
     @Test("damage in etcd's WAL: verify, dump and inspect name the file and offset; repair refuses", arguments: [EtcdVersion.v3_4])
