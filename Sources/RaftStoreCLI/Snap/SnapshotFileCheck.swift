@@ -11,7 +11,7 @@ enum SnapshotFileCheck {
         var sha256: [UInt8]
     }
 
-    /// - Throws: ``StorageError`` with the reason the store found the file unreadable (a
+    /// - Throws: ``RaftStorage/StorageError`` with the reason the store found the file unreadable (a
     ///   checksum, a truncation, content that disagrees with the file name), naming the file
     ///   and offset.
     static func load(_ file: SnapshotFileListing.SnapshotFile) throws(StorageError) -> Loaded {

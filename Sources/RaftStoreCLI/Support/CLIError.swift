@@ -36,7 +36,7 @@ struct CLIError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// Runs `body`, turning a ``StorageError`` into a ``CLIError``.
+/// Runs `body`, turning a ``RaftStorage/StorageError`` into a ``CLIError``.
 @discardableResult
 func storage<Result>(_ body: () throws(StorageError) -> Result) throws(CLIError) -> Result {
     do {

@@ -17,7 +17,7 @@ struct WALCheck {
     /// opens when it has that snapshot).
     ///
     /// - Throws: damage that stops the marker scan (anything but a torn tail), or
-    ///   ``StorageError/Code/snapshotNotFound`` when no marker can be chosen; a replay error is
+    ///   ``RaftStorage/StorageError/Code/snapshotNotFound`` when no marker can be chosen; a replay error is
     ///   returned in ``replay``.
     static func run(
         directory: String, logger: Logger, choose: @escaping ([SnapshotMarker]) -> SnapshotMarker? = { $0.last }

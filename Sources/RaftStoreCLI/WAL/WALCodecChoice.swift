@@ -20,7 +20,7 @@ enum WALCodecChoice: String, CaseIterable, ExpressibleByArgument {
     }
 
     /// Runs `task` with the codec the WAL was written with: each codec in turn while the WAL
-    /// reports ``StorageError/Code/codecMismatch`` (which it does at its first metadata record,
+    /// reports ``RaftStorage/StorageError/Code/codecMismatch`` (which it does at its first metadata record,
     /// so a wrong guess costs one record).
     ///
     /// - Throws: the first codec's mismatch when none fits, and any other error at once.
@@ -40,7 +40,7 @@ enum WALCodecChoice: String, CaseIterable, ExpressibleByArgument {
 /// Work on a WAL that needs its codec as a generic argument.
 protocol WALCodecTask {
     associatedtype Output
-    /// Does the work with `codec`; throws ``StorageError/Code/codecMismatch`` when the WAL
+    /// Does the work with `codec`; throws ``RaftStorage/StorageError/Code/codecMismatch`` when the WAL
     /// was written with another codec.
     func run<Codec: RecordCodec>(codec: Codec) throws(StorageError) -> Output
 }

@@ -5,12 +5,14 @@ extension WALDump {
     /// be written: entry indexes consecutive from the snapshot marker's index + 1, terms never
     /// decreasing and not below the marker's.
     ///
-    /// Any input gives a dump or a ``StorageError``; nothing traps, and nothing is allocated
+    /// Any input gives a dump or a ``RaftStorage/StorageError``; nothing traps, and nothing is allocated
     /// beyond a small multiple of the input's size. This is the function `raftstore wal import`
     /// uses, callable on its own (for fuzzing).
     ///
-    /// - Parameter path: named in errors.
-    /// - Throws: ``StorageError/Code/corrupt`` naming the byte offset of a JSON syntax error,
+    /// - Parameters:
+    ///   - bytes: the JSON text.
+    ///   - path: the file it came from, named in errors.
+    /// - Throws: ``RaftStorage/StorageError/Code/corrupt`` naming the byte offset of a JSON syntax error,
     ///   or the JSON path of the first value that does not fit (`entries[3].data: not base64`).
     public static func parse(json bytes: [UInt8], path: String? = nil) throws(StorageError) -> WALDump {
         do {

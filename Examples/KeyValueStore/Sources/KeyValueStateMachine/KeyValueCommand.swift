@@ -26,7 +26,7 @@ public enum KeyValueCommand: Hashable, Sendable {
 
     /// Decodes the data of a log entry.
     ///
-    /// - Throws: ``StorageError/Code/corrupt`` when the bytes are not a command.
+    /// - Throws: ``RaftStorage/StorageError/Code/corrupt`` when the bytes are not a command.
     public init(decoding bytes: [UInt8]) throws(StorageError) {
         let space = UInt8(ascii: " ")
         guard bytes.count > 4, bytes[3] == space else { throw Self.corrupt(bytes) }

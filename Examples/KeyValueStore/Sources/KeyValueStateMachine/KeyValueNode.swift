@@ -1,10 +1,10 @@
 public import RaftStorage
 
-/// A key/value store that keeps its state through raft ``Storage``: a single raft node that
+/// A key/value store that keeps its state through raft ``RaftStorage/Storage``: a single raft node that
 /// is always the leader, so every entry it persists is committed at once.
 ///
 /// Each ``propose(_:)`` appends the commands as log entries together with the HardState that
-/// commits them, in one ``Storage/save(hardState:entries:snapshot:)``, and applies them. Every
+/// commits them, in one ``RaftStorage/Storage/save(hardState:entries:snapshot:)``, and applies them. Every
 /// ``snapshotInterval`` entries it takes a snapshot of the state, which compacts the log.
 ///
 /// Opening recovers: the newest snapshot the log agrees with is restored, the entries after it
@@ -33,7 +33,7 @@ public final class KeyValueNode<Log: LogStore, Snapshots: SnapshotStore> {
 
     /// What a ``KeyValueNode`` recovered when it was opened.
     public struct Recovery: Hashable, Sendable {
-        /// The snapshot the state was restored from; ``SnapshotMarker/zero`` when none.
+        /// The snapshot the state was restored from; ``RaftStorage/SnapshotMarker/zero`` when none.
         public var snapshot: SnapshotMarker
         /// How many log entries were applied on top of it.
         public var replayedEntries: Int
@@ -45,7 +45,7 @@ public final class KeyValueNode<Log: LogStore, Snapshots: SnapshotStore> {
 
     /// Opens the node over `storage`, recovering its state.
     ///
-    /// - Throws: whatever the storage throws while reading; ``StorageError/Code/corrupt`` when
+    /// - Throws: whatever the storage throws while reading; ``RaftStorage/StorageError/Code/corrupt`` when
     ///   a snapshot or entry does not hold key/value data.
     public init(storage: Storage<Log, Snapshots>, nodeID: UInt64 = 1, snapshotInterval: UInt64 = 10_000) throws(StorageError) {
         self.storage = storage

@@ -19,7 +19,7 @@ public struct KeyValueStateMachine: Hashable, Sendable {
 
     /// Restores the state a snapshot holds (``snapshotData()``'s format).
     ///
-    /// - Throws: ``StorageError/Code/corrupt`` when the data is not a key/value snapshot.
+    /// - Throws: ``RaftStorage/StorageError/Code/corrupt`` when the data is not a key/value snapshot.
     public init(snapshot: Snapshot) throws(StorageError) {
         values = try SnapshotCoding.decode(snapshot.data ?? [])
         appliedIndex = snapshot.metadata.index
@@ -28,8 +28,8 @@ public struct KeyValueStateMachine: Hashable, Sendable {
     /// Applies one committed entry. Entries without data (raft's empty entry at the start of a
     /// term) and configuration changes change nothing but the applied index.
     ///
-    /// - Throws: ``StorageError/Code/invalidArgument`` when `entry` is not the next index;
-    ///   ``StorageError/Code/corrupt`` when its data is not a command.
+    /// - Throws: ``RaftStorage/StorageError/Code/invalidArgument`` when `entry` is not the next index;
+    ///   ``RaftStorage/StorageError/Code/corrupt`` when its data is not a command.
     public mutating func apply(_ entry: Entry) throws(StorageError) {
         guard entry.index == appliedIndex + 1 else {
             throw StorageError(.invalidArgument, "entry \(entry.index) applied after \(appliedIndex)")
