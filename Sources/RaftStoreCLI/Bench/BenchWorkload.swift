@@ -40,7 +40,7 @@ struct BenchWorkload {
             defer { try? wal.close() }
             let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
             var batchEntries: [Entry] = []
-            batchEntries.reserveCapacity(batch)
+            batchEntries.reserveCapacity(min(batch, entries))
             var lastProgress = Stopwatch()
             let stopwatch = Stopwatch()
             var next: UInt64 = 1
