@@ -8,7 +8,7 @@ DEMO_PACKAGES := liblz4-dev
 TEST_PACKAGES := liblz4-dev etcd-server etcd-client lz4
 ETCD35_DIR := .build-etcd/etcd-3.5.1
 
-.PHONY: demo test build deps-demo deps-test deps-go etcd35 fixtures snap-fixtures bench-go-build bench-go bench-snapshots clean
+.PHONY: demo test build docs deps-demo deps-test deps-go etcd35 fixtures snap-fixtures bench-go-build bench-go bench-snapshots clean
 
 demo: deps-demo
 	$(SWIFT) build -c release --product raftstore
@@ -18,9 +18,15 @@ test: deps-test etcd35
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	ETCD35_BIN=$(CURDIR)/$(ETCD35_DIR)/etcd $(SWIFT) test --skip-build --parallel
 	cd Examples/CustomBackend && $(SWIFT) build --build-tests $(BUILD_FLAGS) && $(SWIFT) test --skip-build
+	$(MAKE) docs
 
 build:
 	$(SWIFT) build $(BUILD_FLAGS)
+
+# DocC for every library module in one archive, warnings as errors, and a doc comment on every
+# public symbol (Tools/docs.sh; no plugin needed). Output: .build/docs/raftstore.doccarchive.
+docs:
+	SWIFT=$(SWIFT) Tools/docs.sh
 
 # Installs the missing packages only; runs `apt-get update` once, and only when something is missing.
 define apt_install

@@ -38,8 +38,8 @@ struct LZ4FrameHeader: Hashable {
     /// Parses the header at the start of `bytes`, which hold the first bytes of a file
     /// (at most ``maxSize`` are looked at).
     ///
-    /// - Throws: ``StorageError/Code/corrupt`` for anything but an LZ4 frame header this reader
-    ///   supports; ``StorageError/Code/unexpectedEnd`` when `bytes` end inside it.
+    /// - Throws: ``RaftStorage/StorageError/Code/corrupt`` for anything but an LZ4 frame header this reader
+    ///   supports; ``RaftStorage/StorageError/Code/unexpectedEnd`` when `bytes` end inside it.
     static func parse(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> LZ4FrameHeader {
         guard bytes.count >= 4 else {
             throw StorageError(.unexpectedEnd, "file ends inside the LZ4 frame magic number", offset: Int64(bytes.count))

@@ -15,7 +15,7 @@ public import RaftStorage
 ///
 /// A log written with this codec is not etcd's format: its ``formatName`` (`lz4+` and the base's
 /// name, `lz4+etcd` over `ProtobufRecordCodec`) is recorded in the log, and a log refuses to open
-/// with a codec of another name (``StorageError/Code/codecMismatch``), so neither codec misreads
+/// with a codec of another name (``RaftStorage/StorageError/Code/codecMismatch``), so neither codec misreads
 /// the other's entries.
 ///
 /// Decoding never trusts the stored size: the LZ4 block is first walked to find the size it
@@ -187,7 +187,7 @@ public struct LZ4RecordCodec<Base: RecordCodec>: RecordCodec {
 enum LZ4BlockScan {
     /// The decoded size of `block`.
     ///
-    /// - Throws: ``StorageError/Code/corrupt`` for a malformed block, or one that would decode
+    /// - Throws: ``RaftStorage/StorageError/Code/corrupt`` for a malformed block, or one that would decode
     ///   to more than `limit` bytes (the walk stops there).
     static func decodedSize(of block: UnsafeRawBufferPointer, limit: Int) throws(StorageError) -> Int {
         let malformed = StorageError(.corrupt, "malformed LZ4 block in entry data")

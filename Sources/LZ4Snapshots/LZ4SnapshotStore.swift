@@ -9,7 +9,7 @@ public import RaftStorage
 /// renamed `.broken` and the next older one tried. Saves are atomic and durable (temporary file,
 /// fsync, rename, directory fsync). Snapshots of any size stream through a few 4 MiB buffers
 /// with ``save(metadata:dataCount:writing:)`` and ``loadNewest(matching:receiving:)``; the
-/// whole-``Snapshot`` calls suit states that fit in memory.
+/// whole-``RaftStorage/Snapshot`` calls suit states that fit in memory.
 ///
 /// Speed: a save of more than one block compresses two blocks at a time (the caller's thread and
 /// a helper) while helpers checksum, write and fdatasync; a load decompresses on a helper while
@@ -41,6 +41,7 @@ public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore 
     /// removing temporary files left by a save that crashed.
     ///
     /// - Parameters:
+    ///   - directory: the snapshot directory.
     ///   - codec: encodes the snapshot inside the frame; `ProtobufRecordCodec` for etcd's format.
     ///   - fileSystem: where all I/O goes.
     ///   - logger: receives a warning for each unrecognised file name and each file set aside.
@@ -161,10 +162,10 @@ public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore 
     /// atomically, holding at most a few 4 MiB blocks in memory. Chunks of 4 MiB or more are
     /// compressed straight from the caller's memory.
     ///
-    /// A codec that cannot stream (``RecordCodec/makeSnapshotEncoder(metadata:dataCount:)``
+    /// A codec that cannot stream (``RaftStorage/RecordCodec/makeSnapshotEncoder(metadata:dataCount:)``
     /// returns `nil`) makes this gather the data in memory and save it whole.
     ///
-    /// - Throws: ``StorageError/Code/invalidArgument`` for an empty snapshot (index 0) or when
+    /// - Throws: ``RaftStorage/StorageError/Code/invalidArgument`` for an empty snapshot (index 0) or when
     ///   `body` writes a different number of bytes; what `body` throws; I/O errors. Nothing is
     ///   stored when it throws.
     public func save(
@@ -224,10 +225,10 @@ public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore 
     }
 
     /// Streams the newest readable snapshot matching `markers` (any, when `nil`) to `body`, in
-    /// blocks of up to 4 MiB; see ``StreamingSnapshotStore``. Every checksum (the frame's and the
+    /// blocks of up to 4 MiB; see ``RaftStorage/StreamingSnapshotStore``. Every checksum (the frame's and the
     /// codec's) is verified before the metadata is returned.
     ///
-    /// A codec that cannot stream (``RecordCodec/makeSnapshotDecoder()`` returns `nil`) makes
+    /// A codec that cannot stream (``RaftStorage/RecordCodec/makeSnapshotDecoder()`` returns `nil`) makes
     /// this decompress the whole content into memory first.
     public func loadNewest(
         matching markers: [SnapshotMarker]?,

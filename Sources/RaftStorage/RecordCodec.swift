@@ -6,8 +6,11 @@
 public enum LogRecord: Hashable, Sendable {
     /// Opaque application metadata (etcd stores node and cluster id); `nil` when absent.
     case metadata([UInt8]?)
+    /// A log entry.
     case entry(Entry)
+    /// The HardState after the entries of a save.
     case hardState(HardState)
+    /// A snapshot marker: where the log may be opened from.
     case snapshot(SnapshotMarker)
     /// The running checksum of everything written before it.
     case crc(UInt32)
@@ -15,6 +18,7 @@ public enum LogRecord: Hashable, Sendable {
 
 /// A decoded record, with what its writer stored to verify it.
 public struct DecodedRecord: Hashable, Sendable {
+    /// The record.
     public var record: LogRecord
     /// The checksum stored in the record (for ``LogRecord/crc(_:)`` the value itself).
     public var checksum: UInt32
@@ -22,6 +26,7 @@ public struct DecodedRecord: Hashable, Sendable {
     /// checksum covers. Empty for a `crc` record and for absent payloads.
     public var payload: Range<Int>
 
+    /// A decoded record with its stored checksum and the range of its payload.
     public init(record: LogRecord, checksum: UInt32, payload: Range<Int>) {
         self.record = record
         self.checksum = checksum

@@ -36,6 +36,7 @@ public final class EtcdSnapshotStore: StreamingSnapshotStore {
     /// removing temporary files left by a save that crashed.
     ///
     /// - Parameters:
+    ///   - directory: the snapshot directory (etcd: `<data-dir>/member/snap`).
     ///   - fileSystem: where all I/O goes.
     ///   - logger: receives a warning for each unrecognised file name and each file set aside.
     ///   - readChunkSize: the chunk size of streaming loads.
@@ -127,7 +128,7 @@ public final class EtcdSnapshotStore: StreamingSnapshotStore {
     /// Stores a snapshot whose `dataCount` data bytes `body` writes, durably and atomically,
     /// without holding the data in memory.
     ///
-    /// - Throws: ``StorageError/Code/invalidArgument`` for an empty snapshot (index 0) or when
+    /// - Throws: ``RaftStorage/StorageError/Code/invalidArgument`` for an empty snapshot (index 0) or when
     ///   `body` writes a different number of bytes; what `body` throws; I/O errors. Nothing is
     ///   stored when it throws.
     public func save(
@@ -162,7 +163,7 @@ public final class EtcdSnapshotStore: StreamingSnapshotStore {
     }
 
     /// Streams the newest readable snapshot matching `markers` (any, when `nil`) to `body` in
-    /// chunks of at most `readChunkSize` bytes; see ``StreamingSnapshotStore``.
+    /// chunks of at most `readChunkSize` bytes; see ``RaftStorage/StreamingSnapshotStore``.
     public func loadNewest(
         matching markers: [SnapshotMarker]?,
         receiving body: (SnapshotStreamEvent) throws(StorageError) -> Void
