@@ -1,14 +1,16 @@
 import CLZ4
 import RaftStorage
 
-/// Reads and verifies one LZ4 frame from a file, handing the content out in blocks, in a
-/// pipeline: a ``BackgroundLane`` decompresses block *n* while the caller's thread reads block
-/// *n + 1* from the file and checksums and consumes block *n - 1*.
+/// Reads and verifies one LZ4 frame from a file, handing the content out in order, in a
+/// pipeline: blocks go in pairs, and two decompression lanes decompress pair *n* side by side
+/// (the frame's blocks are independent; linked blocks take one lane, in order) while the
+/// caller's thread checksums and consumes pair *n - 1* and reads pair *n + 1* from the file.
 ///
 /// Every length is checked before use: a block larger than the header's maximum, a file that ends
 /// early, a block that does not decompress, a content size or checksum that does not match, or
-/// bytes after the frame are errors naming the file offset. Memory is four buffers of the frame's
-/// maximum block size (at most 4 MiB each) whatever the header claims.
+/// bytes after the frame are errors naming the file offset. Memory is eight buffers of the
+/// frame's maximum block size (at most 4 MiB each, less for small files) whatever the header
+/// claims.
 final class LZ4FrameReader {
     /// The piece size content is hashed and handed out in (fits a core's L2 cache).
     private let cachePiece = 256 << 10
@@ -32,41 +34,48 @@ final class LZ4FrameReader {
             throw StorageError(.unexpectedEnd, "file ends before the first LZ4 block", offset: fileSize)
         }
         let firstSize = head.withUnsafeBytes { $0.loadLittleEndianUInt32(at: header.size) }
-        let buffers = Buffers(header: header, fileSize: fileSize, useLane: fileSize > Int64(header.blockMaxSize / 4))
-        defer { buffers.lane?.shutDown() }
+        let buffers = Buffers(header: header, fileSize: fileSize, pipelined: fileSize > Int64(header.blockMaxSize / 4))
+        defer { for lane in buffers.lanes { lane.shutDown() } }
         try run(header: header, firstBlock: firstSize, at: Int64(header.size + 4), buffers: buffers, sink: sink)
     }
 
     // MARK: - Pipeline
 
-    /// The buffers, and what the lane touches: the decompression of one block at a time.
+    /// The buffers, and what the lanes touch: the decompression of one block per slot.
     private final class Buffers: @unchecked Sendable {
-        let lane: BackgroundLane?
+        /// Two decompression lanes, or none for small files (decompression then runs inline).
+        let lanes: [BackgroundLane]
+        /// Four slots: two pairs, one being decompressed while the other is consumed.
         let inputs: [UnsafeMutableRawBufferPointer]
         let outputs: [UnsafeMutableRawBufferPointer]
-        /// The last 64 KiB of content, for linked blocks.
+        /// Each slot's result: decompressed size, or the failure. Raw memory, not an array: the
+        /// two lanes write different slots at the same time.
+        let results: UnsafeMutablePointer<Result<Int, StorageError>>
+        /// The last 64 KiB of content, for linked blocks (only ever touched by the first lane).
         let window: UnsafeMutableRawBufferPointer?
         var windowCount = 0
-        /// The lane's result: decompressed size, or the failure.
-        var result: Result<Int, StorageError> = .success(0)
 
-        init(header: LZ4FrameHeader, fileSize: Int64, useLane: Bool) {
-            lane = useLane ? BackgroundLane() : nil
+        init(header: LZ4FrameHeader, fileSize: Int64, pipelined: Bool) {
+            lanes = pipelined ? [BackgroundLane(), BackgroundLane()] : []
             // A block, its checksum, and the next block's size; no block is larger than the file.
             let inputSize = Int(min(Int64(header.blockMaxSize), fileSize)) + 8
-            inputs = [.allocate(byteCount: inputSize, alignment: 64), .allocate(byteCount: inputSize, alignment: 64)]
             // LZ4 expands at most 255-fold, so small files need small output buffers.
             let outputSize = Int(min(Int64(header.blockMaxSize), fileSize.multipliedReportingOverflow(by: 256).partialValue + 64))
-            outputs = [.allocate(byteCount: outputSize, alignment: 64), .allocate(byteCount: outputSize, alignment: 64)]
+            inputs = (0..<4).map { _ in .allocate(byteCount: inputSize, alignment: 64) }
+            outputs = (0..<4).map { _ in .allocate(byteCount: outputSize, alignment: 64) }
+            results = .allocate(capacity: 4)
+            results.initialize(repeating: .success(0), count: 4)
             window = header.independentBlocks ? nil : .allocate(byteCount: LZ4FrameHeader.linkedWindow, alignment: 64)
         }
 
         deinit {
             for buffer in inputs + outputs { buffer.deallocate() }
+            results.deinitialize(count: 4)
+            results.deallocate()
             window?.deallocate()
         }
 
-        /// Decompresses (or, when stored, just records) block `slot`; runs on the lane.
+        /// Decompresses (or, when stored, just records) the block in its slot; runs on a lane.
         func decode(_ block: Block) {
             let input = UnsafeRawBufferPointer(rebasing: inputs[block.slot][..<block.size])
             let content: UnsafeRawBufferPointer
@@ -83,13 +92,13 @@ final class LZ4FrameReader {
                     count = LZ4_decompress_safe(input.cChars, output.mutableCChars, Int32(input.count), Int32(output.count))
                 }
                 guard count >= 0 else {
-                    result = .failure(StorageError(.corrupt, "LZ4 block does not decompress", offset: block.offset))
+                    results[block.slot] = .failure(StorageError(.corrupt, "LZ4 block does not decompress", offset: block.offset))
                     return
                 }
                 content = UnsafeRawBufferPointer(rebasing: output[..<Int(count)])
             }
             if let window { slide(window, adding: content) }
-            result = .success(content.count)
+            results[block.slot] = .success(content.count)
         }
 
         /// Keeps the last 64 KiB of content in `window`.
@@ -107,6 +116,23 @@ final class LZ4FrameReader {
                 (window.baseAddress! + kept).copyMemory(from: content.baseAddress!, byteCount: content.count)
             }
             windowCount = kept + content.count
+        }
+
+        /// Starts decompressing `pair`: side by side for independent blocks, in order on the first
+        /// lane for linked ones, inline without lanes.
+        func start(_ pair: [Block]) {
+            guard !lanes.isEmpty else {
+                for block in pair { decode(block) }
+                return
+            }
+            for (index, block) in pair.enumerated() {
+                let job = Handoff(block)
+                lanes[window == nil ? index : 0].submit { self.decode(job.value) }
+            }
+        }
+
+        func waitForPair() {
+            for lane in lanes { lane.wait() }
         }
     }
 
@@ -131,10 +157,9 @@ final class LZ4FrameReader {
         var hash = XXH32()
         var contentCount: UInt64 = 0
         var offset = firstOffset
-        var current = try fetch(sizeField: firstBlock, at: &offset, slot: 0, header: header, buffers: buffers)
-        var decoded: (block: Block, count: Int)?
 
-        func deliver(_ block: Block, _ count: Int) throws(StorageError) {
+        func deliver(_ block: Block) throws(StorageError) {
+            let count = try buffers.results[block.slot].get()
             let content = block.stored
                 ? UnsafeRawBufferPointer(rebasing: buffers.inputs[block.slot][..<count])
                 : UnsafeRawBufferPointer(rebasing: buffers.outputs[block.slot][..<count])
@@ -153,21 +178,21 @@ final class LZ4FrameReader {
             }
         }
 
-        while let block = current {
-            let job = Handoff(block)
-            if let lane = buffers.lane {
-                lane.submit { buffers.decode(job.value) }
-            } else {
-                buffers.decode(block)
-            }
-            // While the lane decompresses: consume the previous block, then read the next one
-            // into the input buffer the previous block no longer needs.
-            if let (previous, count) = decoded { try deliver(previous, count) }
-            current = try fetch(sizeField: block.next, at: &offset, slot: block.slot ^ 1, header: header, buffers: buffers)
-            buffers.lane?.wait()
-            decoded = (block, try buffers.result.get())
+        var set = 0
+        var current = try fetchPair(sizeField: firstBlock, at: &offset, set: set, header: header, buffers: buffers)
+        var decoded: [Block] = []
+        while !current.isEmpty {
+            buffers.start(current)
+            // While the lanes decompress: consume the previous pair, then read the next one into
+            // the slots the previous pair no longer needs.
+            for block in decoded { try deliver(block) }
+            set ^= 1
+            let next = try fetchPair(sizeField: current.last!.next, at: &offset, set: set, header: header, buffers: buffers)
+            buffers.waitForPair()
+            decoded = current
+            current = next
         }
-        if let (previous, count) = decoded { try deliver(previous, count) }
+        for block in decoded { try deliver(block) }
 
         if let expected = header.contentSize, contentCount != expected {
             throw StorageError(.corrupt, "LZ4 frame content is \(contentCount) bytes, its header gives \(expected)", offset: offset)
@@ -184,6 +209,22 @@ final class LZ4FrameReader {
         guard offset == fileSize else {
             throw StorageError(.corrupt, "\(fileSize - offset) bytes follow the LZ4 frame", offset: offset)
         }
+    }
+
+    /// Reads up to two blocks, starting with the one whose size field is `sizeField`, into the
+    /// slots of `set`; none at the end mark.
+    private func fetchPair(
+        sizeField: UInt32,
+        at offset: inout Int64,
+        set: Int,
+        header: LZ4FrameHeader,
+        buffers: Buffers
+    ) throws(StorageError) -> [Block] {
+        guard let first = try fetch(sizeField: sizeField, at: &offset, slot: 2 * set, header: header, buffers: buffers) else { return [] }
+        guard let second = try fetch(sizeField: first.next, at: &offset, slot: 2 * set + 1, header: header, buffers: buffers) else {
+            return [first]
+        }
+        return [first, second]
     }
 
     /// Reads the block whose size field is `sizeField` (and the size field after it) into input
