@@ -1,10 +1,16 @@
 import CLZ4
 import RaftStorage
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Reads and verifies one LZ4 frame from a file, handing the content out in order, in a
-/// pipeline: blocks go in pairs, and two decompression lanes decompress pair *n* side by side
-/// (the frame's blocks are independent; linked blocks take one lane, in order) while the
-/// caller's thread checksums and consumes pair *n - 1* and reads pair *n + 1* from the file.
+/// pipeline: blocks go in pairs; a decompression lane decompresses pair *n* while the caller's
+/// thread hashes and consumes pair *n - 1* and reads pair *n + 1* from the file. With four or
+/// more cores, two lanes decompress the pair side by side (the frame's blocks are independent;
+/// linked blocks take one lane, in order) and a third computes the content hash.
 ///
 /// Every length is checked before use: a block larger than the header's maximum, a file that ends
 /// early, a block that does not decompress, a content size or checksum that does not match, or
@@ -12,7 +18,7 @@ import RaftStorage
 /// frame's maximum block size (at most 4 MiB each, less for small files) whatever the header
 /// claims.
 final class LZ4FrameReader {
-    /// The piece size content is hashed and handed out in (fits a core's L2 cache).
+    /// The piece size content is handed out in (fits a core's L2 cache).
     private let cachePiece = 256 << 10
     private let file: any StorageFile
     /// The size of the file when the reader was made.
@@ -35,7 +41,7 @@ final class LZ4FrameReader {
         }
         let firstSize = head.withUnsafeBytes { $0.loadLittleEndianUInt32(at: header.size) }
         let buffers = Buffers(header: header, fileSize: fileSize, pipelined: fileSize > Int64(header.blockMaxSize / 4))
-        defer { for lane in buffers.lanes { lane.shutDown() } }
+        defer { for lane in buffers.lanes + [buffers.hashLane].compactMap({ $0 }) { lane.shutDown() } }
         try run(header: header, firstBlock: firstSize, at: Int64(header.size + 4), buffers: buffers, sink: sink)
     }
 
@@ -43,8 +49,14 @@ final class LZ4FrameReader {
 
     /// The buffers, and what the lanes touch: the decompression of one block per slot.
     private final class Buffers: @unchecked Sendable {
-        /// Two decompression lanes, or none for small files (decompression then runs inline).
+        /// One or two decompression lanes, or none for small files (decompression then runs
+        /// inline).
         let lanes: [BackgroundLane]
+        /// Hashes the content (XXH32) in order beside the consumer, on four or more cores.
+        let hashLane: BackgroundLane?
+        /// The content hash so far: touched by the hash lane only (when there is one), read after
+        /// it is waited for.
+        var hash = XXH32()
         /// Four slots: two pairs, one being decompressed while the other is consumed.
         let inputs: [UnsafeMutableRawBufferPointer]
         let outputs: [UnsafeMutableRawBufferPointer]
@@ -56,7 +68,12 @@ final class LZ4FrameReader {
         var windowCount = 0
 
         init(header: LZ4FrameHeader, fileSize: Int64, pipelined: Bool) {
-            lanes = pipelined ? [BackgroundLane(), BackgroundLane()] : []
+            // On two cores, one decompression lane beside the caller (which hashes) keeps both
+            // busy; more lanes would only take turns. With four or more, blocks decompress in
+            // pairs and the hash gets a lane of its own.
+            let wide = Self.processorCount >= 4
+            lanes = pipelined ? (wide ? [BackgroundLane(), BackgroundLane()] : [BackgroundLane()]) : []
+            hashLane = pipelined && wide ? BackgroundLane() : nil
             // A block, its checksum, and the next block's size; no block is larger than the file.
             let inputSize = Int(min(Int64(header.blockMaxSize), fileSize)) + 8
             // LZ4 expands at most 255-fold, so small files need small output buffers.
@@ -67,6 +84,8 @@ final class LZ4FrameReader {
             results.initialize(repeating: .success(0), count: 4)
             window = header.independentBlocks ? nil : .allocate(byteCount: LZ4FrameHeader.linkedWindow, alignment: 64)
         }
+
+        static let processorCount = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
 
         deinit {
             for buffer in inputs + outputs { buffer.deallocate() }
@@ -127,7 +146,7 @@ final class LZ4FrameReader {
             }
             for (index, block) in pair.enumerated() {
                 let job = Handoff(block)
-                lanes[window == nil ? index : 0].submit { self.decode(job.value) }
+                lanes[window == nil ? index % lanes.count : 0].submit { self.decode(job.value) }
             }
         }
 
@@ -154,7 +173,6 @@ final class LZ4FrameReader {
         buffers: Buffers,
         sink: (UnsafeRawBufferPointer) throws(StorageError) -> Void
     ) throws(StorageError) {
-        var hash = XXH32()
         var contentCount: UInt64 = 0
         var offset = firstOffset
 
@@ -167,12 +185,17 @@ final class LZ4FrameReader {
             if let expected = header.contentSize, contentCount > expected {
                 throw StorageError(.corrupt, "LZ4 frame content exceeds the \(expected) bytes its header gives", offset: block.offset)
             }
-            // In pieces that stay in the core's cache between the hash and the consumer (which
-            // checksums too), rather than streaming 4 MiB through it twice.
+            // A hash lane hashes the block while the consumer (which checksums too) takes it;
+            // without one, both go piece by piece so the second pass reads from cache.
+            let hashHere = header.contentChecksum && buffers.hashLane == nil
+            if header.contentChecksum, let hashLane = buffers.hashLane {
+                let bytes = Handoff(content)
+                hashLane.submit { buffers.hash.update(bytes.value) }
+            }
             var start = 0
             while start < content.count {
                 let piece = UnsafeRawBufferPointer(rebasing: content[start..<min(content.count, start + cachePiece)])
-                if header.contentChecksum { hash.update(piece) }
+                if hashHere { buffers.hash.update(piece) }
                 try sink(piece)
                 start += piece.count
             }
@@ -186,6 +209,8 @@ final class LZ4FrameReader {
             // While the lanes decompress: consume the previous pair, then read the next one into
             // the slots the previous pair no longer needs.
             for block in decoded { try deliver(block) }
+            // The previous pair's buffers are refilled next: the hash must be done with them.
+            buffers.hashLane?.wait()
             set ^= 1
             let next = try fetchPair(sizeField: current.last!.next, at: &offset, set: set, header: header, buffers: buffers)
             buffers.waitForPair()
@@ -193,6 +218,7 @@ final class LZ4FrameReader {
             current = next
         }
         for block in decoded { try deliver(block) }
+        buffers.hashLane?.wait()
 
         if let expected = header.contentSize, contentCount != expected {
             throw StorageError(.corrupt, "LZ4 frame content is \(contentCount) bytes, its header gives \(expected)", offset: offset)
@@ -201,7 +227,7 @@ final class LZ4FrameReader {
             var stored = [UInt8](repeating: 0, count: 4)
             try readExactly(into: &stored, at: offset)
             let value = stored.withUnsafeBytes { $0.loadLittleEndianUInt32(at: 0) }
-            guard value == hash.digest() else {
+            guard value == buffers.hash.digest() else {
                 throw StorageError(.crcMismatch, "LZ4 content checksum mismatch", offset: offset)
             }
             offset += 4
