@@ -17,13 +17,19 @@ import Synchronization
 public final class FaultInjectingFileSystem: FileSystem {
     /// What reaches the disk of the writes not yet synced when it crashes.
     public enum CrashOutcome: Sendable, Hashable {
-        /// None of them.
+        /// None of them: no unsynced data and no unsynced name (creation, rename, removal).
         case dropUnsynced
-        /// All of them, in order.
+        /// All of them, in order, names included.
         case keepUnsynced
-        /// The last unsynced write of `path` (or of the most recently created file written)
-        /// arrives torn: only its first half, in whole sectors (512 bytes or 4 KiB).
+        /// The last unsynced write of `path` (or the latest unsynced write of any file) arrives
+        /// torn: only its first half, in whole sectors (512 bytes or 4 KiB) counted from the
+        /// start of the file, with the unsynced changes of that file before it; everything else
+        /// unsynced is lost.
         case tearLastWrite(path: String? = nil, sectorSize: Int)
+        /// Writes arrive out of order, as disk caches and some file systems deliver them (etcd
+        /// #11220, #6379): each sector of each unsynced write arrives or not, by a coin seeded
+        /// with `seed`, and each directory keeps all or none of its unsynced name changes.
+        case scramble(seed: UInt64, sectorSize: Int = 512)
     }
 
     /// A fault to inject.
@@ -107,6 +113,7 @@ public final class FaultInjectingFileSystem: FileSystem {
             case .dropUnsynced: .dropUnsynced
             case .keepUnsynced: .keepUnsynced
             case .tearLastWrite(let path, let sectorSize): .tearLastWrite(path: path, sectorSize: sectorSize)
+            case .scramble(let seed, let sectorSize): .scramble(seed: seed, sectorSize: sectorSize)
             }
             state.disk.crash(mapped)
             state.crashAt = nil
@@ -123,6 +130,37 @@ public final class FaultInjectingFileSystem: FileSystem {
         state.withLock { state in
             guard case .file(let id) = state.disk.lookup(path) else { return nil }
             return state.disk.inodes[id]?.data
+        }
+    }
+
+    /// The permission bits a file or directory was created with (the simulation has no umask).
+    public func permissions(of path: String) -> UInt32? {
+        state.withLock { state in
+            switch state.disk.lookup(path) {
+            case .file(let id): state.disk.inodes[id]?.permissions
+            case .directory: state.disk.directories[SimulatedDisk.normalize(path)]?.permissions
+            case nil: nil
+            }
+        }
+    }
+
+    /// Every file under `directory` (recursively), as full paths, sorted.
+    public func files(under directory: String) -> [String] {
+        state.withLock { state in
+            let root = SimulatedDisk.normalize(directory)
+            var found: [String] = []
+            func walk(_ path: String) {
+                guard let entries = state.disk.directories[path]?.entries else { return }
+                for (name, node) in entries {
+                    let child = path == "/" ? "/" + name : path + "/" + name
+                    switch node {
+                    case .file: found.append(child)
+                    case .directory: walk(child)
+                    }
+                }
+            }
+            walk(root)
+            return found.sorted()
         }
     }
 
@@ -192,12 +230,12 @@ public final class FaultInjectingFileSystem: FileSystem {
 
     public func open(_ path: String, _ options: OpenOptions, permissions: UInt32) throws(StorageError) -> any StorageFile {
         let creating = options.contains(.create) || options.contains(.truncate)
-        let (id, handle) = try (creating ? mutate(.create, path: path, { (s) throws(StorageError) in try Self.openFile(path, options, &s) })
-            : read(path: path, { (s) throws(StorageError) in try Self.openFile(path, options, &s) }))
+        let (id, handle) = try (creating ? mutate(.create, path: path, { (s) throws(StorageError) in try Self.openFile(path, options, permissions, &s) })
+            : read(path: path, { (s) throws(StorageError) in try Self.openFile(path, options, permissions, &s) }))
         return SimulatedFile(fileSystem: self, path: path, inode: id, handle: handle, writable: options.contains(.write))
     }
 
-    private static func openFile(_ path: String, _ options: OpenOptions, _ state: inout State) throws(StorageError) -> (Int, Int) {
+    private static func openFile(_ path: String, _ options: OpenOptions, _ permissions: UInt32, _ state: inout State) throws(StorageError) -> (Int, Int) {
         let handle = state.nextHandle
         state.nextHandle += 1
         switch state.disk.lookup(path) {
@@ -217,7 +255,7 @@ public final class FaultInjectingFileSystem: FileSystem {
             let parent = try state.disk.parentDirectory(of: path)
             let id = state.disk.nextInode
             state.disk.nextInode += 1
-            state.disk.inodes[id] = SimulatedDisk.Inode()
+            state.disk.inodes[id] = SimulatedDisk.Inode(permissions: permissions)
             state.disk.directories[parent]!.entries[SimulatedDisk.split(path).name] = .file(id)
             return (id, handle)
         }
@@ -251,7 +289,7 @@ public final class FaultInjectingFileSystem: FileSystem {
             guard state.disk.lookup(path) == nil else { throw StorageError(.alreadyExists, "a file has that name", path: path, errno: 17) }
             let parent = try state.disk.parentDirectory(of: path)
             state.disk.directories[parent]!.entries[SimulatedDisk.split(path).name] = .directory
-            state.disk.directories[SimulatedDisk.normalize(path)] = SimulatedDisk.Directory()
+            state.disk.directories[SimulatedDisk.normalize(path)] = SimulatedDisk.Directory(permissions: permissions)
         }
     }
 
@@ -300,8 +338,7 @@ public final class FaultInjectingFileSystem: FileSystem {
         try mutate(.write, path: path) { (state) throws(StorageError) in
             let current = state.disk.inodes[inode]!.data.count
             try Self.checkCapacity(state, growingBy: Int(offset) + copy.count - current, path: path)
-            SimulatedDisk.apply(&state.disk.inodes[inode]!.data, offset: Int(offset), bytes: copy[...])
-            state.disk.inodes[inode]!.unsynced.append(.write(offset: Int(offset), bytes: copy))
+            state.disk.write(copy, at: Int(offset), inode: inode)
         }
     }
 
@@ -343,5 +380,14 @@ public final class FaultInjectingFileSystem: FileSystem {
         state.withLock { state in
             if state.disk.inodes[inode]?.lockHolder == handle { state.disk.inodes[inode]?.lockHolder = nil }
         }
+    }
+}
+
+extension FaultInjectingFileSystem.CrashOutcome {
+    /// The same outcome, with a scramble's seed mixed with `point`, so each crash point of an
+    /// enumeration gets its own pattern and the run stays reproducible.
+    func varied(by point: Int) -> Self {
+        guard case .scramble(let seed, let sectorSize) = self else { return self }
+        return .scramble(seed: seed &+ UInt64(point) &* 0x9E37_79B9_7F4A_7C15, sectorSize: sectorSize)
     }
 }

@@ -2,7 +2,7 @@ public import RaftStorage
 public import Testing
 
 /// Crash-point enumeration for durable ``LogStore``s: runs a workload, crashes the file system
-/// after every one of its operations in turn (and with each ``FaultInjectingFileSystem/CrashOutcome``),
+/// after every one of its operations in turn (and with each ``FaultInjectingFileSystem/CrashOutcome``; a scramble's seed is varied by the crash point),
 /// reopens the store, and checks that everything acknowledged as durable is there, nothing
 /// appears that was never written, the HardState never goes backwards, and the log continues.
 ///
@@ -60,7 +60,7 @@ public struct LogCrashConsistency<Store: LogStore>: Sendable {
 
     /// The crash outcomes tried at each crash point by default.
     public static var defaultOutcomes: [FaultInjectingFileSystem.CrashOutcome] {
-        [.dropUnsynced, .keepUnsynced, .tearLastWrite(sectorSize: 512), .tearLastWrite(sectorSize: 4096)]
+        [.dropUnsynced, .keepUnsynced, .tearLastWrite(sectorSize: 512), .tearLastWrite(sectorSize: 4096), .scramble(seed: 1)]
     }
 
     /// Enumerates every crash point of `workload` with each of `outcomes` and returns what it
@@ -80,9 +80,10 @@ public struct LogCrashConsistency<Store: LogStore>: Sendable {
 
     private func countOperations(_ workload: Workload) throws -> Int {
         let fs = FaultInjectingFileSystem()
-        let store = try open(fs)
-        for step in workload.steps { try step.run(on: store) }
-        try store.close()
+        var model = LogCrashModel()
+        let run = try self.run(workload, on: fs, crashPoint: nil, model: &model)
+        if let problem = run.problems.first { throw CrashConsistencyFailure("\(workload.name), without a crash: \(problem)") }
+        try run.store?.close()
         return fs.statistics.mutatingOperations
     }
 
@@ -90,31 +91,95 @@ public struct LogCrashConsistency<Store: LogStore>: Sendable {
         let fs = FaultInjectingFileSystem()
         let context = "\(workload.name), crash after operation \(point), \(outcome)"
         var model = LogCrashModel()
-        var pending: LogCrashStep?
-        fs.crashAfter(operations: point)
-        do {
-            let store = try open(fs)
-            for step in workload.steps {
-                pending = step
-                model.willRun(step)
-                try step.run(on: store)
-                model.acknowledge(step)
-                pending = nil
-            }
-        } catch {
-            guard fs.isStopped else { return ["\(context): failed before the crash point: \(error)"] }
-        }
-        fs.crash(outcome)
+        let run = try self.run(workload, on: fs, crashPoint: point, model: &model)
+        guard run.problems.isEmpty else { return run.problems.map { "\(context): \($0)" } }
+        fs.crash(outcome.varied(by: point))
         let recovered: Store
         do {
             recovered = try open(fs)
         } catch {
             return ["\(context): the store does not open after the crash: \(error)"]
         }
-        let during = pending.map(String.init(describing:)) ?? "no step"
-        var problems = try model.problems(recovered: recovered, pending: pending).map { "\(context), during \(during): \($0)" }
+        let during = run.pending.map(String.init(describing:)) ?? "no step"
+        var problems = try model.problems(recovered: recovered, pending: run.pending).map { "\(context), during \(during): \($0)" }
         if let failure = continues(recovered, fs: fs) { problems.append("\(context): \(failure)") }
         return problems
+    }
+
+    private struct Run {
+        /// The open store, when the run ended without reaching the crash point.
+        var store: Store?
+        /// The step the crash point interrupted.
+        var pending: LogCrashStep?
+        var problems: [String] = []
+    }
+
+    /// Runs `workload`, stopping at the file system's `crashPoint`-th mutating operation (when
+    /// given), and keeps `model` up to date with what the store acknowledged.
+    private func run(_ workload: Workload, on fs: FaultInjectingFileSystem, crashPoint: Int?, model: inout LogCrashModel) throws -> Run {
+        if let crashPoint { fs.crashAfter(operations: crashPoint) }
+        var result = Run()
+        // Past the crash point the process is dead: nothing it does afterwards counts, not even
+        // an open that (wrongly) swallowed the file system's errors.
+        func opened() throws -> Store {
+            let store = try open(fs)
+            if fs.isStopped { throw CrashConsistencyFailure("stopped at the crash point") }
+            return store
+        }
+        do {
+            var store = try opened()
+            for step in workload.steps {
+                result.pending = step
+                model.willRun(step)
+                switch step {
+                case .restart:
+                    try store.close()
+                    model.acknowledge(step)
+                    store = try opened()
+                    result.problems = try model.problems(recovered: store, pending: nil).map { "after a restart: \($0)" }
+                    try model.rebase(on: store)
+                case .interrupted(let inner, let count, let outcome):
+                    result.pending = inner
+                    let powerFails = fs.statistics.mutatingOperations + count
+                    let interim = crashPoint.map { powerFails < $0 } ?? true
+                    if interim { fs.crashAfter(operations: count) }
+                    var acknowledged = false
+                    do {
+                        try inner.run(on: store)
+                        acknowledged = true
+                    } catch {
+                        // Only the interim power failure may stop it; the crash point ends the run.
+                        guard interim, fs.isStopped, fs.statistics.mutatingOperations == powerFails else { throw error }
+                    }
+                    if acknowledged { model.acknowledge(inner) }
+                    fs.crash(outcome)
+                    if let crashPoint { fs.crashAfter(operations: crashPoint - fs.statistics.mutatingOperations) }
+                    do {
+                        store = try opened()
+                    } catch where !fs.isStopped {
+                        result.problems = ["the store does not open after the power failed during \(inner) (\(outcome)): \(error)"]
+                        return result
+                    }
+                    result.problems = try model.problems(recovered: store, pending: acknowledged ? nil : inner)
+                        .map { "after the power failed during \(inner) (\(outcome)): \($0)" }
+                    try model.rebase(on: store)
+                default:
+                    try step.run(on: store)
+                    model.acknowledge(step)
+                    result.pending = nil
+                }
+                guard result.problems.isEmpty else { return result }
+                if fs.isStopped { return result }
+                result.pending = nil
+            }
+            result.store = store
+        } catch {
+            guard fs.isStopped else {
+                result.problems = ["failed before the crash point: \(error)"]
+                return result
+            }
+        }
+        return result
     }
 
     /// The recovered log takes a new entry, durably; returns the problem when it does not.
@@ -134,11 +199,18 @@ public struct LogCrashConsistency<Store: LogStore>: Sendable {
     }
 
     /// The standard workloads: appends with and without sync, HardState changes, tail
-    /// truncation, snapshot markers, compaction, and enough data to cut segments when the
-    /// backend under test uses small ones.
+    /// truncation, snapshot markers, compaction with segment release, restarts, a power failure
+    /// that tears a batch (so the next open repairs it), and enough data to cut segments when the
+    /// backend under test uses small ones (a few KiB).
     public static var workloads: [Workload] {
         let payload = { (index: UInt64, term: UInt64) in Entry(term: term, index: index, data: Array(repeating: UInt8(truncatingIfNeeded: index), count: 300)) }
         let batch = { (range: ClosedRange<UInt64>, term: UInt64) in range.map { payload($0, term) } }
+        let batches = { (first: Int, count: Int) in
+            (first..<(first + count)).map { round -> LogCrashStep in
+                let start = UInt64(round * 10 + 1)
+                return .save(HardState(term: 1, vote: 1, commit: start - 1), batch(start...(start + 9), 1))
+            }
+        }
         return [
             Workload(name: "appends", steps: [
                 .save(HardState(term: 1, vote: 1, commit: 0), batch(1...3, 1)),
@@ -168,10 +240,40 @@ public struct LogCrashConsistency<Store: LogStore>: Sendable {
                 .applySnapshot(SnapshotMetadata(confState: ConfState(voters: [1, 2, 3]), index: 20, term: 3)),
                 .save(HardState(term: 3, vote: 0, commit: 20), batch(21...22, 3)),
             ]),
-            Workload(name: "many batches", steps: (0..<12).map { round in
-                let start = UInt64(round * 10 + 1)
-                return .save(HardState(term: 1, vote: 1, commit: start - 1), batch(start...(start + 9), 1))
-            }),
+            Workload(name: "many batches", steps: batches(0, 12)),
+            Workload(name: "a segment cut inside one large batch", steps: [
+                .save(HardState(term: 1, vote: 1, commit: 0), batch(1...2, 1)),
+                .save(HardState(term: 1, vote: 1, commit: 2), batch(3...40, 1)),
+                .save(HardState(term: 1, vote: 1, commit: 40), batch(41...42, 1)),
+            ]),
+            Workload(name: "compaction and segment release", steps: batches(0, 4) + [
+                .save(HardState(term: 1, vote: 1, commit: 40), []),
+                .sync,
+                .recordSnapshot(SnapshotMetadata(index: 30, term: 1)),
+                .compact(25),
+            ] + batches(4, 4) + [
+                .save(HardState(term: 1, vote: 1, commit: 80), []),
+                .recordSnapshot(SnapshotMetadata(index: 70, term: 1)),
+                .compact(65),
+                .sync,
+                .save(HardState(term: 1, vote: 1, commit: 80), batch(81...82, 1)),
+            ]),
+            Workload(name: "restarts", steps: [
+                .save(HardState(term: 1, vote: 1, commit: 0), batch(1...5, 1)),
+                .save(HardState(term: 1, vote: 1, commit: 3), []),
+                .restart,
+                .save(HardState(term: 2, vote: 1, commit: 5), batch(6...8, 2)),
+                .recordSnapshot(SnapshotMetadata(index: 5, term: 1)),
+                .restart,
+                .save(HardState(term: 2, vote: 1, commit: 8), batch(9...9, 2)),
+            ]),
+            Workload(name: "a torn batch repaired on the next open", steps: [
+                .save(HardState(term: 1, vote: 1, commit: 0), batch(1...5, 1)),
+                .interrupted(.save(HardState(term: 1, vote: 1, commit: 5), batch(6...35, 1)), afterOperations: 1, outcome: .tearLastWrite(sectorSize: 512)),
+                .save(HardState(term: 2, vote: 2, commit: 5), batch(6...10, 2)),
+                .interrupted(.save(HardState(term: 2, vote: 2, commit: 8), batch(11...40, 2)), afterOperations: 1, outcome: .tearLastWrite(sectorSize: 4096)),
+                .save(HardState(term: 3, vote: 3, commit: 8), batch(11...12, 3)),
+            ]),
         ]
     }
 }
