@@ -51,7 +51,7 @@ extension WAL {
                     into: &writer.tail, codec: codec, crc: &writer.crc, metadata: writer.storedMetadata, state: writer.lastState)
                 try writer.sync()
             }
-            try writer.prepareSpare()
+            try writer.prepareSpareUnlessOutOfSpace()
             return (WAL(directory: directory, metadata: replay.metadata, writer: writer), replay)
         } catch {
             for segment in held { try? segment.file.close() }
@@ -60,10 +60,15 @@ extension WAL {
     }
 
     /// etcd's `ZeroToEnd`: everything after `offset` reads as zeros, with the blocks kept.
+    /// On a full disk the blocks are not kept: the file ends at `offset` and grows as written.
     private static func zeroToEnd(_ file: any StorageFile, from offset: Int64) throws(StorageError) {
         let size = try file.size()
         try file.truncate(to: offset)
-        if size > offset { try file.preallocate(to: size) }
+        do {
+            if size > offset { try file.preallocate(to: size) }
+        } catch where error.isOutOfSpace {
+            // Unlike etcd, a full disk must not stop the WAL from opening (and being read).
+        }
     }
 
     /// Reads the WAL in `directory` from the snapshot marker `start` without locking or

@@ -147,3 +147,9 @@ extension Duration {
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }
+
+extension StorageError {
+    /// Whether this is the file system's "no space left on device" (`ENOSPC`, 28 on Linux and
+    /// Darwin alike).
+    var isOutOfSpace: Bool { code == .io && errno == 28 }
+}
