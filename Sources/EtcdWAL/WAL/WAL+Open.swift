@@ -8,7 +8,10 @@ extension WAL {
     /// (a second writer gets ``StorageError/Code/locked``), and replays them. Appending then
     /// continues exactly after the last valid record, with the CRC chain and the replayed
     /// HardState carried on; everything after that offset in the tail is zeroed first (etcd
-    /// #6515). Unlike etcd, a missing `start` snapshot record is reported, not lost.
+    /// #6515). Unlike etcd, a missing `start` snapshot record is reported, not lost. When the
+    /// previous writer's write or fsync failed (in this boot), the replayed tail is first written
+    /// again and fsynced, so nothing appended now builds on data that only the page cache holds;
+    /// the directory and its parent are fsynced on every open for the same reason.
     ///
     /// - Returns: the WAL, ready to append, and what the replay found.
     /// - Throws: any replay error: ``StorageError/Code/unexpectedEnd`` for a torn or truncated
@@ -44,6 +47,15 @@ extension WAL {
                 highestIndex: replay.highestIndex,
                 storedMetadata: try CodecTag.wrap(replay.metadata, formatName: codec.formatName),
                 lastState: replay.hardState, syncedState: replay.hardState)
+            // The names this WAL builds on must be durable even if the create (or cut) that made
+            // them failed to fsync its directory and a retry found them in the page cache.
+            try fileSystem.syncDirectory(directory)
+            try fileSystem.syncDirectory(fileSystem.parentDirectory(of: directory))
+            let marker = fileSystem.join(directory, WALDirectory.tailNotDurableMarker)
+            if try fileSystem.info(marker) != nil {
+                try writer.rewriteTail(through: end)
+                try fileSystem.removeFile(marker)
+            }
             if end == 0 {
                 // The tail holds no record at all (a crash tore its first one): start it
                 // properly so it can be read on its own.

@@ -55,9 +55,40 @@ struct WALWriter<Codec: RecordCodec> {
         } catch {
             if unusable == nil {
                 unusable = StorageError(.closed, "the WAL refuses writes after an earlier failure (\(error)); reopen it", path: directory)
+                if error.code == .io { markTailNotDurable() }
             }
             throw error
         }
+    }
+
+    /// Leaves a note for the next open that the tail may hold data that is visible but not on
+    /// disk: after a failed fsync, Linux may drop the dirty pages yet keep serving them from the
+    /// page cache, and no later fsync writes them ("fsyncgate"). The note needs no fsync: it
+    /// matters only until the machine restarts, and then the page cache is gone with the data.
+    func markTailNotDurable() {
+        let path = fileSystem.join(directory, WALDirectory.tailNotDurableMarker)
+        if let file = try? fileSystem.open(path, [.write, .create], permissions: 0o600) { try? file.close() }
+    }
+
+    /// Makes the first `end` bytes of the tail durable whatever became of earlier fsyncs: reads
+    /// them (the page cache serves what the WAL wrote), writes them again, fdatasyncs, and
+    /// fsyncs the directory (a failed cut may have left the tail's name undurable).
+    mutating func rewriteTail(through end: Int64) throws(StorageError) {
+        let file = tail.file
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var offset: Int64 = 0
+        while offset < end {
+            let count = Int(min(Int64(chunk.count), end - offset))
+            let read = try chunk.withMutableRawBytes { (raw) throws(StorageError) in
+                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), at: offset)
+            }
+            guard read == count else { throw StorageError(.unexpectedEnd, "the tail ended while rewriting it", path: file.path, offset: offset + Int64(read)) }
+            try chunk.withRawBytes { (raw) throws(StorageError) in try file.write(UnsafeRawBufferPointer(rebasing: raw[0..<count]), at: offset) }
+            offset += Int64(count)
+        }
+        try syncData(file)
+        try fileSystem.syncDirectory(directory)
+        options.logger.warning("rewrote the WAL tail after an earlier write or fsync failure", metadata: ["path": "\(file.path)", "bytes": "\(end)"])
     }
 
     mutating func append(_ record: LogRecord) throws(StorageError) {
@@ -130,7 +161,12 @@ struct WALWriter<Codec: RecordCodec> {
             self.spare = nil
         }
         if unusable == nil {
-            do { try sync() } catch { firstError = error }
+            do {
+                try sync()
+            } catch {
+                firstError = error
+                markTailNotDurable()
+            }
         }
         for segment in segments {
             do { try segment.file.close() } catch { firstError = firstError ?? error }
