@@ -16,6 +16,12 @@ struct LogCrashConsistencyTests {
         #expect(report.crashesRecovered == report.operations * LogCrashConsistency<WholeFileLogStore>.defaultOutcomes.count)
     }
 
+    @Test(arguments: LogCrashConsistency<WholeFileLogStore>.workloads)
+    func anAtomicLogSurvivesEveryFault(_ workload: LogCrashConsistency<WholeFileLogStore>.Workload) throws {
+        let report = try Self.atomic.checkFaults(workload)
+        #expect(report.faultsInjected > 5)
+    }
+
     @Test func anInPlaceLogIsCaught() throws {
         let workload = LogCrashConsistency<WholeFileLogStore>.workloads[0]
         let (_, problems) = try Self.inPlace.explore(workload, outcomes: [.dropUnsynced])

@@ -43,12 +43,16 @@ public final class FaultInjectingFileSystem: FileSystem {
         public var errno: Int32
         /// How many matching calls fail before the fault wears off.
         public var times: Int
+        /// How many matching calls succeed before the first one fails, to aim a fault at the
+        /// n-th sync, write, ... of a workload.
+        public var skipping: Int
 
-        public init(_ operation: Operation, pathContains: String? = nil, errno: Int32, times: Int = 1) {
+        public init(_ operation: Operation, pathContains: String? = nil, errno: Int32, times: Int = 1, skipping: Int = 0) {
             self.operation = operation
             self.pathContains = pathContains
             self.errno = errno
             self.times = times
+            self.skipping = skipping
         }
 
         /// fsync and fdatasync fail with EIO.
@@ -64,6 +68,9 @@ public final class FaultInjectingFileSystem: FileSystem {
         public var mutatingOperations = 0
         public var faultsInjected = 0
         public var crashes = 0
+        /// Calls of each kind a ``Fault`` can target (failed ones included), so a fault can be
+        /// aimed at each of them in turn with ``Fault/skipping``.
+        public var calls: [Fault.Operation: Int] = [:]
     }
 
     struct State {
@@ -203,7 +210,12 @@ public final class FaultInjectingFileSystem: FileSystem {
     }
 
     private static func takeFault(_ operation: Fault.Operation, path: String, from state: inout State) -> Int32? {
+        state.statistics.calls[operation, default: 0] += 1
         guard let index = state.faults.firstIndex(where: { $0.operation == operation && ($0.pathContains.map(path.contains) ?? true) }) else {
+            return nil
+        }
+        if state.faults[index].skipping > 0 {
+            state.faults[index].skipping -= 1
             return nil
         }
         let errno = state.faults[index].errno

@@ -106,7 +106,7 @@ public struct LogCrashConsistency<Store: LogStore>: Sendable {
         return problems
     }
 
-    private struct Run {
+    struct Run {
         /// The open store, when the run ended without reaching the crash point.
         var store: Store?
         /// The step the crash point interrupted.
@@ -116,8 +116,16 @@ public struct LogCrashConsistency<Store: LogStore>: Sendable {
 
     /// Runs `workload`, stopping at the file system's `crashPoint`-th mutating operation (when
     /// given), and keeps `model` up to date with what the store acknowledged.
-    private func run(_ workload: Workload, on fs: FaultInjectingFileSystem, crashPoint: Int?, model: inout LogCrashModel) throws -> Run {
+    ///
+    /// With `fault`, the fault is injected first and a step (or open) that fails is answered as
+    /// a node would: the store is closed and opened again, checked against what was
+    /// acknowledged, and the step is tried again before the workload goes on.
+    func run(
+        _ workload: Workload, on fs: FaultInjectingFileSystem, crashPoint: Int?, fault: FaultInjectingFileSystem.Fault? = nil,
+        model: inout LogCrashModel
+    ) throws -> Run {
         if let crashPoint { fs.crashAfter(operations: crashPoint) }
+        if let fault { fs.inject(fault) }
         var result = Run()
         // Past the crash point the process is dead: nothing it does afterwards counts, not even
         // an open that (wrongly) swallowed the file system's errors.
@@ -126,16 +134,27 @@ public struct LogCrashConsistency<Store: LogStore>: Sendable {
             if fs.isStopped { throw CrashConsistencyFailure("stopped at the crash point") }
             return store
         }
+        // A fault may make the first open (or the creation) fail; a node would try again.
+        func openedAgainAfterAFault() throws -> Store {
+            guard fault != nil else { return try opened() }
+            if let store = try? opened() { return store }
+            return try opened()
+        }
         do {
-            var store = try opened()
+            var store = try openedAgainAfterAFault()
             for step in workload.steps {
                 result.pending = step
                 model.willRun(step)
                 switch step {
                 case .restart:
-                    try store.close()
-                    model.acknowledge(step)
-                    store = try opened()
+                    do {
+                        try store.close()
+                        model.acknowledge(step)
+                    } catch {
+                        // An injected fault may fail the close's sync: nothing more is durable.
+                        guard fault != nil, !fs.isStopped else { throw error }
+                    }
+                    store = try openedAgainAfterAFault()
                     result.problems = try model.problems(recovered: store, pending: nil).map { "after a restart: \($0)" }
                     try model.rebase(on: store)
                 case .interrupted(let inner, let count, let outcome):
@@ -155,7 +174,7 @@ public struct LogCrashConsistency<Store: LogStore>: Sendable {
                     fs.crash(outcome)
                     if let crashPoint { fs.crashAfter(operations: crashPoint - fs.statistics.mutatingOperations) }
                     do {
-                        store = try opened()
+                        store = try openedAgainAfterAFault()
                     } catch where !fs.isStopped {
                         result.problems = ["the store does not open after the power failed during \(inner) (\(outcome)): \(error)"]
                         return result
@@ -164,9 +183,19 @@ public struct LogCrashConsistency<Store: LogStore>: Sendable {
                         .map { "after the power failed during \(inner) (\(outcome)): \($0)" }
                     try model.rebase(on: store)
                 default:
-                    try step.run(on: store)
-                    model.acknowledge(step)
-                    result.pending = nil
+                    do {
+                        try step.run(on: store)
+                        model.acknowledge(step)
+                        result.pending = nil
+                    } catch {
+                        guard fault != nil, !fs.isStopped else { throw error }
+                        let failure = "after \(step) failed (\(error)) and the store was reopened"
+                        try? store.close()
+                        store = try openedAgainAfterAFault()
+                        result.problems = try model.problems(recovered: store, pending: step).map { "\(failure): \($0)" }
+                        try model.rebase(on: store)
+                        try retry(step, on: store, model: &model)
+                    }
                 }
                 guard result.problems.isEmpty else { return result }
                 if fs.isStopped { return result }
@@ -180,6 +209,18 @@ public struct LogCrashConsistency<Store: LogStore>: Sendable {
             }
         }
         return result
+    }
+
+    /// Runs a step again after a fault made it fail and the store was reopened, as raft does
+    /// with what was not acknowledged.
+    private func retry(_ step: LogCrashStep, on store: Store, model: inout LogCrashModel) throws(StorageError) {
+        do {
+            try step.run(on: store)
+            model.acknowledge(step)
+        } catch {
+            // Out of date or compacted: it had reached the disk before the failure.
+            guard error.code == .snapshotOutOfDate || error.code == .compacted else { throw error }
+        }
     }
 
     /// The recovered log takes a new entry, durably; returns the problem when it does not.
