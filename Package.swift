@@ -61,6 +61,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // MARK: - Reliability
+        // The child process the process-crash tests kill (Tests/EtcdWALTests/ProcessCrashTests).
+        .executableTarget(
+            name: "CrashWorker",
+            dependencies: ["RaftStorage", "EtcdWAL", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+
         // MARK: - Examples
         .executableTarget(
             name: "KeyValueStore",
