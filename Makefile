@@ -8,7 +8,7 @@ DEMO_PACKAGES := liblz4-dev
 TEST_PACKAGES := liblz4-dev etcd-server etcd-client lz4
 ETCD35_DIR := .build-etcd/etcd-3.5.1
 
-.PHONY: demo test build deps-demo deps-test deps-go etcd35 fixtures bench-go-build bench-go clean fuzz fuzz-smoke fuzz-build sanitize
+.PHONY: demo test build docs deps-demo deps-test deps-go etcd35 fixtures snap-fixtures bench-go-build bench-go bench-snapshots clean fuzz fuzz-smoke fuzz-build sanitize
 
 demo: deps-demo
 	$(SWIFT) build -c release --product raftstore
@@ -18,10 +18,16 @@ test: deps-test etcd35
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	ETCD35_BIN=$(CURDIR)/$(ETCD35_DIR)/etcd $(SWIFT) test --skip-build --parallel
 	cd Examples/CustomBackend && $(SWIFT) build --build-tests $(BUILD_FLAGS) && $(SWIFT) test --skip-build
+	$(MAKE) docs
 	$(MAKE) fuzz-smoke
 
 build:
 	$(SWIFT) build $(BUILD_FLAGS)
+
+# DocC for every library module in one archive, warnings as errors, and a doc comment on every
+# public symbol (Tools/docs.sh; no plugin needed). Output: .build/docs/raftstore.doccarchive.
+docs:
+	SWIFT=$(SWIFT) Tools/docs.sh
 
 # Installs the missing packages only; runs `apt-get update` once, and only when something is missing.
 define apt_install
@@ -61,6 +67,16 @@ deps-go:
 # Regenerates the WAL fixtures written by etcd's own wal package (deterministic output).
 fixtures: deps-go
 	cd Tools/etcd-wal-fixtures && $(GOENV) $(GO) run . -out $(CURDIR)/$(FIXTURES_DIR)
+
+# Regenerates the .snap fixtures written by etcd's own snap package (deterministic output).
+snap-fixtures: deps-go
+	cd Tools/etcd-snap-fixtures && $(GOENV) $(GO) run . -out $(CURDIR)/Tests/LZ4SnapshotsTests/Fixtures/etcd-snap
+
+# LZ4SnapshotStore against `lz4 -b1` on 64 MiB of JSON records (issue 4); prints the table
+# for Docs/Performance.md. Needs the lz4 tool.
+bench-snapshots: deps-test
+	$(SWIFT) build -c release --product SnapshotBenchmark
+	$$($(SWIFT) build -c release --show-bin-path)/SnapshotBenchmark
 
 # The reference side of the benchmarks: etcd 3.4's own wal package running the `raftstore bench`
 # workloads (issue 6). Runs W1-W3 once each and prints their JSON lines; BENCH_DIR picks the disk.

@@ -42,9 +42,13 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .target(name: "CXXHash"),
         .target(
             name: "LZ4Snapshots",
-            dependencies: ["RaftStorage", "CLZ4"],
+            dependencies: [
+                "RaftStorage", "CLZ4", "CXXHash",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
 
@@ -52,12 +56,23 @@ let package = Package(
         .target(name: "RaftStorageTesting", dependencies: ["RaftStorage"], swiftSettings: strictSettings),
 
         // MARK: - Tool
-        .executableTarget(
-            name: "raftstore",
+        // The commands live in a library so tests can call them; the executable only runs them.
+        .target(
+            name: "RaftStoreCLI",
             dependencies: [
-                "RaftStorage", "MemoryStore", "EtcdWAL", "LZ4Snapshots",
+                "RaftStorage", "MemoryStore", "EtcdWAL", "LZ4Snapshots", "KeyValueStateMachine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(name: "raftstore", dependencies: ["RaftStoreCLI"], swiftSettings: strictSettings),
+
+        // MARK: - Benchmarks (not products; `make bench-snapshots`)
+        .executableTarget(
+            name: "SnapshotBenchmark",
+            dependencies: ["RaftStorage", "EtcdWAL", "LZ4Snapshots"],
+            path: "Benchmarks/SnapshotBenchmark",
             swiftSettings: strictSettings
         ),
 
@@ -70,23 +85,39 @@ let package = Package(
         ),
 
         // MARK: - Examples
+        // The key/value state machine is a library so `raftstore demo` runs the same code.
+        .target(
+            name: "KeyValueStateMachine",
+            dependencies: ["RaftStorage"],
+            path: "Examples/KeyValueStore/Sources/KeyValueStateMachine",
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "KeyValueStore",
-            dependencies: ["RaftStorage", "MemoryStore", "EtcdWAL", "LZ4Snapshots"],
-            path: "Examples/KeyValueStore",
+            dependencies: ["RaftStorage", "MemoryStore", "EtcdWAL", "LZ4Snapshots", "KeyValueStateMachine"],
+            path: "Examples/KeyValueStore/Sources/KeyValueStore",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "EtcdInspector",
+            dependencies: ["RaftStorage", "EtcdWAL"],
+            path: "Examples/EtcdInspector",
             swiftSettings: strictSettings
         ),
 
         // MARK: - Tests
+        // Starts real etcd servers for the tests of every target that runs one.
+        .target(name: "EtcdTestSupport", path: "Tests/EtcdTestSupport", swiftSettings: strictSettings),
         .testTarget(
             name: "RaftStorageTests",
-            dependencies: ["RaftStorage", "MemoryStore", "RaftStorageTesting"],
+            // EtcdWAL and LZ4Snapshots for the README's backend-swap snippet only.
+            dependencies: ["RaftStorage", "MemoryStore", "RaftStorageTesting", "EtcdWAL", "LZ4Snapshots"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "EtcdWALTests",
             dependencies: [
-                "RaftStorage", "EtcdWAL", "MemoryStore", "RaftStorageTesting",
+                "RaftStorage", "EtcdWAL", "MemoryStore", "RaftStorageTesting", "EtcdTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
@@ -96,7 +127,20 @@ let package = Package(
         ),
         .testTarget(
             name: "LZ4SnapshotsTests",
-            dependencies: ["RaftStorage", "LZ4Snapshots", "EtcdWAL", "MemoryStore", "RaftStorageTesting"],
+            dependencies: [
+                "RaftStorage", "LZ4Snapshots", "EtcdWAL", "MemoryStore", "RaftStorageTesting",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
+            exclude: ["Fixtures"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RaftStoreCLITests",
+            dependencies: [
+                "RaftStoreCLI", "RaftStorage", "EtcdWAL", "LZ4Snapshots", "MemoryStore", "KeyValueStateMachine",
+                "EtcdTestSupport",
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -16,8 +16,8 @@ extension ProtobufRecordCodec {
     /// Decodes and verifies the content of an etcd `.snap` file, with etcd's rules (`snap.Read`):
     /// an empty input, or a wrapper with no data or a zero CRC, is an empty snapshot.
     ///
-    /// - Throws: ``StorageError/Code/corrupt`` for an empty snapshot or bytes that do not
-    ///   decode (with the offset); ``StorageError/Code/crcMismatch`` when the CRC disagrees.
+    /// - Throws: ``RaftStorage/StorageError/Code/corrupt`` for an empty snapshot or bytes that do not
+    ///   decode (with the offset); ``RaftStorage/StorageError/Code/crcMismatch`` when the CRC disagrees.
     public func decodeSnapshot(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> Snapshot {
         guard !bytes.isEmpty else { throw StorageError(.corrupt, "snap: empty snapshot", offset: 0) }
         var reader = ProtobufReader(bytes)

@@ -15,8 +15,8 @@ public import RaftStorage
 /// without which re-encoded records could differ from etcd's by two bytes.
 ///
 /// Decoding never traps and never allocates more than the input holds: every length is checked
-/// against the bytes that remain, and errors are ``StorageError/Code/corrupt`` with the byte
-/// offset (relative to the decoded bytes) in ``StorageError/offset``.
+/// against the bytes that remain, and errors are ``RaftStorage/StorageError/Code/corrupt`` with the byte
+/// offset (relative to the decoded bytes) in ``RaftStorage/StorageError/offset``.
 public struct ProtobufRecordCodec: RecordCodec {
     /// Whether snapshot records carry the membership (`walpb.Snapshot.conf_state`), as etcd 3.5
     /// and later write them. Off by default, which gives etcd 3.4's bytes; 3.4 keeps the field
@@ -33,7 +33,7 @@ public struct ProtobufRecordCodec: RecordCodec {
 
     // walpb.Record: type=1 (int64, always), crc=2 (uint32, always), data=3 (bytes, if non-nil).
 
-    /// Appends a `walpb.Record`; see ``RecordCodec/encode(_:into:checksum:)``.
+    /// Appends a `walpb.Record`; see ``RaftStorage/RecordCodec/encode(_:into:checksum:)``.
     public func encode(_ record: LogRecord, into buffer: inout [UInt8], checksum: (UnsafeRawBufferPointer) -> UInt32) {
         switch record {
         case .crc(let value):

@@ -5,11 +5,11 @@ import Synchronization
 ///
 /// `entries[0]` is a dummy whose index and term are those of the last compacted or snapshotted
 /// entry; real entries follow it. Where `MemoryStorage` panics (an append leaving a gap, a read,
-/// snapshot or compaction past the last index) this store throws a ``StorageError`` instead
+/// snapshot or compaction past the last index) this store throws a ``RaftStorage/StorageError`` instead
 /// and changes nothing.
 ///
 /// Nothing is durable: ``sync()`` and ``close()`` do nothing, and the store stays usable after
-/// `close()`, so tests can "restart" a ``Storage`` over the same store.
+/// `close()`, so tests can "restart" a ``RaftStorage/Storage`` over the same store.
 ///
 /// Thread safety: every call takes one lock, so any number of tasks may read while one writes.
 public final class MemoryLogStore: LogStore {
@@ -25,6 +25,7 @@ public final class MemoryLogStore: LogStore {
 
     private let state = Mutex(State())
 
+    /// An empty log: first index 1, last index 0, an empty HardState.
     public init() {}
 
     // MARK: - Reads
@@ -133,7 +134,10 @@ public final class MemoryLogStore: LogStore {
     /// Records a snapshot of the state at `index` and returns it; entries stay
     /// (`MemoryStorage.CreateSnapshot`).
     ///
-    /// - Parameter confState: the membership at `index`; `nil` keeps the stored snapshot's.
+    /// - Parameters:
+    ///   - index: the last index the snapshot covers.
+    ///   - confState: the membership at `index`; `nil` keeps the stored snapshot's.
+    ///   - data: the serialized state machine.
     @discardableResult
     public func createSnapshot(at index: UInt64, confState: ConfState?, data: [UInt8]?) throws(StorageError) -> Snapshot {
         try state.withLock { (state) throws(StorageError) in

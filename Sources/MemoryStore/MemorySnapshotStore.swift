@@ -7,6 +7,7 @@ import Synchronization
 public final class MemorySnapshotStore: SnapshotStore {
     private let snapshots = Mutex<[SnapshotMarker: Snapshot]>([:])
 
+    /// An empty store.
     public init() {}
 
     public func save(_ snapshot: Snapshot) throws(StorageError) {

@@ -11,6 +11,7 @@ public struct AnyLogStore: LogStore {
     /// The wrapped store.
     public let base: any LogStore
 
+    /// Wraps `base`; every call goes to it.
     public init(_ base: any LogStore) {
         if let erased = base as? AnyLogStore {
             self = erased
@@ -44,6 +45,7 @@ public struct AnySnapshotStore: SnapshotStore {
     /// The wrapped store.
     public let base: any SnapshotStore
 
+    /// Wraps `base`; every call goes to it.
     public init(_ base: any SnapshotStore) {
         if let erased = base as? AnySnapshotStore {
             self = erased

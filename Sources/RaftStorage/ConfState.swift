@@ -2,6 +2,7 @@
 public struct ConfState: Hashable, Sendable {
     /// Voters of the incoming (or only) configuration.
     public var voters: [UInt64]
+    /// Learners of the incoming (or only) configuration: they receive the log but do not vote.
     public var learners: [UInt64]
     /// Voters of the outgoing configuration during a joint change.
     public var votersOutgoing: [UInt64]
@@ -10,6 +11,7 @@ public struct ConfState: Hashable, Sendable {
     /// Whether the joint configuration is left automatically.
     public var autoLeave: Bool
 
+    /// A membership; every list empty by default.
     public init(
         voters: [UInt64] = [],
         learners: [UInt64] = [],

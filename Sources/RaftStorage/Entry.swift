@@ -30,11 +30,16 @@ public struct EntryType: RawRepresentable, Hashable, Sendable, CustomStringConve
 /// (`nil` encodes no field, `[]` encodes `22 00`), and the entries raft creates on election
 /// carry none. Keeping the difference makes re-encoded entries byte-identical to etcd's.
 public struct Entry: Hashable, Sendable, CustomStringConvertible {
+    /// The term of the leader that created the entry.
     public var term: UInt64
+    /// The entry's position in the log, from 1.
     public var index: UInt64
+    /// What the data holds.
     public var type: EntryType
+    /// The payload; `nil` when absent, which is not the same as empty (see above).
     public var data: [UInt8]?
 
+    /// An entry; a normal one without data unless told otherwise.
     public init(term: UInt64, index: UInt64, type: EntryType = .normal, data: [UInt8]? = nil) {
         self.term = term
         self.index = index

@@ -5,10 +5,14 @@
 /// restarted node apply sooner. A change of commit alone therefore does not force a sync
 /// (see ``HardState/mustSync(previous:entryCount:)``).
 public struct HardState: Hashable, Sendable, CustomStringConvertible {
+    /// The latest term the node has seen.
     public var term: UInt64
+    /// The node voted for in that term, 0 for none.
     public var vote: UInt64
+    /// The highest log index known to be committed.
     public var commit: UInt64
 
+    /// A HardState; all zero by default.
     public init(term: UInt64 = 0, vote: UInt64 = 0, commit: UInt64 = 0) {
         self.term = term
         self.vote = vote
@@ -18,6 +22,7 @@ public struct HardState: Hashable, Sendable, CustomStringConvertible {
     /// The empty state (all zero), which etcd never writes to its log.
     public static let empty = HardState()
 
+    /// Whether this is the empty state (all zero), which a log never needs to store.
     public var isEmpty: Bool { self == .empty }
 
     /// raft's `MustSync`: whether persisting this state together with `entryCount` new entries,

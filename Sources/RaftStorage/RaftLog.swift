@@ -11,7 +11,9 @@
 /// ``StorageError`` with code ``StorageError/Code/invariantViolation`` whose message names the
 /// broken invariant and the numbers involved, and changes nothing.
 public struct RaftLog<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
+    /// The stable storage the log reads from.
     public let storage: Storage<Log, Snapshots>
+    /// The entries and snapshot not yet persisted.
     public internal(set) var unstable: Unstable
     /// The highest index known to be stored on a quorum.
     public internal(set) var committed: UInt64
@@ -34,11 +36,13 @@ public struct RaftLog<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
 
     // MARK: - Indexes and terms
 
+    /// The first index available: after the pending snapshot, or the storage's first index.
     public func firstIndex() throws(StorageError) -> UInt64 {
         if let index = unstable.maybeFirstIndex() { return index }
         return try storage.firstIndex()
     }
 
+    /// The last index: of the unstable entries, the pending snapshot, or the storage.
     public func lastIndex() throws(StorageError) -> UInt64 {
         if let index = unstable.maybeLastIndex() { return index }
         return try storage.lastIndex()
@@ -53,6 +57,7 @@ public struct RaftLog<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
         return try storage.term(at: index)
     }
 
+    /// The term of the last entry.
     public func lastTerm() throws(StorageError) -> UInt64 {
         do {
             return try term(at: lastIndex())

@@ -6,8 +6,11 @@
 public enum LogRecord: Hashable, Sendable {
     /// Opaque application metadata (etcd stores node and cluster id); `nil` when absent.
     case metadata([UInt8]?)
+    /// A log entry.
     case entry(Entry)
+    /// The HardState after the entries of a save.
     case hardState(HardState)
+    /// A snapshot marker: where the log may be opened from.
     case snapshot(SnapshotMarker)
     /// The running checksum of everything written before it.
     case crc(UInt32)
@@ -15,6 +18,7 @@ public enum LogRecord: Hashable, Sendable {
 
 /// A decoded record, with what its writer stored to verify it.
 public struct DecodedRecord: Hashable, Sendable {
+    /// The record.
     public var record: LogRecord
     /// The checksum stored in the record (for ``LogRecord/crc(_:)`` the value itself).
     public var checksum: UInt32
@@ -22,6 +26,7 @@ public struct DecodedRecord: Hashable, Sendable {
     /// checksum covers. Empty for a `crc` record and for absent payloads.
     public var payload: Range<Int>
 
+    /// A decoded record with its stored checksum and the range of its payload.
     public init(record: LogRecord, checksum: UInt32, payload: Range<Int>) {
         self.record = record
         self.checksum = checksum
@@ -48,6 +53,11 @@ public struct DecodedRecord: Hashable, Sendable {
 ///   input's size whatever a length field claims.
 /// - ``encode(_:into:checksum:)`` calls `checksum` exactly once, with the record's payload,
 ///   except for ``LogRecord/crc(_:)`` records, which carry their own value.
+/// - ``snapshotFraming(of:)``, when not `nil`, gives `prefix + data + suffix` equal to
+///   ``encodeSnapshot(_:into:)``'s output.
+/// - A codec that streams snapshots (``makeSnapshotEncoder(metadata:dataCount:)`` and
+///   ``makeSnapshotDecoder()`` not `nil`) decodes, whole and streamed, what it encodes whole and
+///   streamed; the streamed decoder hands back exactly the data, in order, whatever the chunking.
 /// - Codecs whose logs another codec must refuse (because it would misread them) have a
 ///   ``formatName``; a log stores it and refuses to open with a codec of another name.
 public protocol RecordCodec: Sendable {
@@ -66,10 +76,28 @@ public protocol RecordCodec: Sendable {
 
     /// Decodes and verifies a whole snapshot.
     func decodeSnapshot(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> Snapshot
+
+    /// The encoding of `snapshot` split around its data, so a store can write the data without
+    /// copying it: `prefix`, the data, then `suffix` are exactly ``encodeSnapshot(_:into:)``'s
+    /// bytes. `nil` (the default) when the codec cannot split its encoding that way.
+    func snapshotFraming(of snapshot: Snapshot) -> SnapshotFraming?
+
+    /// A streaming encoder for a snapshot of `metadata` with `dataCount` data bytes, or `nil`
+    /// when this codec cannot stream (the default); stores then hold the whole snapshot in memory.
+    func makeSnapshotEncoder(metadata: SnapshotMetadata, dataCount: Int) -> (any SnapshotStreamEncoder)?
+
+    /// A streaming decoder for snapshots, or `nil` when this codec cannot stream (the default).
+    func makeSnapshotDecoder() -> (any SnapshotStreamDecoder)?
 }
 
 extension RecordCodec {
     public var formatName: String? { nil }
+
+    public func snapshotFraming(of snapshot: Snapshot) -> SnapshotFraming? { nil }
+
+    public func makeSnapshotEncoder(metadata: SnapshotMetadata, dataCount: Int) -> (any SnapshotStreamEncoder)? { nil }
+
+    public func makeSnapshotDecoder() -> (any SnapshotStreamDecoder)? { nil }
 
     /// Decodes one record from an array.
     public func decode(_ bytes: [UInt8]) throws(StorageError) -> DecodedRecord {

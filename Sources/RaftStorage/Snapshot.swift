@@ -4,11 +4,14 @@
 /// that recovery starts the log at a point it has actually recorded. `(0, 0)` is the start of
 /// every log.
 public struct SnapshotMarker: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The index of the last entry the snapshot covers.
     public var index: UInt64
+    /// The term of that entry.
     public var term: UInt64
     /// The membership at that point, when the log recorded it (etcd 3.5+ writes it).
     public var confState: ConfState?
 
+    /// A marker, without membership unless given.
     public init(index: UInt64, term: UInt64, confState: ConfState? = nil) {
         self.index = index
         self.term = term
@@ -33,12 +36,14 @@ public struct SnapshotMarker: Hashable, Sendable, Comparable, CustomStringConver
 
 /// What a snapshot covers (raft's `SnapshotMetadata`).
 public struct SnapshotMetadata: Hashable, Sendable {
+    /// The membership at ``index``.
     public var confState: ConfState
     /// Index of the last entry the snapshot covers.
     public var index: UInt64
     /// Term of that entry.
     public var term: UInt64
 
+    /// Metadata; all zero (no snapshot) by default.
     public init(confState: ConfState = ConfState(), index: UInt64 = 0, term: UInt64 = 0) {
         self.confState = confState
         self.index = index
@@ -54,9 +59,12 @@ public struct SnapshotMetadata: Hashable, Sendable {
 /// `data` is optional for the same reason as ``Entry/data``: etcd's encoding distinguishes an
 /// absent payload from an empty one.
 public struct Snapshot: Hashable, Sendable {
+    /// The serialized state machine; `nil` when absent.
     public var data: [UInt8]?
+    /// What the snapshot covers.
     public var metadata: SnapshotMetadata
 
+    /// A snapshot; the empty one (index 0) by default.
     public init(data: [UInt8]? = nil, metadata: SnapshotMetadata = SnapshotMetadata()) {
         self.data = data
         self.metadata = metadata

@@ -24,8 +24,11 @@ import Synchronization
 ///
 /// Thread safety: one task writes; reads may come from any task.
 public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
+    /// The log store.
     public let log: Log
+    /// The snapshot store.
     public let snapshots: Snapshots
+    /// The options the storage was opened with.
     public let options: Options
 
     /// The metadata of the newest snapshot saved or recovered: raft's `InitialState` membership.
@@ -43,6 +46,7 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
         /// durable (etcd's `--max-snapshots`, 5). At least 1.
         public var retainedSnapshots: Int
 
+        /// Options with etcd's defaults: 5,000 entries and 5 snapshots kept.
         public init(retainedEntries: UInt64 = 5000, retainedSnapshots: Int = 5) {
             self.retainedEntries = retainedEntries
             self.retainedSnapshots = max(1, retainedSnapshots)
@@ -62,9 +66,12 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
 
     /// The state raft starts from.
     public struct InitialState: Sendable, Hashable {
+        /// The last HardState persisted.
         public var hardState: HardState
+        /// The membership of the newest snapshot.
         public var confState: ConfState
 
+        /// An initial state.
         public init(hardState: HardState, confState: ConfState) {
             self.hardState = hardState
             self.confState = confState
@@ -118,10 +125,13 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
         InitialState(hardState: try log.hardState(), confState: current.withLock { $0.confState })
     }
 
+    /// See ``LogStore/firstIndex()``.
     public func firstIndex() throws(StorageError) -> UInt64 { try log.firstIndex() }
 
+    /// See ``LogStore/lastIndex()``.
     public func lastIndex() throws(StorageError) -> UInt64 { try log.lastIndex() }
 
+    /// See ``LogStore/term(at:)``.
     public func term(at index: UInt64) throws(StorageError) -> UInt64 { try log.term(at: index) }
 
     /// See ``LogStore/entries(in:maxBytes:)``.

@@ -24,6 +24,7 @@ public struct StorageError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The `errno` of the failed system call, when there was one.
     public var errno: Int32?
 
+    /// An error of `code`; `message` without file, offset or errno, which go in their own fields.
     public init(_ code: Code, _ message: String, path: String? = nil, offset: Int64? = nil, errno: Int32? = nil) {
         self.code = code
         self.message = message
@@ -60,6 +61,7 @@ public struct StorageError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The codes mirror raft's and etcd's errors where those exist, so code written against
     /// etcd's behaviour maps one to one.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
+        /// The code's name, as printed.
         public let name: String
 
         /// A code of your own, for third-party backends. Pick a name that cannot clash with
@@ -123,10 +125,12 @@ extension StorageError {
         StorageError(.compacted, detail)
     }
 
+    /// ``Code/unavailable``, with etcd's message by default.
     public static func unavailable(_ detail: String = "requested entry at index is unavailable") -> StorageError {
         StorageError(.unavailable, detail)
     }
 
+    /// ``Code/snapshotOutOfDate``, with etcd's message by default.
     public static func snapshotOutOfDate(_ detail: String = "requested index is older than the existing snapshot") -> StorageError {
         StorageError(.snapshotOutOfDate, detail)
     }

@@ -6,10 +6,12 @@
 public struct Unstable: Sendable, Hashable {
     /// A snapshot received from the leader and not yet saved.
     public internal(set) var snapshot: Snapshot?
+    /// The entries not yet persisted, from ``offset``.
     public internal(set) var entries: [Entry]
     /// The log index of `entries[0]` (or of the next entry when there are none).
     public internal(set) var offset: UInt64
 
+    /// Unstable state; empty, starting at `offset`, by default.
     public init(snapshot: Snapshot? = nil, entries: [Entry] = [], offset: UInt64) {
         self.snapshot = snapshot
         self.entries = entries

@@ -1,9 +1,9 @@
 public import RaftStorage
 public import Testing
 
-/// The conformance suite for ``LogStore`` backends: etcd's `TestStorage*` tables plus empty logs,
+/// The conformance suite for ``RaftStorage/LogStore`` backends: etcd's `TestStorage*` tables plus empty logs,
 /// compaction, tail truncation, size limits, HardState round trips, snapshot boundaries and
-/// concurrent reads - every rule in ``LogStore``'s "Implementation requirements".
+/// concurrent reads - every rule in ``RaftStorage/LogStore``'s "Implementation requirements".
 ///
 /// Run all of it with one call:
 ///
@@ -26,7 +26,9 @@ public import Testing
 /// again from its files; every case then runs a second time with restarts in the middle and at
 /// the end.
 public struct LogStoreConformance<Store: LogStore>: Sendable {
+    /// Returns a new, empty store for each case.
     public let makeStore: @Sendable () throws -> Store
+    /// Closes a store and opens it again from its files; `nil` for stores that keep nothing.
     public let reopen: (@Sendable (Store) throws -> Store)?
 
     /// - Parameters:
@@ -39,6 +41,7 @@ public struct LogStoreConformance<Store: LogStore>: Sendable {
 
     /// One named case.
     public struct Case: Sendable, CustomTestStringConvertible, CustomStringConvertible {
+        /// The case's name, shown in test results.
         public let name: String
         let body: @Sendable (inout LogStoreHarness<Store>) throws -> Void
 

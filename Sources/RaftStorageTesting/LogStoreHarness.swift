@@ -6,7 +6,7 @@ import Testing
 ///
 /// A case calls ``checkpoint()`` after its setup. In the plain run that does nothing; in the
 /// reopen run it syncs the store, closes and reopens it through the backend's reopen closure,
-/// and checks that the reopened store holds what the old one did (see ``LogStore``'s restart
+/// and checks that the reopened store holds what the old one did (see ``RaftStorage/LogStore``'s restart
 /// requirements). The runner checkpoints once more after the case, so the outcome of the
 /// operation under test is checked across a restart as well.
 public struct LogStoreHarness<Store: LogStore> {
@@ -43,7 +43,7 @@ public struct LogStoreHarness<Store: LogStore> {
         #expect(actual == expected, "\(context): \(what()): got \(actual), expected \(expected)", sourceLocation: sourceLocation)
     }
 
-    /// Records an issue unless `body` throws a ``StorageError`` with `code`.
+    /// Records an issue unless `body` throws a ``RaftStorage/StorageError`` with `code`.
     public func expectError<R>(_ code: StorageError.Code, _ what: @autoclosure () -> String, _ body: (Store) throws -> R) {
         let store = self.store
         RaftStorageTesting.expectError(code, "\(context): \(what())", sourceLocation: sourceLocation) { try body(store) }

@@ -1,9 +1,9 @@
 public import RaftStorage
 public import Testing
 
-/// The conformance suite for ``RecordCodec``s: random records and snapshots round-trip, the
+/// The conformance suite for ``RaftStorage/RecordCodec``s: random records and snapshots round-trip, the
 /// checksum covers exactly the payload, and every single-bit flip and every truncation of an
-/// encoded record either fails with a ``StorageError`` or decodes to a well-formed record -
+/// encoded record either fails with a ``RaftStorage/StorageError`` or decodes to a well-formed record -
 /// never a trap.
 ///
 /// ```swift
@@ -16,10 +16,12 @@ public import Testing
 /// A snapshot marker's membership may be dropped by a codec that does not store it (etcd
 /// 3.4's format); when a codec returns one, it must be the one encoded.
 public struct RecordCodecConformance<Codec: RecordCodec>: Sendable {
+    /// The codec under test.
     public let codec: Codec
     /// Seeds the random records, so a failure can be reproduced.
     public let seed: UInt64
 
+    /// A suite for `codec`, with random records drawn from `seed`.
     public init(codec: Codec, seed: UInt64 = 0x5EED) {
         self.codec = codec
         self.seed = seed
@@ -27,6 +29,7 @@ public struct RecordCodecConformance<Codec: RecordCodec>: Sendable {
 
     /// One named case.
     public struct Case: Sendable, CustomTestStringConvertible, CustomStringConvertible {
+        /// The case's name, shown in test results.
         public let name: String
         let body: @Sendable (RecordCodecConformance<Codec>, SourceLocation) throws -> Void
 
@@ -34,10 +37,12 @@ public struct RecordCodecConformance<Codec: RecordCodec>: Sendable {
         public var description: String { name }
     }
 
+    /// Runs one case; issues are recorded at `sourceLocation`.
     public func run(_ testCase: Case, sourceLocation: SourceLocation = #_sourceLocation) throws {
         try testCase.body(self, sourceLocation)
     }
 
+    /// Runs every case in turn.
     public func run(sourceLocation: SourceLocation = #_sourceLocation) throws {
         for testCase in Self.cases { try run(testCase, sourceLocation: sourceLocation) }
     }

@@ -2,9 +2,9 @@ import Dispatch
 public import RaftStorage
 public import Testing
 
-/// The conformance suite for ``SnapshotStore`` backends: save, list, load newest, load newest
+/// The conformance suite for ``RaftStorage/SnapshotStore`` backends: save, list, load newest, load newest
 /// matching markers, retention, atomic replacement, and setting broken snapshots aside - every
-/// rule in ``SnapshotStore``'s "Implementation requirements".
+/// rule in ``RaftStorage/SnapshotStore``'s "Implementation requirements".
 ///
 /// ```swift
 /// @Test func conformance() throws {
@@ -16,10 +16,14 @@ public import Testing
 /// the stored snapshot with the given marker so that it fails verification, for example by
 /// flipping a byte in its file); the broken-file cases run only when `corrupt` is given.
 public struct SnapshotStoreConformance<Store: SnapshotStore>: Sendable {
+    /// Returns a new, empty store for each case.
     public let makeStore: @Sendable () throws -> Store
+    /// Closes a store and opens it again from its files; `nil` for stores that keep nothing.
     public let reopen: (@Sendable (Store) throws -> Store)?
+    /// Damages the stored snapshot at a marker; `nil` skips the broken-file cases.
     public let corrupt: (@Sendable (Store, SnapshotMarker) throws -> Void)?
 
+    /// A suite over the given closures; see the type's discussion.
     public init(
         makeStore: @escaping @Sendable () throws -> Store,
         reopen: (@Sendable (Store) throws -> Store)? = nil,
@@ -32,6 +36,7 @@ public struct SnapshotStoreConformance<Store: SnapshotStore>: Sendable {
 
     /// One named case.
     public struct Case: Sendable, CustomTestStringConvertible, CustomStringConvertible {
+        /// The case's name, shown in test results.
         public let name: String
         let needsCorruption: Bool
         let body: @Sendable (inout Harness) throws -> Void
@@ -42,6 +47,7 @@ public struct SnapshotStoreConformance<Store: SnapshotStore>: Sendable {
 
     /// The context a case runs in.
     public struct Harness {
+        /// The store the case works on (a new one after each ``checkpoint()``).
         public private(set) var store: Store
         let reopen: (@Sendable (Store) throws -> Store)?
         let corruptStore: (@Sendable (Store, SnapshotMarker) throws -> Void)?
@@ -58,6 +64,7 @@ public struct SnapshotStoreConformance<Store: SnapshotStore>: Sendable {
             try corruptStore?(store, marker)
         }
 
+        /// Records an issue naming `what` unless `actual` equals `expected`.
         public func equal<T: Equatable>(_ actual: T, _ expected: T, _ what: @autoclosure () -> String) {
             #expect(actual == expected, "\(context): \(what()): got \(actual), expected \(expected)", sourceLocation: sourceLocation)
         }

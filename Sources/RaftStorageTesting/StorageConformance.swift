@@ -1,7 +1,7 @@
 public import RaftStorage
 public import Testing
 
-/// The conformance suite for a composed ``Storage``: after any sequence of saves, local
+/// The conformance suite for a composed ``RaftStorage/Storage``: after any sequence of saves, local
 /// snapshots with compaction, installed leader snapshots and tail truncations, closing and
 /// reopening yields the same HardState, entries and snapshot.
 ///
@@ -16,7 +16,9 @@ public import Testing
 /// @Test(arguments: suite.cases) func restart(_ testCase: ...Case) throws { try suite.run(testCase) }
 /// ```
 public struct StorageConformance<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
+    /// Returns a new, empty log and snapshot store for each case.
     public let make: @Sendable () throws -> (Log, Snapshots)
+    /// Opens the (closed) stores again from their files.
     public let reopen: @Sendable (Log, Snapshots) throws -> (Log, Snapshots)
     /// The options the storage under test uses: small retention so compaction and snapshot
     /// removal happen often.
@@ -26,6 +28,8 @@ public struct StorageConformance<Log: LogStore, Snapshots: SnapshotStore>: Senda
     ///   - make: returns a new, empty log and snapshot store each time it is called.
     ///   - reopen: closes nothing itself; gets the (already closed) stores and returns them
     ///     opened again from their files (memory stores return themselves).
+    ///   - options: the storage options under test; small retention by default, so compaction
+    ///     and snapshot removal happen often.
     public init(
         make: @escaping @Sendable () throws -> (Log, Snapshots),
         reopen: @escaping @Sendable (Log, Snapshots) throws -> (Log, Snapshots),
@@ -38,6 +42,7 @@ public struct StorageConformance<Log: LogStore, Snapshots: SnapshotStore>: Senda
 
     /// One named workload.
     public struct Case: Sendable, CustomTestStringConvertible, CustomStringConvertible {
+        /// The case's name, shown in test results.
         public let name: String
         let steps: @Sendable (inout RaftNodeDriver<Log, Snapshots>) throws -> Void
 
@@ -45,6 +50,7 @@ public struct StorageConformance<Log: LogStore, Snapshots: SnapshotStore>: Senda
         public var description: String { name }
     }
 
+    /// Runs one workload, restarting at its checkpoints and at the end; issues are recorded at `sourceLocation`.
     public func run(_ testCase: Case, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let (log, snapshots) = try make()
         var driver = try RaftNodeDriver(
@@ -59,6 +65,7 @@ public struct StorageConformance<Log: LogStore, Snapshots: SnapshotStore>: Senda
         try? driver.storage.close()
     }
 
+    /// Runs every workload in turn.
     public func run(sourceLocation: SourceLocation = #_sourceLocation) throws {
         for testCase in cases { try run(testCase, sourceLocation: sourceLocation) }
     }
@@ -124,9 +131,10 @@ public struct StorageConformance<Log: LogStore, Snapshots: SnapshotStore>: Senda
     }
 }
 
-/// Drives a ``Storage`` like a raft node and checks each restart against a model of what must
+/// Drives a ``RaftStorage/Storage`` like a raft node and checks each restart against a model of what must
 /// survive it.
 public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
+    /// The storage under test (a new one after each restart).
     public private(set) var storage: Storage<Log, Snapshots>
     let reopen: @Sendable (Log, Snapshots) throws -> (Log, Snapshots)
     let context: String

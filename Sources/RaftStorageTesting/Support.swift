@@ -6,6 +6,7 @@ import Testing
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
+    /// A generator whose sequence is fixed by `seed`.
     public init(seed: UInt64) { state = seed }
 
     public mutating func next() -> UInt64 {
@@ -22,7 +23,7 @@ public func makeEntries(_ indexes: ClosedRange<UInt64>, term: UInt64) -> [Entry]
     indexes.map { Entry(term: term, index: $0, data: Array("entry \($0) term \(term)".utf8)) }
 }
 
-/// Runs `body`, expecting it to throw a ``StorageError`` with `code`.
+/// Runs `body`, expecting it to throw a ``RaftStorage/StorageError`` with `code`.
 func expectError<R>(
     _ code: StorageError.Code,
     _ what: @autoclosure () -> String,

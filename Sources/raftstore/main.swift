@@ -1,1 +1,9 @@
-print("raftstore demo: the demo arrives with the WAL and snapshot backends; run `make test` meanwhile.")
+import RaftStoreCLI
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+exit(RaftStoreMain.run(Array(CommandLine.arguments.dropFirst())))

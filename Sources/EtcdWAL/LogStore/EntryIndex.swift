@@ -49,7 +49,7 @@ struct EntryIndex {
     /// Checks a batch as `MemoryStorage.Append` would take it, and returns the part to keep:
     /// entries at or below the boundary are dropped.
     ///
-    /// - Throws: ``StorageError/Code/invalidArgument`` for a batch that is not contiguous or
+    /// - Throws: ``RaftStorage/StorageError/Code/invalidArgument`` for a batch that is not contiguous or
     ///   would leave a gap after the last index.
     func acceptedPart(of batch: [Entry]) throws(StorageError) -> ArraySlice<Entry> {
         guard let firstNew = batch.first?.index else { return [] }

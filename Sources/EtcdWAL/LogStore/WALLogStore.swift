@@ -1,7 +1,7 @@
 public import RaftStorage
 import Synchronization
 
-/// The etcd-compatible WAL as a ``LogStore``: entries, HardState and snapshot markers on disk,
+/// The etcd-compatible WAL as a ``RaftStorage/LogStore``: entries, HardState and snapshot markers on disk,
 /// raft's reads answered from memory.
 ///
 /// ```swift
@@ -53,9 +53,9 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
 
     /// Opens (or creates) the WAL log in `directory`.
     ///
-    /// - Throws: ``StorageError/Code/locked`` when another writer has it open; replay errors
-    ///   that are not a repairable torn tail (``StorageError/Code/crcMismatch``,
-    ///   ``StorageError/Code/corrupt``, ``StorageError/Code/codecMismatch``, ...).
+    /// - Throws: ``RaftStorage/StorageError/Code/locked`` when another writer has it open; replay errors
+    ///   that are not a repairable torn tail (``RaftStorage/StorageError/Code/crcMismatch``,
+    ///   ``RaftStorage/StorageError/Code/corrupt``, ``RaftStorage/StorageError/Code/codecMismatch``, ...).
     public init(directory: String, codec: Codec, options: Options = Options()) throws(StorageError) {
         self.directory = directory
         self.codec = codec
@@ -246,7 +246,7 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
     /// Re-reads the WAL from `marker`, an older marker recovery falls back to when a newer
     /// snapshot is unreadable.
     ///
-    /// - Throws: ``StorageError/Code/notFound`` when `marker` is not recorded in the WAL; replay
+    /// - Throws: ``RaftStorage/StorageError/Code/notFound`` when `marker` is not recorded in the WAL; replay
     ///   errors (the store is then closed).
     public func resume(from marker: SnapshotMarker) throws(StorageError) {
         try writer.withLock { (held) throws(StorageError) in
@@ -268,7 +268,7 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
         }
     }
 
-    /// Syncs and closes the WAL. Further calls throw ``StorageError/Code/closed``; closing
+    /// Syncs and closes the WAL. Further calls throw ``RaftStorage/StorageError/Code/closed``; closing
     /// again does nothing.
     public func close() throws(StorageError) {
         try writer.withLock { (held) throws(StorageError) in

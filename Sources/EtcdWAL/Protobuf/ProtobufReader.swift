@@ -3,7 +3,7 @@ import RaftStorage
 /// A bounds-checked protobuf wire-format reader over borrowed bytes.
 ///
 /// Every read checks the remaining length first, so hostile lengths produce a
-/// ``StorageError/Code/corrupt`` error naming the byte offset (relative to the bytes the codec
+/// ``RaftStorage/StorageError/Code/corrupt`` error naming the byte offset (relative to the bytes the codec
 /// was given) instead of a trap or an allocation.
 struct ProtobufReader {
     let bytes: UnsafeRawBufferPointer

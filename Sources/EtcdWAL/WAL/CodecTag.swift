@@ -1,8 +1,8 @@
 import RaftStorage
 
-/// How a WAL records which ``RecordCodec`` wrote it (see `Docs/OnDiskFormat.md`).
+/// How a WAL records which ``RaftStorage/RecordCodec`` wrote it (see `Docs/OnDiskFormat.md`).
 ///
-/// A codec with a ``RecordCodec/formatName`` writes its name in front of the application's
+/// A codec with a ``RaftStorage/RecordCodec/formatName`` writes its name in front of the application's
 /// metadata, inside every metadata record:
 ///
 ///     00 "raftstore-codec:" <name, UTF-8> 00 <flag> [metadata]
@@ -44,7 +44,7 @@ enum CodecTag {
     /// The application's metadata from a stored record, after checking that the WAL was
     /// written with a codec named `formatName`.
     ///
-    /// - Throws: ``StorageError/Code/codecMismatch`` when the names differ.
+    /// - Throws: ``RaftStorage/StorageError/Code/codecMismatch`` when the names differ.
     static func unwrap(_ stored: [UInt8]?, formatName: String?) throws(StorageError) -> [UInt8]? {
         guard startsWithMagic(stored), let stored else {
             if let formatName {

@@ -22,8 +22,8 @@ public struct WALRecordInfo: Hashable, Sendable {
 ///   can start at any segment), and then replaces it.
 /// - In the **last** file, a record that does not fit in the rest of the file, does not decode
 ///   or fails its CRC, and has an all-zero 512-byte sector, is a torn write:
-///   ``StorageError/Code/unexpectedEnd`` at the record's offset (what repair cuts off).
-///   A record running past the end of an earlier file is ``StorageError/Code/corrupt``: later
+///   ``RaftStorage/StorageError/Code/unexpectedEnd`` at the record's offset (what repair cuts off).
+///   A record running past the end of an earlier file is ``RaftStorage/StorageError/Code/corrupt``: later
 ///   segments exist, so this is lost data, not a torn tail.
 ///
 /// Segments are read through a ``SegmentWindow``: chunk by chunk, never past the first zero

@@ -18,11 +18,15 @@ extension WAL {
     /// etcd builds the first segment in a sibling directory `<directory>.tmp` and renames the
     /// directory; renaming one file gives the same guarantee without a second directory.
     ///
-    /// - Parameter metadata: opaque application data recorded at the start of every segment
-    ///   (etcd stores its node and cluster id). With a codec that has a
-    ///   ``RecordCodec/formatName``, the name is recorded in front of it.
-    /// - Throws: ``StorageError/Code/alreadyExists`` when `directory` holds a WAL or other
-    ///   files; ``StorageError/Code/invalidArgument`` when plain metadata starts with the codec
+    /// - Parameters:
+    ///   - directory: the WAL directory; created with missing parents when it does not exist.
+    ///   - metadata: opaque application data recorded at the start of every segment
+    ///     (etcd stores its node and cluster id). With a codec that has a
+    ///     ``RaftStorage/RecordCodec/formatName``, the name is recorded in front of it.
+    ///   - codec: the record encoding; `ProtobufRecordCodec` for etcd's.
+    ///   - options: I/O, segment size, sync mode, logging and metrics.
+    /// - Throws: ``RaftStorage/StorageError/Code/alreadyExists`` when `directory` holds a WAL or other
+    ///   files; ``RaftStorage/StorageError/Code/invalidArgument`` when plain metadata starts with the codec
     ///   tag (see `Docs/OnDiskFormat.md`).
     public static func create(
         at directory: String, metadata: [UInt8]?, codec: Codec, options: WALOptions = WALOptions()

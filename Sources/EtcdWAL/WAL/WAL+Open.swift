@@ -5,7 +5,7 @@ extension WAL {
     /// (etcd's `Open` followed by `ReadAll` in write mode, etcd-storage-spec 1.10, 1.11).
     ///
     /// Selects the newest segment that can hold `start` and every later one, locks them all
-    /// (a second writer gets ``StorageError/Code/locked``), and replays them. Appending then
+    /// (a second writer gets ``RaftStorage/StorageError/Code/locked``), and replays them. Appending then
     /// continues exactly after the last valid record, with the CRC chain and the replayed
     /// HardState carried on; everything after that offset in the tail is zeroed first (etcd
     /// #6515). Unlike etcd, a missing `start` snapshot record is reported, not lost. When the
@@ -14,11 +14,11 @@ extension WAL {
     /// the directory and its parent are fsynced on every open for the same reason.
     ///
     /// - Returns: the WAL, ready to append, and what the replay found.
-    /// - Throws: any replay error: ``StorageError/Code/unexpectedEnd`` for a torn or truncated
-    ///   tail (``repair(at:codec:options:)`` can cut it off), ``StorageError/Code/crcMismatch``,
-    ///   ``StorageError/Code/corrupt``, ``StorageError/Code/snapshotMismatch``,
-    ///   ``StorageError/Code/snapshotNotFound``, ``StorageError/Code/metadataConflict``,
-    ///   ``StorageError/Code/codecMismatch``; ``StorageError/Code/notFound`` when no segment
+    /// - Throws: any replay error: ``RaftStorage/StorageError/Code/unexpectedEnd`` for a torn or truncated
+    ///   tail (``repair(at:codec:options:)`` can cut it off), ``RaftStorage/StorageError/Code/crcMismatch``,
+    ///   ``RaftStorage/StorageError/Code/corrupt``, ``RaftStorage/StorageError/Code/snapshotMismatch``,
+    ///   ``RaftStorage/StorageError/Code/snapshotNotFound``, ``RaftStorage/StorageError/Code/metadataConflict``,
+    ///   ``RaftStorage/StorageError/Code/codecMismatch``; ``RaftStorage/StorageError/Code/notFound`` when no segment
     ///   can hold `start` or the sequence has a gap.
     public static func open(
         at directory: String, from start: SnapshotMarker, codec: Codec,
@@ -88,10 +88,10 @@ extension WAL {
     ///
     /// Record-level problems do not throw: they end the replay and are returned in
     /// ``WALReplay/error`` together with everything read before them, which is what a dump
-    /// tool shows. A torn tail gives ``StorageError/Code/unexpectedEnd`` there, with every
+    /// tool shows. A torn tail gives ``RaftStorage/StorageError/Code/unexpectedEnd`` there, with every
     /// complete record before it.
     ///
-    /// - Throws: ``StorageError/Code/notFound`` when no segment can hold `start` or the
+    /// - Throws: ``RaftStorage/StorageError/Code/notFound`` when no segment can hold `start` or the
     ///   sequence has a gap; I/O errors.
     public static func read(
         at directory: String, from start: SnapshotMarker, codec: Codec,

@@ -14,14 +14,14 @@ extension WAL {
     /// Cuts a torn or truncated record off the end of the last segment (etcd's `Repair`,
     /// etcd-storage-spec 1.12.3).
     ///
-    /// Only the last segment is examined and only an ``StorageError/Code/unexpectedEnd``
+    /// Only the last segment is examined and only an ``RaftStorage/StorageError/Code/unexpectedEnd``
     /// there is repaired: the whole file is first copied to `<segment>.broken` (fsynced), then
     /// the segment is truncated to the start of the bad record and fsynced. Anything else
     /// (a CRC mismatch in the middle, a corrupt record, an earlier segment) is thrown: it is
     /// damage a repair must not paper over. Call it at most once per open, after opening
     /// failed with `unexpectedEnd`.
     ///
-    /// - Throws: ``StorageError/Code/locked`` when a writer holds the segment; the reader's
+    /// - Throws: ``RaftStorage/StorageError/Code/locked`` when a writer holds the segment; the reader's
     ///   error when the damage is not a torn tail.
     public static func repair(
         at directory: String, codec: Codec, options: WALOptions = WALOptions()

@@ -17,11 +17,11 @@ import Synchronization
 /// A `WAL` returned by ``create(at:metadata:codec:options:)`` or
 /// ``open(at:from:codec:options:replayOptions:)`` is the only writer of its directory: it holds
 /// a lock on every segment it may still need, so a second writer gets
-/// ``StorageError/Code/locked``. Readers (``read(at:from:codec:options:replayOptions:)``,
+/// ``RaftStorage/StorageError/Code/locked``. Readers (``read(at:from:codec:options:replayOptions:)``,
 /// ``verify(at:from:codec:options:)``, ``validSnapshotMarkers(at:codec:options:)``) take no
 /// locks.
 ///
-/// After a failed write or fsync every further write throws ``StorageError/Code/closed``
+/// After a failed write or fsync every further write throws ``RaftStorage/StorageError/Code/closed``
 /// until the WAL is reopened, because what reached the disk is unknown.
 ///
 /// Thread safety: every method may be called from any task; writes are serialised.
@@ -102,7 +102,7 @@ public final class WAL<Codec: RecordCodec>: Sendable {
     }
 
     /// Syncs the tail, deletes the spare segment and closes every file, releasing the locks.
-    /// Calling it again does nothing; other calls afterwards throw ``StorageError/Code/closed``.
+    /// Calling it again does nothing; other calls afterwards throw ``RaftStorage/StorageError/Code/closed``.
     public func close() throws(StorageError) {
         try writer.withLock { (writer) throws(StorageError) in try writer.close() }
     }

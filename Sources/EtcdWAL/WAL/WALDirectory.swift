@@ -31,7 +31,7 @@ enum WALDirectory {
     /// is at or below it (it can hold the snapshot record) and every later one, which must
     /// continue the sequence without gaps.
     ///
-    /// - Throws: ``StorageError/Code/notFound`` when no segment exists, none can hold the
+    /// - Throws: ``RaftStorage/StorageError/Code/notFound`` when no segment exists, none can hold the
     ///   snapshot, or the sequence has a gap.
     static func select(_ names: [SegmentName], snapshotIndex: UInt64, directory: String) throws(StorageError) -> ArraySlice<SegmentName> {
         guard !names.isEmpty else { throw StorageError(.notFound, "wal: file not found (no segments)", path: directory) }

@@ -7,7 +7,7 @@ public import RaftStorage
 public struct WALReplay: Sendable {
     /// The application's metadata (without any codec tag).
     public var metadata: [UInt8]?
-    /// The last HardState recorded (``HardState/empty`` when none).
+    /// The last HardState recorded (``RaftStorage/HardState/empty`` when none).
     public var hardState: HardState
     /// The entries after ``boundary``, with later records for an index replacing it and every
     /// entry after it (raft's rule, paper Fig. 7).
@@ -75,7 +75,7 @@ public struct WALReplayOptions: Sendable, Hashable {
 extension WALReplay {
     /// Reads every record from `reader`, applying etcd's ReadAll rules (etcd-storage-spec
     /// 1.11). Errors end the replay and are stored in ``error``; a missing start snapshot is
-    /// reported as ``StorageError/Code/snapshotNotFound`` in every mode (etcd loses it when
+    /// reported as ``RaftStorage/StorageError/Code/snapshotNotFound`` in every mode (etcd loses it when
     /// opening for writing, PR #21369).
     static func run<Codec: RecordCodec>(
         _ reader: inout RecordReader<Codec>,

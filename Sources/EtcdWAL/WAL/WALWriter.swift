@@ -11,7 +11,7 @@ struct HeldSegment {
 /// The mutable state of a WAL open for writing; ``WAL`` keeps it behind a mutex.
 ///
 /// After any failed write or fsync it refuses every further write with
-/// ``StorageError/Code/closed``: what reached the disk is unknown (fsync failures may drop
+/// ``RaftStorage/StorageError/Code/closed``: what reached the disk is unknown (fsync failures may drop
 /// dirty pages), so the WAL must be reopened, which replays what is really there.
 struct WALWriter<Codec: RecordCodec> {
     let directory: String

@@ -47,7 +47,9 @@ public struct OpenOptions: OptionSet, Hashable, Sendable {
     public let rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }
 
+    /// Open for reading.
     public static let read = OpenOptions(rawValue: 1 << 0)
+    /// Open for writing.
     public static let write = OpenOptions(rawValue: 1 << 1)
     /// Create the file when it does not exist.
     public static let create = OpenOptions(rawValue: 1 << 2)
@@ -56,14 +58,18 @@ public struct OpenOptions: OptionSet, Hashable, Sendable {
     /// Cut the file to zero length.
     public static let truncate = OpenOptions(rawValue: 1 << 4)
 
+    /// Open for reading and writing.
     public static let readWrite: OpenOptions = [.read, .write]
 }
 
 /// What ``FileSystem/info(_:)`` reports.
 public struct FileInfo: Hashable, Sendable {
+    /// The size in bytes.
     public var size: Int64
+    /// Whether it is a directory.
     public var isDirectory: Bool
 
+    /// What a file system reports for one path.
     public init(size: Int64, isDirectory: Bool) {
         self.size = size
         self.isDirectory = isDirectory
@@ -112,6 +118,7 @@ extension FileSystem {
         return directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
 
+    /// Whether something exists at `path`; errors count as no.
     public func fileExists(_ path: String) -> Bool {
         ((try? info(path)) ?? nil) != nil
     }

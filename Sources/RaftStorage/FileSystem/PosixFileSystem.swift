@@ -18,6 +18,7 @@ import Synchronization
 ///   elsewhere or where OFD locks are unsupported. A lock ends when the file is closed. A lock
 ///   held elsewhere is retried for about 40 ms before ``StorageError/Code/locked`` is reported.
 public struct PosixFileSystem: FileSystem {
+    /// The process's own file system.
     public init() {}
 
     public func open(_ path: String, _ options: OpenOptions, permissions: UInt32) throws(StorageError) -> any StorageFile {

@@ -1,8 +1,9 @@
 public import RaftStorage
 public import Testing
 
-/// Crash-point enumeration for durable ``LogStore``s: runs a workload, crashes the file system
-/// after every one of its operations in turn (and with each ``FaultInjectingFileSystem/CrashOutcome``; a scramble's seed is varied by the crash point),
+/// Crash-point enumeration for durable ``RaftStorage/LogStore``s: runs a workload, crashes the
+/// file system after every one of its operations in turn (and with each
+/// ``FaultInjectingFileSystem/CrashOutcome``; a scramble's seed is varied by the crash point),
 /// reopens the store, and checks that everything acknowledged as durable is there, nothing
 /// appears that was never written, the HardState never goes backwards, and the log continues.
 ///

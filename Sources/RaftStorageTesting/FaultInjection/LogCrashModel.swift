@@ -135,7 +135,7 @@ struct LogCrashModel {
     }
 }
 
-/// One step of a crash-consistency workload for a ``LogStore``.
+/// One step of a crash-consistency workload for a ``RaftStorage/LogStore``.
 public indirect enum LogCrashStep: Sendable, Hashable, CustomStringConvertible {
     case save(HardState, [Entry])
     case sync

@@ -1,3 +1,4 @@
+import EtcdTestSupport
 import EtcdWAL
 import Foundation
 import RaftStorage

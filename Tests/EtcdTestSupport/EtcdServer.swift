@@ -1,10 +1,10 @@
 // A real etcd server for tests: started on 127.0.0.1 with free ports and a temporary data
 // directory, driven with etcdctl, killed like a crash, restarted on the same directory.
 //
-// Self-contained on purpose (Foundation and the C library only, nothing from this package), so
-// other test targets can use the same file.
+// Self-contained on purpose (Foundation and the C library only, nothing from this package): a
+// test-support target that every test target running real etcd imports.
 
-import Foundation
+public import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -13,34 +13,34 @@ import Darwin
 #endif
 
 /// A harness failure with a message meant for the test log.
-struct EtcdHarnessError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct EtcdHarnessError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// Which etcd release a test runs.
-enum EtcdVersion: String, CaseIterable, Sendable, CustomStringConvertible {
+public enum EtcdVersion: String, CaseIterable, Sendable, CustomStringConvertible {
     /// Debian's etcd-server / etcd-client 3.4 at /usr/bin (override: `ETCD34_BIN`).
     case v3_4 = "3.4"
     /// etcd 3.5.1 from `make etcd35`, passed by `make test` as `ETCD35_BIN`.
     case v3_5 = "3.5"
 
-    var description: String { "etcd \(rawValue)" }
+    public var description: String { "etcd \(rawValue)" }
 }
 
 /// The etcd and etcdctl executables of one release.
-struct EtcdBinaries: Sendable {
-    var version: EtcdVersion
-    var etcd: String
-    var etcdctl: String
+public struct EtcdBinaries: Sendable {
+    public var version: EtcdVersion
+    public var etcd: String
+    public var etcdctl: String
     /// What `etcd --version` printed first, e.g. "etcd Version: 3.5.1".
-    var versionLine: String
+    public var versionLine: String
 
     /// Finds the binaries, or throws an error that says how to install them.
     ///
     /// Never returns something unusable: the file must be executable and report the expected
     /// version, so a test cannot silently run against the wrong etcd.
-    static func locate(_ version: EtcdVersion) throws -> EtcdBinaries {
+    public static func locate(_ version: EtcdVersion) throws -> EtcdBinaries {
         let environment = ProcessInfo.processInfo.environment
         switch version {
         case .v3_4:
@@ -51,7 +51,7 @@ struct EtcdBinaries: Sendable {
     }
 
     /// Checks the binaries at `etcd` (etcdctl next to it) for `version`.
-    static func locate(_ version: EtcdVersion, etcd: String) throws -> EtcdBinaries {
+    public static func locate(_ version: EtcdVersion, etcd: String) throws -> EtcdBinaries {
         let hint = switch version {
         case .v3_4: "run `make test`, which installs Debian's etcd-server and etcd-client, or set ETCD34_BIN"
         case .v3_5: "run `make test` (it downloads etcd 3.5.1 through `make etcd35` and passes ETCD35_BIN), or set ETCD35_BIN"
@@ -69,10 +69,10 @@ struct EtcdBinaries: Sendable {
         return EtcdBinaries(version: version, etcd: etcd, etcdctl: etcdctl, versionLine: firstLine)
     }
 
-    /// The package root, found from this file's path (Tests/EtcdWALTests/Support/...).
-    static var packageRoot: String {
+    /// The package root, found from this file's path (Tests/EtcdTestSupport/EtcdServer.swift).
+    public static var packageRoot: String {
         var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { url.deleteLastPathComponent() }
+        for _ in 0..<3 { url.deleteLastPathComponent() }
         return url.path
     }
 }
@@ -82,16 +82,16 @@ struct EtcdBinaries: Sendable {
 /// The server owns a temporary directory holding the data directory and etcd's log. ``shutdown()``
 /// (also run on deinit) kills the process and removes the directory; call it in a `defer` so a
 /// failing test leaves nothing behind.
-final class EtcdServer {
-    let binaries: EtcdBinaries
+public final class EtcdServer {
+    public let binaries: EtcdBinaries
     /// The temporary directory this server owns.
-    let root: String
+    public let root: String
     /// etcd's `--data-dir`.
-    var dataDirectory: String { root + "/data" }
-    var walDirectory: String { dataDirectory + "/member/wal" }
-    var snapDirectory: String { dataDirectory + "/member/snap" }
+    public var dataDirectory: String { root + "/data" }
+    public var walDirectory: String { dataDirectory + "/member/wal" }
+    public var snapDirectory: String { dataDirectory + "/member/snap" }
     /// `--snapshot-count`: etcd writes a `.snap` file after this many applied entries.
-    let snapshotCount: Int
+    public let snapshotCount: Int
     private(set) var clientURL = ""
     private(set) var peerURL = ""
     private let logPath: String
@@ -99,7 +99,7 @@ final class EtcdServer {
     private var logHandle: FileHandle?
 
     /// Prepares a server in a fresh temporary directory; ``start(timeout:)`` runs it.
-    init(_ binaries: EtcdBinaries, snapshotCount: Int = 25) throws {
+    public init(_ binaries: EtcdBinaries, snapshotCount: Int = 25) throws {
         self.binaries = binaries
         self.snapshotCount = snapshotCount
         root = FileManager.default.temporaryDirectory.path + "/etcd-\(binaries.version.rawValue)-" + UUID().uuidString
@@ -112,7 +112,7 @@ final class EtcdServer {
 
     deinit { shutdown() }
 
-    var isRunning: Bool { process?.isRunning ?? false }
+    public var isRunning: Bool { process?.isRunning ?? false }
 
     /// Starts etcd on the data directory (new or existing) and waits until it reports healthy.
     ///
@@ -120,7 +120,7 @@ final class EtcdServer {
     /// URL stays valid.
     /// - Throws: `EtcdHarnessError` with the tail of etcd's log when it exits or does not become
     ///   healthy within `timeout` seconds.
-    func start(timeout: Double = 30) throws {
+    public func start(timeout: Double = 30) throws {
         guard process == nil else { throw EtcdHarnessError("\(binaries.version) is already running") }
         if clientURL.isEmpty {
             let ports = try freePorts(2)
@@ -179,7 +179,7 @@ final class EtcdServer {
     }
 
     /// Sends SIGKILL and waits for the process to end: a crash, nothing flushed by etcd.
-    func kill() {
+    public func kill() {
         guard let process else { return }
         if process.isRunning {
             _ = sendSignal(SIGKILL, to: process.processIdentifier)
@@ -191,7 +191,7 @@ final class EtcdServer {
     }
 
     /// Sends SIGTERM and waits for a clean exit (at most `timeout` seconds, then SIGKILL).
-    func stop(timeout: Double = 20) {
+    public func stop(timeout: Double = 20) {
         guard let process else { return }
         process.terminate()
         let deadline = Date().addingTimeInterval(timeout)
@@ -200,7 +200,7 @@ final class EtcdServer {
     }
 
     /// Kills the process (if running) and removes the temporary directory. Idempotent.
-    func shutdown() {
+    public func shutdown() {
         kill()
         try? FileManager.default.removeItem(atPath: root)
     }
@@ -209,7 +209,7 @@ final class EtcdServer {
 
     /// Puts every pair with `etcdctl put`, `concurrency` processes at a time; each returns only
     /// after etcd acknowledged it (committed and applied).
-    func put(_ pairs: [(key: String, value: String)], concurrency: Int = 4) throws {
+    public func put(_ pairs: [(key: String, value: String)], concurrency: Int = 4) throws {
         var start = 0
         while start < pairs.count {
             let chunk = pairs[start..<min(start + concurrency, pairs.count)]
@@ -229,12 +229,12 @@ final class EtcdServer {
     }
 
     /// Puts one key.
-    func put(_ key: String, _ value: String) throws {
+    public func put(_ key: String, _ value: String) throws {
         try put([(key: key, value: value)])
     }
 
     /// Every key with `prefix` and its value, read with one `etcdctl get --prefix -w json`.
-    func get(prefix: String) throws -> [String: String] {
+    public func get(prefix: String) throws -> [String: String] {
         let result = try etcdctl(["get", "--prefix", prefix, "-w", "json"], timeout: 30)
         guard result.status == 0 else {
             throw EtcdHarnessError("etcdctl get --prefix \(prefix) failed (status \(result.status)): \(result.stderr)")
@@ -256,12 +256,12 @@ final class EtcdServer {
     }
 
     /// The value of one key, or nil when etcd does not have it.
-    func get(_ key: String) throws -> String? {
+    public func get(_ key: String) throws -> String? {
         try get(prefix: key)[key]
     }
 
     /// Runs etcdctl against this server.
-    func etcdctl(_ arguments: [String], timeout: Double = 30) throws -> ToolResult {
+    public func etcdctl(_ arguments: [String], timeout: Double = 30) throws -> ToolResult {
         try runTool(binaries.etcdctl, ["--endpoints", clientURL] + arguments, environment: toolEnvironment,
                     timeout: timeout)
     }
@@ -269,7 +269,7 @@ final class EtcdServer {
     // MARK: - On-disk state
 
     /// The `.snap` files in `member/snap`, as (term, index) parsed from their names, oldest first.
-    func snapFiles() throws -> [(term: UInt64, index: UInt64)] {
+    public func snapFiles() throws -> [(term: UInt64, index: UInt64)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: snapDirectory)) ?? []
         return names.compactMap { name -> (term: UInt64, index: UInt64)? in
             guard name.hasSuffix(".snap") else { return nil }
@@ -281,12 +281,12 @@ final class EtcdServer {
     }
 
     /// The `.wal` segment names in `member/wal`, sorted.
-    func walSegments() throws -> [String] {
+    public func walSegments() throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: walDirectory).filter { $0.hasSuffix(".wal") }.sorted()
     }
 
     /// The last `lines` lines of etcd's log (all starts of this server).
-    func logTail(lines: Int = 40) -> String {
+    public func logTail(lines: Int = 40) -> String {
         guard let data = FileManager.default.contents(atPath: logPath), let text = String(data: data, encoding: .utf8)
         else { return "(no log at \(logPath))" }
         return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
@@ -300,20 +300,20 @@ final class EtcdServer {
 // MARK: - Processes and ports
 
 /// What a finished tool printed.
-struct ToolResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
+public struct ToolResult {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
 }
 
 /// A launched tool whose output is collected when it ends.
-struct RunningTool {
-    let process: Process
-    let stdout: Pipe
-    let stderr: Pipe
+public struct RunningTool {
+    public let process: Process
+    public let stdout: Pipe
+    public let stderr: Pipe
 
     /// Waits for the tool and returns what it printed.
-    func finish() -> ToolResult {
+    public func finish() -> ToolResult {
         // Read before waiting, so a chatty tool cannot block on a full pipe.
         let out = stdout.fileHandleForReading.readDataToEndOfFile()
         let err = stderr.fileHandleForReading.readDataToEndOfFile()
@@ -323,7 +323,7 @@ struct RunningTool {
     }
 }
 
-func launchTool(_ path: String, _ arguments: [String], environment: [String: String]) throws -> RunningTool {
+public func launchTool(_ path: String, _ arguments: [String], environment: [String: String]) throws -> RunningTool {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
@@ -342,7 +342,7 @@ func launchTool(_ path: String, _ arguments: [String], environment: [String: Str
 }
 
 /// Runs a tool to completion; a tool still running after `timeout` seconds is killed and reported.
-func runTool(_ path: String, _ arguments: [String], environment: [String: String], timeout: Double) throws
+public func runTool(_ path: String, _ arguments: [String], environment: [String: String], timeout: Double) throws
     -> ToolResult
 {
     let tool = try launchTool(path, arguments, environment: environment)
@@ -359,7 +359,7 @@ func runTool(_ path: String, _ arguments: [String], environment: [String: String
 
 /// `count` distinct free TCP ports on 127.0.0.1, found by binding port 0 (all held open until
 /// every one is chosen, so they differ).
-func freePorts(_ count: Int) throws -> [Int] {
+public func freePorts(_ count: Int) throws -> [Int] {
     var sockets: [Int32] = []
     defer { for fd in sockets { close(fd) } }
     var ports: [Int] = []

@@ -1,0 +1,76 @@
+import EtcdWAL
+import RaftStorage
+
+/// One benchmark run: write phase in this process, replay in a child.
+struct BenchWorkload {
+    var entries: Int
+    var size: Int
+    var batch: Int
+    var fsync: Bool
+    var readMode: BenchReadMode
+
+    func run(parent: String?, showsProgress: Bool) throws(CLIError) -> BenchResult {
+        let base = try TemporaryDirectory.create(prefix: "raftstore-bench-", in: parent)
+        defer { TemporaryDirectory.remove(base) }
+        let walDirectory = base + "/wal"
+        let writeSeconds = try write(to: walDirectory, showsProgress: showsProgress)
+        let files = try storage { () throws(StorageError) in try segmentFiles(walDirectory) }
+
+        if showsProgress { Console.progress("replaying \(Format.count(entries)) entries in a child process...") }
+        let child = try ChildProcess(ChildProcess.currentExecutable, [
+            "bench", "--replay", walDirectory, "--entries", String(entries), "--read-mode", readMode.rawValue,
+        ])
+        let output = child.readToEnd()
+        let exit = child.wait()
+        if showsProgress { Console.endProgress() }
+        guard exit.code == 0, let report = BenchReplay.Report(json: output) else {
+            throw .data("the replay child failed (\(exit.code.map { "exit code \($0)" } ?? "signal \(exit.signal ?? 0)")): \(output)")
+        }
+        return BenchResult(
+            entries: entries, size: size, batch: batch, fsync: fsync, writeSeconds: writeSeconds,
+            readSeconds: report.readSeconds, readPeakRSSBytes: exit.peakRSSBytes, readMode: readMode,
+            walBytes: files.bytes, segments: files.count)
+    }
+
+    /// Appends the entries; returns the seconds the saves and the final sync took.
+    private func write(to directory: String, showsProgress: Bool) throws(CLIError) -> Double {
+        try storage { () throws(StorageError) in
+            let options = WALOptions(unsafeNoSync: !fsync, logger: LogCollector().logger)
+            let wal = try WAL.create(at: directory, metadata: Array("raftstore-bench".utf8), codec: ProtobufRecordCodec(), options: options)
+            defer { try? wal.close() }
+            let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
+            var batchEntries: [Entry] = []
+            batchEntries.reserveCapacity(min(batch, entries))
+            var lastProgress = Stopwatch()
+            let stopwatch = Stopwatch()
+            var next: UInt64 = 1
+            while next <= UInt64(entries) {
+                batchEntries.removeAll(keepingCapacity: true)
+                while next <= UInt64(entries) && batchEntries.count < batch {
+                    batchEntries.append(Entry(term: 1, index: next, data: payload))
+                    next += 1
+                }
+                try wal.save(hardState: HardState(term: 1, vote: 1, commit: next - 1), entries: batchEntries)
+                if showsProgress && lastProgress.seconds > 0.25 {
+                    lastProgress = Stopwatch()
+                    Console.progress("writing: \(Format.count(next - 1)) of \(Format.count(entries)) entries")
+                }
+            }
+            try wal.sync()
+            let seconds = stopwatch.seconds
+            try wal.close()
+            return seconds
+        }
+    }
+
+    private func segmentFiles(_ directory: String) throws(StorageError) -> (count: Int, bytes: Int64) {
+        let fileSystem = Paths.fileSystem
+        var count = 0
+        var bytes: Int64 = 0
+        for name in try fileSystem.contentsOfDirectory(directory) where name.hasSuffix(".wal") {
+            count += 1
+            bytes += try fileSystem.info(fileSystem.join(directory, name))?.size ?? 0
+        }
+        return (count, bytes)
+    }
+}

@@ -1,0 +1,93 @@
+import EtcdWAL
+import RaftStorage
+
+/// The WAL half of `inspect`.
+enum WALSection {
+    static func read(_ directory: String, snapshots: SnapshotFileListing?, into report: inout InspectReport) {
+        var section = InspectReport.Section(title: "WAL \(directory)")
+        defer { report.sections.insert(section, at: 0) }
+        let listing: [(name: String, size: Int64)]
+        do {
+            listing = try segmentFiles(directory)
+        } catch {
+            report.problems.append("WAL: \(error)")
+            return
+        }
+        let total = listing.reduce(Int64(0)) { $0 + $1.size }
+        if let first = listing.first, let last = listing.last {
+            let range = listing.count == 1 ? first.name : "\(first.name) to \(last.name)"
+            section.rows.append(("segments", "\(listing.count): \(range), \(Format.count(total)) bytes"))
+        } else {
+            section.rows.append(("segments", "none"))
+            report.problems.append("WAL: no segment files in \(directory)")
+            return
+        }
+
+        // etcd's restart (3.4.8+): the newest valid marker that has a snapshot file, else (0, 0).
+        let snapshotMarkers = Set((snapshots?.snapshots ?? []).map { MarkerKey($0.marker) })
+        let collector = LogCollector()
+        let check: WALCheck
+        do {
+            check = try WALCheck.run(directory: directory, logger: collector.logger) { markers in
+                markers.last { $0.matches(.zero) || snapshotMarkers.contains(MarkerKey($0)) }
+            }
+        } catch {
+            report.problems.append("WAL: \(error)")
+            report.notes += collector.messages.map { "WAL: \($0)" }
+            return
+        }
+        report.notes += collector.messages.map { "WAL: \($0)" }
+        let replay = check.replay
+        report.restartMarker = replay.start
+        section.rows.append(("codec", check.codec.rawValue))
+        section.rows.append(("metadata", metadataDescription(replay.metadata)))
+        section.rows.append(("markers", "valid (covered by the commit): " + check.validMarkers.map(\.description).joined(separator: ", ")))
+        section.rows.append(("restart", "opens at snapshot \(replay.start)"))
+        if let first = replay.entries.first, let last = replay.entries.last {
+            section.rows.append(("entries", "\(first.index) to \(last.index) (\(Format.count(replay.entries.count)) after the snapshot)"))
+        } else {
+            section.rows.append(("entries", "none after the snapshot"))
+        }
+        let state = replay.hardState
+        let isSelf = replay.metadata.flatMap(EtcdMetadata.init).map { $0.nodeID == state.vote && state.vote != 0 } ?? false
+        section.rows.append(("HardState", "term \(state.term), vote \(state.vote)\(isSelf ? " (this member)" : ""), commit \(state.commit)"))
+
+        if let error = replay.error {
+            let hint = error.code == .unexpectedEnd ? " (a torn tail: etcd repairs it on start; 'raftstore wal repair' does it now)" : ""
+            report.problems.append("WAL: \(error)\(hint)")
+        } else if !state.isEmpty && (state.commit < replay.start.index || state.commit > replay.lastIndex) {
+            report.problems.append(
+                "WAL: the commit index \(state.commit) is outside the log [\(replay.start.index), \(replay.lastIndex)]; etcd would refuse to start")
+        }
+        let broken = ((try? Paths.fileSystem.contentsOfDirectory(directory)) ?? []).filter { $0.hasSuffix(".broken") }.sorted()
+        for name in broken {
+            report.notes.append("WAL: \(name) is the copy an earlier repair kept of a segment whose torn tail it cut off")
+        }
+    }
+
+    private static func segmentFiles(_ directory: String) throws(StorageError) -> [(name: String, size: Int64)] {
+        let fileSystem = Paths.fileSystem
+        var files: [(name: String, size: Int64)] = []
+        for name in try fileSystem.contentsOfDirectory(directory) where SegmentName(fileName: name) != nil {
+            files.append((name, try fileSystem.info(fileSystem.join(directory, name))?.size ?? 0))
+        }
+        return files.sorted { $0.name < $1.name }
+    }
+
+    private static func metadataDescription(_ metadata: [UInt8]?) -> String {
+        guard let metadata else { return "none" }
+        if let etcd = EtcdMetadata(metadata), !metadata.isEmpty { return "\(etcd.description) (\(metadata.count) bytes)" }
+        return WALTable.metadataSummary(metadata)
+    }
+}
+
+/// A marker's position, without membership, for set lookups.
+struct MarkerKey: Hashable {
+    var index: UInt64
+    var term: UInt64
+
+    init(_ marker: SnapshotMarker) {
+        index = marker.index
+        term = marker.term
+    }
+}

@@ -1,0 +1,31 @@
+import EtcdWAL
+import RaftStorage
+
+/// The readable form of a replay: a header, then one line per entry.
+enum WALTable {
+    static func write(_ replay: WALReplay, codec: WALCodecChoice, directory: String, to out: TextSink) {
+        out.line("WAL \(directory): \(replay.segments.count) segment(s), \(codec) codec, read from snapshot \(replay.start)")
+        out.line("metadata:  " + metadataSummary(replay.metadata))
+        out.line("HardState: term \(replay.hardState.term), vote \(replay.hardState.vote), commit \(replay.hardState.commit)")
+        out.line()
+        out.line("\(Format.pad("INDEX", 10))  \(Format.pad("TERM", 8))  \(Format.padRight("TYPE", 12))  \(Format.pad("SIZE", 9))  DATA")
+        for entry in replay.entries {
+            let size = entry.data.map { String($0.count) } ?? "-"
+            let data = entry.data.map { Format.preview($0) } ?? "(none)"
+            out.line("\(Format.pad(String(entry.index), 10))  \(Format.pad(String(entry.term), 8))  "
+                + "\(Format.padRight(entry.type.description, 12))  \(Format.pad(size, 9))  \(data)")
+        }
+        out.line()
+        if let first = replay.entries.first, let last = replay.entries.last {
+            out.line("\(Format.count(replay.entries.count)) entries, \(first.index) to \(last.index)")
+        } else {
+            out.line("no entries after \(replay.start)")
+        }
+    }
+
+    static func metadataSummary(_ metadata: [UInt8]?) -> String {
+        guard let metadata else { return "(none)" }
+        let hex = Format.hex(metadata.prefix(32)) + (metadata.count > 32 ? "..." : "")
+        return "\(metadata.count) bytes" + (metadata.isEmpty ? "" : "  \(hex)")
+    }
+}

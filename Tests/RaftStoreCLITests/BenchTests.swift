@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+
+/// `raftstore bench`: the JSON shape of Benchmarks/etcd-go, same keys in the same order.
+@Suite("bench")
+struct BenchTests {
+    @Test("--json prints the etcd-go shape with sane numbers")
+    func json() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let result = try RaftStoreTool.run(["bench", "--entries", "3000", "--size", "64", "--batch", "100", "--no-fsync", "--dir", scratch.path, "--json"])
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stderr.isEmpty, "no progress line when piped: \(result.stderr)")
+        let keys = ["impl", "entries", "size", "batch", "fsync", "write_s", "read_s", "write_MBps", "read_MBps",
+                    "write_entries_per_s", "read_entries_per_s", "read_peak_rss_bytes", "read_mode", "wal_bytes", "segments"]
+        let text = result.stdout.trimmingCharacters(in: .newlines)
+        #expect(!text.contains("\n"))
+        // Key order as etcd-go prints it.
+        let positions = keys.map { text.range(of: "\"\($0)\":")?.lowerBound }
+        #expect(positions.allSatisfy { $0 != nil })
+        #expect(positions.compactMap { $0 } == positions.compactMap { $0 }.sorted())
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect(Set(object.keys) == Set(keys))
+        #expect(object["impl"] as? String == "raftstore")
+        #expect(object["entries"] as? Int == 3000)
+        #expect(object["size"] as? Int == 64)
+        #expect(object["fsync"] as? Bool == false)
+        #expect(object["read_mode"] as? String == "openForRead")
+        #expect((object["write_s"] as? Double ?? 0) > 0)
+        #expect((object["read_s"] as? Double ?? 0) > 0)
+        let writeMBps = try #require(object["write_MBps"] as? Double)
+        let writeSeconds = try #require(object["write_s"] as? Double)
+        #expect(abs(writeMBps - 3000 * 64 / 1e6 / writeSeconds) < 1e-6 * writeMBps)
+        #expect((object["read_peak_rss_bytes"] as? Int ?? 0) > 1 << 20)
+        #expect(object["segments"] as? Int == 1)
+        #expect(object["wal_bytes"] as? Int == 64_000_000)
+        // The temporary WAL is gone.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).isEmpty)
+    }
+
+    @Test("text output and the write-mode replay")
+    func text() throws {
+        let result = try RaftStoreTool.run(["bench", "--entries", "500", "--batch", "50", "--read-mode", "open"])
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.contains("raftstore: 500 entries x 100 B, batches of 50, fsync true"))
+        #expect(result.stdout.contains("(open)"))
+    }
+}
