@@ -56,7 +56,7 @@ struct CrashEngine<Model: CrashModel> {
 
     let open: (FaultInjectingFileSystem) throws -> Subject
     let close: (Subject) throws -> Void
-    let perform: (Step, Subject) throws -> Void
+    let perform: (Step, Subject, FaultInjectingFileSystem) throws -> Void
     /// Whether an error from running a step again after a fault means it had already happened.
     let alreadyDone: (any Error) -> Bool
     /// The recovered subject takes new writes durably; the problem when it does not.
@@ -199,11 +199,13 @@ struct CrashEngine<Model: CrashModel> {
                     if interim { fs.crashAfter(operations: count) }
                     var acknowledged = false
                     do {
-                        try perform(inner, subject)
+                        try perform(inner, subject, fs)
                         acknowledged = true
                     } catch {
-                        // Only the interim power failure may stop it; the crash point ends the run.
-                        guard interim, fs.isStopped, fs.statistics.mutatingOperations == powerFails else { throw error }
+                        // Only the interim power failure (or an injected fault) may stop it; the
+                        // crash point ends the run.
+                        let poweredOff = interim && fs.isStopped && fs.statistics.mutatingOperations == powerFails
+                        guard poweredOff || (fault != nil && !fs.isStopped) else { throw error }
                     }
                     if acknowledged { model.acknowledge(inner) }
                     fs.crash(outcome)
@@ -219,7 +221,7 @@ struct CrashEngine<Model: CrashModel> {
                     try model.rebase(on: subject)
                 } else {
                     do {
-                        try perform(step, subject)
+                        try perform(step, subject, fs)
                         model.acknowledge(step)
                         result.pending = nil
                     } catch {
@@ -229,7 +231,7 @@ struct CrashEngine<Model: CrashModel> {
                         subject = try openedAgainAfterAFault()
                         result.problems = try model.problems(recovered: subject, pending: step).map { "\(failure): \($0)" }
                         try model.rebase(on: subject)
-                        try retry(step, on: subject, model: &model)
+                        try retry(step, on: subject, fs: fs, model: &model)
                     }
                 }
                 guard result.problems.isEmpty else { return result }
@@ -248,9 +250,9 @@ struct CrashEngine<Model: CrashModel> {
 
     /// Runs a step again after a fault made it fail and the subject was reopened, as raft does
     /// with what was not acknowledged.
-    private func retry(_ step: Step, on subject: Subject, model: inout Model) throws {
+    private func retry(_ step: Step, on subject: Subject, fs: FaultInjectingFileSystem, model: inout Model) throws {
         do {
-            try perform(step, subject)
+            try perform(step, subject, fs)
             model.acknowledge(step)
         } catch {
             guard alreadyDone(error) else { throw error }

@@ -403,3 +403,19 @@ extension FaultInjectingFileSystem.CrashOutcome {
         return .scramble(seed: seed &+ UInt64(point) &* 0x9E37_79B9_7F4A_7C15, sectorSize: sectorSize)
     }
 }
+
+extension FaultInjectingFileSystem.CrashOutcome {
+    /// The outcomes the crash-consistency checkers try at every crash point: unsynced writes
+    /// dropped, kept, torn at 512 bytes and at 4 KiB, and scrambled.
+    public static var standard: [Self] {
+        [.dropUnsynced, .keepUnsynced, .tearLastWrite(sectorSize: 512), .tearLastWrite(sectorSize: 4096), .scramble(seed: 1)]
+    }
+}
+
+extension FaultInjectingFileSystem.Fault {
+    /// The faults the checkers aim at every call in turn: fsync fails (losing the unsynced
+    /// data, as Linux may), a write fails with `ENOSPC`, preallocation fails with `ENOSPC`.
+    public static var standard: [Self] {
+        [.syncFails(), .noSpace(), Self(.preallocate, errno: 28)]
+    }
+}

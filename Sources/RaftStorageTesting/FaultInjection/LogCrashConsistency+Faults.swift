@@ -8,7 +8,7 @@ extension LogCrashConsistency {
     /// The faults tried by default: fsync fails (losing the unsynced data, as Linux may), a
     /// write fails with `ENOSPC`, and preallocation fails with `ENOSPC`.
     public static var defaultFaults: [FaultInjectingFileSystem.Fault] {
-        [.syncFails(), .noSpace(), FaultInjectingFileSystem.Fault(.preallocate, errno: 28)]
+        FaultInjectingFileSystem.Fault.standard
     }
 
     /// Fault enumeration: for each of `faults` and each call it can target in `workload`, runs

@@ -62,7 +62,7 @@ public struct LogCrashConsistency<Store: LogStore>: Sendable {
     /// The crash outcomes tried at each crash point by default: unsynced writes dropped, kept,
     /// torn at 512 bytes and at 4 KiB, and scrambled.
     public static var defaultOutcomes: [FaultInjectingFileSystem.CrashOutcome] {
-        [.dropUnsynced, .keepUnsynced, .tearLastWrite(sectorSize: 512), .tearLastWrite(sectorSize: 4096), .scramble(seed: 1)]
+        FaultInjectingFileSystem.CrashOutcome.standard
     }
 
     /// Enumerates every crash point of `workload` with each of `outcomes` and returns what it
@@ -76,7 +76,7 @@ public struct LogCrashConsistency<Store: LogStore>: Sendable {
         return CrashEngine(
             open: open,
             close: { try $0.close() },
-            perform: { step, store in try step.run(on: store) },
+            perform: { step, store, _ in try step.run(on: store) },
             alreadyDone: { error in
                 // Out of date or compacted: it had reached the disk before the failure.
                 guard let error = error as? StorageError else { return false }
