@@ -80,7 +80,7 @@ let package = Package(
         // The child process the process-crash tests kill (Tests/EtcdWALTests/ProcessCrashTests).
         .executableTarget(
             name: "CrashWorker",
-            dependencies: ["RaftStorage", "EtcdWAL", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RaftStorage", "EtcdWAL", "LZ4Snapshots", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
 
@@ -118,6 +118,7 @@ let package = Package(
             name: "EtcdWALTests",
             dependencies: [
                 "RaftStorage", "EtcdWAL", "MemoryStore", "RaftStorageTesting", "EtcdTestSupport",
+                "LZ4Snapshots",  // the Storage process-crash test reopens the worker's LZ4 snapshots
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),

@@ -8,11 +8,16 @@
 //   CrashWorker hold <directory>      open the WAL for writing, print "holding", wait for stdin
 //       to close, then close the WAL.
 //   CrashWorker try-open <directory>  print "opened" or "locked" (exit 0) or the error (exit 1).
+//   CrashWorker storage <directory> <seed> <term> etcd|lz4   the same through Storage (WAL in
+//       <directory>/wal, snapshots in <directory>/snap): prints "open <lastIndex> <snapshot>",
+//       "ack ..." per Ready and "snap <index>" per local snapshot (whose data is
+//       `payload(index: <index>, term: 0)`), with compaction behind each snapshot.
 //
 // Entry data is a function of (index, term) only (see `payload`), so the parent can check any
 // entry it finds without being told what was written.
 
 import EtcdWAL
+import LZ4Snapshots
 import Logging
 import RaftStorage
 
@@ -93,6 +98,45 @@ func append(directory: String, seed: UInt64, term: UInt64) throws(StorageError) 
     }
 }
 
+/// Storage over the WAL and a file snapshot store in `directory`, as a node opens it.
+func openStorage(directory: String, snapshots kind: String) throws(StorageError) -> Storage<AnyLogStore, AnySnapshotStore> {
+    let fileSystem = PosixFileSystem()
+    try fileSystem.createDirectory(directory, permissions: 0o700)
+    try fileSystem.syncDirectory(fileSystem.parentDirectory(of: directory))
+    let log = try WALLogStore.open(at: fileSystem.join(directory, "wal"), options: options)
+    let quiet = Logger(label: "crash-worker", factory: { _ in SwiftLogNoOpLogHandler() })
+    let snapshotDirectory = fileSystem.join(directory, "snap")
+    let snapshots: any SnapshotStore = kind == "lz4"
+        ? try LZ4SnapshotStore(directory: snapshotDirectory, codec: ProtobufRecordCodec(), logger: quiet)
+        : try EtcdSnapshotStore(directory: snapshotDirectory, logger: quiet)
+    return try Storage(log: AnyLogStore(log), snapshots: AnySnapshotStore(snapshots), options: .init(retainedEntries: 20, retainedSnapshots: 2))
+}
+
+func storage(directory: String, seed: UInt64, term: UInt64, snapshots kind: String) throws(StorageError) -> Never {
+    let storage = try openStorage(directory: directory, snapshots: kind)
+    var last = try storage.lastIndex()
+    say("open \(last) \(storage.snapshotMetadata.index)")
+    var random = seed | 1
+    func roll(_ bound: UInt64) -> UInt64 {
+        random ^= random << 13
+        random ^= random >> 7
+        random ^= random << 17
+        return random % bound
+    }
+    while true {
+        let count = 1 + roll(20)
+        let entries = ((last + 1)...(last + count)).map { Entry(term: term, index: $0, data: payload(index: $0, term: term)) }
+        try storage.save(hardState: HardState(term: term, vote: 1, commit: last), entries: entries)
+        say("ack \(last + 1) \(last + count) \(term)")
+        last += count
+        let commit = try storage.initialState().hardState.commit
+        if roll(6) == 0, commit > storage.snapshotMetadata.index {
+            try storage.createSnapshot(at: commit, data: payload(index: commit, term: 0))
+            say("snap \(commit)")
+        }
+    }
+}
+
 func hold(directory: String) throws(StorageError) {
     let store = try WALLogStore.open(at: directory, options: options)
     say("holding")
@@ -120,6 +164,9 @@ do {
     case "append":
         guard arguments.count == 5, let seed = UInt64(arguments[3]), let term = UInt64(arguments[4]) else { fail("append <directory> <seed> <term>") }
         try append(directory: arguments[2], seed: seed, term: term)
+    case "storage":
+        guard arguments.count == 6, let seed = UInt64(arguments[3]), let term = UInt64(arguments[4]) else { fail("storage <directory> <seed> <term> etcd|lz4") }
+        try storage(directory: arguments[2], seed: seed, term: term, snapshots: arguments[5])
     case "hold": try hold(directory: arguments[2])
     case "try-open": tryOpen(directory: arguments[2])
     default: fail("unknown mode \(arguments[1])")
