@@ -8,7 +8,7 @@ DEMO_PACKAGES := liblz4-dev
 TEST_PACKAGES := liblz4-dev etcd-server etcd-client lz4
 ETCD35_DIR := .build-etcd/etcd-3.5.1
 
-.PHONY: demo test build docs deps-demo deps-test deps-go etcd35 fixtures snap-fixtures bench-go-build bench-go bench-snapshots clean fuzz fuzz-smoke fuzz-build sanitize
+.PHONY: demo test build docs deps-demo deps-test deps-go etcd35 fixtures snap-fixtures bench-go-build bench-go bench-snapshots clean fuzz fuzz-smoke fuzz-build fuzz-seeds sanitize
 
 demo: deps-demo
 	$(SWIFT) build -c release --product raftstore
@@ -97,7 +97,7 @@ bench-go: bench-go-build
 # built with -sanitize=fuzzer,address; each runs from its committed seed corpus (Fuzz/Corpus/<name>)
 # plus a scratch corpus under .build-fuzz. `make fuzz` runs each for FUZZ_SECONDS, `make fuzz-smoke`
 # (part of `make test`) for FUZZ_SMOKE_SECONDS. Findings are written to .build-fuzz/<target>-crash-*.
-FUZZ_TARGETS := FuzzRecordCodec FuzzWALReplay
+FUZZ_TARGETS := FuzzRecordCodec FuzzWALReplay FuzzSnap FuzzSnapLZ4 FuzzJSONImport
 FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 10
 FUZZ_FLAGS := -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 -max_len=16384 -print_final_stats=1
@@ -124,6 +124,11 @@ fuzz: fuzz-build
 
 fuzz-smoke: fuzz-build
 	$(call run_fuzzers,$(FUZZ_SMOKE_SECONDS))
+
+# Regenerates the committed seed corpora (WAL seeds from the etcd fixtures, the rest with the
+# stores' and the CLI's own encoders).
+fuzz-seeds: fuzz-build
+	cd Fuzz && python3 seeds.py && SWIFT_BACKTRACE=enable=no .build/release/FuzzSeeds
 
 # The whole test suite under the address and the thread sanitizer, each in its own build directory.
 sanitize: deps-test etcd35

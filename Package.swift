@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "EtcdWAL", targets: ["EtcdWAL"]),
         .library(name: "LZ4Snapshots", targets: ["LZ4Snapshots"]),
         .library(name: "RaftStorageTesting", targets: ["RaftStorageTesting"]),
+        // The CLI's commands as a library (for the JSON-import fuzz target in Fuzz/).
+        .library(name: "RaftStoreCLI", targets: ["RaftStoreCLI"]),
         .executable(name: "raftstore", targets: ["raftstore"]),
     ],
     dependencies: [

@@ -25,6 +25,48 @@ let package = Package(
                 .product(name: "EtcdWAL", package: "raftstore"),
             ]
         ),
+        .target(
+            name: "FuzzSnapshotSupport",
+            dependencies: [
+                "FuzzSupport",
+                .product(name: "RaftStorage", package: "raftstore"),
+                .product(name: "RaftStorageTesting", package: "raftstore"),
+            ]
+        ),
+        .executableTarget(
+            name: "FuzzSnap",
+            dependencies: [
+                "FuzzSupport", "FuzzSnapshotSupport",
+                .product(name: "RaftStorage", package: "raftstore"),
+                .product(name: "EtcdWAL", package: "raftstore"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "FuzzSnapLZ4",
+            dependencies: [
+                "FuzzSupport", "FuzzSnapshotSupport",
+                .product(name: "RaftStorage", package: "raftstore"),
+                .product(name: "EtcdWAL", package: "raftstore"),
+                .product(name: "LZ4Snapshots", package: "raftstore"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "FuzzJSONImport",
+            dependencies: ["FuzzSupport", .product(name: "RaftStoreCLI", package: "raftstore")]
+        ),
+        .executableTarget(
+            name: "FuzzSeeds",
+            dependencies: [
+                .product(name: "RaftStorage", package: "raftstore"),
+                .product(name: "EtcdWAL", package: "raftstore"),
+                .product(name: "LZ4Snapshots", package: "raftstore"),
+                .product(name: "RaftStorageTesting", package: "raftstore"),
+                .product(name: "RaftStoreCLI", package: "raftstore"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "FuzzWALReplay",
             dependencies: [

@@ -19,36 +19,6 @@ let quiet = Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() })
 let first = "0000000000000000-0000000000000000.wal"
 let second = "0000000000000001-0000000000000010.wal"
 
-runFuzzer { input in
-    guard let mode = input.first else { return }
-    let fs = FaultInjectingFileSystem()
-    var files: [(String, UnsafeRawBufferPointer)] = []
-    if mode & 1 == 0 {
-        files = [(first, UnsafeRawBufferPointer(rebasing: input.dropFirst()))]
-    } else {
-        guard input.count >= 3 else { return }
-        let rest = UnsafeRawBufferPointer(rebasing: input.dropFirst(3))
-        let split = (Int(input[1]) << 8 | Int(input[2])) % (rest.count + 1)
-        files = [(first, UnsafeRawBufferPointer(rebasing: rest[..<split])), (second, UnsafeRawBufferPointer(rebasing: rest[split...]))]
-    }
-    if mode & 2 != 0 {
-        writeScript(UnsafeRawBufferPointer(rebasing: input.dropFirst()), to: fs)
-        check(fs)
-        return
-    }
-    do {
-        try fs.createDirectory("/wal", permissions: 0o700)
-        for (name, bytes) in files {
-            let file = try fs.open("/wal/" + name, [.write, .create], permissions: 0o600)
-            try file.write(bytes, at: 0)
-            try file.close()
-        }
-    } catch {
-        require(false, "setting up the in-memory file system failed: \(error)")
-    }
-    check(fs)
-}
-
 /// Reads, scans and opens the WAL in `/wal`; whatever opens must take an append and keep it.
 func check(_ fs: FaultInjectingFileSystem) {
     let options = WALOptions(fileSystem: fs, segmentSize: 16 * 1024, logger: quiet)
@@ -107,4 +77,34 @@ func writeScript(_ script: UnsafeRawBufferPointer, to fs: FaultInjectingFileSyst
     var damaged = bytes
     if value == 0 { damaged.removeSubrange(offset...) } else { damaged[offset] ^= value }
     fs.setContents(of: "/wal/" + last, to: damaged)
+}
+
+runFuzzer { input in
+    guard let mode = input.first else { return }
+    let fs = FaultInjectingFileSystem()
+    var files: [(String, UnsafeRawBufferPointer)] = []
+    if mode & 1 == 0 {
+        files = [(first, UnsafeRawBufferPointer(rebasing: input.dropFirst()))]
+    } else {
+        guard input.count >= 3 else { return }
+        let rest = UnsafeRawBufferPointer(rebasing: input.dropFirst(3))
+        let split = (Int(input[1]) << 8 | Int(input[2])) % (rest.count + 1)
+        files = [(first, UnsafeRawBufferPointer(rebasing: rest[..<split])), (second, UnsafeRawBufferPointer(rebasing: rest[split...]))]
+    }
+    if mode & 2 != 0 {
+        writeScript(UnsafeRawBufferPointer(rebasing: input.dropFirst()), to: fs)
+        check(fs)
+        return
+    }
+    do {
+        try fs.createDirectory("/wal", permissions: 0o700)
+        for (name, bytes) in files {
+            let file = try fs.open("/wal/" + name, [.write, .create], permissions: 0o600)
+            try file.write(bytes, at: 0)
+            try file.close()
+        }
+    } catch {
+        require(false, "setting up the in-memory file system failed: \(error)")
+    }
+    check(fs)
 }
