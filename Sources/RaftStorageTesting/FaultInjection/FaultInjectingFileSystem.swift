@@ -34,8 +34,23 @@ public final class FaultInjectingFileSystem: FileSystem {
 
     /// A fault to inject.
     public struct Fault: Sendable, Hashable {
-        public enum Operation: Sendable, Hashable { case sync, write, read, preallocate, rename, create }
+        /// The kind of call a fault targets.
+        public enum Operation: Sendable, Hashable {
+            /// `fsync`/`fdatasync` of a file, and `fsync` of a directory.
+            case sync
+            /// A write to a file.
+            case write
+            /// Any call that reads: file contents, sizes, listings, `info`, locks.
+            case read
+            /// Preallocating (`fallocate`) a file.
+            case preallocate
+            /// Renaming a file.
+            case rename
+            /// Creating (or truncating on open) a file or directory.
+            case create
+        }
 
+        /// The calls that fail.
         public var operation: Operation
         /// Only calls whose path contains this text fail; `nil` matches every path.
         public var pathContains: String?
@@ -47,6 +62,8 @@ public final class FaultInjectingFileSystem: FileSystem {
         /// n-th sync, write, ... of a workload.
         public var skipping: Int
 
+        /// A fault failing `times` calls of `operation` on paths containing `pathContains` with
+        /// `errno`, after letting `skipping` of them succeed.
         public init(_ operation: Operation, pathContains: String? = nil, errno: Int32, times: Int = 1, skipping: Int = 0) {
             self.operation = operation
             self.pathContains = pathContains
@@ -65,8 +82,12 @@ public final class FaultInjectingFileSystem: FileSystem {
 
     /// Counts for reports.
     public struct Statistics: Sendable, Hashable {
+        /// Operations that changed the simulated disk (creations, writes, resizes, renames,
+        /// removals, syncs): the crash points.
         public var mutatingOperations = 0
+        /// Injected faults that fired.
         public var faultsInjected = 0
+        /// Simulated power failures (``FaultInjectingFileSystem/crash(_:)`` calls).
         public var crashes = 0
         /// Calls of each kind a ``Fault`` can target (failed ones included), so a fault can be
         /// aimed at each of them in turn with ``Fault/skipping``.
@@ -85,6 +106,7 @@ public final class FaultInjectingFileSystem: FileSystem {
 
     private let state = Mutex(State())
 
+    /// An empty simulated disk holding only the root directory `/`.
     public init() {}
 
     // MARK: - Control
@@ -95,10 +117,12 @@ public final class FaultInjectingFileSystem: FileSystem {
         set { state.withLock { $0.capacity = newValue } }
     }
 
+    /// Makes the calls `fault` describes fail, until it wears off.
     public func inject(_ fault: Fault) {
         state.withLock { $0.faults.append(fault) }
     }
 
+    /// Removes every injected fault that has not worn off yet.
     public func removeFaults() {
         state.withLock { $0.faults.removeAll() }
     }
@@ -130,6 +154,7 @@ public final class FaultInjectingFileSystem: FileSystem {
         }
     }
 
+    /// What the file system has done so far.
     public var statistics: Statistics { state.withLock { $0.statistics } }
 
     /// The current contents of a file, for tests that damage or inspect files directly.

@@ -137,10 +137,15 @@ struct LogCrashModel {
 
 /// One step of a crash-consistency workload for a ``RaftStorage/LogStore``.
 public indirect enum LogCrashStep: Sendable, Hashable, CustomStringConvertible {
+    /// ``RaftStorage/LogStore/save(hardState:entries:)``.
     case save(HardState, [Entry])
+    /// ``RaftStorage/LogStore/sync()``.
     case sync
+    /// ``RaftStorage/LogStore/applySnapshot(_:)``: a snapshot from the leader.
     case applySnapshot(SnapshotMetadata)
+    /// ``RaftStorage/LogStore/recordSnapshot(_:)``: a snapshot taken locally.
     case recordSnapshot(SnapshotMetadata)
+    /// ``RaftStorage/LogStore/compact(through:)``.
     case compact(UInt64)
     /// Closes the store cleanly and opens it again, as a node restarting does.
     case restart
