@@ -130,10 +130,12 @@ fuzz-smoke: fuzz-build
 fuzz-seeds: fuzz-build
 	cd Fuzz && python3 seeds.py && SWIFT_BACKTRACE=enable=no .build/release/FuzzSeeds
 
-# The whole test suite under the address and the thread sanitizer, each in its own build directory.
+# The whole test suite under the address and the thread sanitizer, each in its own build directory
+# (Tools/lsan-suppressions.txt lists the leaks that are the toolchain's, not this package's).
 sanitize: deps-test etcd35
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
-	ETCD35_BIN=$(CURDIR)/$(ETCD35_DIR)/etcd $(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --parallel
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Tools/lsan-suppressions.txt ETCD35_BIN=$(CURDIR)/$(ETCD35_DIR)/etcd \
+		$(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --parallel
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	ETCD35_BIN=$(CURDIR)/$(ETCD35_DIR)/etcd $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --parallel
 
