@@ -131,13 +131,15 @@ fuzz-seeds: fuzz-build
 	cd Fuzz && python3 seeds.py && SWIFT_BACKTRACE=enable=no .build/release/FuzzSeeds
 
 # The whole test suite under the address and the thread sanitizer, each in its own build directory
-# (Tools/lsan-suppressions.txt lists the leaks that are the toolchain's, not this package's).
+# (Tools/lsan-suppressions.txt and tsan-suppressions.txt list what belongs to the toolchain: Foundation's
+# leaks, and ThreadSanitizer's blindness to Synchronization.Mutex's contended path).
 sanitize: deps-test etcd35
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
 	LSAN_OPTIONS=suppressions=$(CURDIR)/Tools/lsan-suppressions.txt ETCD35_BIN=$(CURDIR)/$(ETCD35_DIR)/etcd \
 		$(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --parallel
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
-	ETCD35_BIN=$(CURDIR)/$(ETCD35_DIR)/etcd $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --parallel
+	TSAN_OPTIONS=suppressions=$(CURDIR)/Tools/tsan-suppressions.txt ETCD35_BIN=$(CURDIR)/$(ETCD35_DIR)/etcd \
+		$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --parallel
 
 clean:
 	rm -rf .build .build-etcd .build-go .build-fuzz .build-asan .build-tsan Fuzz/.build
