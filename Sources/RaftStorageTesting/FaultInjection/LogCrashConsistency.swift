@@ -8,10 +8,13 @@ public import Testing
 /// appears that was never written, the HardState never goes backwards, and the log continues.
 ///
 /// ```swift
-/// let crashes = LogCrashConsistency(open: { fs in try WALLogStore.open(at: "/wal", options: .init(fileSystem: fs)) })
-/// @Test(arguments: LogCrashConsistency<WALLogStore>.workloads)
-/// func crashes(_ workload: LogCrashConsistency<WALLogStore>.Workload) throws {
-///     try crashes.check(workload)
+/// let crashes = LogCrashConsistency(open: { fs in
+///     try WALLogStore.open(at: "/wal", options: .init(wal: WALOptions(fileSystem: fs, segmentSize: 4096)))
+/// })
+/// @Test(arguments: LogCrashConsistency<WALLogStore<ProtobufRecordCodec>>.workloads)
+/// func crashes(_ workload: LogCrashConsistency<WALLogStore<ProtobufRecordCodec>>.Workload) throws {
+///     try crashes.check(workload)        // a power failure after every file-system call
+///     try crashes.checkFaults(workload)  // every fsync, write and preallocation failing in turn
 /// }
 /// ```
 ///

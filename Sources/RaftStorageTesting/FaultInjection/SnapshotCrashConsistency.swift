@@ -9,7 +9,7 @@ public import Testing
 ///
 /// ```swift
 /// let crashes = SnapshotCrashConsistency(
-///     open: { fs in try EtcdSnapshotStore(directory: "/snap", fileSystem: fs) },
+///     open: { fs in try EtcdSnapshotStore(directory: "/snap", fileSystem: fs) },  // "/" exists
 ///     filePath: { store, marker in store.filePath(of: marker) })
 /// @Test(arguments: SnapshotCrashConsistency<EtcdSnapshotStore>.workloads + SnapshotCrashConsistency<EtcdSnapshotStore>.damageWorkloads)
 /// func crashes(_ workload: SnapshotCrashConsistency<EtcdSnapshotStore>.Workload) throws {

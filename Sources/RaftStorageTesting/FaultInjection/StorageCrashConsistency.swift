@@ -11,9 +11,12 @@ public import Testing
 ///
 /// ```swift
 /// let crashes = StorageCrashConsistency(open: { fs in
-///     try Storage(log: WALLogStore.open(at: "/data/wal", options: ...),
-///                 snapshots: EtcdSnapshotStore(directory: "/data/snap", fileSystem: fs),
-///                 options: .init(retainedEntries: 2, retainedSnapshots: 2))
+///     try fs.createDirectory("/data", permissions: 0o700)
+///     try fs.syncDirectory("/")
+///     return try Storage(
+///         log: WALLogStore.open(at: "/data/wal", options: .init(wal: WALOptions(fileSystem: fs, segmentSize: 4096))),
+///         snapshots: EtcdSnapshotStore(directory: "/data/snap", fileSystem: fs),
+///         options: .init(retainedEntries: 2, retainedSnapshots: 2))
 /// })
 /// @Test(arguments: StorageCrashConsistency<WALLogStore<ProtobufRecordCodec>, EtcdSnapshotStore>.workloads)
 /// func crashes(_ workload: StorageCrashConsistency<WALLogStore<ProtobufRecordCodec>, EtcdSnapshotStore>.Workload) throws {
