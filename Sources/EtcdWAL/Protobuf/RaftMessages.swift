@@ -105,15 +105,22 @@ extension ProtobufReader {
         }
     }
 
+    /// `raftpb.Snapshot` of a `.snap` file, with the streaming decoder's limits: one `data`
+    /// field, no groups (see `ProtobufRecordCodec.decodeSnapshot`).
     mutating func readSnapshot() throws(StorageError) -> Snapshot {
         var snapshot = Snapshot()
+        var sawData = false
         while let (field, wireType) = try readTag() {
+            let start = position
             switch field {
-            case 1: snapshot.data = copy(try readLengthDelimited(wireType: wireType, field: field, in: "Snapshot"))
+            case 1:
+                guard !sawData else { throw error("snap: a second data field in raftpb.Snapshot", at: start) }
+                sawData = true
+                snapshot.data = copy(try readLengthDelimited(wireType: wireType, field: field, in: "Snapshot"))
             case 2:
                 var nested = subReader(try readLengthDelimited(wireType: wireType, field: field, in: "Snapshot"))
                 try nested.readSnapshotMetadata(into: &snapshot.metadata)
-            default: try skipField(wireType: wireType, field: field)
+            default: try skipNonGroupField(wireType: wireType, field: field, in: "raftpb.Snapshot")
             }
         }
         return snapshot
