@@ -76,6 +76,13 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        .executableTarget(
+            name: "WALBenchmark",
+            dependencies: ["RaftStorage", "EtcdWAL"],
+            path: "Benchmarks/WALBenchmark",
+            swiftSettings: strictSettings
+        ),
+
         // MARK: - Examples
         // The key/value state machine is a library so `raftstore demo` runs the same code.
         .target(

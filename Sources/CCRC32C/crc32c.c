@@ -166,11 +166,13 @@ static uint32_t portable(uint32_t crc, const unsigned char *next, size_t length)
 #define HW_TARGET __attribute__((target("sse4.2")))
 typedef uint64_t hw_reg;
 #define HW_STEP64(reg, word) ((reg) = _mm_crc32_u64((reg), (word)))
+#define HW_STEP32(reg, word) ((reg) = _mm_crc32_u32((uint32_t)(reg), (word)))
 #define HW_STEP8(reg, byte) ((reg) = _mm_crc32_u8((uint32_t)(reg), (byte)))
 #elif defined(CCRC32C_ARM)
 #define HW_TARGET __attribute__((target("crc")))
 typedef uint32_t hw_reg;
 #define HW_STEP64(reg, word) ((reg) = __builtin_arm_crc32cd((reg), (word)))
+#define HW_STEP32(reg, word) ((reg) = __builtin_arm_crc32cw((reg), (word)))
 #define HW_STEP8(reg, byte) ((reg) = __builtin_arm_crc32cb((reg), (byte)))
 #endif
 
@@ -199,13 +201,12 @@ static inline uint64_t load64(const unsigned char *p) {
         length -= 3 * (block);                                                   \
     }
 
+// No alignment prologue: unaligned 8-byte loads cost nothing extra on either target, while
+// byte steps before the first aligned word would add up to seven dependent instructions, a
+// fifth of the work for a ~120-byte WAL record (the write path's most common call).
 HW_TARGET
 static uint32_t hardware(uint32_t crc, const unsigned char *next, size_t length) {
     hw_reg reg0 = (uint32_t)~crc;
-    while (length && ((uintptr_t)next & 7) != 0) {
-        HW_STEP8(reg0, *next++);
-        length--;
-    }
     HW_ROUNDS(LONG_BLOCK, zeros_long)
     HW_ROUNDS(MID_BLOCK, zeros_mid)
     HW_ROUNDS(SHORT_BLOCK, zeros_short)
@@ -213,6 +214,13 @@ static uint32_t hardware(uint32_t crc, const unsigned char *next, size_t length)
         HW_STEP64(reg0, load64(next));
         next += 8;
         length -= 8;
+    }
+    if (length >= 4) {
+        uint32_t word;
+        memcpy(&word, next, sizeof(word));
+        HW_STEP32(reg0, word);
+        next += 4;
+        length -= 4;
     }
     while (length--) HW_STEP8(reg0, *next++);
     return ~(uint32_t)reg0;

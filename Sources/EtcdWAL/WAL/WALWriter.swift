@@ -68,9 +68,8 @@ struct WALWriter<Codec: RecordCodec> {
     mutating func save(hardState: HardState, entries: [Entry]) throws(StorageError) {
         if hardState.isEmpty && entries.isEmpty { return }
         let mustSync = hardState.mustSync(previous: lastState, entryCount: entries.count)
-        for entry in entries {
-            try append(.entry(entry))
-            highestIndex = max(highestIndex, entry.index)
+        if !entries.isEmpty {
+            highestIndex = max(highestIndex, try tail.append(entries: entries, codec: codec, crc: &crc))
         }
         if !hardState.isEmpty {
             try append(.hardState(hardState))

@@ -1,0 +1,50 @@
+// WAL benchmark driver (issue 6). `make bench` runs `WALBenchmark compare`; the other
+// subcommands are its parts and probes for profiling.
+import Foundation
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+var flags = Flags(arguments.dropFirst())
+
+do {
+    switch arguments.first {
+    case "probe-write":
+        try Probes.write(
+            entries: flags.int("--entries", 1_000_000), size: flags.int("--size", 100), batch: flags.int("--batch", 1000),
+            fsync: !flags.bool("--no-fsync"), directory: flags.string("--dir", NSTemporaryDirectory()),
+            rounds: flags.int("--rounds", 3))
+    default:
+        print("usage: WALBenchmark probe-write [--entries N] [--size B] [--batch B] [--no-fsync] [--dir DIR] [--rounds N]")
+        exit(2)
+    }
+} catch {
+    FileHandle.standardError.write(Data("WALBenchmark: \(error)\n".utf8))
+    exit(1)
+}
+
+/// `--name value` and `--flag` arguments.
+struct Flags {
+    private var values: [String: String] = [:]
+    private var present: Set<String> = []
+
+    init(_ arguments: ArraySlice<String>) {
+        var iterator = arguments.makeIterator()
+        while let argument = iterator.next() {
+            guard argument.hasPrefix("--") else { continue }
+            if let equals = argument.firstIndex(of: "=") {
+                values[String(argument[..<equals])] = String(argument[argument.index(after: equals)...])
+            } else {
+                present.insert(argument)
+            }
+        }
+        // A flag followed by a value: `--name value`.
+        let list = Array(arguments)
+        for (position, argument) in list.enumerated() where argument.hasPrefix("--") && position + 1 < list.count {
+            if !list[position + 1].hasPrefix("--") { values[argument] = list[position + 1] }
+        }
+    }
+
+    func bool(_ name: String) -> Bool { present.contains(name) }
+    func string(_ name: String, _ fallback: String) -> String { values[name] ?? fallback }
+    func int(_ name: String, _ fallback: Int) -> Int { values[name].flatMap { Int($0) } ?? fallback }
+    func double(_ name: String, _ fallback: Double) -> Double { values[name].flatMap { Double($0) } ?? fallback }
+}
