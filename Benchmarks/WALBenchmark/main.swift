@@ -12,6 +12,10 @@ do {
             entries: flags.int("--entries", 1_000_000), size: flags.int("--size", 100), batch: flags.int("--batch", 1000),
             fsync: !flags.bool("--no-fsync"), directory: flags.string("--dir", NSTemporaryDirectory()),
             rounds: flags.int("--rounds", 3))
+    case "probe-replay":
+        try Probes.replay(
+            entries: flags.int("--entries", 1_000_000), size: flags.int("--size", 100),
+            directory: flags.string("--dir", NSTemporaryDirectory()), rounds: flags.int("--rounds", 3))
     default:
         print("usage: WALBenchmark probe-write [--entries N] [--size B] [--batch B] [--no-fsync] [--dir DIR] [--rounds N]")
         exit(2)
