@@ -13,17 +13,16 @@ enum Probes {
             let options = WALOptions(unsafeNoSync: !fsync)
             let wal = try WAL.create(at: base + "/wal", metadata: Array("raftstore-bench".utf8), codec: ProtobufRecordCodec(), options: options)
             let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
-            var batchEntries: [Entry] = []
-            batchEntries.reserveCapacity(batch)
+            // The same harness as `raftstore bench`: one batch renumbered in place.
+            var batchEntries = [Entry](repeating: Entry(term: 1, index: 0, data: payload), count: batch)
             let before = CPUTime.now()
             let start = ContinuousClock.now
             var next: UInt64 = 1
             while next <= UInt64(entries) {
-                batchEntries.removeAll(keepingCapacity: true)
-                while next <= UInt64(entries) && batchEntries.count < batch {
-                    batchEntries.append(Entry(term: 1, index: next, data: payload))
-                    next += 1
-                }
+                let count = Int(min(UInt64(batch), UInt64(entries) - next + 1))
+                if count < batchEntries.count { batchEntries.removeLast(batchEntries.count - count) }
+                for slot in 0..<count { batchEntries[slot].index = next + UInt64(slot) }
+                next += UInt64(count)
                 try wal.save(hardState: HardState(term: 1, vote: 1, commit: next - 1), entries: batchEntries)
             }
             try wal.sync()

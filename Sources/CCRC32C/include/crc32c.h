@@ -7,6 +7,11 @@
 /// to continue (Go's crc32.Update). Uses the CPU's CRC instructions when present.
 uint32_t ccrc32c_update(uint32_t crc, const void *bytes, size_t length);
 
+/// ccrc32c_update over `wordLength` (at most 16) bytes held in two little-endian words (`low`
+/// first) followed by `length` bytes: a record header built in registers and its data, so the
+/// header is not read back from memory just written (a stalled store-to-load forward).
+uint32_t ccrc32c_update_words(uint32_t crc, uint64_t low, uint64_t high, size_t wordLength, const void *bytes, size_t length);
+
 /// The portable slicing-by-8 path, whatever the CPU offers (for tests and benchmarks).
 uint32_t ccrc32c_update_portable(uint32_t crc, const void *bytes, size_t length);
 

@@ -19,9 +19,9 @@ enum EntryFrame {
     /// ``maximumSize(of:)`` for a payload of `payloadCount` bytes.
     @inline(__always)
     static func maximumSize(payloadCount: Int) -> Int {
-        // Length word + `08 02 10` + crc (5) + `1a` + length varint (10) + payload + padding
-        // (written as one 8-byte store, as are the payload's varints).
-        8 + 3 + 5 + 1 + 10 + payloadCount + 8
+        // Length word + `08 02 10` + crc (5) + `1a` + length varint (10) + payload + slack for
+        // the padding's 8-byte store and the field headers' two 8-byte stores.
+        8 + 3 + 5 + 1 + 10 + payloadCount + 16
     }
 
     /// `entry.encodedSize`, inlined here: the core's property is not inlinable across modules.
@@ -37,40 +37,111 @@ enum EntryFrame {
     @inline(__always)
     static func write(_ entry: borrowing Entry, at start: UnsafeMutableRawPointer, crc: inout UInt32) -> Int {
         let payloadCount = payloadSize(of: entry)
-        writePayload(entry, payloadCount: payloadCount, frame: start)
-        return finish(frame: start, payloadCount: payloadCount, crc: &crc)
+        let header = writePayload(entry, payloadCount: payloadCount, frame: start)
+        return finish(frame: start, payloadCount: payloadCount, header: header, crc: &crc)
+    }
+
+    /// The payload's field headers (everything but the data bytes), when they fit in 16 bytes:
+    /// kept in registers so the CRC need not read them back from bytes just stored, which
+    /// stalls the CPU (a load spanning several recent stores cannot be forwarded from them).
+    struct Header {
+        var low: UInt64
+        var high: UInt64
+        var count: Int
+        var dataCount: Int
     }
 
     /// Writes the `raftpb.Entry` payload (of ``payloadSize(of:)`` bytes) where it goes with a
-    /// 5-byte crc varint.
+    /// 5-byte crc varint; returns its field headers when they fit in two words.
     ///
-    /// Kept apart from ``finish(frame:payloadCount:crc:)`` so the borrow of `entry` ends before
-    /// the CRC call: across an opaque C call the compiler would otherwise retain `entry.data`.
+    /// Kept apart from ``finish(frame:payloadCount:header:crc:)`` so the borrow of `entry` ends
+    /// before the CRC call: across an opaque C call the compiler would otherwise retain
+    /// `entry.data`.
     @inline(__always)
-    static func writePayload(_ entry: borrowing Entry, payloadCount: Int, frame start: UnsafeMutableRawPointer) {
-        var position = start + 8 + 3 + 5 + 1 + varintLength(UInt64(payloadCount))
+    static func writePayload(_ entry: borrowing Entry, payloadCount: Int, frame start: UnsafeMutableRawPointer) -> Header? {
+        let payload = start + 8 + 3 + 5 + 1 + varintLength(UInt64(payloadCount))
+        let dataCount = entry.data?.count
+        if let header = headerWords(entry, dataCount: dataCount) {
+            payload.storeBytes(of: header.low.littleEndian, as: UInt64.self)
+            (payload + 8).storeBytes(of: header.high.littleEndian, as: UInt64.self)
+            entry.data?.withUnsafeBytes { bytes in
+                if let base = bytes.baseAddress { (payload + header.count).copyMemory(from: base, byteCount: bytes.count) }
+            }
+            return header
+        }
+        var position = payload
         position.storeByte(1 << 3)
-        position = storeVarintWide(UInt64(bitPattern: Int64(entry.type.rawValue)), at: position)
+        position = storeVarint(UInt64(bitPattern: Int64(entry.type.rawValue)), at: position)
         position.storeByte(2 << 3)
-        position = storeVarintWide(entry.term, at: position)
+        position = storeVarint(entry.term, at: position)
         position.storeByte(3 << 3)
-        position = storeVarintWide(entry.index, at: position)
-        if let count = entry.data?.count {
+        position = storeVarint(entry.index, at: position)
+        if let count = dataCount {
             position.storeByte(4 << 3 | 2)
-            position = storeVarintWide(UInt64(count), at: position)
+            position = storeVarint(UInt64(count), at: position)
             entry.data?.withUnsafeBytes { bytes in
                 if let base = bytes.baseAddress { position.copyMemory(from: base, byteCount: bytes.count) }
             }
         }
+        return nil
     }
 
-    /// Checksums the payload ``writePayload(_:frame:)`` wrote, then writes the record header,
-    /// padding and length word around it; returns the frame's size.
+    /// `08 <type> 10 <term> 18 <index> [22 <length>]` as two little-endian words, or `nil` when
+    /// a varint is longer than five bytes or the whole is longer than 16.
     @inline(__always)
-    static func finish(frame start: UnsafeMutableRawPointer, payloadCount: Int, crc: inout UInt32) -> Int {
+    private static func headerWords(_ entry: borrowing Entry, dataCount: Int?) -> Header? {
+        guard let type = varintWord(UInt64(bitPattern: Int64(entry.type.rawValue))),
+              let term = varintWord(entry.term), let index = varintWord(entry.index) else { return nil }
+        var words = UInt128(1 << 3)
+        var count = 1
+        words |= UInt128(type.word) << (8 * count)
+        count += type.count
+        words |= UInt128(2 << 3) << (8 * count)
+        count += 1
+        words |= UInt128(term.word) << (8 * count)
+        count += term.count
+        words |= UInt128(3 << 3) << (8 * count)
+        count += 1
+        words |= UInt128(index.word) << (8 * count)
+        count += index.count
+        if let dataCount {
+            guard let length = varintWord(UInt64(dataCount)), count + 1 + length.count <= 16 else { return nil }
+            words |= UInt128(4 << 3 | 2) << (8 * count)
+            count += 1
+            words |= UInt128(length.word) << (8 * count)
+            count += length.count
+        }
+        guard count <= 16 else { return nil }
+        return Header(low: UInt64(truncatingIfNeeded: words), high: UInt64(truncatingIfNeeded: words >> 64), count: count, dataCount: dataCount ?? 0)
+    }
+
+    /// A varint of up to five bytes as the little-endian word holding it, or `nil` when longer.
+    @inline(__always)
+    private static func varintWord(_ value: UInt64) -> (word: UInt64, count: Int)? {
+        if value < 0x80 { return (value, 1) }
+        guard value < 1 << 35 else { return nil }
+        let count = varintLength(value)
+        var word = value & 0x7F
+        word |= (value >> 7 & 0x7F) << 8
+        word |= (value >> 14 & 0x7F) << 16
+        word |= (value >> 21 & 0x7F) << 24
+        word |= (value >> 28 & 0x7F) << 32
+        // Continuation bits on every byte but the last.
+        word |= 0x80_8080_8080 & ((1 << (8 * UInt64(count - 1))) &- 1)
+        return (word, count)
+    }
+
+    /// Checksums the payload ``writePayload(_:payloadCount:frame:)`` wrote, then writes the
+    /// record header, padding and length word around it; returns the frame's size.
+    @inline(__always)
+    static func finish(frame start: UnsafeMutableRawPointer, payloadCount: Int, header fields: Header?, crc: inout UInt32) -> Int {
         let lengthVarint = varintLength(UInt64(payloadCount))
         var payload = start + 8 + 3 + 5 + 1 + lengthVarint
-        crc = ccrc32c_update(crc, payload, payloadCount)
+        if let fields {
+            crc = ccrc32c_update_words(crc, fields.low, fields.high, fields.count, payload + fields.count, fields.dataCount)
+        } else {
+            crc = ccrc32c_update(crc, payload, payloadCount)
+        }
         let crcVarint = varintLength(UInt64(crc))
         if crcVarint < 5 {
             let shorter = payload - (5 - crcVarint)
@@ -88,33 +159,11 @@ enum EntryFrame {
         let recordCount = 3 + crcVarint + 1 + lengthVarint + payloadCount
         let padding = (8 - recordCount % 8) % 8
         var word = UInt64(recordCount)
-        // Zero the padding with one store (``maximumSize(of:)`` leaves room for all 8 bytes).
+        // Zero the padding with one store (``maximumSize(payloadCount:)`` leaves room for it).
         (start + 8 + recordCount).storeBytes(of: 0, as: UInt64.self)
         if padding > 0 { word |= UInt64(0x80 | padding) << 56 }
         start.storeBytes(of: word.littleEndian, as: UInt64.self)
         return 8 + recordCount + padding
-    }
-
-    /// Stores a varint of up to five bytes with one 8-byte store (so up to 7 bytes after it
-    /// are overwritten: only where the frame's later bytes or its slack go); longer ones byte
-    /// by byte. Returns the position after it.
-    @inline(__always)
-    private static func storeVarintWide(_ value: UInt64, at pointer: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
-        if value < 0x80 {
-            pointer.storeBytes(of: UInt8(value), as: UInt8.self)
-            return pointer + 1
-        }
-        guard value < 1 << 35 else { return storeVarint(value, at: pointer) }
-        let count = varintLength(value)
-        var word = value & 0x7F
-        word |= (value >> 7 & 0x7F) << 8
-        word |= (value >> 14 & 0x7F) << 16
-        word |= (value >> 21 & 0x7F) << 24
-        word |= (value >> 28 & 0x7F) << 32
-        // Continuation bits on every byte but the last.
-        word |= 0x80_8080_8080 & ((1 << (8 * UInt64(count - 1))) &- 1)
-        pointer.storeBytes(of: word.littleEndian, as: UInt64.self)
-        return pointer + count
     }
 
     @inline(__always)

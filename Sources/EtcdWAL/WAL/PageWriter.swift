@@ -81,8 +81,8 @@ struct PageWriter {
                         let payloadCount = EntryFrame.payloadSize(of: entries[next])
                         guard at + EntryFrame.maximumSize(payloadCount: payloadCount) <= limit else { break }
                         highest = max(highest, entries[next].index)
-                        EntryFrame.writePayload(entries[next], payloadCount: payloadCount, frame: base + at)
-                        at += EntryFrame.finish(frame: base + at, payloadCount: payloadCount, crc: &running)
+                        let header = EntryFrame.writePayload(entries[next], payloadCount: payloadCount, frame: base + at)
+                        at += EntryFrame.finish(frame: base + at, payloadCount: payloadCount, header: header, crc: &running)
                         next += 1
                         if at >= Self.watermark { break }
                     }

@@ -21,10 +21,19 @@ extension WAL {
         at directory: String, from start: SnapshotMarker, codec: Codec,
         options: WALOptions = WALOptions(), replayOptions: WALReplayOptions = WALReplayOptions()
     ) throws(StorageError) -> (wal: WAL, replay: WALReplay) {
-        var sink = CollectingSink(boundary: start.index)
+        let fileSystem = options.fileSystem
+        let names = try WALDirectory.segments(in: directory, fileSystem: fileSystem, logger: options.logger)
+        let selected = try WALDirectory.select(names, snapshotIndex: start.index, directory: directory)
+        let sizes = fileSizes(selected.map { fileSystem.join(directory, $0.fileName) }, fileSystem: fileSystem)
+        var sink = CollectingSink(boundary: start.index, fileSizes: sizes)
         var (wal, replay) = try open(at: directory, from: start, codec: codec, options: options, replayOptions: replayOptions, sink: &sink)
-        replay.entries = sink.entries
+        replay.entries = sink.finished()
         return (wal, replay)
+    }
+
+    /// The sizes of `paths` (0 for any that cannot be read: they only guide a reservation).
+    static func fileSizes(_ paths: [String], fileSystem: any FileSystem) -> [Int] {
+        paths.map { path in (try? fileSystem.info(path)).flatMap { $0 }.map { Int($0.size) } ?? 0 }
     }
 
     /// ``open(at:from:codec:options:replayOptions:)`` with the replay's entries handed to
@@ -97,11 +106,10 @@ extension WAL {
         let fileSystem = options.fileSystem
         let names = try WALDirectory.segments(in: directory, fileSystem: fileSystem, logger: options.logger)
         let selected = try WALDirectory.select(names, snapshotIndex: start.index, directory: directory)
-        var sink = CollectingSink(boundary: start.index)
-        var replay = WALReplay.run(
-            codec: codec, fileSystem: fileSystem, paths: selected.map { fileSystem.join(directory, $0.fileName) }, start: start,
-            options: replayOptions, sink: &sink)
-        replay.entries = sink.entries
+        let paths = selected.map { fileSystem.join(directory, $0.fileName) }
+        var sink = CollectingSink(boundary: start.index, fileSizes: fileSizes(paths, fileSystem: fileSystem))
+        var replay = WALReplay.run(codec: codec, fileSystem: fileSystem, paths: paths, start: start, options: replayOptions, sink: &sink)
+        replay.entries = sink.finished()
         return replay
     }
 
