@@ -16,6 +16,14 @@ do {
         try Probes.replay(
             entries: flags.int("--entries", 1_000_000), size: flags.int("--size", 100),
             directory: flags.string("--dir", NSTemporaryDirectory()), rounds: flags.int("--rounds", 3))
+    case "groupcommit":
+        let rounds = try await GroupCommitBenchmark.run(
+            tasks: flags.int("--tasks", 16), singleEntries: flags.int("--single", 1000), concurrentEntries: flags.int("--entries", 8000),
+            size: flags.int("--size", 100), directory: flags.string("--dir", NSTemporaryDirectory()), rounds: flags.int("--rounds", 3))
+        for round in rounds {
+            print(String(format: "1 task %.0f entries/s   %d tasks %.0f entries/s   ratio %.1fx   %.3f fdatasyncs per entry",
+                         round.single, flags.int("--tasks", 16), round.concurrent, round.concurrent / round.single, round.syncsPerEntry))
+        }
     default:
         print("usage: WALBenchmark probe-write [--entries N] [--size B] [--batch B] [--no-fsync] [--dir DIR] [--rounds N]")
         exit(2)

@@ -39,7 +39,7 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
     /// closed (or after a failed ``resume(from:)``).
     private let writer: Mutex<WAL<Codec>?>
     /// What readers see; taken briefly, inside `writer` when both are needed.
-    private let state: Mutex<LogView>
+    let state: Mutex<LogView>
 
     struct LogView {
         var index: EntryIndex
@@ -48,7 +48,17 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
         var marker: SnapshotMarker
         /// Every marker in the WAL's segments, with the segment's sequence number.
         var markers: [(marker: SnapshotMarker, segment: UInt64)]
+        /// Which entries are on disk (``durableIndex()``).
+        var durability: DurabilityTracker
         var closed = false
+
+        init(index: EntryIndex, hardState: HardState, marker: SnapshotMarker, markers: [(marker: SnapshotMarker, segment: UInt64)]) {
+            self.index = index
+            self.hardState = hardState
+            self.marker = marker
+            self.markers = markers
+            self.durability = DurabilityTracker(durableIndex: index.lastIndex)
+        }
     }
 
     /// Opens (or creates) the WAL log in `directory`.
@@ -145,7 +155,7 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
     // MARK: - Writes
 
     /// Runs a write with the WAL, serialised with every other write.
-    private func write<Result>(_ body: (WAL<Codec>) throws(StorageError) -> Result) throws(StorageError) -> Result {
+    func write<Result>(_ body: (WAL<Codec>) throws(StorageError) -> Result) throws(StorageError) -> Result {
         try writer.withLock { (wal) throws(StorageError) in
             guard let wal else { throw StorageError(.closed, "the log store is closed", path: directory) }
             return try body(wal)
@@ -153,15 +163,35 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
     }
 
     public func save(hardState: HardState, entries: [Entry]) throws(StorageError) {
+        _ = try save(hardState: hardState, entries: entries, deferringSync: false)
+    }
+
+    /// Appends like ``save(hardState:entries:)``, synced by raft's rule or not at all.
+    ///
+    /// - Returns: the WAL written to and the write's sequence number (0 when nothing was
+    ///   written), for ``WAL/waitUntilDurable(_:)``.
+    func save(hardState: HardState, entries: [Entry], deferringSync: Bool) throws(StorageError) -> (wal: WAL<Codec>, sequence: UInt64) {
         try write { (wal) throws(StorageError) in
-            let kept = try state.withLock { (view) throws(StorageError) in try view.index.acceptedPart(of: entries) }
-            guard !kept.isEmpty || !hardState.isEmpty else { return }
-            try wal.save(hardState: hardState, entries: Array(kept))
-            state.withLock { view in
-                view.index.append(kept)
-                if !hardState.isEmpty { view.hardState = hardState }
-            }
+            try save(hardState: hardState, entries: entries, deferringSync: deferringSync, holding: wal)
         }
+    }
+
+    /// ``save(hardState:entries:deferringSync:)`` for a caller already holding the writer.
+    func save(
+        hardState: HardState, entries: [Entry], deferringSync: Bool, holding wal: WAL<Codec>
+    ) throws(StorageError) -> (wal: WAL<Codec>, sequence: UInt64) {
+        let kept = try state.withLock { (view) throws(StorageError) in try view.index.acceptedPart(of: entries) }
+        guard !kept.isEmpty || !hardState.isEmpty else { return (wal, 0) }
+        let written = try wal.save(hardState: hardState, entries: Array(kept), deferringSync: deferringSync)
+        state.withLock { view in
+            view.index.append(kept)
+            if !hardState.isEmpty { view.hardState = hardState }
+            if let first = kept.first?.index {
+                view.durability.wrote(written.sequence, from: first, through: view.index.lastIndex)
+            }
+            view.durability.durable(through: written.durable)
+        }
+        return (wal, written.sequence)
     }
 
     public func applySnapshot(_ metadata: SnapshotMetadata) throws(StorageError) {
@@ -175,6 +205,7 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
                 view.index.reset(boundaryIndex: metadata.index, term: metadata.term)
                 view.marker = marker
                 view.markers.append((marker, segment))
+                view.durability = DurabilityTracker(durableIndex: metadata.index)
             }
         }
     }
@@ -220,6 +251,8 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
     public func sync() throws(StorageError) {
         try write { (wal) throws(StorageError) in
             try wal.sync()
+            let durable = wal.durableSequence
+            state.withLock { $0.durability.durable(through: durable) }
             try releaseSegmentsIfSafe(wal)
         }
     }

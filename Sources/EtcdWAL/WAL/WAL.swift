@@ -31,10 +31,15 @@ public final class WAL<Codec: RecordCodec>: Sendable {
     /// The application's metadata, as recorded when the WAL was created.
     public let metadata: [UInt8]?
     let writer: Mutex<WALWriter<Codec>>
+    /// Who waits for which write to become durable (``waitUntilDurable(_:)``).
+    let groupCommit = GroupCommit()
+    /// How fdatasyncs made outside the writer's lock are timed and reported.
+    let syncer: WALSyncer
 
     init(directory: String, metadata: [UInt8]?, writer: consuming WALWriter<Codec>) {
         self.directory = directory
         self.metadata = metadata
+        self.syncer = WALSyncer(options: writer.options, instruments: writer.instruments)
         self.writer = Mutex(writer)
     }
 
@@ -46,23 +51,42 @@ public final class WAL<Codec: RecordCodec>: Sendable {
     /// or term or vote changed); a commit-only change may stay buffered until the next sync.
     /// When the tail segment has reached ``WALOptions/segmentSize`` it is cut, which syncs.
     public func save(hardState: HardState, entries: [Entry]) throws(StorageError) {
-        try writer.withLock { (writer) throws(StorageError) in
-            try writer.guarded { (writer) throws(StorageError) in try writer.save(hardState: hardState, entries: entries) }
+        _ = try save(hardState: hardState, entries: entries, deferringSync: false)
+    }
+
+    /// ``save(hardState:entries:)`` or ``saveWithoutSync(hardState:entries:)``, telling
+    /// which write it was and what is durable now.
+    func save(hardState: HardState, entries: [Entry], deferringSync: Bool) throws(StorageError) -> (sequence: UInt64, durable: UInt64) {
+        let written = try writer.withLock { (writer) throws(StorageError) in
+            try writer.guarded { (writer) throws(StorageError) in
+                let sequence = try writer.save(hardState: hardState, entries: entries, deferringSync: deferringSync)
+                return (sequence, writer.durableSequence)
+            }
         }
+        groupCommit.advance(to: written.1)
+        return written
     }
 
     /// Records a snapshot marker, durable on return (etcd's `SaveSnapshot`).
     public func saveSnapshot(_ marker: SnapshotMarker) throws(StorageError) {
-        try writer.withLock { (writer) throws(StorageError) in
-            try writer.guarded { (writer) throws(StorageError) in try writer.saveSnapshot(marker) }
+        let durable = try writer.withLock { (writer) throws(StorageError) in
+            try writer.guarded { (writer) throws(StorageError) in
+                try writer.saveSnapshot(marker)
+                return writer.durableSequence
+            }
         }
+        groupCommit.advance(to: durable)
     }
 
     /// Makes everything written so far durable.
     public func sync() throws(StorageError) {
-        try writer.withLock { (writer) throws(StorageError) in
-            try writer.guarded { (writer) throws(StorageError) in try writer.sync() }
+        let durable = try writer.withLock { (writer) throws(StorageError) in
+            try writer.guarded { (writer) throws(StorageError) in
+                try writer.sync()
+                return writer.durableSequence
+            }
         }
+        groupCommit.advance(to: durable)
     }
 
     /// The last HardState written through this WAL (or replayed when it was opened).
@@ -104,6 +128,8 @@ public final class WAL<Codec: RecordCodec>: Sendable {
     /// Syncs the tail, deletes the spare segment and closes every file, releasing the locks.
     /// Calling it again does nothing; other calls afterwards throw ``RaftStorage/StorageError/Code/closed``.
     public func close() throws(StorageError) {
+        // close() syncs: whoever waits for a write it covers may return.
+        defer { groupCommit.advance(to: writer.withLock { $0.durableSequence }) }
         try writer.withLock { (writer) throws(StorageError) in try writer.close() }
     }
 }

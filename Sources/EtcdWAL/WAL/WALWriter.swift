@@ -36,6 +36,11 @@ struct WALWriter<Codec: RecordCodec> {
     /// The preallocated next segment (`0.tmp` or `1.tmp`).
     var spare: HeldSpare?
     var spareCount = 0
+    /// Counts writes (saves and snapshot records): write `n` is durable once
+    /// ``durableSequence`` reaches `n` (group commit, ``WAL/waitUntilDurable(_:)``).
+    var writeSequence: UInt64 = 0
+    /// Every write up to this one has been fdatasynced.
+    var durableSequence: UInt64 = 0
     /// Set after a failed write or fsync, or by ``close()``.
     var unusable: StorageError?
     var isClosed = false
@@ -64,10 +69,15 @@ struct WALWriter<Codec: RecordCodec> {
         try tail.append(record, codec: codec, crc: &crc)
     }
 
-    /// etcd's `Save` (etcd-storage-spec 1.8.3).
-    mutating func save(hardState: HardState, entries: [Entry]) throws(StorageError) {
-        if hardState.isEmpty && entries.isEmpty { return }
-        let mustSync = hardState.mustSync(previous: lastState, entryCount: entries.count)
+    /// etcd's `Save` (etcd-storage-spec 1.8.3); with `deferringSync` the records are only
+    /// written (the caller syncs later, see ``prepareSync()``), unless the tail is cut.
+    ///
+    /// - Returns: the write's sequence number.
+    @discardableResult
+    mutating func save(hardState: HardState, entries: [Entry], deferringSync: Bool = false) throws(StorageError) -> UInt64 {
+        if hardState.isEmpty && entries.isEmpty { return writeSequence }
+        writeSequence += 1
+        let mustSync = hardState.mustSync(previous: lastState, entryCount: entries.count) && !deferringSync
         if !entries.isEmpty {
             highestIndex = max(highestIndex, try tail.append(entries: entries, codec: codec, crc: &crc))
         }
@@ -80,10 +90,12 @@ struct WALWriter<Codec: RecordCodec> {
         } else if mustSync {
             try sync()
         }
+        return writeSequence
     }
 
     /// etcd's `SaveSnapshot`: a snapshot record, always synced.
     mutating func saveSnapshot(_ marker: SnapshotMarker) throws(StorageError) {
+        writeSequence += 1
         try append(.snapshot(marker))
         highestIndex = max(highestIndex, marker.index)
         try sync()
@@ -94,6 +106,35 @@ struct WALWriter<Codec: RecordCodec> {
         try flush()
         try syncData(tail.file)
         syncedState = lastState
+        durableSequence = writeSequence
+    }
+
+    /// What a sync made outside the writer's lock covers (group commit).
+    struct PendingSync {
+        /// The tail, flushed: fdatasync it.
+        var file: any StorageFile
+        /// The last write it covers.
+        var sequence: UInt64
+        /// The HardState it makes durable.
+        var state: HardState
+    }
+
+    /// The first half of a sync that runs outside the lock, so writers can go on appending
+    /// while the fdatasync is in flight: flush the page buffer and say what the fdatasync of
+    /// the tail will cover (every write before this call; earlier segments were synced when
+    /// they were cut). `nil` when everything is already durable.
+    mutating func prepareSync() throws(StorageError) -> PendingSync? {
+        guard durableSequence < writeSequence else { return nil }
+        try flush()
+        return PendingSync(file: tail.file, sequence: writeSequence, state: lastState)
+    }
+
+    /// The second half: the fdatasync of `pending` succeeded.
+    mutating func completeSync(_ pending: PendingSync) {
+        if pending.sequence > durableSequence {
+            durableSequence = pending.sequence
+            syncedState = pending.state
+        }
     }
 
     mutating func flush() throws(StorageError) {
@@ -103,17 +144,7 @@ struct WALWriter<Codec: RecordCodec> {
 
     /// fdatasync with timing, the slow-sync warning and the fsync metric.
     func syncData(_ file: any StorageFile) throws(StorageError) {
-        guard !options.unsafeNoSync else { return }
-        let clock = ContinuousClock()
-        let started = clock.now
-        try file.syncData()
-        let took = clock.now - started
-        instruments.fsyncDuration.recordNanoseconds(took.nanoseconds)
-        if took > options.slowSyncThreshold {
-            options.logger.warning("slow fdatasync", metadata: [
-                "took": "\(took)", "expected-duration": "\(options.slowSyncThreshold)", "path": "\(file.path)",
-            ])
-        }
+        try WALSyncer(options: options, instruments: instruments).syncData(file)
     }
 
     // MARK: - Closing
@@ -137,6 +168,27 @@ struct WALWriter<Codec: RecordCodec> {
         segments.removeAll()
         unusable = StorageError(.closed, "the WAL is closed", path: directory)
         if let firstError { throw firstError }
+    }
+}
+
+/// fdatasync with timing, the slow-sync warning and the fsync metric; usable outside the
+/// writer's lock (group commit).
+struct WALSyncer: Sendable {
+    let options: WALOptions
+    let instruments: WALInstruments
+
+    func syncData(_ file: any StorageFile) throws(StorageError) {
+        guard !options.unsafeNoSync else { return }
+        let clock = ContinuousClock()
+        let started = clock.now
+        try file.syncData()
+        let took = clock.now - started
+        instruments.fsyncDuration.recordNanoseconds(took.nanoseconds)
+        if took > options.slowSyncThreshold {
+            options.logger.warning("slow fdatasync", metadata: [
+                "took": "\(took)", "expected-duration": "\(options.slowSyncThreshold)", "path": "\(file.path)",
+            ])
+        }
     }
 }
 
