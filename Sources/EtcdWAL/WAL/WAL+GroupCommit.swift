@@ -21,7 +21,9 @@ extension WAL {
     /// first caller to find no sync in flight leads one, which flushes everything written so
     /// far and fdatasyncs it outside the writer's lock, so other tasks keep writing meanwhile;
     /// when it completes, every waiter it covers returns, and one of those still waiting leads
-    /// the next. The fdatasync runs on the leading task's thread.
+    /// the next. The fdatasync runs on a thread of the WAL's own, never blocking a thread of
+    /// the cooperative pool. Cancelling the waiting task does not stop the wait: the write was
+    /// made and may become durable.
     ///
     /// A failed fdatasync fails every waiter of that group and every later one, and poisons
     /// the WAL: further writes throw ``RaftStorage/StorageError/Code/closed`` until it is
@@ -37,11 +39,11 @@ extension WAL {
             case .failed(let error):
                 throw error
             case .lead:
-                // Let tasks that are ready to write (those the last sync just released) write
-                // first, so this sync covers them too: without it the writers split into two
-                // cohorts taking turns, and a group holds about half of them.
-                await Task.yield()
-                role = leadSync(for: sequence)
+                // On the sync thread: meanwhile tasks that are ready to write (those the last
+                // sync just released) write first, so this sync covers them too.
+                role = await withCheckedContinuation { continuation in
+                    syncThread.submit { continuation.resume(returning: self.leadSync(for: sequence)) }
+                }
             }
         }
     }

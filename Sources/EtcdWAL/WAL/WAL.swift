@@ -35,6 +35,8 @@ public final class WAL<Codec: RecordCodec>: Sendable {
     let groupCommit = GroupCommit()
     /// How fdatasyncs made outside the writer's lock are timed and reported.
     let syncer: WALSyncer
+    /// Where group commit's fdatasyncs run.
+    let syncThread = SyncThread()
 
     init(directory: String, metadata: [UInt8]?, writer: consuming WALWriter<Codec>) {
         self.directory = directory
@@ -127,9 +129,16 @@ public final class WAL<Codec: RecordCodec>: Sendable {
 
     /// Syncs the tail, deletes the spare segment and closes every file, releasing the locks.
     /// Calling it again does nothing; other calls afterwards throw ``RaftStorage/StorageError/Code/closed``.
+    deinit {
+        syncThread.stop()
+    }
+
     public func close() throws(StorageError) {
         // close() syncs: whoever waits for a write it covers may return.
-        defer { groupCommit.advance(to: writer.withLock { $0.durableSequence }) }
+        defer {
+            groupCommit.advance(to: writer.withLock { $0.durableSequence })
+            syncThread.stop()
+        }
         try writer.withLock { (writer) throws(StorageError) in try writer.close() }
     }
 }
