@@ -7,6 +7,13 @@ var flags = Flags(arguments.dropFirst())
 
 do {
     switch arguments.first {
+    case "compare":
+        try await Compare.run(
+            raftstore: flags.string("--raftstore", ""), etcd: flags.string("--etcd", ""), directory: flags.value("--dir"),
+            runs: flags.int("--runs", 5), groupCommitRounds: flags.int("--group-commit-rounds", 5), skipEtcd: flags.bool("--skip-etcd"))
+    case "crc":
+        let rounds = CRCBenchmark.run(recordSize: flags.int("--record", 4096), totalBytes: flags.int("--mib", 256) << 20, rounds: flags.int("--rounds", 7))
+        print("CRC32C GB/s:", rounds.map { String(format: "%.2f", $0) }.joined(separator: " "), "median", String(format: "%.2f", Compare.median(rounds)))
     case "probe-write":
         try Probes.write(
             entries: flags.int("--entries", 1_000_000), size: flags.int("--size", 100), batch: flags.int("--batch", 1000),
@@ -25,7 +32,13 @@ do {
                          round.single, flags.int("--tasks", 16), round.concurrent, round.concurrent / round.single, round.syncsPerEntry))
         }
     default:
-        print("usage: WALBenchmark probe-write [--entries N] [--size B] [--batch B] [--no-fsync] [--dir DIR] [--rounds N]")
+        print("""
+            usage: WALBenchmark compare --raftstore PATH --etcd PATH [--dir DIR] [--runs N] [--group-commit-rounds N] [--skip-etcd]
+                   WALBenchmark crc [--record BYTES] [--mib N] [--rounds N]
+                   WALBenchmark groupcommit [--tasks N] [--single N] [--entries N] [--size B] [--dir DIR] [--rounds N]
+                   WALBenchmark probe-write [--entries N] [--size B] [--batch B] [--no-fsync] [--dir DIR] [--rounds N]
+                   WALBenchmark probe-replay [--entries N] [--size B] [--dir DIR] [--rounds N]
+            """)
         exit(2)
     }
 } catch {
@@ -57,6 +70,7 @@ struct Flags {
 
     func bool(_ name: String) -> Bool { present.contains(name) }
     func string(_ name: String, _ fallback: String) -> String { values[name] ?? fallback }
+    func value(_ name: String) -> String? { values[name] }
     func int(_ name: String, _ fallback: Int) -> Int { values[name].flatMap { Int($0) } ?? fallback }
     func double(_ name: String, _ fallback: Double) -> Double { values[name].flatMap { Double($0) } ?? fallback }
 }
