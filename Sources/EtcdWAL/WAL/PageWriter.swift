@@ -70,7 +70,7 @@ struct PageWriter {
         var next = 0
         while next < entries.count {
             // Frame as many entries as fit before the watermark, then write the whole pages.
-            reserve(EntryFrame.maximumSize(of: entries[next]))
+            reserve(EntryFrame.maximumSize(payloadCount: EntryFrame.payloadSize(of: entries[next])))
             var running = crc
             var at = used
             storage.withUnsafeMutableBytes { raw in
@@ -81,8 +81,7 @@ struct PageWriter {
                         let payloadCount = EntryFrame.payloadSize(of: entries[next])
                         guard at + EntryFrame.maximumSize(payloadCount: payloadCount) <= limit else { break }
                         highest = max(highest, entries[next].index)
-                        let header = EntryFrame.writePayload(entries[next], payloadCount: payloadCount, frame: base + at)
-                        at += EntryFrame.finish(frame: base + at, payloadCount: payloadCount, header: header, crc: &running)
+                        at += EntryFrame.write(entries[next], payloadCount: payloadCount, at: base + at, crc: &running)
                         next += 1
                         if at >= Self.watermark { break }
                     }
