@@ -50,14 +50,17 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
         var markers: [(marker: SnapshotMarker, segment: UInt64)]
         /// Which entries are on disk (``durableIndex()``).
         var durability: DurabilityTracker
+        /// The WAL's tail segment when last looked at: entries held before a later tail are sealed.
+        var tail: SegmentName?
         var closed = false
 
-        init(index: EntryIndex, hardState: HardState, marker: SnapshotMarker, markers: [(marker: SnapshotMarker, segment: UInt64)]) {
+        init(index: EntryIndex, hardState: HardState, marker: SnapshotMarker, markers: [(marker: SnapshotMarker, segment: UInt64)], tail: SegmentName?) {
             self.index = index
             self.hardState = hardState
             self.marker = marker
             self.markers = markers
             self.durability = DurabilityTracker(durableIndex: index.lastIndex)
+            self.tail = tail
         }
     }
 
@@ -88,7 +91,9 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
         let walOptions = options.wal
         guard WAL<Codec>.exists(at: directory, fileSystem: walOptions.fileSystem) else {
             let wal = try WAL.create(at: directory, metadata: options.metadata, codec: codec, options: walOptions)
-            let view = LogView(index: EntryIndex(boundaryIndex: 0, boundaryTerm: 0), hardState: .empty, marker: .zero, markers: [(.zero, 0)])
+            let view = LogView(
+                index: EntryIndex(boundaryIndex: 0, boundaryTerm: 0), hardState: .empty, marker: .zero, markers: [(.zero, 0)],
+                tail: wal.tailSegment)
             return Opened(wal: wal, view: view)
         }
         var repair: WALRepairOutcome?
@@ -99,11 +104,17 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
                 guard let start = marker ?? valid.last else {
                     throw StorageError(.notFound, "no snapshot marker in the WAL is covered by its commit index \(scan.hardState.commit)", path: directory)
                 }
+                // Sealed segments' entries are located, not loaded: a log larger than memory opens.
+                let names = try WALDirectory.segments(in: directory, fileSystem: walOptions.fileSystem, logger: walOptions.logger)
+                let selected = try WALDirectory.select(names, snapshotIndex: start.index, directory: directory)
+                var sink = IndexingSink(boundary: start, segments: Array(selected))
                 let (wal, replay) = try WAL.open(
                     at: directory, from: start, codec: codec, options: walOptions,
-                    replayOptions: WALReplayOptions(restartsAtUnmatchedSnapshots: true))
-                let index = EntryIndex(boundaryIndex: replay.boundary.index, boundaryTerm: replay.boundary.term, entries: replay.entries)
-                let view = LogView(index: index, hardState: replay.hardState, marker: newestHeldMarker(replay, index), markers: scan.markers)
+                    replayOptions: WALReplayOptions(restartsAtUnmatchedSnapshots: true), entryBodies: .metadataBeforeLastFile, sink: &sink)
+                let index = sink.index
+                let view = LogView(
+                    index: index, hardState: replay.hardState, marker: newestHeldMarker(replay, index), markers: scan.markers,
+                    tail: selected.last)
                 return Opened(wal: wal, view: view, repair: repair)
             } catch where error.code == .unexpectedEnd && options.repairsTornTail && repair == nil {
                 repair = try WAL.repair(at: directory, codec: codec, options: walOptions)
@@ -139,7 +150,9 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
     }
 
     public func entries(in range: Range<UInt64>, maxBytes: UInt64) throws(StorageError) -> [Entry] {
-        try read { (view) throws(StorageError) in try view.index.entries(in: range, maxBytes: maxBytes) }
+        try read { (view) throws(StorageError) in
+            try view.index.entries(in: range, maxBytes: maxBytes, codec: codec, fileSystem: options.wal.fileSystem, directory: directory)
+        }
     }
 
     public func hardState() throws(StorageError) -> HardState { try read { $0.hardState } }
@@ -184,7 +197,12 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
         guard !kept.isEmpty || !hardState.isEmpty else { return (wal, 0) }
         let written = try wal.save(hardState: hardState, entries: Array(kept), deferringSync: deferringSync)
         state.withLock { view in
-            view.index.append(kept)
+            view.index.append(kept, at: written.placement)
+            if written.tail != view.tail {
+                // The write cut the tail: what it held is in a sealed segment now.
+                view.index.seal(before: written.tail)
+                view.tail = written.tail
+            }
             if !hardState.isEmpty { view.hardState = hardState }
             if let first = kept.first?.index {
                 view.durability.wrote(written.sequence, from: first, through: view.index.lastIndex)

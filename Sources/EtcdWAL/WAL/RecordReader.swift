@@ -102,10 +102,21 @@ struct RecordReader<Codec: RecordCodec> {
     /// Where reading ended in the last file, once it has been reached and finished.
     private(set) var endOfLastFile: Int?
 
+    /// Where the first file's reading starts, when not at its beginning.
+    private var resumeAt: Int?
+
     init(codec: Codec, fileSystem: any FileSystem, paths: [String]) {
         self.codec = codec
         self.fileSystem = fileSystem
         self.paths = paths
+    }
+
+    /// A reader of the one file `path` from the record at `offset`, where the running CRC is
+    /// `crc` (a position an earlier read recorded, see ``ReadRecord/crcBefore``).
+    init(codec: Codec, fileSystem: any FileSystem, path: String, offset: Int, crc: UInt32) {
+        self.init(codec: codec, fileSystem: fileSystem, paths: [path])
+        self.resumeAt = offset
+        self.crc = crc
     }
 
     private var isLastFile: Bool { fileIndex == paths.count - 1 }
@@ -119,7 +130,8 @@ struct RecordReader<Codec: RecordCodec> {
             if window == nil {
                 window = try SegmentWindow(path: paths[fileIndex], fileSystem: fileSystem, buffer: spareBuffer)
                 spareBuffer = []
-                offset = 0
+                offset = resumeAt ?? 0
+                resumeAt = nil
             }
             do {
                 if let record = try decodeNext() { return record }

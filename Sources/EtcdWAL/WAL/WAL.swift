@@ -56,18 +56,30 @@ public final class WAL<Codec: RecordCodec>: Sendable {
         _ = try save(hardState: hardState, entries: entries, deferringSync: false)
     }
 
+    /// What a write did: its sequence number, what is durable now, where its first entry went
+    /// and which segment is the tail after it.
+    struct Written {
+        var sequence: UInt64
+        var durable: UInt64
+        var placement: EntryPlacement?
+        var tail: SegmentName
+    }
+
     /// ``save(hardState:entries:)`` or ``saveWithoutSync(hardState:entries:)``, telling
-    /// which write it was and what is durable now.
-    func save(hardState: HardState, entries: [Entry], deferringSync: Bool) throws(StorageError) -> (sequence: UInt64, durable: UInt64) {
+    /// what the write did.
+    func save(hardState: HardState, entries: [Entry], deferringSync: Bool) throws(StorageError) -> Written {
         let written = try writer.withLock { (writer) throws(StorageError) in
             try writer.guarded { (writer) throws(StorageError) in
-                let sequence = try writer.save(hardState: hardState, entries: entries, deferringSync: deferringSync)
-                return (sequence, writer.durableSequence)
+                let (sequence, placement) = try writer.save(hardState: hardState, entries: entries, deferringSync: deferringSync)
+                return Written(sequence: sequence, durable: writer.durableSequence, placement: placement, tail: writer.segments[writer.segments.count - 1].name)
             }
         }
-        groupCommit.advance(to: written.1)
+        groupCommit.advance(to: written.durable)
         return written
     }
+
+    /// The segment being appended to.
+    var tailSegment: SegmentName? { writer.withLock { $0.segments.last?.name } }
 
     /// Records a snapshot marker, durable on return (etcd's `SaveSnapshot`).
     public func saveSnapshot(_ marker: SnapshotMarker) throws(StorageError) {

@@ -165,6 +165,7 @@ extension WALReplay {
     /// code there costs a metadata lookup and a retain per value witness call (measured: 2x).
     @_specialize(where Codec == ProtobufRecordCodec, Sink == CollectingSink)
     @_specialize(where Codec == ProtobufRecordCodec, Sink == StreamingSink)
+    @_specialize(where Codec == ProtobufRecordCodec, Sink == IndexingSink)
     static func run<Codec: RecordCodec, Sink: ReplaySink>(
         codec: Codec, fileSystem: any FileSystem, paths: [String], start: SnapshotMarker,
         options: WALReplayOptions, entryBodies: RecordReader<Codec>.EntryBodies = .full, sink: inout Sink

@@ -72,13 +72,16 @@ struct WALWriter<Codec: RecordCodec> {
     /// etcd's `Save` (etcd-storage-spec 1.8.3); with `deferringSync` the records are only
     /// written (the caller syncs later, see ``prepareSync()``), unless the tail is cut.
     ///
-    /// - Returns: the write's sequence number.
+    /// - Returns: the write's sequence number and where its first entry's frame went (the
+    ///   others follow it).
     @discardableResult
-    mutating func save(hardState: HardState, entries: [Entry], deferringSync: Bool = false) throws(StorageError) -> UInt64 {
-        if hardState.isEmpty && entries.isEmpty { return writeSequence }
+    mutating func save(hardState: HardState, entries: [Entry], deferringSync: Bool = false) throws(StorageError) -> (sequence: UInt64, placement: EntryPlacement?) {
+        if hardState.isEmpty && entries.isEmpty { return (writeSequence, nil) }
         writeSequence += 1
         let mustSync = hardState.mustSync(previous: lastState, entryCount: entries.count) && !deferringSync
+        var placement: EntryPlacement?
         if !entries.isEmpty {
+            placement = EntryPlacement(segment: segments[segments.count - 1].name, offset: tail.endOffset, crcBefore: crc)
             highestIndex = max(highestIndex, try tail.append(entries: entries, codec: codec, crc: &crc))
         }
         if !hardState.isEmpty {
@@ -90,7 +93,7 @@ struct WALWriter<Codec: RecordCodec> {
         } else if mustSync {
             try sync()
         }
-        return writeSequence
+        return (writeSequence, placement)
     }
 
     /// etcd's `SaveSnapshot`: a snapshot record, always synced.
