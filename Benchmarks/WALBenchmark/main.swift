@@ -11,6 +11,15 @@ do {
         try await Compare.run(
             raftstore: flags.string("--raftstore", ""), etcd: flags.string("--etcd", ""), directory: flags.value("--dir"),
             runs: flags.int("--runs", 5), groupCommitRounds: flags.int("--group-commit-rounds", 5), skipEtcd: flags.bool("--skip-etcd"))
+    case "replay-memory":
+        try ReplayMemory.run(
+            gigabytes: flags.double("--gigabytes", 2), size: flags.int("--size", 1000),
+            directory: flags.string("--dir", NSTemporaryDirectory()), includingRead: flags.bool("--with-read"))
+    case "replay-child":
+        guard let mode = ReplayMemory.Mode(rawValue: flags.string("--mode", "")) else { throw BenchmarkError("--mode stream|logstore|read") }
+        print(try ReplayMemory.child(path: flags.string("--path", ""), mode: mode, expected: flags.int("--expected", 0)).json)
+    case "write-wal":
+        print(try ReplayMemory.write(path: flags.string("--path", ""), bytes: flags.int("--megabytes", 256) * 1_000_000, size: flags.int("--size", 1000)))
     case "crc":
         let rounds = CRCBenchmark.run(recordSize: flags.int("--record", 4096), totalBytes: flags.int("--mib", 256) << 20, rounds: flags.int("--rounds", 7))
         print("CRC32C GB/s:", rounds.map { String(format: "%.2f", $0) }.joined(separator: " "), "median", String(format: "%.2f", Compare.median(rounds)))
@@ -34,6 +43,9 @@ do {
     default:
         print("""
             usage: WALBenchmark compare --raftstore PATH --etcd PATH [--dir DIR] [--runs N] [--group-commit-rounds N] [--skip-etcd]
+                   WALBenchmark replay-memory [--gigabytes G] [--size B] [--dir DIR] [--with-read]
+                   WALBenchmark replay-child --path WAL --mode stream|logstore|read --expected N
+                   WALBenchmark write-wal --path WAL [--megabytes N] [--size B]
                    WALBenchmark crc [--record BYTES] [--mib N] [--rounds N]
                    WALBenchmark groupcommit [--tasks N] [--single N] [--entries N] [--size B] [--dir DIR] [--rounds N]
                    WALBenchmark probe-write [--entries N] [--size B] [--batch B] [--no-fsync] [--dir DIR] [--rounds N]
