@@ -109,7 +109,8 @@ let package = Package(
         .target(name: "EtcdTestSupport", path: "Tests/EtcdTestSupport", swiftSettings: strictSettings),
         .testTarget(
             name: "RaftStorageTests",
-            dependencies: ["RaftStorage", "MemoryStore", "RaftStorageTesting"],
+            // EtcdWAL and LZ4Snapshots for the README's backend-swap snippet only.
+            dependencies: ["RaftStorage", "MemoryStore", "RaftStorageTesting", "EtcdWAL", "LZ4Snapshots"],
             swiftSettings: strictSettings
         ),
         .testTarget(

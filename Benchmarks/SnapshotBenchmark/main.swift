@@ -14,6 +14,8 @@ struct Options {
     var rounds = 5
     var iterations = 3
     var directory = FileManager.default.temporaryDirectory.path
+    /// `save` or `load`: only repeat that (unsynced) for a profiler, and print nothing else.
+    var profile: String?
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -23,6 +25,7 @@ struct Options {
             case "--rounds": rounds = Int(iterator.next() ?? "")!
             case "--iterations": iterations = Int(iterator.next() ?? "")!
             case "--dir": directory = iterator.next()!
+            case "--profile": profile = iterator.next()!
             default:
                 print("usage: SnapshotBenchmark [--size MiB] [--rounds N] [--iterations N] [--dir DIR]")
                 exit(2)
@@ -151,6 +154,18 @@ let store = try LZ4SnapshotStore(directory: work + "/snap", codec: ProtobufRecor
 let unsynced = try LZ4SnapshotStore(directory: work + "/unsynced", codec: ProtobufRecordCodec(), fileSystem: UnsyncedFileSystem())
 let metadata = SnapshotMetadata(confState: ConfState(voters: [1, 2, 3]), index: 1_000_000, term: 5)
 let snapshot = Snapshot(data: state, metadata: metadata)
+
+if let profile = options.profile {
+    try unsynced.save(metadata: metadata, dataCount: state.count) { writer throws(StorageError) in try writer.write(state) }
+    for _ in 0..<(options.rounds * 10) where options.rounds > 0 {
+        if profile == "save" {
+            try unsynced.save(metadata: metadata, dataCount: state.count) { writer throws(StorageError) in try writer.write(state) }
+        } else {
+            _ = try unsynced.loadNewest(matching: nil) { _ throws(StorageError) in }
+        }
+    }
+    exit(0)
+}
 
 var best = (lz4Compress: 0.0, lz4Decompress: 0.0, lz4Ratio: 0.0, save: 0.0, load: 0.0, wholeSave: 0.0, wholeLoad: 0.0, unsyncedSave: 0.0)
 var fileSize = 0

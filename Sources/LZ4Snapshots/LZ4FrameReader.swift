@@ -30,7 +30,7 @@ final class LZ4FrameReader {
             throw StorageError(.unexpectedEnd, "file ends before the first LZ4 block", offset: fileSize)
         }
         let firstSize = head.withUnsafeBytes { $0.loadLittleEndianUInt32(at: header.size) }
-        let buffers = Buffers(header: header, useLane: fileSize > Int64(header.blockMaxSize / 4))
+        let buffers = Buffers(header: header, fileSize: fileSize, useLane: fileSize > Int64(header.blockMaxSize / 4))
         defer { buffers.lane?.wait() }
         try run(header: header, firstBlock: firstSize, at: Int64(header.size + 4), buffers: buffers, sink: sink)
     }
@@ -48,15 +48,14 @@ final class LZ4FrameReader {
         /// The lane's result: decompressed size, or the failure.
         var result: Result<Int, StorageError> = .success(0)
 
-        init(header: LZ4FrameHeader, useLane: Bool) {
+        init(header: LZ4FrameHeader, fileSize: Int64, useLane: Bool) {
             lane = useLane ? BackgroundLane() : nil
-            // A block, its checksum, and the next block's size.
-            let inputSize = header.blockMaxSize + 8
+            // A block, its checksum, and the next block's size; no block is larger than the file.
+            let inputSize = Int(min(Int64(header.blockMaxSize), fileSize)) + 8
             inputs = [.allocate(byteCount: inputSize, alignment: 64), .allocate(byteCount: inputSize, alignment: 64)]
-            outputs = [
-                .allocate(byteCount: header.blockMaxSize, alignment: 64),
-                .allocate(byteCount: header.blockMaxSize, alignment: 64),
-            ]
+            // LZ4 expands at most 255-fold, so small files need small output buffers.
+            let outputSize = Int(min(Int64(header.blockMaxSize), fileSize.multipliedReportingOverflow(by: 256).partialValue + 64))
+            outputs = [.allocate(byteCount: outputSize, alignment: 64), .allocate(byteCount: outputSize, alignment: 64)]
             window = header.independentBlocks ? nil : .allocate(byteCount: LZ4FrameHeader.linkedWindow, alignment: 64)
         }
 
@@ -196,6 +195,9 @@ final class LZ4FrameReader {
                 offset: offset - 4)
         }
         let checksumSize = header.blockChecksums ? 4 : 0
+        guard size + checksumSize + 4 <= buffers.inputs[slot].count else {
+            throw StorageError(.unexpectedEnd, "LZ4 block of \(size) bytes runs past the end of the file", offset: offset)
+        }
         let input = UnsafeMutableRawBufferPointer(rebasing: buffers.inputs[slot][..<(size + checksumSize + 4)])
         try readExactly(into: input, at: offset)
         let data = UnsafeRawBufferPointer(rebasing: input[..<size])

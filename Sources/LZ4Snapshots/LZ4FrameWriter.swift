@@ -1,88 +1,110 @@
 import CLZ4
+import Dispatch
 import RaftStorage
+import Synchronization
 
-/// Writes one LZ4 frame (independent 4 MB blocks, content checksum) to a file, in a pipeline:
-/// the caller's thread compresses block *n* while a ``BackgroundLane`` checksums block *n* and
-/// writes block *n - 1*.
+/// Writes one LZ4 frame (independent 4 MB blocks, content checksum) to a file, in a pipeline of
+/// three threads: the caller's thread compresses block *n*; a checksum lane hashes block *n*
+/// (XXH32, and the codec's checksum through `onData`) at the same time; an I/O lane writes the
+/// compressed blocks in order and fdatasyncs every few megabytes, so the disk works while the
+/// rest compresses and the final fsync finds little left to do.
 ///
 /// Content arrives through ``write(_:isData:)`` in chunks of any size. Chunks of at least a
 /// block are compressed straight from the caller's memory; smaller ones are gathered in a staging
-/// block. Bytes marked as data are also shown, in order and on the lane, to `onData` (the codec's
-/// streaming encoder, which checksums them). Memory: one staging block and two output blocks,
-/// about 12 MiB, whatever the content size.
+/// block. Bytes marked as data are also shown, in order and on the checksum lane, to `onData`.
+/// Memory: one staging block and two output blocks, about 12 MiB, whatever the content size.
 ///
 /// Not thread-safe; `write` and ``finish()`` are called from one thread.
 final class LZ4FrameWriter {
-    /// What the lane touches; the caller's thread reads or changes it only after `lane.wait()`.
-    private final class LaneState: @unchecked Sendable {
-        let file: any StorageFile
-        var offset: Int64 = 0
+    /// What the checksum lane touches; the caller's thread uses it only after waiting for the lane.
+    private final class Checksums: @unchecked Sendable {
         var hash = XXH32()
         var onData: ((UnsafeRawBufferPointer) -> Void)?
-        var error: StorageError?
-        var unsyncedBytes = 0
-        let syncInterval: Int
+        init(onData: ((UnsafeRawBufferPointer) -> Void)?) { self.onData = onData }
+    }
 
-        init(file: any StorageFile, onData: ((UnsafeRawBufferPointer) -> Void)?, syncInterval: Int) {
+    /// The file end of the pipeline: writes run one at a time, in order, on the I/O lane.
+    private final class Output: @unchecked Sendable {
+        let file: any StorageFile
+        private var offset: Int64 = 0
+        private var unsyncedBytes = 0
+        private let syncInterval: Int
+        let failure = Mutex<StorageError?>(nil)
+
+        init(file: any StorageFile, syncInterval: Int) {
             self.file = file
-            self.onData = onData
             self.syncInterval = syncInterval
         }
 
         func append(_ bytes: UnsafeRawBufferPointer) {
-            guard error == nil else { return }
+            guard failure.withLock({ $0 == nil }) else { return }
             do {
                 try file.write(bytes, at: offset)
                 offset += Int64(bytes.count)
                 unsyncedBytes += bytes.count
-                // Starting the disk writes early keeps the final fsync short.
                 if unsyncedBytes >= syncInterval {
                     try file.syncData()
                     unsyncedBytes = 0
                 }
             } catch {
-                self.error = error
+                failure.withLock { $0 = $0 ?? error }
             }
+        }
+
+        func check() throws(StorageError) {
+            if let error = failure.withLock({ $0 }) { throw error }
         }
     }
 
-    private let blockSize = LZ4FrameHeader.defaultBlockSize
-    private let lane: BackgroundLane?
-    private let state: LaneState
+    /// 4 MiB, or less for content known to be smaller (blocks may be any size up to the
+    /// header's maximum), so small snapshots do not allocate 12 MiB.
+    private let blockSize: Int
+    private let checksumLane: BackgroundLane?
+    private let ioLane: BackgroundLane?
+    private let checksums: Checksums
+    private let output: Output
     private let staging: UnsafeMutableRawBufferPointer
     private var stagingCount = 0
     /// Where the data not yet shown to `onData` starts in the staging block.
     private var stagingDataStart: Int?
     private let outputs: [UnsafeMutableRawBufferPointer]
+    /// Signalled when the I/O lane is done with the output buffer of the same position.
+    private let outputFree: [DispatchSemaphore]
     private var currentOutput = 0
     private let compressionState: UnsafeMutableRawPointer
 
     /// Starts a frame at the beginning of `file`.
     ///
     /// - Parameters:
-    ///   - expectedContent: the content size if known; small contents skip the second thread.
-    ///   - syncInterval: output bytes after which the lane fdatasyncs, so the disk works while
-    ///     the rest compresses.
+    ///   - expectedContent: the content size if known; small contents skip the extra threads.
+    ///   - syncInterval: output bytes after which the I/O lane fdatasyncs.
     init(
         file: any StorageFile,
         expectedContent: Int?,
-        syncInterval: Int = 16 << 20,
+        syncInterval: Int = 4 << 20,
         onData: ((UnsafeRawBufferPointer) -> Void)? = nil
     ) throws(StorageError) {
-        self.state = LaneState(file: file, onData: onData, syncInterval: syncInterval)
-        self.lane = (expectedContent ?? .max) > blockSize ? BackgroundLane() : nil
+        let fullBlock = LZ4FrameHeader.defaultBlockSize
+        self.blockSize = min(fullBlock, (expectedContent ?? fullBlock) + (64 << 10))
+        let pipelined = (expectedContent ?? .max) > fullBlock
+        self.checksumLane = pipelined ? BackgroundLane() : nil
+        self.ioLane = pipelined ? BackgroundLane() : nil
+        self.checksums = Checksums(onData: onData)
+        self.output = Output(file: file, syncInterval: syncInterval)
         self.staging = .allocate(byteCount: blockSize, alignment: 64)
         let outputSize = 4 + Int(LZ4_compressBound(Int32(blockSize)))
         self.outputs = [.allocate(byteCount: outputSize, alignment: 64), .allocate(byteCount: outputSize, alignment: 64)]
+        self.outputFree = [DispatchSemaphore(value: 1), DispatchSemaphore(value: 1)]
         self.compressionState = .allocate(byteCount: Int(LZ4_sizeofState()), alignment: 64)
-        LZ4FrameHeader.written.withUnsafeBytes { state.append($0) }
-        if let error = state.error { throw error }
+        LZ4FrameHeader.written.withUnsafeBytes { output.append($0) }
+        try output.check()
     }
 
     deinit {
-        lane?.wait()
+        checksumLane?.wait()
+        ioLane?.wait()
         staging.deallocate()
-        for output in outputs { output.deallocate() }
+        for buffer in outputs { buffer.deallocate() }
         compressionState.deallocate()
     }
 
@@ -108,21 +130,23 @@ final class LZ4FrameWriter {
     /// Shows every data byte written so far to `onData`, so that, for example, the codec's
     /// suffix (which holds the checksum of the data) can be computed.
     func flushData() throws(StorageError) {
-        try waitForLane()
+        checksumLane?.wait()
         if let start = stagingDataStart {
-            state.onData?(UnsafeRawBufferPointer(rebasing: staging[start..<stagingCount]))
+            checksums.onData?(UnsafeRawBufferPointer(rebasing: staging[start..<stagingCount]))
             stagingDataStart = nil
         }
+        try output.check()
     }
 
     /// Writes the last block, the end mark and the content checksum. The caller syncs the file.
     func finish() throws(StorageError) {
         try flushStaging()
-        try waitForLane()
+        checksumLane?.wait()
+        ioLane?.wait()
         var trailer = [UInt8](repeating: 0, count: 8)
-        trailer.withUnsafeMutableBytes { $0.storeLittleEndian(state.hash.digest(), at: 4) }
-        trailer.withUnsafeBytes { state.append($0) }
-        if let error = state.error { throw error }
+        trailer.withUnsafeMutableBytes { $0.storeLittleEndian(checksums.hash.digest(), at: 4) }
+        trailer.withUnsafeBytes { output.append($0) }
+        try output.check()
     }
 
     private func flushStaging() throws(StorageError) {
@@ -133,42 +157,45 @@ final class LZ4FrameWriter {
         stagingCount = 0
     }
 
-    private func waitForLane() throws(StorageError) {
-        lane?.wait()
-        if let error = state.error { throw error }
-    }
-
-    /// Checksums `block` on the lane while compressing it here, then queues the compressed block
-    /// for writing. `block` stays untouched by the lane once this returns.
+    /// Checksums `block` on the checksum lane while compressing it here, then queues the
+    /// compressed block for the I/O lane. `block` is no longer read by any lane on return.
     private func process(_ block: UnsafeRawBufferPointer, dataStart: Int?) throws(StorageError) {
-        let state = self.state
+        let checksums = self.checksums
         let input = Handoff(block)
         let checksum: @Sendable () -> Void = {
             if let dataStart {
-                state.onData?(UnsafeRawBufferPointer(rebasing: input.value[dataStart...]))
+                checksums.onData?(UnsafeRawBufferPointer(rebasing: input.value[dataStart...]))
             }
-            state.hash.update(input.value)
+            checksums.hash.update(input.value)
         }
-        if let lane { lane.submit(checksum) } else { checksum() }
+        if let checksumLane { checksumLane.submit(checksum) } else { checksum() }
 
-        let output = outputs[currentOutput]
+        let slot = currentOutput
         currentOutput ^= 1
+        outputFree[slot].wait()
+        let buffer = outputs[slot]
         let compressed = LZ4_compress_fast_extState(
-            compressionState, block.cChars, (output.baseAddress! + 4).assumingMemoryBound(to: CChar.self),
-            Int32(block.count), Int32(output.count - 4), 1)
+            compressionState, block.cChars, (buffer.baseAddress! + 4).assumingMemoryBound(to: CChar.self),
+            Int32(block.count), Int32(buffer.count - 4), 1)
         let size: Int
         if compressed > 0 && Int(compressed) < block.count {
             size = Int(compressed)
-            output.storeLittleEndian(UInt32(size), at: 0)
+            buffer.storeLittleEndian(UInt32(size), at: 0)
         } else {
             size = block.count
-            (output.baseAddress! + 4).copyMemory(from: block.baseAddress!, byteCount: size)
-            output.storeLittleEndian(UInt32(size) | LZ4FrameHeader.uncompressedFlag, at: 0)
+            (buffer.baseAddress! + 4).copyMemory(from: block.baseAddress!, byteCount: size)
+            buffer.storeLittleEndian(UInt32(size) | LZ4FrameHeader.uncompressedFlag, at: 0)
         }
-        try waitForLane()
+        checksumLane?.wait()
+        try output.check()
 
-        let framed = Handoff(UnsafeRawBufferPointer(rebasing: output[..<(4 + size)]))
-        let append: @Sendable () -> Void = { state.append(framed.value) }
-        if let lane { lane.submit(append) } else { append() }
+        let output = self.output
+        let free = outputFree[slot]
+        let framed = Handoff(UnsafeRawBufferPointer(rebasing: buffer[..<(4 + size)]))
+        let append: @Sendable () -> Void = {
+            output.append(framed.value)
+            free.signal()
+        }
+        if let ioLane { ioLane.submit(append) } else { append() }
     }
 }

@@ -45,6 +45,7 @@ public struct LZ4RecordCodec<Base: RecordCodec>: RecordCodec {
     /// `lz4+` and the base codec's name (`etcd` for etcd's own format).
     public var formatName: String? { "lz4+" + (base.formatName ?? "etcd") }
 
+    /// Encodes `record` with `Base`, entry data wrapped (and above the threshold compressed).
     public func encode(_ record: LogRecord, into buffer: inout [UInt8], checksum: (UnsafeRawBufferPointer) -> UInt32) {
         guard case .entry(var entry) = record, let data = entry.data else {
             return base.encode(record, into: &buffer, checksum: checksum)
@@ -53,6 +54,10 @@ public struct LZ4RecordCodec<Base: RecordCodec>: RecordCodec {
         base.encode(.entry(entry), into: &buffer, checksum: checksum)
     }
 
+    /// Decodes with `Base`, then unwraps entry data.
+    ///
+    /// - Throws: ``StorageError/Code/corrupt`` for entry data without a valid marker or whose
+    ///   compressed form is malformed or does not decode to its stored size; what `Base` throws.
     public func decode(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> DecodedRecord {
         var decoded = try base.decode(bytes)
         guard case .entry(var entry) = decoded.record, let data = entry.data else { return decoded }
@@ -61,18 +66,27 @@ public struct LZ4RecordCodec<Base: RecordCodec>: RecordCodec {
         return decoded
     }
 
+    /// `Base`'s snapshot encoding, unchanged.
     public func encodeSnapshot(_ snapshot: Snapshot, into buffer: inout [UInt8]) {
         base.encodeSnapshot(snapshot, into: &buffer)
     }
 
+    /// `Base`'s snapshot decoding, unchanged.
     public func decodeSnapshot(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> Snapshot {
         try base.decodeSnapshot(bytes)
     }
 
+    /// `Base`'s snapshot framing, unchanged.
+    public func snapshotFraming(of snapshot: Snapshot) -> SnapshotFraming? {
+        base.snapshotFraming(of: snapshot)
+    }
+
+    /// `Base`'s streaming snapshot encoder.
     public func makeSnapshotEncoder(metadata: SnapshotMetadata, dataCount: Int) -> (any SnapshotStreamEncoder)? {
         base.makeSnapshotEncoder(metadata: metadata, dataCount: dataCount)
     }
 
+    /// `Base`'s streaming snapshot decoder.
     public func makeSnapshotDecoder() -> (any SnapshotStreamDecoder)? {
         base.makeSnapshotDecoder()
     }

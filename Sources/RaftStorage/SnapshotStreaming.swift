@@ -170,7 +170,7 @@ public struct SnapshotFraming: Hashable, Sendable {
     /// The bytes after the data.
     public var suffix: [UInt8]
 
-    /// The bytes around a snapshot's data.
+    /// A framing of `prefix`, the data, then `suffix`.
     public init(prefix: [UInt8], suffix: [UInt8]) {
         self.prefix = prefix
         self.suffix = suffix
@@ -179,13 +179,13 @@ public struct SnapshotFraming: Hashable, Sendable {
 
 /// What a ``SnapshotStreamDecoder`` found besides the data.
 public struct StreamedSnapshot: Hashable, Sendable {
-    /// What the snapshot covers.
+    /// The snapshot's metadata.
     public var metadata: SnapshotMetadata
     /// The number of data bytes, or `nil` when the encoding had no data field (``Snapshot/data``
     /// is `nil`, not empty).
     public var dataCount: Int?
 
-    /// A decoded snapshot's metadata and data size.
+    /// What a decoder found: `metadata`, and `dataCount` data bytes (`nil`: no data field).
     public init(metadata: SnapshotMetadata, dataCount: Int?) {
         self.metadata = metadata
         self.dataCount = dataCount

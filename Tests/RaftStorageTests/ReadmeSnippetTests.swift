@@ -1,4 +1,6 @@
+import EtcdWAL
 import Foundation
+import LZ4Snapshots
 import MemoryStore
 import RaftStorage
 import Testing
@@ -7,6 +9,12 @@ import Testing
 /// Compile time: the backends are generic arguments, with no dynamic dispatch.
 func makeInMemoryStorage() throws -> Storage<MemoryLogStore, MemorySnapshotStore> {
     try Storage(log: MemoryLogStore(), snapshots: MemorySnapshotStore())
+}
+
+/// The same on disk: etcd's WAL format and LZ4-compressed snapshots.
+func makeDurableStorage(in directory: String) throws -> Storage<WALLogStore<ProtobufRecordCodec>, LZ4SnapshotStore<ProtobufRecordCodec>> {
+    try Storage(log: WALLogStore.open(at: directory + "/wal"),
+                snapshots: LZ4SnapshotStore(directory: directory + "/snap", codec: ProtobufRecordCodec()))
 }
 
 /// Run time: configuration picks the backends; the erased wrappers keep one storage type.
@@ -33,5 +41,14 @@ struct ReadmeSnippetTests {
         let erased = try makeStorage(log: MemoryLogStore(), snapshots: MemorySnapshotStore())
         try erased.save(hardState: HardState(term: 1, vote: 1, commit: 1), entries: [Entry(term: 1, index: 1, data: [1])])
         #expect(try typed.entries(in: 1..<2) == erased.entries(in: 1..<2))
+
+        let directory = FileManager.default.temporaryDirectory.path + "/readme-snippet-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let durable = try makeDurableStorage(in: directory)
+        try durable.save(hardState: HardState(term: 1, vote: 1, commit: 1), entries: [Entry(term: 1, index: 1, data: [1])])
+        try durable.close()
+        let reopened = try makeDurableStorage(in: directory)
+        #expect(try reopened.entries(in: 1..<2) == typed.entries(in: 1..<2))
+        try reopened.close()
     }
 }

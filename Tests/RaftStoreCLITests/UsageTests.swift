@@ -22,6 +22,12 @@ struct UsageTests {
         ["bench", "--batch", "-3"],
         ["bench", "--dir", "/nonexistent/raftstore"],
         ["bench", "--read-mode", "sideways"],
+        ["bench", "--size", "999999999999"],
+        ["bench", "--batch", "999999999999999"],
+        ["bench", "--entries", "99999999999999999999999"],
+        ["demo", "--entries", "0"],
+        ["demo", "--entries", "99999999999"],
+        ["demo", "--worker"],
         ["wal", "dump", "--frobnicate"],
     ]
 

@@ -1,4 +1,7 @@
+import EtcdWAL
 import Foundation
+import LZ4Snapshots
+import RaftStorage
 import Testing
 
 /// `raftstore wal verify`, `wal repair` and `wal snapshots` on WALs written by etcd's Go code.
@@ -57,6 +60,32 @@ struct WALCommandsTests {
         let again = try RaftStoreTool.run(["wal", "repair", wal])
         #expect(again.status == 0)
         #expect(again.stdout.contains("nothing to repair"))
+    }
+
+    @Test("repair finds the codec: a torn LZ4-codec WAL is cut back to its last complete record")
+    func repairLZ4() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let dump = try RaftStoreTool.run(["wal", "dump", "--json", Fixtures.goWAL("large-entries")])
+        let dumpFile = try scratch.write(dump.stdout, to: "dump.json")
+        let wal = scratch.file("wal")
+        #expect(try RaftStoreTool.run(["wal", "import", "--codec", "lz4", wal, dumpFile]).status == 0)
+        let replay = try WAL.read(
+            at: wal, from: .zero, codec: LZ4RecordCodec(base: ProtobufRecordCodec()),
+            replayOptions: WALReplayOptions(collectsRecords: true))
+        let lastEntry = try #require(replay.records.last { if case .entry = $0.record { true } else { false } })
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: lastEntry.path))
+        try handle.truncate(atOffset: UInt64(lastEntry.offset) + UInt64(lastEntry.frameSize / 2))
+        try handle.close()
+
+        expectFailure(try RaftStoreTool.run(["wal", "verify", wal]), status: 1, mentioning: ["torn", "at offset \(lastEntry.offset)"])
+        let repaired = try RaftStoreTool.run(["wal", "repair", wal])
+        #expect(repaired.status == 0, "\(repaired)")
+        #expect(repaired.stdout.contains("at offset \(lastEntry.offset)"))
+        let after = try RaftStoreTool.run(["wal", "dump", "--json", wal])
+        #expect(after.status == 0, "\(after)")
+        let expected = try DumpJSON.decode(dump.stdout)
+        #expect(try DumpJSON.decode(after.stdout).entries == Array(expected.entries.dropLast()))
     }
 
     @Test("repair refuses other damage and changes nothing", arguments: ["crc-mismatch-last-segment", "unknown-record-type"])

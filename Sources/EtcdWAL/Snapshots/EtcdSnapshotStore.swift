@@ -77,18 +77,26 @@ public final class EtcdSnapshotStore: StreamingSnapshotStore {
         }
     }
 
+    /// The markers of the snapshot files, newest first; unrecognised names are skipped (and
+    /// logged).
     public func list() throws(StorageError) -> [SnapshotMarker] {
         try files.markers()
     }
 
+    /// The newest snapshot whose (index, term) is one of `markers` and that reads and verifies;
+    /// damaged files on the way are renamed `.broken`.
     public func loadNewest(matching markers: [SnapshotMarker]) throws(StorageError) -> Snapshot? {
         try load(matching: markers)
     }
 
+    /// The newest snapshot that reads and verifies; damaged files on the way are renamed
+    /// `.broken`.
     public func loadNewest() throws(StorageError) -> Snapshot? {
         try load(matching: nil)
     }
 
+    /// Deletes all but the newest `count` snapshot files (at least one stays) and returns their
+    /// markers; durable on return. Set-aside and unrecognised files are never deleted.
     @discardableResult
     public func retainNewest(_ count: Int) throws(StorageError) -> [SnapshotMarker] {
         try files.retainNewest(count)

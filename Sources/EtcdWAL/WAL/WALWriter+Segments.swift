@@ -106,6 +106,10 @@ extension WALWriter {
             }
             defer { try? file.close() }
             try fileSystem.removeFile(path)
+            // Each removal is made durable before the next, oldest first: after a power loss the
+            // segments left are still a contiguous sequence, which opening requires. Without
+            // the fsync a file system may persist a later unlink and not an earlier one.
+            try fileSystem.syncDirectory(directory)
             removed.append(path)
         }
         return removed

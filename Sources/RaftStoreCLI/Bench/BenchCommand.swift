@@ -45,6 +45,10 @@ struct BenchCommand: ParsableCommand {
         guard entries > 0, batch > 0, size >= 0 else {
             throw ValidationError("--entries and --batch must be positive, --size not negative")
         }
+        // Bounds that keep every allocation and product in range, far beyond useful runs.
+        guard entries <= 1_000_000_000, size <= 64 << 20, batch <= 10_000_000 else {
+            throw ValidationError("--entries is at most 1000000000, --size at most 67108864, --batch at most 10000000")
+        }
     }
 
     func run() throws {

@@ -42,7 +42,7 @@ struct BenchWorkload {
             // One batch array, its entries renumbered in place for every save (as the Go side
             // refills its slice): building fresh Entry values around the shared payload would
             // retain and release it per entry, 31 ns of harness time per entry measured here.
-            var batchEntries = [Entry](repeating: Entry(term: 1, index: 0, data: payload), count: batch)
+            var batchEntries = [Entry](repeating: Entry(term: 1, index: 0, data: payload), count: min(batch, entries))
             var lastProgress = Stopwatch()
             let stopwatch = Stopwatch()
             var next: UInt64 = 1

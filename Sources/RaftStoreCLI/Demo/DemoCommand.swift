@@ -25,7 +25,7 @@ struct DemoCommand: ParsableCommand {
     var worker = false
 
     func validate() throws {
-        guard entries > 0 else { throw ValidationError("--entries must be positive") }
+        guard entries > 0, entries <= 10_000_000 else { throw ValidationError("--entries must be from 1 to 10000000") }
     }
 
     func run() throws {

@@ -26,7 +26,7 @@ struct InspectCommand: ParsableCommand {
         if let snapshots { SnapshotSection.verifyRestartSnapshot(snapshots, into: &report) }
 
         let out = TextSink()
-        out.line("etcd member directory \(member.path)")
+        out.line("member directory \(member.path)")
         for section in report.sections {
             out.line()
             out.line(section.title)

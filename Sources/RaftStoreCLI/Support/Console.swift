@@ -35,7 +35,8 @@ final class TextSink {
         write("\n")
     }
 
-    /// Writes out what is buffered. A closed pipe (`raftstore wal dump | head`) drops the rest.
+    /// Writes out what is buffered. When the reader of a pipe goes away (`raftstore wal dump |
+    /// head`), SIGPIPE ends the process quietly, as it does `cat`.
     func flush() {
         guard !buffer.isEmpty else { return }
         guard let descriptor else {
@@ -74,7 +75,8 @@ enum Console {
     }
 }
 
-/// write(2) until everything is out; gives up silently on an error such as a closed pipe.
+/// write(2) until everything is out; gives up silently on an error (a full disk, a closed
+/// descriptor): output is best effort, the exit code carries the result.
 func writeFully(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) {
     guard let base = bytes.baseAddress else { return }
     var offset = 0

@@ -19,6 +19,27 @@ enum WALCodecChoice: String, CaseIterable, ExpressibleByArgument {
         }
     }
 
+    /// The codec the WAL in `directory` was written with, found by reading only its last
+    /// segment (the replay stops at the first metadata record when the codec is wrong).
+    ///
+    /// For operations that do not check the codec themselves (`WAL.repair` reads records
+    /// without looking at the codec tag).
+    static func detect(in directory: String) throws(StorageError) -> WALCodecChoice {
+        try detecting(ProbeTask(directory: directory)).codec
+    }
+
+    /// Reads the last segment only: a marker beyond every index selects just that segment.
+    private struct ProbeTask: WALCodecTask {
+        var directory: String
+
+        func run<Codec: RecordCodec>(codec: Codec) throws(StorageError) {
+            let replay = try WAL<Codec>.read(
+                at: directory, from: SnapshotMarker(index: .max, term: 0), codec: codec,
+                options: WALOptions(logger: LogCollector().logger))
+            if let error = replay.error, error.code == .codecMismatch { throw error }
+        }
+    }
+
     /// Runs `task` with the codec the WAL was written with: each codec in turn while the WAL
     /// reports ``RaftStorage/StorageError/Code/codecMismatch`` (which it does at its first metadata record,
     /// so a wrong guess costs one record).

@@ -22,7 +22,7 @@ struct WALRepairCommand: ParsableCommand {
     func run() throws {
         try Paths.requireDirectory(directory, "WAL directory")
         let outcome = try storage { () throws(StorageError) in
-            try WALCodecChoice.detecting(RepairTask(directory: directory)).output
+            try WALCodecChoice.detect(in: directory).run(RepairTask(directory: directory))
         }
         let out = TextSink()
         switch outcome {
