@@ -92,14 +92,27 @@ enum ReplayMemory {
         }
         let seconds = (ContinuousClock.now - start).seconds
         guard entries == expected else { throw BenchmarkError("\(mode): replayed \(entries) entries, wrote \(expected)") }
+        return Report(mode: mode.rawValue, entries: entries, seconds: seconds, peakRSS: peakResidentBytes())
+    }
+
+    /// This process's peak resident set. On Linux `VmHWM` of /proc/self/status: `ru_maxrss`
+    /// would start at the parent's peak, which exec carries over when the child was spawned
+    /// sharing the parent's memory (posix_spawn's vfork), as Foundation's Process does.
+    static func peakResidentBytes() -> Int {
+        #if os(Linux)
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+           let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") {
+            return kilobytes * 1024
+        }
+        #endif
         var usage = rusage()
         getrusage(0, &usage)  // RUSAGE_SELF
         #if os(Linux)
-        let peak = usage.ru_maxrss * 1024
+        return Int(usage.ru_maxrss) * 1024
         #else
-        let peak = usage.ru_maxrss
+        return Int(usage.ru_maxrss)
         #endif
-        return Report(mode: mode.rawValue, entries: entries, seconds: seconds, peakRSS: Int(peak))
     }
 
     /// Runs `executable replay-child` for `mode` and returns its report.
