@@ -2,7 +2,7 @@ public import RaftStorage
 import Synchronization
 
 extension WALLogStore {
-    /// Appends `entries` (with ``LogStore/save(hardState:entries:)``'s rules) and stores
+    /// Appends `entries` (with ``RaftStorage/LogStore/save(hardState:entries:)``'s rules) and stores
     /// `hardState` unless it is empty, and returns once they are durable.
     ///
     /// Many tasks may call it at once: each write reaches the WAL at once, so the entries are
@@ -20,7 +20,7 @@ extension WALLogStore {
     /// }
     /// ```
     ///
-    /// - Throws: what ``LogStore/save(hardState:entries:)`` throws; the fdatasync's error,
+    /// - Throws: what ``RaftStorage/LogStore/save(hardState:entries:)`` throws; the fdatasync's error,
     ///   which fails every caller waiting for that sync and every later one, and leaves the
     ///   log refusing writes (``RaftStorage/StorageError/Code/closed``) until it is reopened.
     public func saveDurably(hardState: HardState = .empty, entries: [Entry]) async throws(StorageError) {

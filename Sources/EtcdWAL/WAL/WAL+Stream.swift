@@ -39,8 +39,13 @@ extension WAL {
     /// ``WALReplay/entries``, which stays empty.
     ///
     /// - Parameters:
-    ///   - batchBytes: the entry data (``Entry/encodedSize``) a batch collects before it is
-    ///     delivered.
+    ///   - directory: the WAL's directory.
+    ///   - start: the snapshot marker to read from, as for ``read(at:from:codec:options:replayOptions:)``.
+    ///   - codec: the codec the WAL was written with.
+    ///   - options: the file system and logger to use.
+    ///   - replayOptions: record collection and restarts at unmatched snapshot markers.
+    ///   - batchBytes: the entry data (``RaftStorage/Entry/encodedSize``) a batch collects before
+    ///     it is delivered.
     ///   - body: called with each batch, in order; an error it throws ends the replay and is
     ///     rethrown.
     /// - Throws: what `body` throws; ``RaftStorage/StorageError/Code/notFound`` when no segment

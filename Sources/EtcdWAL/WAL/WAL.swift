@@ -139,12 +139,12 @@ public final class WAL<Codec: RecordCodec>: Sendable {
         }
     }
 
-    /// Syncs the tail, deletes the spare segment and closes every file, releasing the locks.
-    /// Calling it again does nothing; other calls afterwards throw ``RaftStorage/StorageError/Code/closed``.
     deinit {
         syncThread.stop()
     }
 
+    /// Syncs the tail, deletes the spare segment and closes every file, releasing the locks.
+    /// Calling it again does nothing; other calls afterwards throw ``RaftStorage/StorageError/Code/closed``.
     public func close() throws(StorageError) {
         // close() syncs: whoever waits for a write it covers may return.
         defer {

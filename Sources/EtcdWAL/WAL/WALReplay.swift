@@ -7,7 +7,7 @@ public import RaftStorage
 public struct WALReplay: Sendable {
     /// The application's metadata (without any codec tag).
     public var metadata: [UInt8]?
-    /// The last HardState recorded (``HardState/empty`` when none).
+    /// The last HardState recorded (``RaftStorage/HardState/empty`` when none).
     public var hardState: HardState
     /// The entries after ``boundary``, with later records for an index replacing it and every
     /// entry after it (raft's rule, paper Fig. 7). Empty for a streamed replay
@@ -156,7 +156,7 @@ extension WALReplay {
     /// Reads every record of `paths`, applying etcd's ReadAll rules (etcd-storage-spec 1.11),
     /// handing entries to `sink`. Record errors end the replay and are stored in ``error``
     /// (errors the sink throws too); a missing start snapshot is reported as
-    /// ``StorageError/Code/snapshotNotFound`` in every mode (etcd loses it when opening for
+    /// ``RaftStorage/StorageError/Code/snapshotNotFound`` in every mode (etcd loses it when opening for
     /// writing, PR #21369).
     ///
     /// With etcd's codec the whole loop runs specialised for it and the sink, whatever the
