@@ -296,15 +296,44 @@ static inline uint32_t shift_crc(uint32_t crc, size_t length) {
     return (uint32_t)_mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(product));
 }
 
+
+// A record's worth of bytes in one stream, without the interleaved rounds' checks: most WAL
+// records are short, and this is the write path's per-entry CRC.
+HW_TARGET
+static inline hw_reg hardware_short(hw_reg reg, const unsigned char *next, size_t length) {
+    while (length >= 16) {
+        HW_STEP64(reg, load64(next));
+        HW_STEP64(reg, load64(next + 8));
+        next += 16;
+        length -= 16;
+    }
+    if (length >= 8) {
+        HW_STEP64(reg, load64(next));
+        next += 8;
+        length -= 8;
+    }
+    if (length >= 4) {
+        uint32_t word;
+        memcpy(&word, next, sizeof(word));
+        HW_STEP32(reg, word);
+        next += 4;
+        length -= 4;
+    }
+    while (length--) HW_STEP8(reg, *next++);
+    return reg;
+}
+
 __attribute__((target("sse4.2,pclmul")))
 static uint32_t hardware_extend(uint32_t crc, const unsigned char *bytes, size_t length) {
-    return shift_crc(crc, length) ^ hardware(0, bytes, length);
+    uint32_t own = length < 512 ? ~(uint32_t)hardware_short((uint32_t)~0u, bytes, length) : hardware(0, bytes, length);
+    return shift_crc(crc, length) ^ own;
 }
 
 // shift(crc, total) ^ crc(prefix || bytes), where `head` is crc(prefix) from zero.
 __attribute__((target("sse4.2,pclmul")))
 static uint32_t hardware_extend_from(uint32_t crc, uint32_t head, const unsigned char *bytes, size_t length, size_t total) {
-    return shift_crc(crc, total) ^ hardware(head, bytes, length);
+    uint32_t tail = length < 512 ? ~(uint32_t)hardware_short((uint32_t)~head, bytes, length) : hardware(head, bytes, length);
+    return shift_crc(crc, total) ^ tail;
 }
 #endif
 
