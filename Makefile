@@ -86,7 +86,7 @@ BENCH_DIR_FLAG := $(if $(BENCH_DIR),--dir $(BENCH_DIR))
 # The WAL against etcd's (issue 6): W1-W3 and R1 on `raftstore bench` and etcd-go-bench,
 # alternating, BENCH_RUNS times each (medians, ratios), then CRC32C, group commit and, with
 # BENCH_2GB=1, the bounded-memory replay of a 2 GB WAL. Prints the table for Docs/Performance.md.
-BENCH_RUNS ?= 5
+BENCH_RUNS ?= 7
 BENCH_2GB ?=
 RELEASE_BIN = $$($(SWIFT) build -c release --show-bin-path)
 

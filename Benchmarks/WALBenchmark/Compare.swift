@@ -39,15 +39,20 @@ enum Compare {
         let dirArguments = directory.map { ["--dir", $0] } ?? []
 
         var results: [String: (swift: [Run], etcd: [Run])] = [:]
+        var zeroFilled: [String: [Run]] = [:]
         for workload in workloads {
             var swiftRuns: [Run] = []
             var etcdRuns: [Run] = []
+            var zeroFilledRuns: [Run] = []
+            let synced = !workload.arguments.contains("--no-fsync")
             for round in 1...runs {
                 progress("\(workload.name) round \(round)/\(runs)")
                 if !skipEtcd { etcdRuns.append(try runJSON(etcd, ["--json"] + workload.arguments + dirArguments)) }
                 swiftRuns.append(try runJSON(raftstore, ["bench", "--json"] + workload.arguments + dirArguments))
+                if synced { zeroFilledRuns.append(try runJSON(raftstore, ["bench", "--json", "--zero-fill"] + workload.arguments + dirArguments)) }
             }
             results[workload.name] = (swiftRuns, etcdRuns)
+            if synced { zeroFilled[workload.name] = zeroFilledRuns }
         }
         progress("CRC32C")
         let crc = CRCBenchmark.run(recordSize: 4096, totalBytes: 256 << 20, rounds: 7)
@@ -76,6 +81,12 @@ enum Compare {
             row(workload.name, workload.description, median(swiftRuns.map(\.writeEntriesPerSecond)),
                 etcdRuns.isEmpty ? nil : median(etcdRuns.map(\.writeEntriesPerSecond)), unit: "entries/s", target: targets[workload.name]!)
         }
+        for workload in workloads {
+            guard let runs = zeroFilled[workload.name] else { continue }
+            let etcdRuns = results[workload.name]!.etcd
+            row(workload.name + "z", workload.description + ", segments zero-filled (`--zero-fill`)", median(runs.map(\.writeEntriesPerSecond)),
+                etcdRuns.isEmpty ? nil : median(etcdRuns.map(\.writeEntriesPerSecond)), unit: "entries/s", target: targets[workload.name]!)
+        }
         let (w1Swift, w1Etcd) = results["W1"]!
         row("R1", "replay of W1's WAL (open + read every entry)", median(w1Swift.map(\.readEntriesPerSecond)),
             w1Etcd.isEmpty ? nil : median(w1Etcd.map(\.readEntriesPerSecond)), unit: "entries/s", target: 5)
@@ -94,6 +105,10 @@ enum Compare {
         for workload in workloads {
             let (swiftRuns, etcdRuns) = results[workload.name]!
             say("- \(workload.name) write: " + list(swiftRuns.map(\.writeEntriesPerSecond)) + " / " + list(etcdRuns.map(\.writeEntriesPerSecond)))
+        }
+        for workload in workloads {
+            guard let runs = zeroFilled[workload.name] else { continue }
+            say("- \(workload.name)z write (zero-filled segments): " + list(runs.map(\.writeEntriesPerSecond)))
         }
         say("- R1 replay: " + list(w1Swift.map(\.readEntriesPerSecond)) + " / " + list(w1Etcd.map(\.readEntriesPerSecond)))
         say("- CRC32C GB/s: " + crc.map { String(format: "%.1f", $0) }.joined(separator: ", "))

@@ -61,13 +61,17 @@ extension WALWriter {
             try? file.close()
             throw error
         }
-        spare = HeldSpare(path: path, file: file)
+        spare = HeldSpare(path: path, file: file, zeroFill: options.zeroFillsSegments ? ZeroFill.start(file, size: options.segmentSize) : nil)
     }
 
     private mutating func takeSpare() throws(StorageError) -> HeldSpare {
         try prepareSpare()
         let taken = spare!
         spare = nil
+        if let error = taken.zeroFill?.wait() {
+            try? taken.file.close()
+            throw error
+        }
         return taken
     }
 

@@ -48,6 +48,8 @@ struct WALWriter<Codec: RecordCodec> {
     struct HeldSpare {
         var path: String
         var file: any StorageFile
+        /// Zeros being written over it (``WALOptions/zeroFillsSegments``): wait before use.
+        var zeroFill: ZeroFill?
     }
 
     // MARK: - Writes
@@ -158,6 +160,7 @@ struct WALWriter<Codec: RecordCodec> {
         isClosed = true
         var firstError: StorageError?
         if let spare {
+            _ = spare.zeroFill?.wait()
             try? spare.file.close()
             try? fileSystem.removeFile(spare.path)
             self.spare = nil

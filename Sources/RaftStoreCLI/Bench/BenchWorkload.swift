@@ -8,6 +8,7 @@ struct BenchWorkload {
     var batch: Int
     var fsync: Bool
     var readMode: BenchReadMode
+    var zeroFill = false
 
     func run(parent: String?, showsProgress: Bool) throws(CLIError) -> BenchResult {
         let base = try TemporaryDirectory.create(prefix: "raftstore-bench-", in: parent)
@@ -35,7 +36,7 @@ struct BenchWorkload {
     /// Appends the entries; returns the seconds the saves and the final sync took.
     private func write(to directory: String, showsProgress: Bool) throws(CLIError) -> Double {
         try storage { () throws(StorageError) in
-            let options = WALOptions(unsafeNoSync: !fsync, logger: LogCollector().logger)
+            let options = WALOptions(unsafeNoSync: !fsync, logger: LogCollector().logger, zeroFillsSegments: zeroFill)
             let wal = try WAL.create(at: directory, metadata: Array("raftstore-bench".utf8), codec: ProtobufRecordCodec(), options: options)
             defer { try? wal.close() }
             let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
