@@ -95,8 +95,8 @@ enum Compare {
             let etcdRSS = median(w1Etcd.map(\.readPeakRSS))
             say("| R1 peak memory (replay child) | \(mib(swiftRSS)) | \(mib(etcdRSS)) | \(String(format: "%.2f", swiftRSS / etcdRSS))x | <= 1.0x | \(swiftRSS <= etcdRSS ? "yes" : "**no**") |")
         }
-        let crcMedian = median(crc)
-        say("| CRC32C, 4 KiB records, release | \(String(format: "%.1f", crcMedian)) GB/s | - | - | >= 10 GB/s | \(crcMedian >= 10 ? "yes" : "**no**") |")
+        let crcMedian = median(crc.map(\.cpu))
+        say("| CRC32C, 4 KiB records, release (per CPU second; wall clock \(String(format: "%.1f", median(crc.map(\.wall))))) | \(String(format: "%.1f", crcMedian)) GB/s | - | - | >= 10 GB/s | \(crcMedian >= 10 ? "yes" : "**no**") |")
         let groupRatios = group.map { $0.concurrent / $0.single }
         say("| group commit: 16 tasks vs 1, single 100 B entries, durable | \(format(median(group.map(\.concurrent)))) vs \(format(median(group.map(\.single)))) entries/s | - | \(String(format: "%.1f", median(groupRatios)))x | >= 8x | \(median(groupRatios) >= 8 ? "yes" : "**no**") |")
         say()
@@ -111,7 +111,8 @@ enum Compare {
             say("- \(workload.name)z write (zero-filled segments): " + list(runs.map(\.writeEntriesPerSecond)))
         }
         say("- R1 replay: " + list(w1Swift.map(\.readEntriesPerSecond)) + " / " + list(w1Etcd.map(\.readEntriesPerSecond)))
-        say("- CRC32C GB/s: " + crc.map { String(format: "%.1f", $0) }.joined(separator: ", "))
+        say("- CRC32C GB/s per CPU second: " + crc.map { String(format: "%.1f", $0.cpu) }.joined(separator: ", ")
+            + "; wall clock: " + crc.map { String(format: "%.1f", $0.wall) }.joined(separator: ", "))
         say("- group commit (1 task / 16 tasks, fdatasyncs per entry with 16): "
             + group.map { String(format: "%.0f / %.0f (%.3f)", $0.single, $0.concurrent, $0.syncsPerEntry) }.joined(separator: ", "))
         say()
