@@ -11,41 +11,63 @@ enum GroupCommitBenchmark {
         var syncsPerEntry: Double
     }
 
+    /// Each round alternates short stretches of one writer and of `tasks` writers, ten of
+    /// each, on two logs in the same directory, so both see the disk in the same state (these
+    /// shared disks change speed from one second to the next).
     static func run(tasks: Int, singleEntries: Int, concurrentEntries: Int, size: Int, directory: String, rounds: Int) async throws -> [Round] {
         var results: [Round] = []
         for _ in 0..<rounds {
-            let single = try await measure(tasks: 1, entries: singleEntries, size: size, directory: directory)
-            let concurrent = try await measure(tasks: tasks, entries: concurrentEntries, size: size, directory: directory)
-            results.append(Round(single: single.rate, concurrent: concurrent.rate, syncsPerEntry: concurrent.syncsPerEntry))
+            let base = try Scratch.directory(in: directory)
+            defer { Scratch.remove(base) }
+            let single = try Writer(path: base + "/single")
+            let concurrent = try Writer(path: base + "/concurrent")
+            defer {
+                try? single.log.close()
+                try? concurrent.log.close()
+            }
+            let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
+            let stretches = 10
+            for _ in 0..<stretches {
+                try await single.append(tasks: 1, perTask: max(1, singleEntries / stretches), payload: payload)
+                try await concurrent.append(tasks: tasks, perTask: max(1, concurrentEntries / stretches / tasks), payload: payload)
+            }
+            results.append(Round(
+                single: single.rate, concurrent: concurrent.rate,
+                syncsPerEntry: Double(concurrent.counter.syncs - concurrent.syncsAtStart) / Double(concurrent.entries)))
         }
         return results
     }
 
-    /// Entries per second made durable by `tasks` tasks appending `entries` in all, and how
-    /// many fdatasyncs that took per entry.
-    static func measure(tasks: Int, entries: Int, size: Int, directory: String) async throws -> (rate: Double, syncsPerEntry: Double) {
-        let base = try Scratch.directory(in: directory)
-        defer { Scratch.remove(base) }
+    /// One log and what was timed on it.
+    final class Writer {
         let counter = SyncCounter()
-        let options = WALLogStore<ProtobufRecordCodec>.Options(wal: WALOptions(fileSystem: counter), retainedSegments: nil)
-        let log = try WALLogStore.open(at: base + "/wal", options: options)
-        defer { try? log.close() }
-        let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
-        let perTask = entries / tasks
-        let syncsBefore = counter.syncs
-        let start = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<tasks {
-                group.addTask {
-                    for _ in 0..<perTask { _ = try await log.appendDurably(term: 1, data: payload) }
-                }
-            }
-            try await group.waitForAll()
+        let log: WALLogStore<ProtobufRecordCodec>
+        let syncsAtStart: Int
+        var entries = 0
+        var seconds = 0.0
+
+        init(path: String) throws {
+            log = try WALLogStore.open(at: path, options: .init(wal: WALOptions(fileSystem: counter), retainedSegments: nil))
+            syncsAtStart = counter.syncs
         }
-        let seconds = (ContinuousClock.now - start).seconds
-        let written = perTask * tasks
-        guard try log.durableIndex() == UInt64(written) else { throw StorageError(.corrupt, "durable index short of the appends") }
-        return (Double(written) / seconds, Double(counter.syncs - syncsBefore) / Double(written))
+
+        var rate: Double { Double(entries) / seconds }
+
+        func append(tasks: Int, perTask: Int, payload: [UInt8]) async throws {
+            let log = self.log
+            let start = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<tasks {
+                    group.addTask {
+                        for _ in 0..<perTask { _ = try await log.appendDurably(term: 1, data: payload) }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            seconds += (ContinuousClock.now - start).seconds
+            entries += tasks * perTask
+            guard try log.durableIndex() == UInt64(entries) else { throw StorageError(.corrupt, "durable index short of the appends") }
+        }
     }
 }
 
