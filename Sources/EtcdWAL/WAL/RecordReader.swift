@@ -235,6 +235,14 @@ struct RecordReader<Codec: RecordCodec> {
         running: inout UInt32, context: FrameContext
     ) throws(StorageError) -> (body: ReadRecord.Body, checksum: UInt32) {
         let bytes = UnsafeRawBufferPointer(rebasing: raw[body])
+        let metadataOnly = entryBodies == .metadata || (entryBodies == .metadataBeforeLastFile && !last)
+        if let canonical = CanonicalEntryRecord.parse(bytes) {
+            // The usual entry record: nothing to decode that could fail, so the CRC first and
+            // then the one allocation, for the data.
+            try verify(false, checksum: canonical.crc, payload: UnsafeRawBufferPointer(rebasing: bytes[canonical.payload]), raw, running: &running, context: context)
+            if metadataOnly { return (.entryMetadata(EntryMetadata(index: canonical.index, term: canonical.term)), canonical.crc) }
+            return (.entry(canonical.entry(in: bytes)), canonical.crc)
+        }
         let result: ReadRecord.Body
         let frame: ProtobufRecordCodec.Frame
         do throws(StorageError) {
@@ -242,7 +250,7 @@ struct RecordReader<Codec: RecordCodec> {
             switch frame.type {
             case .crc:
                 result = .other(.crc(frame.crc))
-            case .entry where entryBodies == .metadata || (entryBodies == .metadataBeforeLastFile && !last):
+            case .entry where metadataOnly:
                 result = .entryMetadata(try ProtobufRecordCodec.entryMetadata(of: frame, in: bytes))
             case .entry:
                 result = .entry(try ProtobufRecordCodec.entry(of: frame, in: bytes))
