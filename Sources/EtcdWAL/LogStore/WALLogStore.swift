@@ -2,7 +2,7 @@ public import RaftStorage
 import Synchronization
 
 /// The etcd-compatible WAL as a ``RaftStorage/LogStore``: entries, HardState and snapshot markers on disk,
-/// raft's reads answered from memory.
+/// raft's reads answered from an in-memory index.
 ///
 /// ```swift
 /// let log = try WALLogStore(directory: "data/member/wal", codec: ProtobufRecordCodec())
@@ -16,6 +16,12 @@ import Synchronization
 /// hold (one written by ``applySnapshot(_:)``) restarts the log there, so an installed
 /// snapshot stays installed across restarts.
 ///
+/// Memory: entries of the tail segment are held with their data; entries of sealed segments
+/// (replayed on open, or sealed when the tail is cut) only by term and position, and
+/// ``entries(in:maxBytes:)`` reads them back from their segment, checking their CRCs. So a log
+/// far larger than memory opens in a few MiB (a 2 GB WAL in 22 MiB, `Docs/Performance.md`),
+/// and replaying it reads no entry data but the tail's.
+///
 /// Durability: ``save(hardState:entries:)`` follows raft's `MustSync` rule;
 /// ``applySnapshot(_:)``, ``recordSnapshot(_:)`` and ``sync()`` are durable on return.
 /// ``compact(through:)`` drops entries from memory at once, and releases (and purges, see
@@ -23,8 +29,13 @@ import Synchronization
 /// *synced* HardState commits, so a crash can never leave a log that cannot be opened
 /// (etcd #10219).
 ///
+/// Group commit: ``saveDurably(hardState:entries:)`` and ``appendDurably(term:type:data:)``
+/// let many tasks append at once, sharing fdatasyncs; ``durableIndex()`` says how far the
+/// log is on disk.
+///
 /// Thread safety: one writer at a time (writes are serialised) and any number of concurrent
-/// readers, which see the log before or after a write.
+/// readers, which see the log before or after a write (reads of sealed segments' entries hold
+/// the index while they read).
 public final class WALLogStore<Codec: RecordCodec>: LogStore {
     /// The WAL's directory.
     public let directory: String
