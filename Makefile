@@ -8,7 +8,7 @@ DEMO_PACKAGES := liblz4-dev
 TEST_PACKAGES := liblz4-dev etcd-server etcd-client lz4
 ETCD35_DIR := .build-etcd/etcd-3.5.1
 
-.PHONY: demo test build docs deps-demo deps-test deps-go etcd35 fixtures snap-fixtures bench-go-build bench-go bench-snapshots clean fuzz fuzz-smoke fuzz-build fuzz-seeds sanitize
+.PHONY: demo test build docs deps-demo deps-test deps-go etcd35 fixtures snap-fixtures bench bench-go-build bench-go bench-snapshots clean fuzz fuzz-smoke fuzz-build fuzz-seeds sanitize
 
 demo: deps-demo
 	$(SWIFT) build -c release --product raftstore
@@ -83,6 +83,20 @@ bench-snapshots: deps-test
 ETCD_GO_BENCH := .build-go/etcd-go-bench
 BENCH_DIR ?=
 BENCH_DIR_FLAG := $(if $(BENCH_DIR),--dir $(BENCH_DIR))
+
+# The WAL against etcd's (issue 6): W1-W3 and R1 on `raftstore bench` and etcd-go-bench,
+# alternating, BENCH_RUNS times each (medians, ratios), then CRC32C, group commit and, with
+# BENCH_2GB=1, the bounded-memory replay of a 2 GB WAL. Prints the table for Docs/Performance.md.
+BENCH_RUNS ?= 7
+BENCH_2GB ?=
+RELEASE_BIN = $$($(SWIFT) build -c release --show-bin-path)
+
+bench: bench-go-build
+	$(SWIFT) build -c release --product raftstore
+	$(SWIFT) build -c release --product WALBenchmark
+	$(RELEASE_BIN)/WALBenchmark compare --raftstore $(RELEASE_BIN)/raftstore --etcd $(CURDIR)/$(ETCD_GO_BENCH) \
+		$(BENCH_DIR_FLAG) --runs $(BENCH_RUNS)
+	$(if $(BENCH_2GB),$(RELEASE_BIN)/WALBenchmark replay-memory --gigabytes 2 $(BENCH_DIR_FLAG))
 
 bench-go-build: deps-go
 	@mkdir -p .build-go

@@ -78,8 +78,15 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        .executableTarget(
+            name: "WALBenchmark",
+            dependencies: ["RaftStorage", "EtcdWAL"],
+            path: "Benchmarks/WALBenchmark",
+            swiftSettings: strictSettings
+        ),
+
         // MARK: - Reliability
-        // The child process the process-crash tests kill (Tests/EtcdWALTests/ProcessCrashTests).
+        // The child process the process-crash tests kill (Tests/EtcdWALTests/ProcessCrash).
         .executableTarget(
             name: "CrashWorker",
             dependencies: ["RaftStorage", "EtcdWAL", "LZ4Snapshots", .product(name: "Logging", package: "swift-log")],

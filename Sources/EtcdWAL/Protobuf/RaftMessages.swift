@@ -66,6 +66,21 @@ extension ProtobufReader {
         return entry
     }
 
+    /// ``readEntry()`` without copying the data: the index and term, every field checked.
+    mutating func readEntryMetadata() throws(StorageError) -> EntryMetadata {
+        var metadata = EntryMetadata(index: 0, term: 0)
+        while let (field, wireType) = try readTag() {
+            switch field {
+            case 1: _ = try readVarint(wireType: wireType, field: field, in: "Entry")
+            case 2: metadata.term = try readVarint(wireType: wireType, field: field, in: "Entry")
+            case 3: metadata.index = try readVarint(wireType: wireType, field: field, in: "Entry")
+            case 4: _ = try readLengthDelimited(wireType: wireType, field: field, in: "Entry")
+            default: try skipField(wireType: wireType, field: field)
+            }
+        }
+        return metadata
+    }
+
     mutating func readHardState() throws(StorageError) -> HardState {
         var state = HardState()
         while let (field, wireType) = try readTag() {

@@ -53,6 +53,7 @@ extension WAL {
         do {
             try file.lock(wait: false)
             try file.preallocate(to: options.segmentSize)
+            if options.zeroFillsSegments { try ZeroFill.fill(file, size: options.segmentSize) }
             try WALWriter.writeHeader(into: &writer.tail, codec: codec, crc: &writer.crc, metadata: stored, state: .empty)
             try writer.saveSnapshot(.zero)
             try file.close()

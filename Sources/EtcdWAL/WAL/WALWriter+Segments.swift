@@ -64,7 +64,7 @@ extension WALWriter {
             if error.isOutOfSpace { try? fileSystem.removeFile(path) }
             throw error
         }
-        spare = HeldSpare(path: path, file: file)
+        spare = HeldSpare(path: path, file: file, zeroFill: options.zeroFillsSegments ? ZeroFill.start(file, size: options.segmentSize) : nil)
     }
 
     /// ``prepareSpare()``, except that a full disk only logs: the WAL stays usable (and can be
@@ -83,6 +83,10 @@ extension WALWriter {
         try prepareSpare()
         let taken = spare!
         spare = nil
+        if let error = taken.zeroFill?.wait() {
+            try? taken.file.close()
+            throw error
+        }
         return taken
     }
 
@@ -121,6 +125,10 @@ extension WALWriter {
             }
             defer { try? file.close() }
             try fileSystem.removeFile(path)
+            // Each removal is made durable before the next, oldest first: after a power loss the
+            // segments left are still a contiguous sequence, which opening requires. Without
+            // the fsync a file system may persist a later unlink and not an earlier one.
+            try fileSystem.syncDirectory(directory)
             removed.append(path)
         }
         return removed

@@ -36,6 +36,11 @@ struct WALWriter<Codec: RecordCodec> {
     /// The preallocated next segment (`0.tmp` or `1.tmp`).
     var spare: HeldSpare?
     var spareCount = 0
+    /// Counts writes (saves and snapshot records): write `n` is durable once
+    /// ``durableSequence`` reaches `n` (group commit, ``WAL/waitUntilDurable(_:)``).
+    var writeSequence: UInt64 = 0
+    /// Every write up to this one has been fdatasynced.
+    var durableSequence: UInt64 = 0
     /// Set after a failed write or fsync, or by ``close()``.
     var unusable: StorageError?
     var isClosed = false
@@ -43,6 +48,8 @@ struct WALWriter<Codec: RecordCodec> {
     struct HeldSpare {
         var path: String
         var file: any StorageFile
+        /// Zeros being written over it (``WALOptions/zeroFillsSegments``): wait before use.
+        var zeroFill: ZeroFill?
     }
 
     // MARK: - Writes
@@ -95,13 +102,20 @@ struct WALWriter<Codec: RecordCodec> {
         try tail.append(record, codec: codec, crc: &crc)
     }
 
-    /// etcd's `Save` (etcd-storage-spec 1.8.3).
-    mutating func save(hardState: HardState, entries: [Entry]) throws(StorageError) {
-        if hardState.isEmpty && entries.isEmpty { return }
-        let mustSync = hardState.mustSync(previous: lastState, entryCount: entries.count)
-        for entry in entries {
-            try append(.entry(entry))
-            highestIndex = max(highestIndex, entry.index)
+    /// etcd's `Save` (etcd-storage-spec 1.8.3); with `deferringSync` the records are only
+    /// written (the caller syncs later, see ``prepareSync()``), unless the tail is cut.
+    ///
+    /// - Returns: the write's sequence number and where its first entry's frame went (the
+    ///   others follow it).
+    @discardableResult
+    mutating func save(hardState: HardState, entries: [Entry], deferringSync: Bool = false) throws(StorageError) -> (sequence: UInt64, placement: EntryPlacement?) {
+        if hardState.isEmpty && entries.isEmpty { return (writeSequence, nil) }
+        writeSequence += 1
+        let mustSync = hardState.mustSync(previous: lastState, entryCount: entries.count) && !deferringSync
+        var placement: EntryPlacement?
+        if !entries.isEmpty {
+            placement = EntryPlacement(segment: segments[segments.count - 1].name, offset: tail.endOffset, crcBefore: crc)
+            highestIndex = max(highestIndex, try tail.append(entries: entries, codec: codec, crc: &crc))
         }
         if !hardState.isEmpty {
             try append(.hardState(hardState))
@@ -112,10 +126,12 @@ struct WALWriter<Codec: RecordCodec> {
         } else if mustSync {
             try sync()
         }
+        return (writeSequence, placement)
     }
 
     /// etcd's `SaveSnapshot`: a snapshot record, always synced.
     mutating func saveSnapshot(_ marker: SnapshotMarker) throws(StorageError) {
+        writeSequence += 1
         try append(.snapshot(marker))
         highestIndex = max(highestIndex, marker.index)
         try sync()
@@ -126,6 +142,35 @@ struct WALWriter<Codec: RecordCodec> {
         try flush()
         try syncData(tail.file)
         syncedState = lastState
+        durableSequence = writeSequence
+    }
+
+    /// What a sync made outside the writer's lock covers (group commit).
+    struct PendingSync {
+        /// The tail, flushed: fdatasync it.
+        var file: any StorageFile
+        /// The last write it covers.
+        var sequence: UInt64
+        /// The HardState it makes durable.
+        var state: HardState
+    }
+
+    /// The first half of a sync that runs outside the lock, so writers can go on appending
+    /// while the fdatasync is in flight: flush the page buffer and say what the fdatasync of
+    /// the tail will cover (every write before this call; earlier segments were synced when
+    /// they were cut). `nil` when everything is already durable.
+    mutating func prepareSync() throws(StorageError) -> PendingSync? {
+        guard durableSequence < writeSequence else { return nil }
+        try flush()
+        return PendingSync(file: tail.file, sequence: writeSequence, state: lastState)
+    }
+
+    /// The second half: the fdatasync of `pending` succeeded.
+    mutating func completeSync(_ pending: PendingSync) {
+        if pending.sequence > durableSequence {
+            durableSequence = pending.sequence
+            syncedState = pending.state
+        }
     }
 
     mutating func flush() throws(StorageError) {
@@ -135,17 +180,7 @@ struct WALWriter<Codec: RecordCodec> {
 
     /// fdatasync with timing, the slow-sync warning and the fsync metric.
     func syncData(_ file: any StorageFile) throws(StorageError) {
-        guard !options.unsafeNoSync else { return }
-        let clock = ContinuousClock()
-        let started = clock.now
-        try file.syncData()
-        let took = clock.now - started
-        instruments.fsyncDuration.recordNanoseconds(took.nanoseconds)
-        if took > options.slowSyncThreshold {
-            options.logger.warning("slow fdatasync", metadata: [
-                "took": "\(took)", "expected-duration": "\(options.slowSyncThreshold)", "path": "\(file.path)",
-            ])
-        }
+        try WALSyncer(options: options, instruments: instruments).syncData(file)
     }
 
     // MARK: - Closing
@@ -156,6 +191,7 @@ struct WALWriter<Codec: RecordCodec> {
         isClosed = true
         var firstError: StorageError?
         if let spare {
+            _ = spare.zeroFill?.wait()
             try? spare.file.close()
             try? fileSystem.removeFile(spare.path)
             self.spare = nil
@@ -174,6 +210,27 @@ struct WALWriter<Codec: RecordCodec> {
         segments.removeAll()
         unusable = StorageError(.closed, "the WAL is closed", path: directory)
         if let firstError { throw firstError }
+    }
+}
+
+/// fdatasync with timing, the slow-sync warning and the fsync metric; usable outside the
+/// writer's lock (group commit).
+struct WALSyncer: Sendable {
+    let options: WALOptions
+    let instruments: WALInstruments
+
+    func syncData(_ file: any StorageFile) throws(StorageError) {
+        guard !options.unsafeNoSync else { return }
+        let clock = ContinuousClock()
+        let started = clock.now
+        try file.syncData()
+        let took = clock.now - started
+        instruments.fsyncDuration.recordNanoseconds(took.nanoseconds)
+        if took > options.slowSyncThreshold {
+            options.logger.warning("slow fdatasync", metadata: [
+                "took": "\(took)", "expected-duration": "\(options.slowSyncThreshold)", "path": "\(file.path)",
+            ])
+        }
     }
 }
 
