@@ -6,7 +6,7 @@
 // - bit 1 clear: raw segments. Bit 0 chooses one segment (the rest of the input) or two (bytes
 //   1-2 give the split point, the rest is split there).
 // - bit 1 set: operations. The rest is a script of WAL writes (entries, HardStates, snapshot
-//   markers, syncs) run through the real writer with 4 KiB segments, so every frame and CRC is
+//   markers, syncs) run through the real writer with 8 KiB segments, so every frame and CRC is
 //   valid and replay's own logic is reached; the last 3 bytes then damage the last segment
 //   (an offset and a byte to store there, or a cut when the byte is 0).
 import EtcdWAL
@@ -46,7 +46,7 @@ func check(_ fs: FaultInjectingFileSystem) {
 
 /// Runs a script of writes through the WAL writer, then damages the last segment.
 func writeScript(_ script: UnsafeRawBufferPointer, to fs: FaultInjectingFileSystem) {
-    let options = WALOptions(fileSystem: fs, segmentSize: 4096, logger: quiet)
+    let options = WALOptions(fileSystem: fs, segmentSize: 8192, logger: quiet)
     guard let wal = try? WAL.create(at: "/wal", metadata: Array(script.prefix(3)), codec: ProtobufRecordCodec(), options: options) else { return }
     // At most 600 script bytes: longer scripts only repeat what shorter ones reach, slowly.
     var cursor = script.dropLast(3).dropFirst(3).prefix(600)

@@ -82,7 +82,7 @@ struct WALWriter<Codec: RecordCodec> {
     /// fsyncs the directory (a failed cut may have left the tail's name undurable).
     mutating func rewriteTail(through end: Int64) throws(StorageError) {
         let file = tail.file
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var chunk = [UInt8](repeating: 0, count: Int(min(max(end, 1), 1 << 20)))
         var offset: Int64 = 0
         while offset < end {
             let count = Int(min(Int64(chunk.count), end - offset))
