@@ -8,7 +8,7 @@ DEMO_PACKAGES := liblz4-dev
 TEST_PACKAGES := liblz4-dev etcd-server etcd-client lz4
 ETCD35_DIR := .build-etcd/etcd-3.5.1
 
-.PHONY: demo test build docs deps-demo deps-test deps-go etcd35 fixtures snap-fixtures bench-go-build bench-go bench-snapshots clean
+.PHONY: demo test build docs deps-demo deps-test deps-go etcd35 fixtures snap-fixtures bench bench-go-build bench-go bench-snapshots clean fuzz fuzz-smoke fuzz-build fuzz-seeds sanitize
 
 demo: deps-demo
 	$(SWIFT) build -c release --product raftstore
@@ -19,6 +19,7 @@ test: deps-test etcd35
 	ETCD35_BIN=$(CURDIR)/$(ETCD35_DIR)/etcd $(SWIFT) test --skip-build --parallel
 	cd Examples/CustomBackend && $(SWIFT) build --build-tests $(BUILD_FLAGS) && $(SWIFT) test --skip-build
 	$(MAKE) docs
+	$(MAKE) fuzz-smoke
 
 build:
 	$(SWIFT) build $(BUILD_FLAGS)
@@ -83,6 +84,20 @@ ETCD_GO_BENCH := .build-go/etcd-go-bench
 BENCH_DIR ?=
 BENCH_DIR_FLAG := $(if $(BENCH_DIR),--dir $(BENCH_DIR))
 
+# The WAL against etcd's (issue 6): W1-W3 and R1 on `raftstore bench` and etcd-go-bench,
+# alternating, BENCH_RUNS times each (medians, ratios), then CRC32C, group commit and, with
+# BENCH_2GB=1, the bounded-memory replay of a 2 GB WAL. Prints the table for Docs/Performance.md.
+BENCH_RUNS ?= 7
+BENCH_2GB ?=
+RELEASE_BIN = $$($(SWIFT) build -c release --show-bin-path)
+
+bench: bench-go-build
+	$(SWIFT) build -c release --product raftstore
+	$(SWIFT) build -c release --product WALBenchmark
+	$(RELEASE_BIN)/WALBenchmark compare --raftstore $(RELEASE_BIN)/raftstore --etcd $(CURDIR)/$(ETCD_GO_BENCH) \
+		$(BENCH_DIR_FLAG) --runs $(BENCH_RUNS)
+	$(if $(BENCH_2GB),$(RELEASE_BIN)/WALBenchmark replay-memory --gigabytes 2 $(BENCH_DIR_FLAG))
+
 bench-go-build: deps-go
 	@mkdir -p .build-go
 	cd Benchmarks/etcd-go && $(GOENV) $(GO) build -o $(CURDIR)/$(ETCD_GO_BENCH) .
@@ -92,5 +107,53 @@ bench-go: bench-go-build
 	$(ETCD_GO_BENCH) --json $(BENCH_DIR_FLAG) --entries 100000 --size 100 --batch 100
 	$(ETCD_GO_BENCH) --json $(BENCH_DIR_FLAG) --entries 20000 --size 4096 --batch 10
 
+# Reliability (issue 7, Docs/Reliability.md). libFuzzer targets live in the nested Fuzz package,
+# built with -sanitize=fuzzer,address; each runs from its committed seed corpus (Fuzz/Corpus/<name>)
+# plus a scratch corpus under .build-fuzz. `make fuzz` runs each for FUZZ_SECONDS, `make fuzz-smoke`
+# (part of `make test`) for FUZZ_SMOKE_SECONDS. Findings are written to .build-fuzz/<target>-crash-*.
+FUZZ_TARGETS := FuzzRecordCodec FuzzWALReplay FuzzSnap FuzzSnapLZ4 FuzzJSONImport
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_FLAGS := -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 -max_len=16384 -print_final_stats=1
+FUZZ_BIN = Fuzz/.build/release
+
+fuzz-build:
+	$(SWIFT) build -c release --package-path Fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
+
+define run_fuzzers
+	@for target in $(FUZZ_TARGETS); do \
+		mkdir -p .build-fuzz/corpus/$$target; \
+		echo "== $$target for $(1) s"; \
+		SWIFT_BACKTRACE=enable=no $(FUZZ_BIN)/$$target $(FUZZ_FLAGS) -max_total_time=$(1) \
+			-artifact_prefix=.build-fuzz/$$target- .build-fuzz/corpus/$$target Fuzz/Corpus/$${target#Fuzz} \
+			> .build-fuzz/$$target.log 2>&1; \
+		status=$$?; \
+		grep -E '^(Done|stat::number_of_executed_units|SUMMARY|ERROR|property violated)' .build-fuzz/$$target.log; \
+		test $$status -eq 0 || { echo "$$target found a problem: see .build-fuzz/$$target.log and .build-fuzz/$$target-*"; exit 1; }; \
+	done
+endef
+
+fuzz: fuzz-build
+	$(call run_fuzzers,$(FUZZ_SECONDS))
+
+fuzz-smoke: fuzz-build
+	$(call run_fuzzers,$(FUZZ_SMOKE_SECONDS))
+
+# Regenerates the committed seed corpora (WAL seeds from the etcd fixtures, the rest with the
+# stores' and the CLI's own encoders).
+fuzz-seeds: fuzz-build
+	cd Fuzz && python3 seeds.py && SWIFT_BACKTRACE=enable=no .build/release/FuzzSeeds
+
+# The whole test suite under the address and the thread sanitizer, each in its own build directory
+# (Tools/lsan-suppressions.txt and tsan-suppressions.txt list what belongs to the toolchain: Foundation's
+# leaks, and ThreadSanitizer's blindness to Synchronization.Mutex's contended path).
+sanitize: deps-test etcd35
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Tools/lsan-suppressions.txt ETCD35_BIN=$(CURDIR)/$(ETCD35_DIR)/etcd \
+		$(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --parallel
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS=suppressions=$(CURDIR)/Tools/tsan-suppressions.txt ETCD35_BIN=$(CURDIR)/$(ETCD35_DIR)/etcd \
+		$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --parallel
+
 clean:
-	rm -rf .build .build-etcd .build-go
+	rm -rf .build .build-etcd .build-go .build-fuzz .build-asan .build-tsan Fuzz/.build

@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "EtcdWAL", targets: ["EtcdWAL"]),
         .library(name: "LZ4Snapshots", targets: ["LZ4Snapshots"]),
         .library(name: "RaftStorageTesting", targets: ["RaftStorageTesting"]),
+        // The CLI's commands as a library (for the JSON-import fuzz target in Fuzz/).
+        .library(name: "RaftStoreCLI", targets: ["RaftStoreCLI"]),
         .executable(name: "raftstore", targets: ["raftstore"]),
     ],
     dependencies: [
@@ -76,6 +78,21 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        .executableTarget(
+            name: "WALBenchmark",
+            dependencies: ["RaftStorage", "EtcdWAL"],
+            path: "Benchmarks/WALBenchmark",
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: - Reliability
+        // The child process the process-crash tests kill (Tests/EtcdWALTests/ProcessCrash).
+        .executableTarget(
+            name: "CrashWorker",
+            dependencies: ["RaftStorage", "EtcdWAL", "LZ4Snapshots", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+
         // MARK: - Examples
         // The key/value state machine is a library so `raftstore demo` runs the same code.
         .target(
@@ -110,6 +127,7 @@ let package = Package(
             name: "EtcdWALTests",
             dependencies: [
                 "RaftStorage", "EtcdWAL", "MemoryStore", "RaftStorageTesting", "EtcdTestSupport",
+                "LZ4Snapshots",  // the Storage process-crash test reopens the worker's LZ4 snapshots
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),

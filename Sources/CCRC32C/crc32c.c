@@ -18,11 +18,13 @@
 #include "crc32c.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <nmmintrin.h>
+#include <wmmintrin.h>
 #define CCRC32C_X86 1
 #elif defined(__aarch64__)
 #define CCRC32C_ARM 1
@@ -47,7 +49,14 @@ static uint32_t zeros_long[4][256];
 static uint32_t zeros_mid[4][256];
 static uint32_t zeros_short[4][256];
 static int hardware_available;
+static int carryless_available;
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+// x^(2^k) mod P for k < 32, and x^(8n-33) mod P for record lengths n up to SHIFT_MAX, filled
+// on first use (0 means not yet: no power of x is 0 mod P).
+#define SHIFT_MAX 8192
+static uint32_t x2n_table[32];
+static _Atomic uint32_t shift_constants[SHIFT_MAX + 1];
 
 // MARK: - Tables
 
@@ -98,7 +107,41 @@ static void build_zeros_table(uint32_t table[4][256], size_t length) {
     }
 }
 
+// MARK: - Shifting a CRC past n bytes with a carry-less multiply
+//
+// crc(A || B) = shift(crc(A), |B|) ^ crc(B), where shift multiplies by x^(8|B|) mod P (zlib's
+// crc32_combine). Computing crc(B) from zero breaks the chain of dependent CRC instructions
+// between consecutive records: a WAL's records each continue the running CRC, so on the
+// write path every record's CRC waited for the previous one (45 cycles for a 118-byte record).
+// With the shift, only a multiply and one CRC instruction wait; the rest overlaps (measured:
+// 1M chained 118-byte records in 5.5 ms against 14 ms).
+
+// a * b mod P, bit-reflected (zlib's multmodp).
+static uint32_t multmodp(uint32_t a, uint32_t b) {
+    uint32_t m = (uint32_t)1 << 31, p = 0;
+    for (;;) {
+        if (a & m) {
+            p ^= b;
+            if ((a & (m - 1)) == 0) break;
+        }
+        m >>= 1;
+        b = b & 1 ? (b >> 1) ^ POLY : b >> 1;
+    }
+    return p;
+}
+
+// x^n mod P, bit-reflected.
+static uint32_t x_power(uint64_t n) {
+    uint32_t p = (uint32_t)1 << 31;  // x^0
+    for (unsigned k = 0; n; n >>= 1, k++) {
+        if (n & 1) p = multmodp(x2n_table[k & 31], p);
+    }
+    return p;
+}
+
 static void build_tables(void) {
+    x2n_table[0] = (uint32_t)1 << 30;  // x^1
+    for (int k = 1; k < 32; k++) x2n_table[k] = multmodp(x2n_table[k - 1], x2n_table[k - 1]);
     for (uint32_t n = 0; n < 256; n++) {
         uint32_t crc = n;
         for (int k = 0; k < 8; k++) crc = (crc & 1) ? (crc >> 1) ^ POLY : crc >> 1;
@@ -117,6 +160,7 @@ static void build_tables(void) {
 #if defined(CCRC32C_X86)
     unsigned int eax, ebx, ecx, edx;
     hardware_available = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_SSE4_2) != 0;
+    carryless_available = hardware_available && (ecx & bit_PCLMUL) != 0;
 #elif defined(CCRC32C_ARM) && defined(__APPLE__)
     hardware_available = 1;
 #elif defined(CCRC32C_ARM) && defined(__linux__)
@@ -126,8 +170,17 @@ static void build_tables(void) {
 #endif
 }
 
+static atomic_int tables_ready;
+
+static void build_tables_once(void) {
+    build_tables();
+    atomic_store_explicit(&tables_ready, 1, memory_order_release);
+}
+
+// An inline check first: pthread_once is a call into libc on every CRC.
 static inline void ensure_tables(void) {
-    pthread_once(&tables_once, build_tables);
+    if (__builtin_expect(atomic_load_explicit(&tables_ready, memory_order_acquire), 1)) return;
+    pthread_once(&tables_once, build_tables_once);
 }
 
 static inline uint32_t shift(uint32_t table[4][256], uint32_t crc) {
@@ -166,11 +219,13 @@ static uint32_t portable(uint32_t crc, const unsigned char *next, size_t length)
 #define HW_TARGET __attribute__((target("sse4.2")))
 typedef uint64_t hw_reg;
 #define HW_STEP64(reg, word) ((reg) = _mm_crc32_u64((reg), (word)))
+#define HW_STEP32(reg, word) ((reg) = _mm_crc32_u32((uint32_t)(reg), (word)))
 #define HW_STEP8(reg, byte) ((reg) = _mm_crc32_u8((uint32_t)(reg), (byte)))
 #elif defined(CCRC32C_ARM)
 #define HW_TARGET __attribute__((target("crc")))
 typedef uint32_t hw_reg;
 #define HW_STEP64(reg, word) ((reg) = __builtin_arm_crc32cd((reg), (word)))
+#define HW_STEP32(reg, word) ((reg) = __builtin_arm_crc32cw((reg), (word)))
 #define HW_STEP8(reg, byte) ((reg) = __builtin_arm_crc32cb((reg), (byte)))
 #endif
 
@@ -199,25 +254,161 @@ static inline uint64_t load64(const unsigned char *p) {
         length -= 3 * (block);                                                   \
     }
 
+// No alignment prologue: unaligned 8-byte loads cost nothing extra on either target, while
+// byte steps before the first aligned word would add up to seven dependent instructions, a
+// fifth of the work for a ~120-byte WAL record (the write path's most common call).
+#if defined(CCRC32C_X86)
+static uint32_t tail_three_streams(uint32_t reg, const unsigned char **next, size_t *length);
+#endif
+
 HW_TARGET
 static uint32_t hardware(uint32_t crc, const unsigned char *next, size_t length) {
     hw_reg reg0 = (uint32_t)~crc;
-    while (length && ((uintptr_t)next & 7) != 0) {
-        HW_STEP8(reg0, *next++);
-        length--;
-    }
     HW_ROUNDS(LONG_BLOCK, zeros_long)
     HW_ROUNDS(MID_BLOCK, zeros_mid)
     HW_ROUNDS(SHORT_BLOCK, zeros_short)
+#if defined(CCRC32C_X86)
+    // What the fixed-size rounds leave (up to 767 bytes: a quarter of a 4 KiB record's work)
+    // in three streams too, joined by carry-less multiplies.
+    if (carryless_available && length >= 96) reg0 = tail_three_streams((uint32_t)reg0, &next, &length);
+#endif
     while (length >= 8) {
         HW_STEP64(reg0, load64(next));
         next += 8;
         length -= 8;
     }
+    if (length >= 4) {
+        uint32_t word;
+        memcpy(&word, next, sizeof(word));
+        HW_STEP32(reg0, word);
+        next += 4;
+        length -= 4;
+    }
     while (length--) HW_STEP8(reg0, *next++);
     return ~(uint32_t)reg0;
 }
 #endif
+
+#if defined(CCRC32C_X86)
+// shift(crc, length) ^ crc(bytes): the multiply gives crc * K * x (a carry-less product of two
+// reflected 32-bit values is one bit short of the 64-bit reflected layout), and the CRC
+// instruction over that 64-bit value multiplies by x^32 and reduces mod P: with
+// K = x^(8n - 33), crc * x^(8n) mod P.
+__attribute__((target("sse4.2,pclmul")))
+static inline uint32_t shift_crc(uint32_t crc, size_t length) {
+    uint32_t constant = atomic_load_explicit(&shift_constants[length], memory_order_relaxed);
+    if (constant == 0) {
+        constant = x_power(8 * (uint64_t)length - 33);
+        atomic_store_explicit(&shift_constants[length], constant, memory_order_relaxed);
+    }
+    __m128i product = _mm_clmulepi64_si128(_mm_cvtsi32_si128((int)crc), _mm_cvtsi32_si128((int)constant), 0);
+    return (uint32_t)_mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(product));
+}
+
+
+// A record's worth of bytes in one stream, without the interleaved rounds' checks: most WAL
+// records are short, and this is the write path's per-entry CRC.
+HW_TARGET
+static inline hw_reg hardware_short(hw_reg reg, const unsigned char *next, size_t length) {
+    while (length >= 16) {
+        HW_STEP64(reg, load64(next));
+        HW_STEP64(reg, load64(next + 8));
+        next += 16;
+        length -= 16;
+    }
+    if (length >= 8) {
+        HW_STEP64(reg, load64(next));
+        next += 8;
+        length -= 8;
+    }
+    if (length >= 4) {
+        uint32_t word;
+        memcpy(&word, next, sizeof(word));
+        HW_STEP32(reg, word);
+        next += 4;
+        length -= 4;
+    }
+    while (length--) HW_STEP8(reg, *next++);
+    return reg;
+}
+
+__attribute__((target("sse4.2,pclmul")))
+static uint32_t hardware_extend(uint32_t crc, const unsigned char *bytes, size_t length) {
+    uint32_t own = length < 512 ? ~(uint32_t)hardware_short((uint32_t)~0u, bytes, length) : hardware(0, bytes, length);
+    return shift_crc(crc, length) ^ own;
+}
+
+// Three streams over three equal blocks (a multiple of 8 bytes each) of what is left, the
+// second and third started from zero and joined by shifting over a block of zeros; advances
+// `next` and `length` past the blocks. Works on the raw register: appending n zero bytes is the
+// same multiplication by x^(8n) as shift_crc's.
+__attribute__((target("sse4.2,pclmul")))
+static uint32_t tail_three_streams(uint32_t reg, const unsigned char **next, size_t *length) {
+    size_t block = (*length / 3) & ~(size_t)7;
+    const unsigned char *p = *next;
+    uint64_t reg0 = reg, reg1 = 0, reg2 = 0;
+    for (size_t offset = 0; offset < block; offset += 8) {
+        reg0 = _mm_crc32_u64(reg0, load64(p + offset));
+        reg1 = _mm_crc32_u64(reg1, load64(p + block + offset));
+        reg2 = _mm_crc32_u64(reg2, load64(p + 2 * block + offset));
+    }
+    uint32_t joined = shift_crc((uint32_t)reg0, block) ^ (uint32_t)reg1;
+    joined = shift_crc(joined, block) ^ (uint32_t)reg2;
+    *next = p + 3 * block;
+    *length -= 3 * block;
+    return joined;
+}
+
+// shift(crc, total) ^ crc(prefix || bytes), where `head` is crc(prefix) from zero.
+__attribute__((target("sse4.2,pclmul")))
+static uint32_t hardware_extend_from(uint32_t crc, uint32_t head, const unsigned char *bytes, size_t length, size_t total) {
+    uint32_t tail = length < 512 ? ~(uint32_t)hardware_short((uint32_t)~head, bytes, length) : hardware(head, bytes, length);
+    return shift_crc(crc, total) ^ tail;
+}
+#endif
+
+#if defined(HW_TARGET)
+// The CRC of `length` (at most 16) bytes held in two little-endian words, continuing `reg`.
+HW_TARGET
+static inline hw_reg hardware_words(hw_reg reg, uint64_t low, uint64_t high, size_t length) {
+    if (length >= 8) {
+        HW_STEP64(reg, low);
+        low = high;
+        length -= 8;
+    }
+    if (length >= 4) {
+        HW_STEP32(reg, (uint32_t)low);
+        low >>= 32;
+        length -= 4;
+    }
+    while (length--) {
+        HW_STEP8(reg, (uint8_t)low);
+        low >>= 8;
+    }
+    return reg;
+}
+#endif
+
+#if defined(CCRC32C_X86)
+__attribute__((target("sse4.2,pclmul")))
+static uint32_t hardware_extend_words(uint32_t crc, uint64_t low, uint64_t high, size_t wordLength, const void *bytes, size_t length) {
+    uint32_t head = ~(uint32_t)hardware_words((uint32_t)~0u, low, high, wordLength);
+    return hardware_extend_from(crc, head, bytes, length, wordLength + length);
+}
+#endif
+
+uint32_t ccrc32c_update_words(uint32_t crc, uint64_t low, uint64_t high, size_t wordLength, const void *bytes, size_t length) {
+    ensure_tables();
+#if defined(CCRC32C_X86)
+    if (carryless_available && wordLength + length >= 5 && wordLength + length <= SHIFT_MAX) {
+        return hardware_extend_words(crc, low, high, wordLength, bytes, length);
+    }
+#endif
+    unsigned char prefix[16];
+    memcpy(prefix, &low, 8);
+    memcpy(prefix + 8, &high, 8);
+    return ccrc32c_update(ccrc32c_update(crc, prefix, wordLength), bytes, length);
+}
 
 // MARK: - Entry points
 
@@ -228,6 +419,9 @@ uint32_t ccrc32c_update_portable(uint32_t crc, const void *bytes, size_t length)
 
 uint32_t ccrc32c_update_hardware(uint32_t crc, const void *bytes, size_t length) {
     ensure_tables();
+#if defined(CCRC32C_X86)
+    if (carryless_available && length >= 5 && length <= SHIFT_MAX) return hardware_extend(crc, bytes, length);
+#endif
 #if defined(HW_TARGET)
     if (hardware_available) return hardware(crc, bytes, length);
 #endif

@@ -91,6 +91,24 @@ public struct ProtobufRecordCodec: RecordCodec {
 
     /// Decodes a `walpb.Record` and its payload message; the caller verifies the checksum.
     public func decode(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> DecodedRecord {
+        let frame = try Self.decodeFrame(bytes)
+        if frame.type == .crc { return DecodedRecord(record: .crc(frame.crc), checksum: frame.crc, payload: 0..<0) }
+        return DecodedRecord(record: try Self.record(of: frame, in: bytes), checksum: frame.crc, payload: frame.payload)
+    }
+
+    /// A `walpb.Record`'s fields, its payload message not yet decoded.
+    struct Frame {
+        var type: WALRecordType
+        var crc: UInt32
+        /// The `data` field, `nil` when absent.
+        var data: Range<Int>?
+        /// The bytes the checksum covers.
+        var payload: Range<Int> { data ?? 0..<0 }
+    }
+
+    /// The first half of ``decode(_:)``: the record's type, checksum and payload bytes.
+    @inline(__always)
+    static func decodeFrame(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> Frame {
         var reader = ProtobufReader(bytes)
         var type: UInt64 = 0
         var crc: UInt32 = 0
@@ -103,19 +121,40 @@ public struct ProtobufRecordCodec: RecordCodec {
             default: try reader.skipField(wireType: wireType, field: field)
             }
         }
-        let payload = data ?? 0..<0
-        var inner = reader.subReader(payload)
-        let record: LogRecord
-        switch WALRecordType(rawValue: type) {
-        case .metadata: record = .metadata(data.map { reader.copy($0) })
-        case .entry: record = .entry(try inner.readEntry())
-        case .state: record = .hardState(try inner.readHardState())
-        case .crc: return DecodedRecord(record: .crc(crc), checksum: crc, payload: 0..<0)
-        case .snapshot: record = .snapshot(try inner.readWALSnapshot())
-        case nil:
+        guard let known = WALRecordType(rawValue: type) else {
             throw StorageError(.corrupt, "unexpected block type \(Int64(bitPattern: type))", offset: 0)
         }
-        return DecodedRecord(record: record, checksum: crc, payload: payload)
+        return Frame(type: known, crc: crc, data: data)
+    }
+
+    /// The second half of ``decode(_:)``: the payload message of a record that is not a crc
+    /// record.
+    @inline(__always)
+    static func record(of frame: Frame, in bytes: UnsafeRawBufferPointer) throws(StorageError) -> LogRecord {
+        let reader = ProtobufReader(bytes)
+        var inner = reader.subReader(frame.payload)
+        switch frame.type {
+        case .metadata: return .metadata(frame.data.map { reader.copy($0) })
+        case .entry: return .entry(try inner.readEntry())
+        case .state: return .hardState(try inner.readHardState())
+        case .crc: return .crc(frame.crc)
+        case .snapshot: return .snapshot(try inner.readWALSnapshot())
+        }
+    }
+
+    /// An entry record's entry (``record(of:in:)`` without the enum around it).
+    @inline(__always)
+    static func entry(of frame: Frame, in bytes: UnsafeRawBufferPointer) throws(StorageError) -> Entry {
+        var inner = ProtobufReader(bytes).subReader(frame.payload)
+        return try inner.readEntry()
+    }
+
+    /// An entry record's index and term, without copying its data (the same checks as
+    /// ``record(of:in:)``).
+    @inline(__always)
+    static func entryMetadata(of frame: Frame, in bytes: UnsafeRawBufferPointer) throws(StorageError) -> EntryMetadata {
+        var inner = ProtobufReader(bytes).subReader(frame.payload)
+        return try inner.readEntryMetadata()
     }
 }
 

@@ -90,9 +90,21 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
         self.options = options
 
         let markers = try log.snapshotMarkers()
-        let snapshot = try snapshots.loadNewest(matching: markers)
-        let target = snapshot?.metadata.marker ?? .zero
+        var snapshot = try snapshots.loadNewest(matching: markers)
         let opened = try log.snapshotMarker()
+        // A snapshot from the leader is saved, then its marker recorded, then the HardState that
+        // commits it: a crash in between leaves a log that starts at a marker its commit does not
+        // cover. A log that keeps such an installed snapshot across restarts (WALLogStore does)
+        // is recovered from it when its file is there; its index is committed below, as raft
+        // does when it restores a snapshot.
+        var installedUncommitted = false
+        if opened.index > (snapshot?.metadata.index ?? 0), !markers.contains(where: { $0.matches(opened) }),
+            let installed = try snapshots.loadNewest(matching: [opened])
+        {
+            snapshot = installed
+            installedUncommitted = true
+        }
+        let target = snapshot?.metadata.marker ?? .zero
         var resumed = false
         if !opened.matches(target) {
             guard snapshot != nil || markers.contains(where: { $0.matches(.zero) }) else {
@@ -102,6 +114,20 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
             }
             try log.resume(from: target)
             resumed = true
+            let resumedAt = try log.snapshotMarker()
+            guard resumedAt.matches(target) else {
+                throw StorageError(
+                    .notFound,
+                    "the log starts at snapshot \(resumedAt), which the snapshot store does not hold, and cannot fall back to \(target)")
+            }
+        }
+        if installedUncommitted, try log.hardState().commit < target.index {
+            let state = try log.hardState()
+            let committed = state.term >= target.term
+                ? HardState(term: state.term, vote: state.vote, commit: target.index)
+                : HardState(term: target.term, vote: 0, commit: target.index)
+            try log.save(hardState: committed, entries: [])
+            try log.sync()
         }
         let hardState = try log.hardState()
         let lastIndex = try log.lastIndex()

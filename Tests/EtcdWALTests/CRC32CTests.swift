@@ -26,8 +26,10 @@ struct CRC32CTests {
     func pathsAgree() {
         var generator = SeededBytes(seed: 42)
         let data = generator.bytes(3 * 8192 * 2 + 4096)
-        var lengths = Array(0...80)
-        lengths += [255, 256, 257, 767, 768, 769, 1023, 1024, 3071, 3072, 3073, 4095, 4096, 4097, 24575, 24576, 24577, 30000, 3 * 8192 * 2]
+        // Every length up to 1,200 (single-stream records, three streams over the tail, the
+        // carry-less shift for 5 to 8,192 bytes), then around each block boundary.
+        var lengths = Array(0...1200)
+        lengths += [3071, 3072, 3073, 4095, 4096, 4097, 4200, 8191, 8192, 8193, 9000, 24575, 24576, 24577, 30000, 3 * 8192 * 2]
         data.withUnsafeBytes { raw in
             for length in lengths {
                 for alignment in 0..<8 where alignment + length <= raw.count {

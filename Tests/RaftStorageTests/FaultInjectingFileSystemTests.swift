@@ -147,3 +147,71 @@ struct FaultInjectingFileSystemTests {
         try third.lock(wait: false)
     }
 }
+
+@Suite("FaultInjectingFileSystem crash outcomes")
+struct FaultInjectingCrashOutcomeTests {
+    let fs = FaultInjectingFileSystem()
+
+    init() throws {
+        try fs.createDirectory("/d", permissions: 0o700)
+        try fs.syncDirectory("/")
+    }
+
+    func file(_ path: String) throws -> any StorageFile {
+        try fs.open(path, [.read, .write, .create], permissions: 0o600)
+    }
+
+    func write(_ bytes: [UInt8], to file: any StorageFile, at offset: Int64 = 0) throws {
+        try bytes.withRawBytes { (raw) throws(StorageError) in try file.write(raw, at: offset) }
+    }
+
+    @Test func keepUnsyncedKeepsNamesToo() throws {
+        let a = try file("/d/a")
+        try write([1, 2, 3], to: a)
+        try fs.rename("/d/a", to: "/d/b")
+        fs.crash(.keepUnsynced)
+        #expect(fs.contents(of: "/d/b") == [1, 2, 3])
+        #expect(fs.contents(of: "/d/a") == nil)
+    }
+
+    @Test func aTearHitsTheLatestWriteOfAnyFile() throws {
+        let a = try file("/d/a"), b = try file("/d/b")
+        try fs.syncDirectory("/d")
+        try write([UInt8](repeating: 9, count: 2048), to: b)
+        try b.truncate(to: 4096)  // a later change of the same file is lost with the tear
+        try write([UInt8](repeating: 7, count: 2048), to: a)
+        try a.preallocate(to: 8192)  // a resize after the write does not make it the latest
+        fs.crash(.tearLastWrite(sectorSize: 512))
+        #expect(fs.contents(of: "/d/a") == [UInt8](repeating: 7, count: 1024))
+        #expect(fs.contents(of: "/d/b") == [])
+    }
+
+    @Test func aScrambleKeepsSomeSectorsAndIsReproducible() throws {
+        func run(seed: UInt64) throws -> [UInt8]? {
+            let fs = FaultInjectingFileSystem()
+            try fs.createDirectory("/d", permissions: 0o700)
+            try fs.syncDirectory("/")
+            let f = try fs.open("/d/s", [.read, .write, .create], permissions: 0o600)
+            try f.sync()
+            try fs.syncDirectory("/d")
+            try [UInt8](repeating: 5, count: 64 * 512).withRawBytes { (raw) throws(StorageError) in try f.write(raw, at: 0) }
+            fs.crash(.scramble(seed: seed, sectorSize: 512))
+            return fs.contents(of: "/d/s")
+        }
+        let first = try #require(try run(seed: 42))
+        #expect(try run(seed: 42) == first)
+        let sectors = stride(from: 0, to: first.count, by: 512).map { first[$0..<min($0 + 512, first.count)] }
+        #expect(sectors.allSatisfy { $0.allSatisfy { $0 == 5 } || $0.allSatisfy { $0 == 0 } }, "whole sectors only")
+        let kept = sectors.filter { $0.first == 5 }.count
+        #expect(kept > 0 && kept < 64)
+    }
+
+    @Test func permissionsAreRecorded() throws {
+        _ = try fs.open("/d/f", [.write, .create], permissions: 0o640)
+        try fs.createDirectory("/d/sub", permissions: 0o750)
+        #expect(fs.permissions(of: "/d/f") == 0o640)
+        #expect(fs.permissions(of: "/d/sub") == 0o750)
+        #expect(fs.permissions(of: "/d") == 0o700)
+        #expect(fs.files(under: "/") == ["/d/f"])
+    }
+}

@@ -13,7 +13,13 @@ struct LogCrashConsistencyTests {
     func anAtomicLogSurvivesEveryCrashPoint(_ workload: LogCrashConsistency<WholeFileLogStore>.Workload) throws {
         let report = try Self.atomic.check(workload)
         #expect(report.operations > 5)
-        #expect(report.crashesRecovered == report.operations * 4)
+        #expect(report.crashesRecovered == report.operations * LogCrashConsistency<WholeFileLogStore>.defaultOutcomes.count)
+    }
+
+    @Test(arguments: LogCrashConsistency<WholeFileLogStore>.workloads)
+    func anAtomicLogSurvivesEveryFault(_ workload: LogCrashConsistency<WholeFileLogStore>.Workload) throws {
+        let report = try Self.atomic.checkFaults(workload)
+        #expect(report.faultsInjected > 5)
     }
 
     @Test func anInPlaceLogIsCaught() throws {

@@ -2,7 +2,7 @@ public import RaftStorage
 import Synchronization
 
 /// The etcd-compatible WAL as a ``RaftStorage/LogStore``: entries, HardState and snapshot markers on disk,
-/// raft's reads answered from memory.
+/// raft's reads answered from an in-memory index.
 ///
 /// ```swift
 /// let log = try WALLogStore(directory: "data/member/wal", codec: ProtobufRecordCodec())
@@ -16,6 +16,12 @@ import Synchronization
 /// hold (one written by ``applySnapshot(_:)``) restarts the log there, so an installed
 /// snapshot stays installed across restarts.
 ///
+/// Memory: entries of the tail segment are held with their data; entries of sealed segments
+/// (replayed on open, or sealed when the tail is cut) only by term and position, and
+/// ``entries(in:maxBytes:)`` reads them back from their segment, checking their CRCs. So a log
+/// far larger than memory opens in a few MiB (a 2 GB WAL in 22 MiB, `Docs/Performance.md`),
+/// and replaying it reads no entry data but the tail's.
+///
 /// Durability: ``save(hardState:entries:)`` follows raft's `MustSync` rule;
 /// ``applySnapshot(_:)``, ``recordSnapshot(_:)`` and ``sync()`` are durable on return.
 /// ``compact(through:)`` drops entries from memory at once, and releases (and purges, see
@@ -23,8 +29,13 @@ import Synchronization
 /// *synced* HardState commits, so a crash can never leave a log that cannot be opened
 /// (etcd #10219).
 ///
+/// Group commit: ``saveDurably(hardState:entries:)`` and ``appendDurably(term:type:data:)``
+/// let many tasks append at once, sharing fdatasyncs; ``durableIndex()`` says how far the
+/// log is on disk.
+///
 /// Thread safety: one writer at a time (writes are serialised) and any number of concurrent
-/// readers, which see the log before or after a write.
+/// readers, which see the log before or after a write (reads of sealed segments' entries hold
+/// the index while they read).
 public final class WALLogStore<Codec: RecordCodec>: LogStore {
     /// The WAL's directory.
     public let directory: String
@@ -39,7 +50,7 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
     /// closed (or after a failed ``resume(from:)``).
     private let writer: Mutex<WAL<Codec>?>
     /// What readers see; taken briefly, inside `writer` when both are needed.
-    private let state: Mutex<LogView>
+    let state: Mutex<LogView>
 
     struct LogView {
         var index: EntryIndex
@@ -48,7 +59,20 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
         var marker: SnapshotMarker
         /// Every marker in the WAL's segments, with the segment's sequence number.
         var markers: [(marker: SnapshotMarker, segment: UInt64)]
+        /// Which entries are on disk (``durableIndex()``).
+        var durability: DurabilityTracker
+        /// The WAL's tail segment when last looked at: entries held before a later tail are sealed.
+        var tail: SegmentName?
         var closed = false
+
+        init(index: EntryIndex, hardState: HardState, marker: SnapshotMarker, markers: [(marker: SnapshotMarker, segment: UInt64)], tail: SegmentName?) {
+            self.index = index
+            self.hardState = hardState
+            self.marker = marker
+            self.markers = markers
+            self.durability = DurabilityTracker(durableIndex: index.lastIndex)
+            self.tail = tail
+        }
     }
 
     /// Opens (or creates) the WAL log in `directory`.
@@ -78,7 +102,9 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
         let walOptions = options.wal
         guard WAL<Codec>.exists(at: directory, fileSystem: walOptions.fileSystem) else {
             let wal = try WAL.create(at: directory, metadata: options.metadata, codec: codec, options: walOptions)
-            let view = LogView(index: EntryIndex(boundaryIndex: 0, boundaryTerm: 0), hardState: .empty, marker: .zero, markers: [(.zero, 0)])
+            let view = LogView(
+                index: EntryIndex(boundaryIndex: 0, boundaryTerm: 0), hardState: .empty, marker: .zero, markers: [(.zero, 0)],
+                tail: wal.tailSegment)
             return Opened(wal: wal, view: view)
         }
         var repair: WALRepairOutcome?
@@ -89,11 +115,17 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
                 guard let start = marker ?? valid.last else {
                     throw StorageError(.notFound, "no snapshot marker in the WAL is covered by its commit index \(scan.hardState.commit)", path: directory)
                 }
+                // Sealed segments' entries are located, not loaded: a log larger than memory opens.
+                let names = try WALDirectory.segments(in: directory, fileSystem: walOptions.fileSystem, logger: walOptions.logger)
+                let selected = try WALDirectory.select(names, snapshotIndex: start.index, directory: directory)
+                var sink = IndexingSink(boundary: start, segments: Array(selected))
                 let (wal, replay) = try WAL.open(
                     at: directory, from: start, codec: codec, options: walOptions,
-                    replayOptions: WALReplayOptions(restartsAtUnmatchedSnapshots: true))
-                let index = EntryIndex(boundaryIndex: replay.boundary.index, boundaryTerm: replay.boundary.term, entries: replay.entries)
-                let view = LogView(index: index, hardState: replay.hardState, marker: newestHeldMarker(replay, index), markers: scan.markers)
+                    replayOptions: WALReplayOptions(restartsAtUnmatchedSnapshots: true), entryBodies: .metadataBeforeLastFile, sink: &sink)
+                let index = sink.index
+                let view = LogView(
+                    index: index, hardState: replay.hardState, marker: newestHeldMarker(replay, index), markers: scan.markers,
+                    tail: selected.last)
                 return Opened(wal: wal, view: view, repair: repair)
             } catch where error.code == .unexpectedEnd && options.repairsTornTail && repair == nil {
                 repair = try WAL.repair(at: directory, codec: codec, options: walOptions)
@@ -129,7 +161,9 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
     }
 
     public func entries(in range: Range<UInt64>, maxBytes: UInt64) throws(StorageError) -> [Entry] {
-        try read { (view) throws(StorageError) in try view.index.entries(in: range, maxBytes: maxBytes) }
+        try read { (view) throws(StorageError) in
+            try view.index.entries(in: range, maxBytes: maxBytes, codec: codec, fileSystem: options.wal.fileSystem, directory: directory)
+        }
     }
 
     public func hardState() throws(StorageError) -> HardState { try read { $0.hardState } }
@@ -145,7 +179,7 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
     // MARK: - Writes
 
     /// Runs a write with the WAL, serialised with every other write.
-    private func write<Result>(_ body: (WAL<Codec>) throws(StorageError) -> Result) throws(StorageError) -> Result {
+    func write<Result>(_ body: (WAL<Codec>) throws(StorageError) -> Result) throws(StorageError) -> Result {
         try writer.withLock { (wal) throws(StorageError) in
             guard let wal else { throw StorageError(.closed, "the log store is closed", path: directory) }
             return try body(wal)
@@ -153,15 +187,40 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
     }
 
     public func save(hardState: HardState, entries: [Entry]) throws(StorageError) {
+        _ = try save(hardState: hardState, entries: entries, deferringSync: false)
+    }
+
+    /// Appends like ``save(hardState:entries:)``, synced by raft's rule or not at all.
+    ///
+    /// - Returns: the WAL written to and the write's sequence number (0 when nothing was
+    ///   written), for ``WAL/waitUntilDurable(_:)``.
+    func save(hardState: HardState, entries: [Entry], deferringSync: Bool) throws(StorageError) -> (wal: WAL<Codec>, sequence: UInt64) {
         try write { (wal) throws(StorageError) in
-            let kept = try state.withLock { (view) throws(StorageError) in try view.index.acceptedPart(of: entries) }
-            guard !kept.isEmpty || !hardState.isEmpty else { return }
-            try wal.save(hardState: hardState, entries: Array(kept))
-            state.withLock { view in
-                view.index.append(kept)
-                if !hardState.isEmpty { view.hardState = hardState }
-            }
+            try save(hardState: hardState, entries: entries, deferringSync: deferringSync, holding: wal)
         }
+    }
+
+    /// ``save(hardState:entries:deferringSync:)`` for a caller already holding the writer.
+    func save(
+        hardState: HardState, entries: [Entry], deferringSync: Bool, holding wal: WAL<Codec>
+    ) throws(StorageError) -> (wal: WAL<Codec>, sequence: UInt64) {
+        let kept = try state.withLock { (view) throws(StorageError) in try view.index.acceptedPart(of: entries) }
+        guard !kept.isEmpty || !hardState.isEmpty else { return (wal, 0) }
+        let written = try wal.save(hardState: hardState, entries: Array(kept), deferringSync: deferringSync)
+        state.withLock { view in
+            view.index.append(kept, at: written.placement)
+            if written.tail != view.tail {
+                // The write cut the tail: what it held is in a sealed segment now.
+                view.index.seal(before: written.tail)
+                view.tail = written.tail
+            }
+            if !hardState.isEmpty { view.hardState = hardState }
+            if let first = kept.first?.index {
+                view.durability.wrote(written.sequence, from: first, through: view.index.lastIndex)
+            }
+            view.durability.durable(through: written.durable)
+        }
+        return (wal, written.sequence)
     }
 
     public func applySnapshot(_ metadata: SnapshotMetadata) throws(StorageError) {
@@ -175,6 +234,7 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
                 view.index.reset(boundaryIndex: metadata.index, term: metadata.term)
                 view.marker = marker
                 view.markers.append((marker, segment))
+                view.durability = DurabilityTracker(durableIndex: metadata.index)
             }
         }
     }
@@ -220,6 +280,8 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
     public func sync() throws(StorageError) {
         try write { (wal) throws(StorageError) in
             try wal.sync()
+            let durable = wal.durableSequence
+            state.withLock { $0.durability.durable(through: durable) }
             try releaseSegmentsIfSafe(wal)
         }
     }

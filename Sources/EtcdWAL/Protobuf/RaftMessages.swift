@@ -66,6 +66,21 @@ extension ProtobufReader {
         return entry
     }
 
+    /// ``readEntry()`` without copying the data: the index and term, every field checked.
+    mutating func readEntryMetadata() throws(StorageError) -> EntryMetadata {
+        var metadata = EntryMetadata(index: 0, term: 0)
+        while let (field, wireType) = try readTag() {
+            switch field {
+            case 1: _ = try readVarint(wireType: wireType, field: field, in: "Entry")
+            case 2: metadata.term = try readVarint(wireType: wireType, field: field, in: "Entry")
+            case 3: metadata.index = try readVarint(wireType: wireType, field: field, in: "Entry")
+            case 4: _ = try readLengthDelimited(wireType: wireType, field: field, in: "Entry")
+            default: try skipField(wireType: wireType, field: field)
+            }
+        }
+        return metadata
+    }
+
     mutating func readHardState() throws(StorageError) -> HardState {
         var state = HardState()
         while let (field, wireType) = try readTag() {
@@ -105,15 +120,22 @@ extension ProtobufReader {
         }
     }
 
+    /// `raftpb.Snapshot` of a `.snap` file, with the streaming decoder's limits: one `data`
+    /// field, no groups (see `ProtobufRecordCodec.decodeSnapshot`).
     mutating func readSnapshot() throws(StorageError) -> Snapshot {
         var snapshot = Snapshot()
+        var sawData = false
         while let (field, wireType) = try readTag() {
+            let start = position
             switch field {
-            case 1: snapshot.data = copy(try readLengthDelimited(wireType: wireType, field: field, in: "Snapshot"))
+            case 1:
+                guard !sawData else { throw error("snap: a second data field in raftpb.Snapshot", at: start) }
+                sawData = true
+                snapshot.data = copy(try readLengthDelimited(wireType: wireType, field: field, in: "Snapshot"))
             case 2:
                 var nested = subReader(try readLengthDelimited(wireType: wireType, field: field, in: "Snapshot"))
                 try nested.readSnapshotMetadata(into: &snapshot.metadata)
-            default: try skipField(wireType: wireType, field: field)
+            default: try skipNonGroupField(wireType: wireType, field: field, in: "raftpb.Snapshot")
             }
         }
         return snapshot

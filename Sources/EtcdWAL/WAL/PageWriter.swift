@@ -3,67 +3,142 @@ import RaftStorage
 /// Buffers a segment's writes so the OS sees whole 4 KiB pages (etcd's `PageWriter`,
 /// etcd-storage-spec 1.8.2).
 ///
-/// Records are encoded straight into `buffer`. Once it holds 128 KiB or more, every complete
+/// Records are framed straight into `storage`. Once it holds 128 KiB or more, every complete
 /// page (by absolute file offset) is written and the partial page stays buffered, so until an
 /// explicit ``flush()`` each write ends on a page boundary. That narrows what a torn write can
 /// leave behind; the format does not depend on it.
+///
+/// `storage` is always fully initialised (its count is its capacity) and `used` says how much of
+/// it is pending: frames are then written through one pointer per batch, without the capacity
+/// and uniqueness checks of a byte-by-byte `append` (the write path's hot loop, see
+/// `Docs/Performance.md`).
 struct PageWriter {
     static let pageSize = 4096
     static let watermark = 128 * 1024
 
     let file: any StorageFile
-    /// Where `buffer[0]` goes in the file: everything before it has been written.
+    /// Where `storage[0]` goes in the file: everything before it has been written.
     private(set) var flushedOffset: Int64
-    var buffer: [UInt8]
+    private var storage: [UInt8]
+    /// Bytes of `storage` waiting to be written.
+    private(set) var used = 0
+    /// Where records of codecs without a direct entry encoder are encoded first.
+    private var scratch: [UInt8] = []
     /// Bytes handed to the file system since the last call to ``takeWrittenCount()``.
     private var written: Int = 0
 
     init(file: any StorageFile, offset: Int64) {
         self.file = file
         self.flushedOffset = offset
-        self.buffer = []
-        buffer.reserveCapacity(Self.watermark + Self.pageSize)
+        self.storage = [UInt8](repeating: 0, count: Self.watermark + 2 * Self.pageSize)
     }
 
     /// The offset just past everything appended, flushed or not.
-    var endOffset: Int64 { flushedOffset + Int64(buffer.count) }
+    var endOffset: Int64 { flushedOffset + Int64(used) }
 
     /// Appends one framed record.
-    @inline(__always)
     mutating func append<Codec: RecordCodec>(_ record: LogRecord, codec: Codec, crc: inout UInt32) throws(StorageError) {
-        Framing.append(record, codec: codec, crc: &crc, to: &buffer)
-        if buffer.count >= Self.watermark { try writeWholePages() }
+        scratch.removeAll(keepingCapacity: true)
+        Framing.append(record, codec: codec, crc: &crc, to: &scratch)
+        reserve(scratch.count)
+        let at = used
+        scratch.withUnsafeBytes { source in
+            storage.withUnsafeMutableBytes { target in
+                target.baseAddress!.advanced(by: at).copyMemory(from: source.baseAddress!, byteCount: source.count)
+            }
+        }
+        used += scratch.count
+        if used >= Self.watermark { try writeWholePages() }
+        if scratch.capacity > 4 * Self.watermark { scratch = [] }
+    }
+
+    /// Appends one framed entry record per entry, in order.
+    ///
+    /// etcd's record encoding is framed straight into the buffer (one copy of each payload, one
+    /// CRC pass, no intermediate array); other codecs go through ``append(_:codec:crc:)``.
+    ///
+    /// - Returns: the highest index among `entries` (0 when empty).
+    mutating func append<Codec: RecordCodec>(entries: [Entry], codec: Codec, crc: inout UInt32) throws(StorageError) -> UInt64 {
+        var highest: UInt64 = 0
+        guard codec is ProtobufRecordCodec else {
+            for entry in entries {
+                try append(.entry(entry), codec: codec, crc: &crc)
+                highest = max(highest, entry.index)
+            }
+            return highest
+        }
+        var next = 0
+        while next < entries.count {
+            // Frame as many entries as fit before the watermark, then write the whole pages.
+            reserve(EntryFrame.maximumSize(payloadCount: EntryFrame.payloadSize(of: entries[next])))
+            var running = crc
+            var at = used
+            storage.withUnsafeMutableBytes { raw in
+                let limit = raw.count
+                let base = raw.baseAddress!
+                entries.withUnsafeBufferPointer { entries in
+                    while next < entries.count {
+                        let payloadCount = EntryFrame.payloadSize(of: entries[next])
+                        guard at + EntryFrame.maximumSize(payloadCount: payloadCount) <= limit else { break }
+                        highest = max(highest, entries[next].index)
+                        at += EntryFrame.write(entries[next], payloadCount: payloadCount, at: base + at, crc: &running)
+                        next += 1
+                        if at >= Self.watermark { break }
+                    }
+                }
+            }
+            crc = running
+            used = at
+            if used >= Self.watermark { try writeWholePages() }
+        }
+        return highest
+    }
+
+    /// Makes room for `count` more bytes after `used`.
+    private mutating func reserve(_ count: Int) {
+        let needed = used + count
+        guard needed > storage.count else { return }
+        storage.append(contentsOf: repeatElement(0, count: max(needed, 2 * storage.count) - storage.count))
     }
 
     /// Writes every buffered byte that ends on a page boundary.
     private mutating func writeWholePages() throws(StorageError) {
-        let end = flushedOffset + Int64(buffer.count)
-        let count = buffer.count - Int(end % Int64(Self.pageSize))
+        let end = flushedOffset + Int64(used)
+        let count = used - Int(end % Int64(Self.pageSize))
         guard count > 0 else { return }
         try write(count)
     }
 
     /// Writes everything buffered.
     mutating func flush() throws(StorageError) {
-        guard !buffer.isEmpty else { return }
-        try write(buffer.count)
+        guard used > 0 else { return }
+        try write(used)
     }
 
     private mutating func write(_ count: Int) throws(StorageError) {
         let offset = flushedOffset
         let file = self.file
-        try buffer.withRawBytes { (raw) throws(StorageError) in
+        try storage.withRawBytes { (raw) throws(StorageError) in
             try file.write(UnsafeRawBufferPointer(rebasing: raw[0..<count]), at: offset)
         }
         flushedOffset += Int64(count)
         written += count
-        buffer.removeSubrange(0..<count)
+        let remaining = used - count
+        if remaining > 0 {
+            storage.withUnsafeMutableBytes { raw in
+                raw.baseAddress!.copyMemory(from: raw.baseAddress! + count, byteCount: remaining)
+            }
+        }
+        used = remaining
         // A huge record grew the buffer; give the memory back.
-        if buffer.capacity > 4 * Self.watermark {
-            var fresh: [UInt8] = []
-            fresh.reserveCapacity(Self.watermark + Self.pageSize)
-            fresh.append(contentsOf: buffer)
-            buffer = fresh
+        if storage.count > 4 * Self.watermark && used <= Self.watermark {
+            var fresh = [UInt8](repeating: 0, count: Self.watermark + 2 * Self.pageSize)
+            fresh.withUnsafeMutableBytes { target in
+                storage.withUnsafeBytes { source in
+                    target.baseAddress!.copyMemory(from: source.baseAddress!, byteCount: remaining)
+                }
+            }
+            storage = fresh
         }
     }
 

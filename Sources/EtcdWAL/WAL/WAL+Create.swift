@@ -39,9 +39,8 @@ extension WAL {
             guard contents.allSatisfy({ $0.hasSuffix(".tmp") }) else {
                 throw StorageError(.alreadyExists, "wal: directory is not empty (\(contents.count) files)", path: directory)
             }
-        } else {
-            try createDirectories(directory, fileSystem: fileSystem)
         }
+        try createDirectories(directory, fileSystem: fileSystem)
 
         let first = SegmentName(sequence: 0, index: 0)
         let temporaryPath = fileSystem.join(directory, first.fileName + ".tmp")
@@ -54,6 +53,7 @@ extension WAL {
         do {
             try file.lock(wait: false)
             try file.preallocate(to: options.segmentSize)
+            if options.zeroFillsSegments { try ZeroFill.fill(file, size: options.segmentSize) }
             try WALWriter.writeHeader(into: &writer.tail, codec: codec, crc: &writer.crc, metadata: stored, state: .empty)
             try writer.saveSnapshot(.zero)
             try file.close()
@@ -74,12 +74,12 @@ extension WAL {
     }
 
     /// Creates `path` (0700) and any missing parents, each made durable by an fsync of the
-    /// directory that holds it.
+    /// directory that holds it. Directories that exist are fsynced in their parent too: an
+    /// earlier attempt may have created them and failed before its fsync.
     static func createDirectories(_ path: String, fileSystem: any FileSystem) throws(StorageError) {
-        if try fileSystem.info(path) != nil { return }
         let parent = fileSystem.parentDirectory(of: path)
         if parent != path && parent != "." && parent != "/" { try createDirectories(parent, fileSystem: fileSystem) }
-        try fileSystem.createDirectory(path, permissions: 0o700)
+        if try fileSystem.info(path) == nil { try fileSystem.createDirectory(path, permissions: 0o700) }
         try fileSystem.syncDirectory(parent)
     }
 }

@@ -8,7 +8,10 @@ extension WAL {
     /// (a second writer gets ``RaftStorage/StorageError/Code/locked``), and replays them. Appending then
     /// continues exactly after the last valid record, with the CRC chain and the replayed
     /// HardState carried on; everything after that offset in the tail is zeroed first (etcd
-    /// #6515). Unlike etcd, a missing `start` snapshot record is reported, not lost.
+    /// #6515). Unlike etcd, a missing `start` snapshot record is reported, not lost. When the
+    /// previous writer's write or fsync failed (in this boot), the replayed tail is first written
+    /// again and fsynced, so nothing appended now builds on data that only the page cache holds;
+    /// the directory and its parent are fsynced on every open for the same reason.
     ///
     /// - Returns: the WAL, ready to append, and what the replay found.
     /// - Throws: any replay error: ``RaftStorage/StorageError/Code/unexpectedEnd`` for a torn or truncated
@@ -24,6 +27,28 @@ extension WAL {
         let fileSystem = options.fileSystem
         let names = try WALDirectory.segments(in: directory, fileSystem: fileSystem, logger: options.logger)
         let selected = try WALDirectory.select(names, snapshotIndex: start.index, directory: directory)
+        let sizes = fileSizes(selected.map { fileSystem.join(directory, $0.fileName) }, fileSystem: fileSystem)
+        var sink = CollectingSink(boundary: start.index, fileSizes: sizes)
+        var (wal, replay) = try open(at: directory, from: start, codec: codec, options: options, replayOptions: replayOptions, sink: &sink)
+        replay.entries = sink.finished()
+        return (wal, replay)
+    }
+
+    /// The sizes of `paths` (0 for any that cannot be read: they only guide a reservation).
+    static func fileSizes(_ paths: [String], fileSystem: any FileSystem) -> [Int] {
+        paths.map { path in (try? fileSystem.info(path)).flatMap { $0 }.map { Int($0.size) } ?? 0 }
+    }
+
+    /// ``open(at:from:codec:options:replayOptions:)`` with the replay's entries handed to
+    /// `sink` (read without their data where `entryBodies` says so).
+    static func open<Sink: ReplaySink>(
+        at directory: String, from start: SnapshotMarker, codec: Codec,
+        options: WALOptions, replayOptions: WALReplayOptions,
+        entryBodies: RecordReader<Codec>.EntryBodies = .full, sink: inout Sink
+    ) throws(StorageError) -> (wal: WAL, replay: WALReplay) {
+        let fileSystem = options.fileSystem
+        let names = try WALDirectory.segments(in: directory, fileSystem: fileSystem, logger: options.logger)
+        let selected = try WALDirectory.select(names, snapshotIndex: start.index, directory: directory)
         var held: [HeldSegment] = []
         do throws(StorageError) {
             for name in selected {
@@ -31,12 +56,14 @@ extension WAL {
                 held.append(HeldSegment(name: name, file: file))
                 try file.lock(wait: false)
             }
-            var reader = RecordReader(codec: codec, fileSystem: fileSystem, paths: held.map(\.file.path))
-            let replay = WALReplay.run(&reader, start: start, formatName: codec.formatName, options: replayOptions)
+            let replay = WALReplay.run(
+                codec: codec, fileSystem: fileSystem, paths: held.map(\.file.path), start: start,
+                options: replayOptions, entryBodies: entryBodies, sink: &sink)
             if let error = replay.error { throw error }
             let tail = held[held.count - 1].file
             let end = Int64(replay.endOffset ?? 0)
             try zeroToEnd(tail, from: end)
+            if options.zeroFillsSegments { try zeroFillTail(tail, from: end) }
             var writer = WALWriter(
                 directory: directory, codec: codec, options: options,
                 instruments: WALInstruments(factory: options.metricsFactory),
@@ -44,6 +71,15 @@ extension WAL {
                 highestIndex: replay.highestIndex,
                 storedMetadata: try CodecTag.wrap(replay.metadata, formatName: codec.formatName),
                 lastState: replay.hardState, syncedState: replay.hardState)
+            // The names this WAL builds on must be durable even if the create (or cut) that made
+            // them failed to fsync its directory and a retry found them in the page cache.
+            try fileSystem.syncDirectory(directory)
+            try fileSystem.syncDirectory(fileSystem.parentDirectory(of: directory))
+            let marker = fileSystem.join(directory, WALDirectory.tailNotDurableMarker)
+            if try fileSystem.info(marker) != nil {
+                try writer.rewriteTail(through: end)
+                try fileSystem.removeFile(marker)
+            }
             if end == 0 {
                 // The tail holds no record at all (a crash tore its first one): start it
                 // properly so it can be read on its own.
@@ -51,7 +87,7 @@ extension WAL {
                     into: &writer.tail, codec: codec, crc: &writer.crc, metadata: writer.storedMetadata, state: writer.lastState)
                 try writer.sync()
             }
-            try writer.prepareSpare()
+            try writer.prepareSpareUnlessOutOfSpace()
             return (WAL(directory: directory, metadata: replay.metadata, writer: writer), replay)
         } catch {
             for segment in held { try? segment.file.close() }
@@ -60,10 +96,21 @@ extension WAL {
     }
 
     /// etcd's `ZeroToEnd`: everything after `offset` reads as zeros, with the blocks kept.
+    /// On a full disk the blocks are not kept: the file ends at `offset` and grows as written.
     private static func zeroToEnd(_ file: any StorageFile, from offset: Int64) throws(StorageError) {
         let size = try file.size()
         try file.truncate(to: offset)
-        if size > offset { try file.preallocate(to: size) }
+        do {
+            if size > offset { try file.preallocate(to: size) }
+        } catch where error.isOutOfSpace {
+            // Unlike etcd, a full disk must not stop the WAL from opening (and being read).
+        }
+    }
+
+    /// With ``WALOptions/zeroFillsSegments``: the tail's blocks after `offset`, preallocated
+    /// again by ``zeroToEnd(_:from:)``, are written with zeros, as a new segment's are.
+    private static func zeroFillTail(_ file: any StorageFile, from offset: Int64) throws(StorageError) {
+        try ZeroFill.fill(file, from: offset, size: try file.size())
     }
 
     /// Reads the WAL in `directory` from the snapshot marker `start` without locking or
@@ -83,8 +130,11 @@ extension WAL {
         let fileSystem = options.fileSystem
         let names = try WALDirectory.segments(in: directory, fileSystem: fileSystem, logger: options.logger)
         let selected = try WALDirectory.select(names, snapshotIndex: start.index, directory: directory)
-        var reader = RecordReader(codec: codec, fileSystem: fileSystem, paths: selected.map { fileSystem.join(directory, $0.fileName) })
-        return WALReplay.run(&reader, start: start, formatName: codec.formatName, options: replayOptions)
+        let paths = selected.map { fileSystem.join(directory, $0.fileName) }
+        var sink = CollectingSink(boundary: start.index, fileSizes: fileSizes(paths, fileSystem: fileSystem))
+        var replay = WALReplay.run(codec: codec, fileSystem: fileSystem, paths: paths, start: start, options: replayOptions, sink: &sink)
+        replay.entries = sink.finished()
+        return replay
     }
 
     /// Checks that the WAL can be read from `start`: metadata, CRC chain and the snapshot
@@ -119,6 +169,7 @@ extension WAL {
 
     /// One pass over every segment: every snapshot marker (with the sequence number of the
     /// segment holding it) and the last HardState.
+    @_specialize(where Codec == ProtobufRecordCodec)
     static func scanMarkers(
         at directory: String, codec: Codec, options: WALOptions
     ) throws(StorageError) -> (markers: [(marker: SnapshotMarker, segment: UInt64)], hardState: HardState) {
@@ -126,22 +177,22 @@ extension WAL {
         let names = try WALDirectory.segments(in: directory, fileSystem: fileSystem, logger: options.logger)
         try WALDirectory.checkSequence(names[...], directory: directory)
         var reader = RecordReader(codec: codec, fileSystem: fileSystem, paths: names.map { fileSystem.join(directory, $0.fileName) })
+        reader.entryBodies = .metadata
         var markers: [(marker: SnapshotMarker, segment: UInt64)] = []
         var state = HardState.empty
         do throws(StorageError) {
-            while let info = try reader.next() {
-                switch info.record {
-                case .snapshot(let marker):
-                    let file = info.path.split(separator: "/").last.map(String.init) ?? info.path
-                    markers.append((marker, SegmentName(fileName: file)?.sequence ?? 0))
-                case .hardState(let recorded): state = recorded
-                case .metadata(let stored):
+            while let read = try reader.next() {
+                switch read.body {
+                case .other(.snapshot(let marker)):
+                    markers.append((marker, names[reader.fileIndex].sequence))
+                case .other(.hardState(let recorded)): state = recorded
+                case .other(.metadata(let stored)):
                     do throws(StorageError) {
                         _ = try CodecTag.unwrap(stored, formatName: codec.formatName)
                     } catch {
-                        throw error.at(path: info.path, offset: info.offset)
+                        throw error.at(path: reader.currentPath, offset: Int64(read.offset))
                     }
-                case .entry, .crc: break
+                case .entry, .entryMetadata, .other: break
                 }
             }
         } catch where error.code == .unexpectedEnd {

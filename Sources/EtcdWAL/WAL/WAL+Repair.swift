@@ -34,6 +34,7 @@ extension WAL {
         defer { try? file.close() }
         try file.lock(wait: false)
         var reader = RecordReader(codec: codec, fileSystem: fileSystem, paths: [path])
+        reader.entryBodies = .metadata
         let damage: StorageError
         do throws(StorageError) {
             while try reader.next() != nil {}

@@ -31,10 +31,17 @@ public final class WAL<Codec: RecordCodec>: Sendable {
     /// The application's metadata, as recorded when the WAL was created.
     public let metadata: [UInt8]?
     let writer: Mutex<WALWriter<Codec>>
+    /// Who waits for which write to become durable (``waitUntilDurable(_:)``).
+    let groupCommit = GroupCommit()
+    /// How fdatasyncs made outside the writer's lock are timed and reported.
+    let syncer: WALSyncer
+    /// Where group commit's fdatasyncs run.
+    let syncThread = SyncThread()
 
     init(directory: String, metadata: [UInt8]?, writer: consuming WALWriter<Codec>) {
         self.directory = directory
         self.metadata = metadata
+        self.syncer = WALSyncer(options: writer.options, instruments: writer.instruments)
         self.writer = Mutex(writer)
     }
 
@@ -46,23 +53,54 @@ public final class WAL<Codec: RecordCodec>: Sendable {
     /// or term or vote changed); a commit-only change may stay buffered until the next sync.
     /// When the tail segment has reached ``WALOptions/segmentSize`` it is cut, which syncs.
     public func save(hardState: HardState, entries: [Entry]) throws(StorageError) {
-        try writer.withLock { (writer) throws(StorageError) in
-            try writer.guarded { (writer) throws(StorageError) in try writer.save(hardState: hardState, entries: entries) }
-        }
+        _ = try save(hardState: hardState, entries: entries, deferringSync: false)
     }
+
+    /// What a write did: its sequence number, what is durable now, where its first entry went
+    /// and which segment is the tail after it.
+    struct Written {
+        var sequence: UInt64
+        var durable: UInt64
+        var placement: EntryPlacement?
+        var tail: SegmentName
+    }
+
+    /// ``save(hardState:entries:)`` or ``saveWithoutSync(hardState:entries:)``, telling
+    /// what the write did.
+    func save(hardState: HardState, entries: [Entry], deferringSync: Bool) throws(StorageError) -> Written {
+        let written = try writer.withLock { (writer) throws(StorageError) in
+            try writer.guarded { (writer) throws(StorageError) in
+                let (sequence, placement) = try writer.save(hardState: hardState, entries: entries, deferringSync: deferringSync)
+                return Written(sequence: sequence, durable: writer.durableSequence, placement: placement, tail: writer.segments[writer.segments.count - 1].name)
+            }
+        }
+        groupCommit.advance(to: written.durable)
+        return written
+    }
+
+    /// The segment being appended to.
+    var tailSegment: SegmentName? { writer.withLock { $0.segments.last?.name } }
 
     /// Records a snapshot marker, durable on return (etcd's `SaveSnapshot`).
     public func saveSnapshot(_ marker: SnapshotMarker) throws(StorageError) {
-        try writer.withLock { (writer) throws(StorageError) in
-            try writer.guarded { (writer) throws(StorageError) in try writer.saveSnapshot(marker) }
+        let durable = try writer.withLock { (writer) throws(StorageError) in
+            try writer.guarded { (writer) throws(StorageError) in
+                try writer.saveSnapshot(marker)
+                return writer.durableSequence
+            }
         }
+        groupCommit.advance(to: durable)
     }
 
     /// Makes everything written so far durable.
     public func sync() throws(StorageError) {
-        try writer.withLock { (writer) throws(StorageError) in
-            try writer.guarded { (writer) throws(StorageError) in try writer.sync() }
+        let durable = try writer.withLock { (writer) throws(StorageError) in
+            try writer.guarded { (writer) throws(StorageError) in
+                try writer.sync()
+                return writer.durableSequence
+            }
         }
+        groupCommit.advance(to: durable)
     }
 
     /// The last HardState written through this WAL (or replayed when it was opened).
@@ -101,9 +139,18 @@ public final class WAL<Codec: RecordCodec>: Sendable {
         }
     }
 
+    deinit {
+        syncThread.stop()
+    }
+
     /// Syncs the tail, deletes the spare segment and closes every file, releasing the locks.
     /// Calling it again does nothing; other calls afterwards throw ``RaftStorage/StorageError/Code/closed``.
     public func close() throws(StorageError) {
+        // close() syncs: whoever waits for a write it covers may return.
+        defer {
+            groupCommit.advance(to: writer.withLock { $0.durableSequence })
+            syncThread.stop()
+        }
         try writer.withLock { (writer) throws(StorageError) in try writer.close() }
     }
 }

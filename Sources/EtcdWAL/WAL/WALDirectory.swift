@@ -3,6 +3,10 @@ import RaftStorage
 
 /// Listing and selecting the segments of a WAL directory (etcd-storage-spec 1.1, 1.10).
 enum WALDirectory {
+    /// Left by a WAL whose write or fsync failed; the next open rewrites the tail (see
+    /// `WALWriter.markTailNotDurable()`). A `.tmp` name, so listings pass over it silently.
+    static let tailNotDurableMarker = "tail-not-durable.tmp"
+
     /// The segments in `directory`, oldest first. Other names are ignored: `*.tmp` silently
     /// (spare segments), anything else with a warning (etcd does the same).
     static func segments(in directory: String, fileSystem: any FileSystem, logger: Logger) throws(StorageError) -> [SegmentName] {

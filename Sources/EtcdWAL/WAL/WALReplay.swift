@@ -10,7 +10,9 @@ public struct WALReplay: Sendable {
     /// The last HardState recorded (``RaftStorage/HardState/empty`` when none).
     public var hardState: HardState
     /// The entries after ``boundary``, with later records for an index replacing it and every
-    /// entry after it (raft's rule, paper Fig. 7).
+    /// entry after it (raft's rule, paper Fig. 7). Empty for a streamed replay
+    /// (``WAL/replay(at:from:codec:options:replayOptions:batchBytes:_:)``), which hands
+    /// the entries out in batches instead.
     public var entries: [Entry]
     /// The snapshot marker reading started at.
     public var start: SnapshotMarker
@@ -28,9 +30,8 @@ public struct WALReplay: Sendable {
     public var segments: [String]
     /// Why reading stopped early, or `nil` when it reached the end cleanly.
     public var error: StorageError?
-
     /// The index of the last entry, or the boundary's index when there is none.
-    public var lastIndex: UInt64 { entries.last?.index ?? boundary.index }
+    public internal(set) var lastIndex: UInt64
 
     /// The highest index named by an entry or snapshot record (for naming the next segment).
     var highestIndex: UInt64 = 0
@@ -50,6 +51,7 @@ public struct WALReplay: Sendable {
         self.records = []
         self.segments = []
         self.error = nil
+        self.lastIndex = start.index
     }
 }
 
@@ -72,46 +74,169 @@ public struct WALReplayOptions: Sendable, Hashable {
     }
 }
 
+/// Where a replay's entries go: collected (``WAL/read(at:from:codec:options:replayOptions:)``),
+/// streamed in batches, or indexed by position (``WALLogStore``).
+///
+/// The replay enforces raft's rules and tells the sink what they mean: an entry replaces any
+/// entry at its index and after, and a restart drops every entry.
+protocol ReplaySink {
+    /// `entry` follows the entries so far, replacing any at its index and after.
+    mutating func append(_ entry: consuming Entry, at position: RecordPosition) throws(StorageError)
+    /// Like ``append(_:at:)`` for an entry read without its data.
+    mutating func append(_ entry: EntryMetadata, at position: RecordPosition) throws(StorageError)
+    /// The log starts again after `marker`: every entry so far is dropped.
+    mutating func restart(at marker: SnapshotMarker) throws(StorageError)
+    /// The reader finished the segment at `path` (the `fileIndex`th).
+    mutating func endOfSegment(_ path: String, fileIndex: Int) throws(StorageError)
+}
+
+extension ReplaySink {
+    mutating func append(_ entry: EntryMetadata, at position: RecordPosition) throws(StorageError) {
+        throw StorageError(.corrupt, "internal: entry \(entry.index) was read without its data")
+    }
+
+    mutating func endOfSegment(_ path: String, fileIndex: Int) throws(StorageError) {}
+}
+
+/// ``WAL/read(at:from:codec:options:replayOptions:)``'s sink: every entry in memory.
+struct CollectingSink: ReplaySink {
+    private(set) var entries: [Entry] = []
+    private var boundary: UInt64
+    /// Where each file starts in the files' total, and that total: to estimate the final count.
+    private let fileStarts: [Int]
+    private let totalBytes: Int
+    private var estimated = false
+
+    /// A sink for a replay of files of `fileSizes` bytes, starting after `boundary`.
+    init(boundary: UInt64, fileSizes: [Int] = []) {
+        self.boundary = boundary
+        var starts: [Int] = []
+        var total = 0
+        for size in fileSizes {
+            starts.append(total)
+            total += size
+        }
+        fileStarts = starts
+        totalBytes = total
+    }
+
+    mutating func append(_ entry: consuming Entry, at position: RecordPosition) {
+        let slot = Int(entry.index - boundary - 1)
+        if slot < entries.count { entries.removeSubrange(slot...) }
+        if entries.count == entries.capacity && entries.count >= 1024 && !estimated { reserveEstimate(position) }
+        entries.append(entry)
+    }
+
+    /// Reserves room for the entries the rest of the files probably hold, extrapolated from
+    /// how many the bytes read so far held: one allocation instead of doubling (each doubling
+    /// copies the array and faults in fresh pages; a million entries spent 15% of a replay so).
+    /// Zeroed file tails make it an overestimate, which costs address space, not memory:
+    /// ``finished()`` gives back what stayed unused.
+    private mutating func reserveEstimate(_ position: RecordPosition) {
+        estimated = true
+        guard position.fileIndex < fileStarts.count else { return }
+        let consumed = fileStarts[position.fileIndex] + position.offset
+        guard consumed > 0 else { return }
+        let estimate = Double(entries.count) * Double(totalBytes) / Double(consumed) * 1.05
+        if estimate > Double(entries.count) { entries.reserveCapacity(Int(min(estimate, Double(Int32.max)))) }
+    }
+
+    /// The entries, without a much larger capacity than they need.
+    func finished() -> [Entry] {
+        entries.capacity > 2 * entries.count + 4096 ? Array(entries[...]) : entries
+    }
+
+    mutating func restart(at marker: SnapshotMarker) {
+        entries.removeAll(keepingCapacity: true)
+        boundary = marker.index
+    }
+}
+
 extension WALReplay {
-    /// Reads every record from `reader`, applying etcd's ReadAll rules (etcd-storage-spec
-    /// 1.11). Errors end the replay and are stored in ``error``; a missing start snapshot is
-    /// reported as ``RaftStorage/StorageError/Code/snapshotNotFound`` in every mode (etcd loses it when
-    /// opening for writing, PR #21369).
-    static func run<Codec: RecordCodec>(
-        _ reader: inout RecordReader<Codec>,
-        start: SnapshotMarker,
-        formatName: String?,
-        options: WALReplayOptions
+    /// Reads every record of `paths`, applying etcd's ReadAll rules (etcd-storage-spec 1.11),
+    /// handing entries to `sink`. Record errors end the replay and are stored in ``error``
+    /// (errors the sink throws too); a missing start snapshot is reported as
+    /// ``RaftStorage/StorageError/Code/snapshotNotFound`` in every mode (etcd loses it when opening for
+    /// writing, PR #21369).
+    ///
+    /// With etcd's codec the whole loop runs specialised for it and the sink, whatever the
+    /// caller's type parameters (`@_specialize` makes the generic entry check the types and
+    /// jump to the specialised code): the per-record work is the replay's hot path, and generic
+    /// code there costs a metadata lookup and a retain per value witness call (measured: 2x).
+    @_specialize(where Codec == ProtobufRecordCodec, Sink == CollectingSink)
+    @_specialize(where Codec == ProtobufRecordCodec, Sink == StreamingSink)
+    @_specialize(where Codec == ProtobufRecordCodec, Sink == IndexingSink)
+    static func run<Codec: RecordCodec, Sink: ReplaySink>(
+        codec: Codec, fileSystem: any FileSystem, paths: [String], start: SnapshotMarker,
+        options: WALReplayOptions, entryBodies: RecordReader<Codec>.EntryBodies = .full, sink: inout Sink
     ) -> WALReplay {
+        var reader = RecordReader(codec: codec, fileSystem: fileSystem, paths: paths)
+        reader.entryBodies = entryBodies
         var replay = WALReplay(start: start)
-        replay.segments = reader.paths
+        replay.segments = paths
+        var log = ReplayLog(boundary: start)
         var storedMetadata: [UInt8]??
+        let formatName = codec.formatName
+        var fileIndex = 0
         do throws(StorageError) {
-            while let info = try reader.next() {
-                if options.collectsRecords { replay.records.append(info) }
-                switch info.record {
+            while let record = try reader.next() {
+                while fileIndex < reader.fileIndex {
+                    try sink.endOfSegment(paths[fileIndex], fileIndex: fileIndex)
+                    fileIndex += 1
+                }
+                if options.collectsRecords, let logRecord = record.record {
+                    replay.records.append(WALRecordInfo(
+                        path: reader.currentPath, offset: Int64(record.offset), frameSize: record.frameSize,
+                        record: logRecord, checksum: record.checksum))
+                }
+                let position = record.position
+                switch (consume record).body {
                 case .entry(let entry):
-                    try replay.apply(entry, info: info)
-                case .hardState(let state):
+                    replay.highestIndex = max(replay.highestIndex, entry.index)
+                    if try log.accept(index: entry.index, term: entry.term, at: position, in: reader) {
+                        try sink.append(entry, at: position)
+                    }
+                case .entryMetadata(let entry):
+                    replay.highestIndex = max(replay.highestIndex, entry.index)
+                    if try log.accept(index: entry.index, term: entry.term, at: position, in: reader) {
+                        try sink.append(entry, at: position)
+                    }
+                case .other(.hardState(let state)):
                     replay.hardState = state
-                case .metadata(let stored):
+                case .other(.metadata(let stored)):
                     if let first = storedMetadata {
                         guard first == stored else {
-                            throw StorageError(.metadataConflict, "wal: conflicting metadata found", path: info.path, offset: info.offset)
+                            throw StorageError(.metadataConflict, "wal: conflicting metadata found", path: reader.currentPath, offset: Int64(position.offset))
                         }
                     } else {
                         storedMetadata = .some(stored)
                         do {
                             replay.metadata = try CodecTag.unwrap(stored, formatName: formatName)
                         } catch {
-                            throw error.at(path: info.path, offset: info.offset)
+                            throw error.at(path: reader.currentPath, offset: Int64(position.offset))
                         }
                     }
-                case .crc:
+                case .other(.snapshot(let marker)):
+                    replay.highestIndex = max(replay.highestIndex, marker.index)
+                    replay.snapshots.append(marker)
+                    if marker.index == start.index {
+                        guard marker.term == start.term else {
+                            throw StorageError(
+                                .snapshotMismatch, "wal: snapshot mismatch: opened at \(start), the record says term \(marker.term)",
+                                path: reader.currentPath, offset: Int64(position.offset))
+                        }
+                        replay.snapshotFound = true
+                    }
+                    if options.restartsAtUnmatchedSnapshots && log.restarts(at: marker) {
+                        try sink.restart(at: marker)
+                    }
+                case .other(.crc), .other(.entry):
                     break
-                case .snapshot(let marker):
-                    try replay.apply(marker, info: info, restarting: options.restartsAtUnmatchedSnapshots)
                 }
+            }
+            while fileIndex < paths.count {
+                try sink.endOfSegment(paths[fileIndex], fileIndex: fileIndex)
+                fileIndex += 1
             }
         } catch {
             replay.error = error
@@ -119,43 +244,66 @@ extension WALReplay {
         if replay.error == nil && !replay.snapshotFound {
             replay.error = StorageError(
                 .snapshotNotFound, "wal: snapshot not found: no record of snapshot \(start) after its segment",
-                path: reader.paths.first)
+                path: paths.first)
         }
+        replay.boundary = log.boundary
+        replay.lastIndex = log.lastIndex
         replay.finalCRC = reader.crc
         replay.endOffset = reader.endOfLastFile
         return replay
     }
+}
 
-    private mutating func apply(_ entry: Entry, info: WALRecordInfo) throws(StorageError) {
-        highestIndex = max(highestIndex, entry.index)
-        guard entry.index > boundary.index else { return }
-        let position = entry.index - boundary.index - 1
-        guard position <= UInt64(entries.count) else {
-            throw StorageError(
-                .corrupt, "wal: slice bounds out of range: entry \(entry.index) follows \(lastIndex), leaving a gap",
-                path: info.path, offset: info.offset)
-        }
-        if position < UInt64(entries.count) { entries.removeSubrange(Int(position)...) }
-        entries.append(entry)
+/// The shape of the log a replay has read so far: its boundary, last index and terms (as runs,
+/// so a streamed replay of any length needs almost no memory for it).
+struct ReplayLog {
+    private(set) var boundary: SnapshotMarker
+    private(set) var lastIndex: UInt64
+    /// (first index, term) for every run of equal terms after the boundary, in order.
+    private var terms: [(first: UInt64, term: UInt64)] = []
+
+    init(boundary: SnapshotMarker) {
+        self.boundary = boundary
+        self.lastIndex = boundary.index
     }
 
-    private mutating func apply(_ marker: SnapshotMarker, info: WALRecordInfo, restarting: Bool) throws(StorageError) {
-        highestIndex = max(highestIndex, marker.index)
-        snapshots.append(marker)
-        if marker.index == start.index {
-            guard marker.term == start.term else {
-                throw StorageError(
-                    .snapshotMismatch, "wal: snapshot mismatch: opened at \(start), the record says term \(marker.term)",
-                    path: info.path, offset: info.offset)
-            }
-            snapshotFound = true
+    /// Checks an entry against raft's rules and records it; returns false for an entry at or
+    /// below the boundary (ignored).
+    @inline(__always)
+    mutating func accept<Codec>(index: UInt64, term: UInt64, at position: RecordPosition, in reader: RecordReader<Codec>) throws(StorageError) -> Bool {
+        guard index > boundary.index else { return false }
+        guard index <= lastIndex + 1 else {
+            throw StorageError(
+                .corrupt, "wal: slice bounds out of range: entry \(index) follows \(lastIndex), leaving a gap",
+                path: reader.paths[position.fileIndex], offset: Int64(position.offset))
         }
-        guard restarting, marker.index > boundary.index else { return }
-        let position = marker.index - boundary.index - 1
-        let holdsEntry = position < UInt64(entries.count) && entries[Int(position)].term == marker.term
-        if !holdsEntry {
-            entries.removeAll()
-            boundary = marker
+        if index <= lastIndex {
+            while let last = terms.last, last.first >= index { terms.removeLast() }
         }
+        if terms.last?.term != term { terms.append((index, term)) }
+        lastIndex = index
+        return true
+    }
+
+    /// The term of the entry at `index`, when the log holds it.
+    func term(at index: UInt64) -> UInt64? {
+        guard index > boundary.index, index <= lastIndex else { return nil }
+        var low = 0
+        var high = terms.count
+        while high - low > 1 {
+            let middle = (low + high) / 2
+            if terms[middle].first <= index { low = middle } else { high = middle }
+        }
+        return terms[low].term
+    }
+
+    /// A snapshot marker met during a replay that restarts at unmatched markers: returns true
+    /// (and starts the log again after it) when the log does not hold its entry.
+    mutating func restarts(at marker: SnapshotMarker) -> Bool {
+        guard marker.index > boundary.index, term(at: marker.index) != marker.term else { return false }
+        boundary = marker
+        lastIndex = marker.index
+        terms.removeAll()
+        return true
     }
 }

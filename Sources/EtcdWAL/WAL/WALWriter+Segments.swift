@@ -1,3 +1,4 @@
+import Logging
 import CoreMetrics
 import RaftStorage
 
@@ -29,7 +30,7 @@ extension WALWriter {
         segments.append(HeldSegment(name: name, file: file))
         tail = PageWriter(file: file, offset: writer.flushedOffset)
         instruments.segmentsCut.increment()
-        try prepareSpare()
+        try prepareSpareUnlessOutOfSpace()
     }
 
     /// What every segment starts with: the running CRC, the metadata and the last HardState
@@ -59,15 +60,33 @@ extension WALWriter {
             try file.preallocate(to: options.segmentSize)
         } catch {
             try? file.close()
+            // A half-allocated spare would only hold on to the space that ran out.
+            if error.isOutOfSpace { try? fileSystem.removeFile(path) }
             throw error
         }
-        spare = HeldSpare(path: path, file: file)
+        spare = HeldSpare(path: path, file: file, zeroFill: options.zeroFillsSegments ? ZeroFill.start(file, size: options.segmentSize) : nil)
+    }
+
+    /// ``prepareSpare()``, except that a full disk only logs: the WAL stays usable (and can be
+    /// opened to be read) until the next cut, which tries again and reports the full disk.
+    mutating func prepareSpareUnlessOutOfSpace() throws(StorageError) {
+        do {
+            try prepareSpare()
+        } catch where error.isOutOfSpace {
+            options.logger.warning("no space for the next WAL segment; the next cut will fail unless space is freed", metadata: [
+                "directory": "\(directory)", "error": "\(error)",
+            ])
+        }
     }
 
     private mutating func takeSpare() throws(StorageError) -> HeldSpare {
         try prepareSpare()
         let taken = spare!
         spare = nil
+        if let error = taken.zeroFill?.wait() {
+            try? taken.file.close()
+            throw error
+        }
         return taken
     }
 

@@ -36,6 +36,11 @@ struct WALWriter<Codec: RecordCodec> {
     /// The preallocated next segment (`0.tmp` or `1.tmp`).
     var spare: HeldSpare?
     var spareCount = 0
+    /// Counts writes (saves and snapshot records): write `n` is durable once
+    /// ``durableSequence`` reaches `n` (group commit, ``WAL/waitUntilDurable(_:)``).
+    var writeSequence: UInt64 = 0
+    /// Every write up to this one has been fdatasynced.
+    var durableSequence: UInt64 = 0
     /// Set after a failed write or fsync, or by ``close()``.
     var unusable: StorageError?
     var isClosed = false
@@ -43,6 +48,8 @@ struct WALWriter<Codec: RecordCodec> {
     struct HeldSpare {
         var path: String
         var file: any StorageFile
+        /// Zeros being written over it (``WALOptions/zeroFillsSegments``): wait before use.
+        var zeroFill: ZeroFill?
     }
 
     // MARK: - Writes
@@ -55,22 +62,60 @@ struct WALWriter<Codec: RecordCodec> {
         } catch {
             if unusable == nil {
                 unusable = StorageError(.closed, "the WAL refuses writes after an earlier failure (\(error)); reopen it", path: directory)
+                if error.code == .io { markTailNotDurable() }
             }
             throw error
         }
+    }
+
+    /// Leaves a note for the next open that the tail may hold data that is visible but not on
+    /// disk: after a failed fsync, Linux may drop the dirty pages yet keep serving them from the
+    /// page cache, and no later fsync writes them ("fsyncgate"). The note needs no fsync: it
+    /// matters only until the machine restarts, and then the page cache is gone with the data.
+    func markTailNotDurable() {
+        let path = fileSystem.join(directory, WALDirectory.tailNotDurableMarker)
+        if let file = try? fileSystem.open(path, [.write, .create], permissions: 0o600) { try? file.close() }
+    }
+
+    /// Makes the first `end` bytes of the tail durable whatever became of earlier fsyncs: reads
+    /// them (the page cache serves what the WAL wrote), writes them again, fdatasyncs, and
+    /// fsyncs the directory (a failed cut may have left the tail's name undurable).
+    mutating func rewriteTail(through end: Int64) throws(StorageError) {
+        let file = tail.file
+        var chunk = [UInt8](repeating: 0, count: Int(min(max(end, 1), 1 << 20)))
+        var offset: Int64 = 0
+        while offset < end {
+            let count = Int(min(Int64(chunk.count), end - offset))
+            let read = try chunk.withMutableRawBytes { (raw) throws(StorageError) in
+                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), at: offset)
+            }
+            guard read == count else { throw StorageError(.unexpectedEnd, "the tail ended while rewriting it", path: file.path, offset: offset + Int64(read)) }
+            try chunk.withRawBytes { (raw) throws(StorageError) in try file.write(UnsafeRawBufferPointer(rebasing: raw[0..<count]), at: offset) }
+            offset += Int64(count)
+        }
+        try syncData(file)
+        try fileSystem.syncDirectory(directory)
+        options.logger.warning("rewrote the WAL tail after an earlier write or fsync failure", metadata: ["path": "\(file.path)", "bytes": "\(end)"])
     }
 
     mutating func append(_ record: LogRecord) throws(StorageError) {
         try tail.append(record, codec: codec, crc: &crc)
     }
 
-    /// etcd's `Save` (etcd-storage-spec 1.8.3).
-    mutating func save(hardState: HardState, entries: [Entry]) throws(StorageError) {
-        if hardState.isEmpty && entries.isEmpty { return }
-        let mustSync = hardState.mustSync(previous: lastState, entryCount: entries.count)
-        for entry in entries {
-            try append(.entry(entry))
-            highestIndex = max(highestIndex, entry.index)
+    /// etcd's `Save` (etcd-storage-spec 1.8.3); with `deferringSync` the records are only
+    /// written (the caller syncs later, see ``prepareSync()``), unless the tail is cut.
+    ///
+    /// - Returns: the write's sequence number and where its first entry's frame went (the
+    ///   others follow it).
+    @discardableResult
+    mutating func save(hardState: HardState, entries: [Entry], deferringSync: Bool = false) throws(StorageError) -> (sequence: UInt64, placement: EntryPlacement?) {
+        if hardState.isEmpty && entries.isEmpty { return (writeSequence, nil) }
+        writeSequence += 1
+        let mustSync = hardState.mustSync(previous: lastState, entryCount: entries.count) && !deferringSync
+        var placement: EntryPlacement?
+        if !entries.isEmpty {
+            placement = EntryPlacement(segment: segments[segments.count - 1].name, offset: tail.endOffset, crcBefore: crc)
+            highestIndex = max(highestIndex, try tail.append(entries: entries, codec: codec, crc: &crc))
         }
         if !hardState.isEmpty {
             try append(.hardState(hardState))
@@ -81,10 +126,12 @@ struct WALWriter<Codec: RecordCodec> {
         } else if mustSync {
             try sync()
         }
+        return (writeSequence, placement)
     }
 
     /// etcd's `SaveSnapshot`: a snapshot record, always synced.
     mutating func saveSnapshot(_ marker: SnapshotMarker) throws(StorageError) {
+        writeSequence += 1
         try append(.snapshot(marker))
         highestIndex = max(highestIndex, marker.index)
         try sync()
@@ -95,6 +142,35 @@ struct WALWriter<Codec: RecordCodec> {
         try flush()
         try syncData(tail.file)
         syncedState = lastState
+        durableSequence = writeSequence
+    }
+
+    /// What a sync made outside the writer's lock covers (group commit).
+    struct PendingSync {
+        /// The tail, flushed: fdatasync it.
+        var file: any StorageFile
+        /// The last write it covers.
+        var sequence: UInt64
+        /// The HardState it makes durable.
+        var state: HardState
+    }
+
+    /// The first half of a sync that runs outside the lock, so writers can go on appending
+    /// while the fdatasync is in flight: flush the page buffer and say what the fdatasync of
+    /// the tail will cover (every write before this call; earlier segments were synced when
+    /// they were cut). `nil` when everything is already durable.
+    mutating func prepareSync() throws(StorageError) -> PendingSync? {
+        guard durableSequence < writeSequence else { return nil }
+        try flush()
+        return PendingSync(file: tail.file, sequence: writeSequence, state: lastState)
+    }
+
+    /// The second half: the fdatasync of `pending` succeeded.
+    mutating func completeSync(_ pending: PendingSync) {
+        if pending.sequence > durableSequence {
+            durableSequence = pending.sequence
+            syncedState = pending.state
+        }
     }
 
     mutating func flush() throws(StorageError) {
@@ -103,6 +179,46 @@ struct WALWriter<Codec: RecordCodec> {
     }
 
     /// fdatasync with timing, the slow-sync warning and the fsync metric.
+    func syncData(_ file: any StorageFile) throws(StorageError) {
+        try WALSyncer(options: options, instruments: instruments).syncData(file)
+    }
+
+    // MARK: - Closing
+
+    /// Deletes the spare, syncs the tail (unless the WAL failed), and closes every file.
+    mutating func close() throws(StorageError) {
+        if isClosed { return }
+        isClosed = true
+        var firstError: StorageError?
+        if let spare {
+            _ = spare.zeroFill?.wait()
+            try? spare.file.close()
+            try? fileSystem.removeFile(spare.path)
+            self.spare = nil
+        }
+        if unusable == nil {
+            do {
+                try sync()
+            } catch {
+                firstError = error
+                markTailNotDurable()
+            }
+        }
+        for segment in segments {
+            do { try segment.file.close() } catch { firstError = firstError ?? error }
+        }
+        segments.removeAll()
+        unusable = StorageError(.closed, "the WAL is closed", path: directory)
+        if let firstError { throw firstError }
+    }
+}
+
+/// fdatasync with timing, the slow-sync warning and the fsync metric; usable outside the
+/// writer's lock (group commit).
+struct WALSyncer: Sendable {
+    let options: WALOptions
+    let instruments: WALInstruments
+
     func syncData(_ file: any StorageFile) throws(StorageError) {
         guard !options.unsafeNoSync else { return }
         let clock = ContinuousClock()
@@ -116,29 +232,6 @@ struct WALWriter<Codec: RecordCodec> {
             ])
         }
     }
-
-    // MARK: - Closing
-
-    /// Deletes the spare, syncs the tail (unless the WAL failed), and closes every file.
-    mutating func close() throws(StorageError) {
-        if isClosed { return }
-        isClosed = true
-        var firstError: StorageError?
-        if let spare {
-            try? spare.file.close()
-            try? fileSystem.removeFile(spare.path)
-            self.spare = nil
-        }
-        if unusable == nil {
-            do { try sync() } catch { firstError = error }
-        }
-        for segment in segments {
-            do { try segment.file.close() } catch { firstError = firstError ?? error }
-        }
-        segments.removeAll()
-        unusable = StorageError(.closed, "the WAL is closed", path: directory)
-        if let firstError { throw firstError }
-    }
 }
 
 extension Duration {
@@ -146,4 +239,10 @@ extension Duration {
         let (seconds, attoseconds) = components
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
+}
+
+extension StorageError {
+    /// Whether this is the file system's "no space left on device" (`ENOSPC`, 28 on Linux and
+    /// Darwin alike).
+    var isOutOfSpace: Bool { code == .io && errno == 28 }
 }

@@ -22,8 +22,8 @@ package final class SnapshotDirectory: Sendable {
     private let isForeign: @Sendable (String) -> Bool
     private let report: @Sendable (SnapshotDirectoryEvent) -> Void
 
-    /// Opens `path` (creating it, not its parents, when missing) and removes the temporary files
-    /// a crashed save left behind.
+    /// Opens `path` (creating it, not its parents, when missing, and making its name durable)
+    /// and removes the temporary files a crashed save left behind.
     ///
     /// - Parameters:
     ///   - isForeign: names that belong to someone else in a shared directory (etcd's `db` in
@@ -42,6 +42,9 @@ package final class SnapshotDirectory: Sendable {
         self.isForeign = isForeign
         self.report = report
         try fileSystem.createDirectory(path, permissions: 0o700)
+        // A new directory's name is durable only with its parent; an existing one may come from
+        // an open whose fsync failed, so this runs on every open (one fsync).
+        try fileSystem.syncDirectory(fileSystem.parentDirectory(of: path))
         try removeTemporaryFiles()
     }
 

@@ -17,19 +17,40 @@ import Synchronization
 public final class FaultInjectingFileSystem: FileSystem {
     /// What reaches the disk of the writes not yet synced when it crashes.
     public enum CrashOutcome: Sendable, Hashable {
-        /// None of them.
+        /// None of them: no unsynced data and no unsynced name (creation, rename, removal).
         case dropUnsynced
-        /// All of them, in order.
+        /// All of them, in order, names included.
         case keepUnsynced
-        /// The last unsynced write of `path` (or of the most recently created file written)
-        /// arrives torn: only its first half, in whole sectors (512 bytes or 4 KiB).
+        /// The last unsynced write of `path` (or the latest unsynced write of any file) arrives
+        /// torn: only its first half, in whole sectors (512 bytes or 4 KiB) counted from the
+        /// start of the file, with the unsynced changes of that file before it; everything else
+        /// unsynced is lost.
         case tearLastWrite(path: String? = nil, sectorSize: Int)
+        /// Writes arrive out of order, as disk caches and some file systems deliver them (etcd
+        /// #11220, #6379): each sector of each unsynced write arrives or not, by a coin seeded
+        /// with `seed`, and each directory keeps all or none of its unsynced name changes.
+        case scramble(seed: UInt64, sectorSize: Int = 512)
     }
 
     /// A fault to inject.
     public struct Fault: Sendable, Hashable {
-        public enum Operation: Sendable, Hashable { case sync, write, read, preallocate, rename, create }
+        /// The kind of call a fault targets.
+        public enum Operation: Sendable, Hashable {
+            /// `fsync`/`fdatasync` of a file, and `fsync` of a directory.
+            case sync
+            /// A write to a file.
+            case write
+            /// Any call that reads: file contents, sizes, listings, `info`, locks.
+            case read
+            /// Preallocating (`fallocate`) a file.
+            case preallocate
+            /// Renaming a file.
+            case rename
+            /// Creating (or truncating on open) a file or directory.
+            case create
+        }
 
+        /// The calls that fail.
         public var operation: Operation
         /// Only calls whose path contains this text fail; `nil` matches every path.
         public var pathContains: String?
@@ -37,12 +58,18 @@ public final class FaultInjectingFileSystem: FileSystem {
         public var errno: Int32
         /// How many matching calls fail before the fault wears off.
         public var times: Int
+        /// How many matching calls succeed before the first one fails, to aim a fault at the
+        /// n-th sync, write, ... of a workload.
+        public var skipping: Int
 
-        public init(_ operation: Operation, pathContains: String? = nil, errno: Int32, times: Int = 1) {
+        /// A fault failing `times` calls of `operation` on paths containing `pathContains` with
+        /// `errno`, after letting `skipping` of them succeed.
+        public init(_ operation: Operation, pathContains: String? = nil, errno: Int32, times: Int = 1, skipping: Int = 0) {
             self.operation = operation
             self.pathContains = pathContains
             self.errno = errno
             self.times = times
+            self.skipping = skipping
         }
 
         /// fsync and fdatasync fail with EIO.
@@ -55,9 +82,16 @@ public final class FaultInjectingFileSystem: FileSystem {
 
     /// Counts for reports.
     public struct Statistics: Sendable, Hashable {
+        /// Operations that changed the simulated disk (creations, writes, resizes, renames,
+        /// removals, syncs): the crash points.
         public var mutatingOperations = 0
+        /// Injected faults that fired.
         public var faultsInjected = 0
+        /// Simulated power failures (``FaultInjectingFileSystem/crash(_:)`` calls).
         public var crashes = 0
+        /// Calls of each kind a ``Fault`` can target (failed ones included), so a fault can be
+        /// aimed at each of them in turn with ``Fault/skipping``.
+        public var calls: [Fault.Operation: Int] = [:]
     }
 
     struct State {
@@ -72,6 +106,7 @@ public final class FaultInjectingFileSystem: FileSystem {
 
     private let state = Mutex(State())
 
+    /// An empty simulated disk holding only the root directory `/`.
     public init() {}
 
     // MARK: - Control
@@ -82,10 +117,12 @@ public final class FaultInjectingFileSystem: FileSystem {
         set { state.withLock { $0.capacity = newValue } }
     }
 
+    /// Makes the calls `fault` describes fail, until it wears off.
     public func inject(_ fault: Fault) {
         state.withLock { $0.faults.append(fault) }
     }
 
+    /// Removes every injected fault that has not worn off yet.
     public func removeFaults() {
         state.withLock { $0.faults.removeAll() }
     }
@@ -107,6 +144,7 @@ public final class FaultInjectingFileSystem: FileSystem {
             case .dropUnsynced: .dropUnsynced
             case .keepUnsynced: .keepUnsynced
             case .tearLastWrite(let path, let sectorSize): .tearLastWrite(path: path, sectorSize: sectorSize)
+            case .scramble(let seed, let sectorSize): .scramble(seed: seed, sectorSize: sectorSize)
             }
             state.disk.crash(mapped)
             state.crashAt = nil
@@ -116,6 +154,7 @@ public final class FaultInjectingFileSystem: FileSystem {
         }
     }
 
+    /// What the file system has done so far.
     public var statistics: Statistics { state.withLock { $0.statistics } }
 
     /// The current contents of a file, for tests that damage or inspect files directly.
@@ -123,6 +162,37 @@ public final class FaultInjectingFileSystem: FileSystem {
         state.withLock { state in
             guard case .file(let id) = state.disk.lookup(path) else { return nil }
             return state.disk.inodes[id]?.data
+        }
+    }
+
+    /// The permission bits a file or directory was created with (the simulation has no umask).
+    public func permissions(of path: String) -> UInt32? {
+        state.withLock { state in
+            switch state.disk.lookup(path) {
+            case .file(let id): state.disk.inodes[id]?.permissions
+            case .directory: state.disk.directories[SimulatedDisk.normalize(path)]?.permissions
+            case nil: nil
+            }
+        }
+    }
+
+    /// Every file under `directory` (recursively), as full paths, sorted.
+    public func files(under directory: String) -> [String] {
+        state.withLock { state in
+            let root = SimulatedDisk.normalize(directory)
+            var found: [String] = []
+            func walk(_ path: String) {
+                guard let entries = state.disk.directories[path]?.entries else { return }
+                for (name, node) in entries {
+                    let child = path == "/" ? "/" + name : path + "/" + name
+                    switch node {
+                    case .file: found.append(child)
+                    case .directory: walk(child)
+                    }
+                }
+            }
+            walk(root)
+            return found.sorted()
         }
     }
 
@@ -165,7 +235,12 @@ public final class FaultInjectingFileSystem: FileSystem {
     }
 
     private static func takeFault(_ operation: Fault.Operation, path: String, from state: inout State) -> Int32? {
+        state.statistics.calls[operation, default: 0] += 1
         guard let index = state.faults.firstIndex(where: { $0.operation == operation && ($0.pathContains.map(path.contains) ?? true) }) else {
+            return nil
+        }
+        if state.faults[index].skipping > 0 {
+            state.faults[index].skipping -= 1
             return nil
         }
         let errno = state.faults[index].errno
@@ -192,12 +267,12 @@ public final class FaultInjectingFileSystem: FileSystem {
 
     public func open(_ path: String, _ options: OpenOptions, permissions: UInt32) throws(StorageError) -> any StorageFile {
         let creating = options.contains(.create) || options.contains(.truncate)
-        let (id, handle) = try (creating ? mutate(.create, path: path, { (s) throws(StorageError) in try Self.openFile(path, options, &s) })
-            : read(path: path, { (s) throws(StorageError) in try Self.openFile(path, options, &s) }))
+        let (id, handle) = try (creating ? mutate(.create, path: path, { (s) throws(StorageError) in try Self.openFile(path, options, permissions, &s) })
+            : read(path: path, { (s) throws(StorageError) in try Self.openFile(path, options, permissions, &s) }))
         return SimulatedFile(fileSystem: self, path: path, inode: id, handle: handle, writable: options.contains(.write))
     }
 
-    private static func openFile(_ path: String, _ options: OpenOptions, _ state: inout State) throws(StorageError) -> (Int, Int) {
+    private static func openFile(_ path: String, _ options: OpenOptions, _ permissions: UInt32, _ state: inout State) throws(StorageError) -> (Int, Int) {
         let handle = state.nextHandle
         state.nextHandle += 1
         switch state.disk.lookup(path) {
@@ -217,7 +292,7 @@ public final class FaultInjectingFileSystem: FileSystem {
             let parent = try state.disk.parentDirectory(of: path)
             let id = state.disk.nextInode
             state.disk.nextInode += 1
-            state.disk.inodes[id] = SimulatedDisk.Inode()
+            state.disk.inodes[id] = SimulatedDisk.Inode(permissions: permissions)
             state.disk.directories[parent]!.entries[SimulatedDisk.split(path).name] = .file(id)
             return (id, handle)
         }
@@ -251,7 +326,7 @@ public final class FaultInjectingFileSystem: FileSystem {
             guard state.disk.lookup(path) == nil else { throw StorageError(.alreadyExists, "a file has that name", path: path, errno: 17) }
             let parent = try state.disk.parentDirectory(of: path)
             state.disk.directories[parent]!.entries[SimulatedDisk.split(path).name] = .directory
-            state.disk.directories[SimulatedDisk.normalize(path)] = SimulatedDisk.Directory()
+            state.disk.directories[SimulatedDisk.normalize(path)] = SimulatedDisk.Directory(permissions: permissions)
         }
     }
 
@@ -300,8 +375,7 @@ public final class FaultInjectingFileSystem: FileSystem {
         try mutate(.write, path: path) { (state) throws(StorageError) in
             let current = state.disk.inodes[inode]!.data.count
             try Self.checkCapacity(state, growingBy: Int(offset) + copy.count - current, path: path)
-            SimulatedDisk.apply(&state.disk.inodes[inode]!.data, offset: Int(offset), bytes: copy[...])
-            state.disk.inodes[inode]!.unsynced.append(.write(offset: Int(offset), bytes: copy))
+            state.disk.write(copy, at: Int(offset), inode: inode)
         }
     }
 
@@ -343,5 +417,30 @@ public final class FaultInjectingFileSystem: FileSystem {
         state.withLock { state in
             if state.disk.inodes[inode]?.lockHolder == handle { state.disk.inodes[inode]?.lockHolder = nil }
         }
+    }
+}
+
+extension FaultInjectingFileSystem.CrashOutcome {
+    /// The same outcome, with a scramble's seed mixed with `point`, so each crash point of an
+    /// enumeration gets its own pattern and the run stays reproducible.
+    func varied(by point: Int) -> Self {
+        guard case .scramble(let seed, let sectorSize) = self else { return self }
+        return .scramble(seed: seed &+ UInt64(point) &* 0x9E37_79B9_7F4A_7C15, sectorSize: sectorSize)
+    }
+}
+
+extension FaultInjectingFileSystem.CrashOutcome {
+    /// The outcomes the crash-consistency checkers try at every crash point: unsynced writes
+    /// dropped, kept, torn at 512 bytes and at 4 KiB, and scrambled.
+    public static var standard: [Self] {
+        [.dropUnsynced, .keepUnsynced, .tearLastWrite(sectorSize: 512), .tearLastWrite(sectorSize: 4096), .scramble(seed: 1)]
+    }
+}
+
+extension FaultInjectingFileSystem.Fault {
+    /// The faults the checkers aim at every call in turn: fsync fails (losing the unsynced
+    /// data, as Linux may), a write fails with `ENOSPC`, preallocation fails with `ENOSPC`.
+    public static var standard: [Self] {
+        [.syncFails(), .noSpace(), Self(.preallocate, errno: 28)]
     }
 }

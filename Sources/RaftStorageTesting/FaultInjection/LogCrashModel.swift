@@ -29,6 +29,7 @@ struct LogCrashModel {
 
     /// Records that `step` is about to run, before it is acknowledged.
     mutating func willRun(_ step: LogCrashStep) {
+        if case .interrupted(let inner, _, _) = step { return willRun(inner) }
         if case .save(let hardState, let entries) = step {
             for entry in entries { written[entry.index, default: []].append(entry) }
             if !hardState.isEmpty { writtenStates.insert(hardState) }
@@ -58,7 +59,25 @@ struct LogCrashModel {
             let term = index == current.boundary.index ? current.boundary.term : current.entry(index)!.term
             current.entries.removeAll { $0.index <= index }
             current.boundary = SnapshotMarker(index: index, term: term)
+        case .restart:
+            durable = current
+        case .interrupted(let step, _, _):
+            acknowledge(step)
         }
+    }
+
+    /// After a restart or a recovery, what the store holds is what the node goes on from:
+    /// recovery made it durable. Check it with ``problems(recovered:pending:)`` first.
+    mutating func rebase(on store: some LogStore) throws(StorageError) {
+        let first = try store.firstIndex()
+        let last = try store.lastIndex()
+        var log = Log()
+        log.boundary = SnapshotMarker(index: first - 1, term: try store.term(at: first - 1))
+        log.entries = first <= last ? try store.entries(in: first..<(last + 1)) : []
+        log.hardState = try store.hardState()
+        current = log
+        durable = log
+        lastSaved = log.hardState
     }
 
     private mutating func append(_ new: [Entry]) {
@@ -117,12 +136,24 @@ struct LogCrashModel {
 }
 
 /// One step of a crash-consistency workload for a ``RaftStorage/LogStore``.
-public enum LogCrashStep: Sendable, Hashable, CustomStringConvertible {
+public indirect enum LogCrashStep: Sendable, Hashable, CustomStringConvertible {
+    /// ``RaftStorage/LogStore/save(hardState:entries:)``.
     case save(HardState, [Entry])
+    /// ``RaftStorage/LogStore/sync()``.
     case sync
+    /// ``RaftStorage/LogStore/applySnapshot(_:)``: a snapshot from the leader.
     case applySnapshot(SnapshotMetadata)
+    /// ``RaftStorage/LogStore/recordSnapshot(_:)``: a snapshot taken locally.
     case recordSnapshot(SnapshotMetadata)
+    /// ``RaftStorage/LogStore/compact(through:)``.
     case compact(UInt64)
+    /// Closes the store cleanly and opens it again, as a node restarting does.
+    case restart
+    /// Runs `step`, but the power fails after at most `afterOperations` of its file-system
+    /// operations, with `outcome`; the store is then opened again (recovering, for example
+    /// repairing a torn tail), checked against what was acknowledged, and the workload goes on
+    /// with the recovered store. Every operation of that recovery is a crash point too.
+    case interrupted(LogCrashStep, afterOperations: Int, outcome: FaultInjectingFileSystem.CrashOutcome)
 
     func run(on store: some LogStore) throws(StorageError) {
         switch self {
@@ -131,6 +162,8 @@ public enum LogCrashStep: Sendable, Hashable, CustomStringConvertible {
         case .applySnapshot(let metadata): try store.applySnapshot(metadata)
         case .recordSnapshot(let metadata): try store.recordSnapshot(metadata)
         case .compact(let index): try store.compact(through: index)
+        case .restart: try store.close()
+        case .interrupted(let step, _, _): try step.run(on: store)
         }
     }
 
@@ -142,6 +175,8 @@ public enum LogCrashStep: Sendable, Hashable, CustomStringConvertible {
         case .applySnapshot(let metadata): "applySnapshot(\(metadata.marker))"
         case .recordSnapshot(let metadata): "recordSnapshot(\(metadata.marker))"
         case .compact(let index): "compact(through: \(index))"
+        case .restart: "restart"
+        case .interrupted(let step, let count, let outcome): "\(step) interrupted after \(count) operations (\(outcome))"
         }
     }
 }

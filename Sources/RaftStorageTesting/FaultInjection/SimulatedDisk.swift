@@ -16,6 +16,10 @@ struct SimulatedDisk {
         var unsynced: [Change] = []
         /// The open handle holding the lock, if any.
         var lockHolder: Int?
+        /// When this file was last written (``SimulatedDisk/writeClock``), to find the latest write.
+        var lastWrite = 0
+        /// The permission bits it was created with.
+        var permissions: UInt32 = 0o600
     }
 
     enum Change {
@@ -31,11 +35,23 @@ struct SimulatedDisk {
     struct Directory {
         var entries: [String: Node] = [:]
         var durable: [String: Node] = [:]
+        /// The permission bits it was created with.
+        var permissions: UInt32 = 0o755
     }
 
     var inodes: [Int: Inode] = [:]
     var directories: [String: Directory] = ["/": Directory()]
     var nextInode = 1
+    /// Counts writes, so a crash can tear the latest one.
+    var writeClock = 0
+
+    /// Applies a write to a file's visible contents and remembers it as unsynced.
+    mutating func write(_ bytes: [UInt8], at offset: Int, inode id: Int) {
+        writeClock += 1
+        Self.apply(&inodes[id]!.data, offset: offset, bytes: bytes[...])
+        inodes[id]!.unsynced.append(.write(offset: offset, bytes: bytes))
+        inodes[id]!.lastWrite = writeClock
+    }
 
     // MARK: - Paths
 
@@ -75,13 +91,20 @@ struct SimulatedDisk {
 
     /// How much of the unsynced state reaches the disk when it crashes.
     enum CrashOutcome {
-        /// Nothing that was not synced.
+        /// Nothing that was not synced: no unsynced data, no unsynced name change.
         case dropUnsynced
-        /// Every unsynced write, in order (the OS flushed them just before power went).
+        /// Everything, in order: every unsynced write and every name change (the OS flushed
+        /// them all just before power went).
         case keepUnsynced
-        /// The unsynced writes of one file in order, the last of them torn: only its first half,
-        /// in whole sectors of `sectorSize` bytes counted from the start of the file, arrives.
+        /// The unsynced changes of one file (`path`, or the file written last) in order up to its
+        /// last unsynced write, which is torn: only its first half, in whole sectors of
+        /// `sectorSize` bytes counted from the start of the file, arrives. Changes after that
+        /// write, every other file's unsynced changes and unsynced names are lost.
         case tearLastWrite(path: String?, sectorSize: Int)
+        /// Writes reach the disk out of order: each `sectorSize` piece of every unsynced write
+        /// arrives or not, by a coin seeded with `seed`, and each directory keeps all or none of
+        /// its unsynced name changes. Resizes always arrive.
+        case scramble(seed: UInt64, sectorSize: Int)
     }
 
     /// Throws away everything that was not durable, as a power loss would, keeping what
@@ -90,15 +113,28 @@ struct SimulatedDisk {
         let tornInode: Int? = {
             guard case .tearLastWrite(let path, _) = outcome else { return nil }
             if let path, case .file(let id) = lookup(path) { return id }
-            return inodes.filter { !$0.value.unsynced.isEmpty }.keys.max()
+            return inodes.filter { $0.value.unsynced.contains { if case .write = $0 { true } else { false } } }
+                .max { $0.value.lastWrite < $1.value.lastWrite }?.key
         }()
+        var coin: SeededGenerator? = if case .scramble(let seed, _) = outcome { SeededGenerator(seed: seed) } else { nil }
+        var names: [String: [String: Node]] = [:]
+        for path in directories.keys.sorted() {
+            let directory = directories[path]!
+            let keepsNames: Bool = switch outcome {
+            case .keepUnsynced: true
+            case .dropUnsynced, .tearLastWrite: false
+            case .scramble: coin!.next() & 1 == 1
+            }
+            names[path] = keepsNames ? directory.entries : directory.durable
+        }
         var survivors: [String: Directory] = [:]
         var reachable: Set<Int> = []
         func keep(_ path: String) {
-            guard var directory = directories[path] else { return }
-            directory.entries = directory.durable
+            guard var directory = directories[path], let entries = names[path] else { return }
+            directory.entries = entries
+            directory.durable = entries
             survivors[path] = directory
-            for (name, node) in directory.durable {
+            for (name, node) in entries {
                 let child = path == "/" ? "/" + name : path + "/" + name
                 switch node {
                 case .directory: keep(child)
@@ -109,18 +145,43 @@ struct SimulatedDisk {
         keep("/")
         directories = survivors
         inodes = inodes.filter { reachable.contains($0.key) }
-        for (id, var inode) in inodes {
+        for id in inodes.keys.sorted() {
+            var inode = inodes[id]!
             switch outcome {
             case .dropUnsynced: inode.data = inode.durable
             case .keepUnsynced: inode.data = Self.synced(inode)
             case .tearLastWrite(_, let sectorSize):
                 inode.data = id == tornInode ? Self.tornContents(inode, sectorSize: sectorSize) : inode.durable
+            case .scramble(_, let sectorSize):
+                inode.data = Self.scrambledContents(inode, sectorSize: sectorSize, coin: &coin!)
             }
             inode.durable = inode.data
             inode.unsynced = []
             inode.lockHolder = nil
             inodes[id] = inode
         }
+    }
+
+    /// The durable contents with each sector-sized piece of every unsynced write applied or not.
+    static func scrambledContents(_ inode: Inode, sectorSize: Int, coin: inout SeededGenerator) -> [UInt8] {
+        var data = inode.durable
+        for change in inode.unsynced {
+            switch change {
+            case .resize(let size): resize(&data, to: size)
+            case .write(let offset, let bytes):
+                var start = offset
+                while start < offset + bytes.count {
+                    let end = min(offset + bytes.count, (start / sectorSize + 1) * sectorSize)
+                    if coin.next() & 1 == 1 {
+                        apply(&data, offset: start, bytes: bytes[(start - offset)..<(end - offset)])
+                    } else if data.count < end {
+                        resize(&data, to: end)  // the size grew; the sector reads as zeros
+                    }
+                    start = end
+                }
+            }
+        }
+        return data
     }
 
     /// The durable contents with the unsynced changes applied: what a sync makes durable. Writes
@@ -138,17 +199,16 @@ struct SimulatedDisk {
 
     static func tornContents(_ inode: Inode, sectorSize: Int) -> [UInt8] {
         var data = inode.durable
-        for (position, change) in inode.unsynced.enumerated() {
+        guard let last = inode.unsynced.lastIndex(where: { if case .write = $0 { true } else { false } }) else { return data }
+        for change in inode.unsynced[..<last] {
             switch change {
             case .resize(let size): resize(&data, to: size)
-            case .write(let offset, let bytes):
-                var kept = bytes[...]
-                if position == inode.unsynced.count - 1 {
-                    let end = (offset + bytes.count / 2) / sectorSize * sectorSize
-                    kept = bytes.prefix(max(0, end - offset))
-                }
-                apply(&data, offset: offset, bytes: kept)
+            case .write(let offset, let bytes): apply(&data, offset: offset, bytes: bytes[...])
             }
+        }
+        if case .write(let offset, let bytes) = inode.unsynced[last] {
+            let end = (offset + bytes.count / 2) / sectorSize * sectorSize
+            apply(&data, offset: offset, bytes: bytes.prefix(max(0, end - offset)))
         }
         return data
     }

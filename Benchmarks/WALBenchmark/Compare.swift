@@ -1,0 +1,178 @@
+import EtcdWAL
+import Foundation
+
+/// `make bench`: the workloads of issue 6 on `raftstore bench` and on etcd 3.4's own `wal`
+/// package (`Benchmarks/etcd-go`), alternating run by run, with medians and ratios; then
+/// CRC32C and group commit in this process. Prints a Markdown report (for
+/// `Docs/Performance.md`).
+enum Compare {
+    struct Workload {
+        var name: String
+        var arguments: [String]
+        var description: String
+    }
+
+    static let workloads = [
+        Workload(name: "W1", arguments: ["--entries", "1000000", "--size", "100", "--batch", "1000", "--no-fsync"],
+                 description: "1,000,000 x 100 B, batches of 1,000, no fsync"),
+        Workload(name: "W2", arguments: ["--entries", "100000", "--size", "100", "--batch", "100"],
+                 description: "100,000 x 100 B, batches of 100, fdatasync per batch"),
+        Workload(name: "W3", arguments: ["--entries", "20000", "--size", "4096", "--batch", "10"],
+                 description: "20,000 x 4 KiB, batches of 10, fdatasync per batch"),
+    ]
+
+    /// One JSON line of either implementation.
+    struct Run {
+        var writeEntriesPerSecond: Double
+        var readEntriesPerSecond: Double
+        var readPeakRSS: Double
+    }
+
+    static func run(raftstore: String, etcd: String, directory: String?, runs: Int, groupCommitRounds: Int, skipEtcd: Bool) async throws {
+        let started = Date()
+        let loadBefore = loadAverage()
+        var lines: [String] = []
+        func say(_ line: String = "") {
+            print(line)
+            lines.append(line)
+        }
+        let dirArguments = directory.map { ["--dir", $0] } ?? []
+
+        var results: [String: (swift: [Run], etcd: [Run])] = [:]
+        var zeroFilled: [String: [Run]] = [:]
+        for workload in workloads {
+            var swiftRuns: [Run] = []
+            var etcdRuns: [Run] = []
+            var zeroFilledRuns: [Run] = []
+            let synced = !workload.arguments.contains("--no-fsync")
+            for round in 1...runs {
+                progress("\(workload.name) round \(round)/\(runs)")
+                if !skipEtcd { etcdRuns.append(try runJSON(etcd, ["--json"] + workload.arguments + dirArguments)) }
+                swiftRuns.append(try runJSON(raftstore, ["bench", "--json"] + workload.arguments + dirArguments))
+                if synced { zeroFilledRuns.append(try runJSON(raftstore, ["bench", "--json", "--zero-fill"] + workload.arguments + dirArguments)) }
+            }
+            results[workload.name] = (swiftRuns, etcdRuns)
+            if synced { zeroFilled[workload.name] = zeroFilledRuns }
+        }
+        progress("CRC32C")
+        let crc = CRCBenchmark.run(recordSize: 4096, totalBytes: 256 << 20, rounds: 7)
+        progress("group commit")
+        let groupDirectory = directory ?? NSTemporaryDirectory()
+        let group = try await GroupCommitBenchmark.run(
+            tasks: 16, singleEntries: 1000, concurrentEntries: 8000, size: 100, directory: groupDirectory, rounds: groupCommitRounds)
+        let loadAfter = loadAverage()
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+
+        say("## Results (`make bench`, \(runs) alternating runs per workload, medians)")
+        say()
+        say("| workload | this package | etcd 3.4 (Go) | ratio | target | met |")
+        say("| --- | --- | --- | --- | --- | --- |")
+        func row(_ name: String, _ description: String, _ swift: Double, _ etcd: Double?, unit: String, target: Double) {
+            guard let etcd else {
+                say("| \(name): \(description) | \(format(swift)) \(unit) | - | - | >= \(target)x | - |")
+                return
+            }
+            let ratio = swift / etcd
+            say("| \(name): \(description) | \(format(swift)) \(unit) | \(format(etcd)) \(unit) | \(String(format: "%.2f", ratio))x | >= \(String(format: "%.1f", target))x | \(ratio >= target ? "yes" : "**no**") |")
+        }
+        let targets = ["W1": 3.0, "W2": 1.2, "W3": 1.0]
+        for workload in workloads {
+            let (swiftRuns, etcdRuns) = results[workload.name]!
+            row(workload.name, workload.description, median(swiftRuns.map(\.writeEntriesPerSecond)),
+                etcdRuns.isEmpty ? nil : median(etcdRuns.map(\.writeEntriesPerSecond)), unit: "entries/s", target: targets[workload.name]!)
+        }
+        for workload in workloads {
+            guard let runs = zeroFilled[workload.name] else { continue }
+            let etcdRuns = results[workload.name]!.etcd
+            row(workload.name + "z", workload.description + ", segments zero-filled (`--zero-fill`)", median(runs.map(\.writeEntriesPerSecond)),
+                etcdRuns.isEmpty ? nil : median(etcdRuns.map(\.writeEntriesPerSecond)), unit: "entries/s", target: targets[workload.name]!)
+        }
+        let (w1Swift, w1Etcd) = results["W1"]!
+        row("R1", "replay of W1's WAL (open + read every entry)", median(w1Swift.map(\.readEntriesPerSecond)),
+            w1Etcd.isEmpty ? nil : median(w1Etcd.map(\.readEntriesPerSecond)), unit: "entries/s", target: 5)
+        let swiftRSS = median(w1Swift.map(\.readPeakRSS))
+        if !w1Etcd.isEmpty {
+            let etcdRSS = median(w1Etcd.map(\.readPeakRSS))
+            say("| R1 peak memory (replay child) | \(mib(swiftRSS)) | \(mib(etcdRSS)) | \(String(format: "%.2f", swiftRSS / etcdRSS))x | <= 1.0x | \(swiftRSS <= etcdRSS ? "yes" : "**no**") |")
+        }
+        let crcMedian = median(crc.map(\.cpu))
+        say("| CRC32C, 4 KiB records, release (per CPU second; wall clock \(String(format: "%.1f", median(crc.map(\.wall))))) | \(String(format: "%.1f", crcMedian)) GB/s | - | - | >= 10 GB/s | \(crcMedian >= 10 ? "yes" : "**no**") |")
+        let groupRatios = group.map { $0.concurrent / $0.single }
+        say("| group commit: 16 tasks vs 1, single 100 B entries, durable | \(format(median(group.map(\.concurrent)))) vs \(format(median(group.map(\.single)))) entries/s | - | \(String(format: "%.1f", median(groupRatios)))x | >= 8x | \(median(groupRatios) >= 8 ? "yes" : "**no**") |")
+        say()
+        say("Every run, entries/s (this package / etcd):")
+        say()
+        for workload in workloads {
+            let (swiftRuns, etcdRuns) = results[workload.name]!
+            say("- \(workload.name) write: " + list(swiftRuns.map(\.writeEntriesPerSecond)) + " / " + list(etcdRuns.map(\.writeEntriesPerSecond)))
+        }
+        for workload in workloads {
+            guard let runs = zeroFilled[workload.name] else { continue }
+            say("- \(workload.name)z write (zero-filled segments): " + list(runs.map(\.writeEntriesPerSecond)))
+        }
+        say("- R1 replay: " + list(w1Swift.map(\.readEntriesPerSecond)) + " / " + list(w1Etcd.map(\.readEntriesPerSecond)))
+        say("- CRC32C GB/s per CPU second: " + crc.map { String(format: "%.1f", $0.cpu) }.joined(separator: ", ")
+            + "; wall clock: " + crc.map { String(format: "%.1f", $0.wall) }.joined(separator: ", "))
+        say("- group commit (1 task / 16 tasks, fdatasyncs per entry with 16): "
+            + group.map { String(format: "%.0f / %.0f (%.3f)", $0.single, $0.concurrent, $0.syncsPerEntry) }.joined(separator: ", "))
+        say()
+        say("Machine: \(machine()); load average \(loadBefore) before, \(loadAfter) after; \(Int(Date().timeIntervalSince(started))) s.")
+    }
+
+    static func runJSON(_ executable: String, _ arguments: [String]) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0,
+              let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last(where: { $0.hasPrefix("{") }),
+              let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              let write = object["write_entries_per_s"] as? Double,
+              let read = object["read_entries_per_s"] as? Double,
+              let rss = object["read_peak_rss_bytes"] as? NSNumber
+        else {
+            throw BenchmarkError("\(executable) \(arguments.joined(separator: " ")) failed (status \(process.terminationStatus))")
+        }
+        return Run(writeEntriesPerSecond: write, readEntriesPerSecond: read, readPeakRSS: rss.doubleValue)
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        guard !values.isEmpty else { return .nan }
+        let sorted = values.sorted()
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    static func format(_ value: Double) -> String {
+        value >= 1e6 ? String(format: "%.2f M", value / 1e6) : value >= 1e3 ? String(format: "%.1f k", value / 1e3) : String(format: "%.0f", value)
+    }
+
+    static func list(_ values: [Double]) -> String {
+        values.isEmpty ? "-" : values.map(format).joined(separator: ", ")
+    }
+
+    static func mib(_ bytes: Double) -> String { String(format: "%.0f MiB", bytes / 1_048_576) }
+
+    static func progress(_ text: String) {
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(text)...".utf8))
+    }
+
+    static func loadAverage() -> String {
+        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+    }
+
+    static func machine() -> String {
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("model name") }?
+            .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "?"
+        return "\(ProcessInfo.processInfo.activeProcessorCount) x \(cpu), \(ProcessInfo.processInfo.physicalMemory >> 30) GiB"
+    }
+}
+
+struct BenchmarkError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

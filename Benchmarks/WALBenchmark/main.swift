@@ -1,0 +1,89 @@
+// WAL benchmark driver (issue 6). `make bench` runs `WALBenchmark compare`; the other
+// subcommands are its parts and probes for profiling.
+import Foundation
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+var flags = Flags(arguments.dropFirst())
+
+do {
+    switch arguments.first {
+    case "compare":
+        try await Compare.run(
+            raftstore: flags.string("--raftstore", ""), etcd: flags.string("--etcd", ""), directory: flags.value("--dir"),
+            runs: flags.int("--runs", 5), groupCommitRounds: flags.int("--group-commit-rounds", 5), skipEtcd: flags.bool("--skip-etcd"))
+    case "replay-memory":
+        try ReplayMemory.run(
+            gigabytes: flags.double("--gigabytes", 2), size: flags.int("--size", 1000),
+            directory: flags.string("--dir", NSTemporaryDirectory()), includingRead: flags.bool("--with-read"))
+    case "replay-child":
+        guard let mode = ReplayMemory.Mode(rawValue: flags.string("--mode", "")) else { throw BenchmarkError("--mode stream|logstore|read") }
+        print(try ReplayMemory.child(path: flags.string("--path", ""), mode: mode, expected: flags.int("--expected", 0)).json)
+    case "write-wal":
+        print(try ReplayMemory.write(path: flags.string("--path", ""), bytes: flags.int("--megabytes", 256) * 1_000_000, size: flags.int("--size", 1000)))
+    case "crc":
+        let rounds = CRCBenchmark.run(recordSize: flags.int("--record", 4096), totalBytes: flags.int("--mib", 256) << 20, rounds: flags.int("--rounds", 7))
+        print("CRC32C GB/s per CPU second:", rounds.map { String(format: "%.2f", $0.cpu) }.joined(separator: " "), "median", String(format: "%.2f", Compare.median(rounds.map(\.cpu))))
+        print("CRC32C GB/s wall clock:    ", rounds.map { String(format: "%.2f", $0.wall) }.joined(separator: " "), "median", String(format: "%.2f", Compare.median(rounds.map(\.wall))))
+    case "probe-write":
+        try Probes.write(
+            entries: flags.int("--entries", 1_000_000), size: flags.int("--size", 100), batch: flags.int("--batch", 1000),
+            fsync: !flags.bool("--no-fsync"), directory: flags.string("--dir", NSTemporaryDirectory()),
+            rounds: flags.int("--rounds", 3))
+    case "probe-replay":
+        try Probes.replay(
+            entries: flags.int("--entries", 1_000_000), size: flags.int("--size", 100),
+            directory: flags.string("--dir", NSTemporaryDirectory()), rounds: flags.int("--rounds", 3))
+    case "groupcommit":
+        let rounds = try await GroupCommitBenchmark.run(
+            tasks: flags.int("--tasks", 16), singleEntries: flags.int("--single", 1000), concurrentEntries: flags.int("--entries", 8000),
+            size: flags.int("--size", 100), directory: flags.string("--dir", NSTemporaryDirectory()), rounds: flags.int("--rounds", 3))
+        for round in rounds {
+            print(String(format: "1 task %.0f entries/s   %d tasks %.0f entries/s   ratio %.1fx   %.3f fdatasyncs per entry",
+                         round.single, flags.int("--tasks", 16), round.concurrent, round.concurrent / round.single, round.syncsPerEntry))
+        }
+    default:
+        print("""
+            usage: WALBenchmark compare --raftstore PATH --etcd PATH [--dir DIR] [--runs N] [--group-commit-rounds N] [--skip-etcd]
+                   WALBenchmark replay-memory [--gigabytes G] [--size B] [--dir DIR] [--with-read]
+                   WALBenchmark replay-child --path WAL --mode stream|logstore|read --expected N
+                   WALBenchmark write-wal --path WAL [--megabytes N] [--size B]
+                   WALBenchmark crc [--record BYTES] [--mib N] [--rounds N]
+                   WALBenchmark groupcommit [--tasks N] [--single N] [--entries N] [--size B] [--dir DIR] [--rounds N]
+                   WALBenchmark probe-write [--entries N] [--size B] [--batch B] [--no-fsync] [--dir DIR] [--rounds N]
+                   WALBenchmark probe-replay [--entries N] [--size B] [--dir DIR] [--rounds N]
+            """)
+        exit(2)
+    }
+} catch {
+    FileHandle.standardError.write(Data("WALBenchmark: \(error)\n".utf8))
+    exit(1)
+}
+
+/// `--name value` and `--flag` arguments.
+struct Flags {
+    private var values: [String: String] = [:]
+    private var present: Set<String> = []
+
+    init(_ arguments: ArraySlice<String>) {
+        var iterator = arguments.makeIterator()
+        while let argument = iterator.next() {
+            guard argument.hasPrefix("--") else { continue }
+            if let equals = argument.firstIndex(of: "=") {
+                values[String(argument[..<equals])] = String(argument[argument.index(after: equals)...])
+            } else {
+                present.insert(argument)
+            }
+        }
+        // A flag followed by a value: `--name value`.
+        let list = Array(arguments)
+        for (position, argument) in list.enumerated() where argument.hasPrefix("--") && position + 1 < list.count {
+            if !list[position + 1].hasPrefix("--") { values[argument] = list[position + 1] }
+        }
+    }
+
+    func bool(_ name: String) -> Bool { present.contains(name) }
+    func string(_ name: String, _ fallback: String) -> String { values[name] ?? fallback }
+    func value(_ name: String) -> String? { values[name] }
+    func int(_ name: String, _ fallback: Int) -> Int { values[name].flatMap { Int($0) } ?? fallback }
+    func double(_ name: String, _ fallback: Double) -> Double { values[name].flatMap { Double($0) } ?? fallback }
+}

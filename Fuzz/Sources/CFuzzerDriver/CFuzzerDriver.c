@@ -1,0 +1,2 @@
+// Intentionally empty: the module only declares libFuzzer's LLVMFuzzerRunDriver.
+#include "CFuzzerDriver.h"

@@ -1,0 +1,176 @@
+// A child process for the process-crash tests (issue 7): it appends to a WAL durably and reports
+// every acknowledged batch on stdout, until its parent kills it with SIGKILL. The parent then
+// opens the WAL itself and checks that every reported entry is there.
+//
+//   CrashWorker append <directory> <seed> <term>   append until killed; prints
+//       "open <lastIndex>" once, then "ack <first> <last> <term>" after each durable save and
+//       "snap <index>" after each durable snapshot marker.
+//   CrashWorker hold <directory>      open the WAL for writing, print "holding", wait for stdin
+//       to close, then close the WAL.
+//   CrashWorker try-open <directory>  print "opened" or "locked" (exit 0) or the error (exit 1).
+//   CrashWorker storage <directory> <seed> <term> etcd|lz4   the same through Storage (WAL in
+//       <directory>/wal, snapshots in <directory>/snap): prints "open <lastIndex> <snapshot>",
+//       "ack ..." per Ready and "snap <index>" per local snapshot (whose data is
+//       `payload(index: <index>, term: 0)`), with compaction behind each snapshot.
+//
+// Entry data is a function of (index, term) only (see `payload`), so the parent can check any
+// entry it finds without being told what was written.
+
+import EtcdWAL
+import LZ4Snapshots
+import Logging
+import RaftStorage
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The bytes of the entry at (index, term): 0 to 2999 bytes from a generator seeded by both.
+func payload(index: UInt64, term: UInt64) -> [UInt8] {
+    var state = index &* 0x9E37_79B9_7F4A_7C15 ^ term &* 0xD6E8_FEB8_6659_FD93
+    func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    let count = Int(next() % 3000)
+    return (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }
+}
+
+/// Writes a line to stdout at once (no buffering: a SIGKILL must not eat acknowledged lines).
+func say(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    var written = 0
+    while written < bytes.count {
+        let result = bytes[written...].withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+        if result <= 0 { exit(3) }
+        written += result
+    }
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError(message)
+    exit(1)
+}
+
+enum FileHandle {
+    static func standardError(_ message: String) {
+        let bytes = Array((message + "\n").utf8)
+        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+/// Small segments, so a run cuts segments, preallocates spares and purges often.
+let options = WALLogStore<ProtobufRecordCodec>.Options(
+    wal: WALOptions(segmentSize: 128 * 1024, logger: Logger(label: "crash-worker", factory: { _ in SwiftLogNoOpLogHandler() })),
+    retainedSegments: 4)
+
+func append(directory: String, seed: UInt64, term: UInt64) throws(StorageError) -> Never {
+    let store = try WALLogStore.open(at: directory, options: options)
+    var last = try store.lastIndex()
+    say("open \(last)")
+    var random = seed | 1
+    func roll(_ bound: UInt64) -> UInt64 {
+        random ^= random << 13
+        random ^= random >> 7
+        random ^= random << 17
+        return random % bound
+    }
+    while true {
+        let count = 1 + roll(20)
+        let entries = ((last + 1)...(last + count)).map { Entry(term: term, index: $0, data: payload(index: $0, term: term)) }
+        // Everything before this batch was acknowledged durable: call it committed.
+        try store.save(hardState: HardState(term: term, vote: 1, commit: last), entries: entries)
+        say("ack \(last + 1) \(last + count) \(term)")
+        last += count
+        let commit = try store.hardState().commit
+        if roll(8) == 0, commit > (try store.snapshotMarker().index) {
+            // A local snapshot at the (durable) commit index, then compaction behind it:
+            // segments are released and purged while the parent may kill us.
+            try store.recordSnapshot(SnapshotMetadata(index: commit, term: try store.term(at: commit)))
+            say("snap \(commit)")
+            if commit > 50 { try store.compact(through: commit - 50) }
+        }
+    }
+}
+
+/// Storage over the WAL and a file snapshot store in `directory`, as a node opens it.
+func openStorage(directory: String, snapshots kind: String) throws(StorageError) -> Storage<AnyLogStore, AnySnapshotStore> {
+    let fileSystem = PosixFileSystem()
+    try fileSystem.createDirectory(directory, permissions: 0o700)
+    try fileSystem.syncDirectory(fileSystem.parentDirectory(of: directory))
+    let log = try WALLogStore.open(at: fileSystem.join(directory, "wal"), options: options)
+    let quiet = Logger(label: "crash-worker", factory: { _ in SwiftLogNoOpLogHandler() })
+    let snapshotDirectory = fileSystem.join(directory, "snap")
+    let snapshots: any SnapshotStore = kind == "lz4"
+        ? try LZ4SnapshotStore(directory: snapshotDirectory, codec: ProtobufRecordCodec(), logger: quiet)
+        : try EtcdSnapshotStore(directory: snapshotDirectory, logger: quiet)
+    return try Storage(log: AnyLogStore(log), snapshots: AnySnapshotStore(snapshots), options: .init(retainedEntries: 20, retainedSnapshots: 2))
+}
+
+func storage(directory: String, seed: UInt64, term: UInt64, snapshots kind: String) throws(StorageError) -> Never {
+    let storage = try openStorage(directory: directory, snapshots: kind)
+    var last = try storage.lastIndex()
+    say("open \(last) \(storage.snapshotMetadata.index)")
+    var random = seed | 1
+    func roll(_ bound: UInt64) -> UInt64 {
+        random ^= random << 13
+        random ^= random >> 7
+        random ^= random << 17
+        return random % bound
+    }
+    while true {
+        let count = 1 + roll(20)
+        let entries = ((last + 1)...(last + count)).map { Entry(term: term, index: $0, data: payload(index: $0, term: term)) }
+        try storage.save(hardState: HardState(term: term, vote: 1, commit: last), entries: entries)
+        say("ack \(last + 1) \(last + count) \(term)")
+        last += count
+        let commit = try storage.initialState().hardState.commit
+        if roll(6) == 0, commit > storage.snapshotMetadata.index {
+            try storage.createSnapshot(at: commit, data: payload(index: commit, term: 0))
+            say("snap \(commit)")
+        }
+    }
+}
+
+func hold(directory: String) throws(StorageError) {
+    let store = try WALLogStore.open(at: directory, options: options)
+    say("holding")
+    var byte: UInt8 = 0
+    while read(0, &byte, 1) > 0 {}
+    try store.close()
+}
+
+func tryOpen(directory: String) {
+    do {
+        let store = try WALLogStore.open(at: directory, options: options)
+        try store.close()
+        say("opened")
+    } catch where error.code == .locked {
+        say("locked")
+    } catch {
+        fail("\(error)")
+    }
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 3 else { fail("usage: CrashWorker append|hold|try-open <directory> [seed term]") }
+do {
+    switch arguments[1] {
+    case "append":
+        guard arguments.count == 5, let seed = UInt64(arguments[3]), let term = UInt64(arguments[4]) else { fail("append <directory> <seed> <term>") }
+        try append(directory: arguments[2], seed: seed, term: term)
+    case "storage":
+        guard arguments.count == 6, let seed = UInt64(arguments[3]), let term = UInt64(arguments[4]) else { fail("storage <directory> <seed> <term> etcd|lz4") }
+        try storage(directory: arguments[2], seed: seed, term: term, snapshots: arguments[5])
+    case "hold": try hold(directory: arguments[2])
+    case "try-open": tryOpen(directory: arguments[2])
+    default: fail("unknown mode \(arguments[1])")
+    }
+} catch {
+    fail("\(error)")
+}

@@ -1,0 +1,216 @@
+import CCRC32C
+import RaftStorage
+
+/// A whole framed `walpb.Record` of type entry, written through a raw pointer: the write
+/// path's hot loop (``PageWriter/append(entries:codec:crc:)``).
+///
+/// The bytes are exactly what ``ProtobufRecordCodec`` and ``Framing`` produce (a test checks
+/// it): length word, `08 02 10 <crc> 1a <length>`, the `raftpb.Entry` payload, zero padding.
+///
+/// The record's `crc` field comes before the payload it covers. In the usual case (varints of
+/// at most five bytes, field headers within 16 bytes) the CRC is computed first, from the
+/// payload's field headers built in registers and the entry's data where it lies, and the
+/// frame is then stored front to back with a few wide stores and one copy of the data. Reading
+/// back bytes just stored would stall the CPU (a load spanning several recent stores cannot be
+/// forwarded from them). Otherwise the payload is stored first, where it goes if the crc varint
+/// takes its usual 5 bytes, checksummed, and moved back in the rare case it is shorter.
+enum EntryFrame {
+    /// ``maximumSize(of:)`` for a payload of `payloadCount` bytes.
+    @inline(__always)
+    static func maximumSize(payloadCount: Int) -> Int {
+        // Length word + `08 02 10` + crc (5) + `1a` + length varint (10) + payload + slack for
+        // stores of 16 bytes that run past the payload (and the padding's).
+        8 + 3 + 5 + 1 + 10 + payloadCount + 16
+    }
+
+    /// `entry.encodedSize`, inlined here: the core's property is not inlinable across modules.
+    @inline(__always)
+    static func payloadSize(of entry: borrowing Entry) -> Int {
+        var size = 3 + varintLength(UInt64(bitPattern: Int64(entry.type.rawValue)))
+            + varintLength(entry.term) + varintLength(entry.index)
+        if let count = entry.data?.count { size += 1 + varintLength(UInt64(count)) + count }
+        return size
+    }
+
+    /// Writes `entry`'s frame (of `payloadCount`, its ``payloadSize(of:)``) at `start`,
+    /// which has ``maximumSize(payloadCount:)`` bytes of room, continuing the running CRC;
+    /// returns the frame's size.
+    @inline(__always)
+    static func write(_ entry: borrowing Entry, payloadCount: Int, at start: UnsafeMutableRawPointer, crc: inout UInt32) -> Int {
+        let lengthVarint = varintLength(UInt64(payloadCount))
+        guard lengthVarint <= 5, let fields = fieldWords(entry) else {
+            return writeGeneral(entry, payloadCount: payloadCount, at: start, crc: &crc)
+        }
+        let running = crc
+        let (checksum, size): (UInt32, Int) = entry.data.withBytesIfPresent { data in
+            let dataCount = data?.count ?? 0
+            let checksum = ccrc32c_update_words(running, fields.low, fields.high, fields.count, data?.baseAddress, dataCount)
+            let crcVarint = varintLength(UInt64(checksum))
+            let headerCount = 3 + crcVarint + 1 + lengthVarint
+            let recordCount = headerCount + payloadCount
+            let padding = (8 - recordCount % 8) % 8
+            var word = UInt64(recordCount)
+            if padding > 0 { word |= UInt64(0x80 | padding) << 56 }
+            start.storeBytes(of: word.littleEndian, as: UInt64.self)
+            // 08 02 10 <crc> 1a <length>: at most 3 + 5 + 1 + 5 = 14 bytes, stored as 16.
+            var header = Fields(low: 0x10_02_08, high: 0, count: 3)
+            header.put(varintWord(UInt64(checksum)).word, crcVarint)
+            header.put(3 << 3 | 2, 1)
+            header.put(varintWord(UInt64(payloadCount)).word, lengthVarint)
+            store(header, at: start + 8)
+            let payload = start + 8 + headerCount
+            store(fields, at: payload)
+            if let base = data?.baseAddress { (payload + fields.count).copyMemory(from: base, byteCount: dataCount) }
+            // Zero padding (and a few bytes after it that the next frame overwrites).
+            (start + 8 + recordCount).storeBytes(of: 0, as: UInt64.self)
+            return (checksum, 8 + recordCount + padding)
+        }
+        crc = checksum
+        return size
+    }
+
+    /// The payload's field headers (`08 <type> 10 <term> 18 <index> [22 <length>]`, all but
+    /// the data bytes) as two little-endian words, when each varint fits in five bytes and the
+    /// whole in 16.
+    struct Fields {
+        var low: UInt64
+        var high: UInt64
+        var count: Int
+
+        /// Appends the `size` (1 to 5) low bytes of `word`; the caller keeps `count` within 16.
+        @inline(__always)
+        mutating func put(_ word: UInt64, _ size: Int) {
+            if count < 8 {
+                low |= word &<< UInt64(8 * count)
+                // The bytes that do not fit in `low` (none when it still has room).
+                if count + size > 8 { high = word &>> UInt64(8 * (8 - count)) }
+            } else {
+                high |= word &<< UInt64(8 * (count - 8))
+            }
+            count += size
+        }
+    }
+
+    @inline(__always)
+    private static func fieldWords(_ entry: borrowing Entry) -> Fields? {
+        let type = varintWord(UInt64(bitPattern: Int64(entry.type.rawValue)))
+        let term = varintWord(entry.term)
+        let index = varintWord(entry.index)
+        guard type.count > 0, term.count > 0, index.count > 0 else { return nil }
+        var fields = Fields(low: 1 << 3, high: 0, count: 1)
+        fields.put(type.word, type.count)
+        fields.put(2 << 3, 1)
+        fields.put(term.word, term.count)
+        fields.put(3 << 3, 1)
+        fields.put(index.word, index.count)
+        if let dataCount = entry.data?.count {
+            let length = varintWord(UInt64(dataCount))
+            guard length.count > 0, fields.count + 1 + length.count <= 16 else { return nil }
+            fields.put(4 << 3 | 2, 1)
+            fields.put(length.word, length.count)
+        }
+        return fields
+    }
+
+    /// A varint of up to five bytes as the little-endian word holding it and its length; a
+    /// length of 0 when it is longer.
+    @inline(__always)
+    private static func varintWord(_ value: UInt64) -> (word: UInt64, count: Int) {
+        if value < 0x80 { return (value, 1) }
+        guard value < 1 << 35 else { return (0, 0) }
+        let count = varintLength(value)
+        var word = value & 0x7F
+        word |= (value >> 7 & 0x7F) << 8
+        word |= (value >> 14 & 0x7F) << 16
+        word |= (value >> 21 & 0x7F) << 24
+        word |= (value >> 28 & 0x7F) << 32
+        // Continuation bits on every byte but the last.
+        word |= 0x80_8080_8080 & ((1 &<< (8 * UInt64(count - 1))) &- 1)
+        return (word, count)
+    }
+
+    @inline(__always)
+    private static func store(_ words: Fields, at pointer: UnsafeMutableRawPointer) {
+        pointer.storeBytes(of: words.low.littleEndian, as: UInt64.self)
+        (pointer + 8).storeBytes(of: words.high.littleEndian, as: UInt64.self)
+    }
+
+    // MARK: - Any entry
+
+    /// Every other entry (a negative type, huge terms or indexes, data of 2^35 bytes...): the
+    /// payload is stored where it goes with a 5-byte crc varint, checksummed, and moved back
+    /// when the varint is shorter.
+    @inline(never)
+    private static func writeGeneral(_ entry: borrowing Entry, payloadCount: Int, at start: UnsafeMutableRawPointer, crc: inout UInt32) -> Int {
+        let lengthVarint = varintLength(UInt64(payloadCount))
+        var payload = start + 8 + 3 + 5 + 1 + lengthVarint
+        var position = payload
+        position.storeByte(1 << 3)
+        position = storeVarint(UInt64(bitPattern: Int64(entry.type.rawValue)), at: position)
+        position.storeByte(2 << 3)
+        position = storeVarint(entry.term, at: position)
+        position.storeByte(3 << 3)
+        position = storeVarint(entry.index, at: position)
+        if let count = entry.data?.count {
+            position.storeByte(4 << 3 | 2)
+            position = storeVarint(UInt64(count), at: position)
+            entry.data?.withUnsafeBytes { bytes in
+                if let base = bytes.baseAddress { position.copyMemory(from: base, byteCount: bytes.count) }
+            }
+        }
+        crc = ccrc32c_update(crc, payload, payloadCount)
+        let crcVarint = varintLength(UInt64(crc))
+        if crcVarint < 5 {
+            let shorter = payload - (5 - crcVarint)
+            shorter.copyMemory(from: payload, byteCount: payloadCount)
+            payload = shorter
+        }
+        var header = start + 8
+        header.storeByte(1 << 3)
+        header.storeByte(UInt8(WALRecordType.entry.rawValue))
+        header.storeByte(2 << 3)
+        header = storeVarint(UInt64(crc), at: header)
+        header.storeByte(3 << 3 | 2)
+        header = storeVarint(UInt64(payloadCount), at: header)
+
+        let recordCount = 3 + crcVarint + 1 + lengthVarint + payloadCount
+        let padding = (8 - recordCount % 8) % 8
+        var word = UInt64(recordCount)
+        (start + 8 + recordCount).storeBytes(of: 0, as: UInt64.self)
+        if padding > 0 { word |= UInt64(0x80 | padding) << 56 }
+        start.storeBytes(of: word.littleEndian, as: UInt64.self)
+        return 8 + recordCount + padding
+    }
+
+    @inline(__always)
+    private static func storeVarint(_ value: UInt64, at pointer: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
+        var value = value
+        var pointer = pointer
+        while value >= 0x80 {
+            pointer.storeByte(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        pointer.storeByte(UInt8(value))
+        return pointer
+    }
+}
+
+extension UnsafeMutableRawPointer {
+    /// Stores `byte` and advances past it.
+    @inline(__always)
+    fileprivate mutating func storeByte(_ byte: UInt8) {
+        storeBytes(of: byte, as: UInt8.self)
+        self += 1
+    }
+}
+
+extension Optional where Wrapped == [UInt8] {
+    /// `body` with the bytes, or with `nil` when there are none.
+    @inline(__always)
+    fileprivate func withBytesIfPresent<Result>(_ body: (UnsafeRawBufferPointer?) -> Result) -> Result {
+        switch self {
+        case .some(let bytes): bytes.withUnsafeBytes { body($0) }
+        case .none: body(nil)
+        }
+    }
+}
