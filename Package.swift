@@ -73,14 +73,14 @@ let package = Package(
         // MARK: - Benchmarks (not products; `make bench-snapshots`)
         .executableTarget(
             name: "SnapshotBenchmark",
-            dependencies: ["RaftStorage", "EtcdWAL", "LZ4Snapshots"],
+            dependencies: ["RaftStorage", "EtcdWAL", "LZ4Snapshots", "RaftStorageTesting"],
             path: "Benchmarks/SnapshotBenchmark",
             swiftSettings: strictSettings
         ),
 
         .executableTarget(
             name: "WALBenchmark",
-            dependencies: ["RaftStorage", "EtcdWAL"],
+            dependencies: ["RaftStorage", "EtcdWAL", "RaftStorageTesting"],
             path: "Benchmarks/WALBenchmark",
             swiftSettings: strictSettings
         ),

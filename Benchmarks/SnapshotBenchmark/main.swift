@@ -8,6 +8,7 @@ import EtcdWAL
 import Foundation
 import LZ4Snapshots
 import RaftStorage
+import RaftStorageTesting
 
 struct Options {
     var size = 64 << 20
@@ -89,37 +90,6 @@ func lz4Bench(_ path: String, iterations: Int) throws -> (compress: Double, deco
     return (numbers[numbers.count - 2], numbers[numbers.count - 1], numbers[numbers.count - 3])
 }
 
-/// The real file system without fsync, to show what durability costs.
-struct UnsyncedFileSystem: FileSystem {
-    let base = PosixFileSystem()
-
-    final class File: StorageFile {
-        let base: any StorageFile
-        init(_ base: any StorageFile) { self.base = base }
-        var path: String { base.path }
-        func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StorageError) -> Int { try base.read(into: buffer, at: offset) }
-        func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) { try base.write(bytes, at: offset) }
-        func size() throws(StorageError) -> Int64 { try base.size() }
-        func truncate(to size: Int64) throws(StorageError) { try base.truncate(to: size) }
-        func preallocate(to size: Int64) throws(StorageError) { try base.preallocate(to: size) }
-        func sync() throws(StorageError) {}
-        func syncData() throws(StorageError) {}
-        func lock(wait: Bool) throws(StorageError) { try base.lock(wait: wait) }
-        func close() throws(StorageError) { try base.close() }
-    }
-
-    func open(_ path: String, _ options: OpenOptions, permissions: UInt32) throws(StorageError) -> any StorageFile {
-        File(try base.open(path, options, permissions: permissions))
-    }
-    func rename(_ source: String, to destination: String) throws(StorageError) { try base.rename(source, to: destination) }
-    func removeFile(_ path: String) throws(StorageError) { try base.removeFile(path) }
-    func createDirectory(_ path: String, permissions: UInt32) throws(StorageError) { try base.createDirectory(path, permissions: permissions) }
-    func removeDirectory(_ path: String) throws(StorageError) { try base.removeDirectory(path) }
-    func contentsOfDirectory(_ path: String) throws(StorageError) -> [String] { try base.contentsOfDirectory(path) }
-    func syncDirectory(_ path: String) throws(StorageError) {}
-    func info(_ path: String) throws(StorageError) -> FileInfo? { try base.info(path) }
-}
-
 struct BenchmarkError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
@@ -151,7 +121,7 @@ let statePath = work + "/state.json"
 try Data(state).write(to: URL(fileURLWithPath: statePath))
 
 let store = try LZ4SnapshotStore(directory: work + "/snap", codec: ProtobufRecordCodec())
-let unsynced = try LZ4SnapshotStore(directory: work + "/unsynced", codec: ProtobufRecordCodec(), fileSystem: UnsyncedFileSystem())
+let unsynced = try LZ4SnapshotStore(directory: work + "/unsynced", codec: ProtobufRecordCodec(), fileSystem: SyncHookFileSystem.withoutSyncs())
 let metadata = SnapshotMetadata(confState: ConfState(voters: [1, 2, 3]), index: 1_000_000, term: 5)
 let snapshot = Snapshot(data: state, metadata: metadata)
 

@@ -1,6 +1,8 @@
 import EtcdWAL
 import Foundation
 import RaftStorage
+import RaftStorageTesting
+import Synchronization
 
 /// Durable appends of single 100-byte entries through `WALLogStore.appendDurably`: one task
 /// against `tasks` concurrent tasks, on fresh logs in the same directory, alternating.
@@ -47,7 +49,7 @@ enum GroupCommitBenchmark {
         var seconds = 0.0
 
         init(path: String) throws {
-            log = try WALLogStore.open(at: path, options: .init(wal: WALOptions(fileSystem: counter), retainedSegments: nil))
+            log = try WALLogStore.open(at: path, options: .init(wal: WALOptions(fileSystem: counter.fileSystem), retainedSegments: nil))
             syncsAtStart = counter.syncs
         }
 
@@ -71,53 +73,17 @@ enum GroupCommitBenchmark {
     }
 }
 
-/// The POSIX file system, counting fdatasyncs (to show one sync per group).
-final class SyncCounter: FileSystem, @unchecked Sendable {
-    private let posix = PosixFileSystem()
-    private let count = Counter()
+/// The POSIX file system, counting fsyncs and fdatasyncs (to show one sync per group).
+final class SyncCounter: Sendable {
+    private let count = Mutex(0)
 
-    var syncs: Int { count.value }
+    var syncs: Int { count.withLock { $0 } }
 
-    func open(_ path: String, _ options: OpenOptions, permissions: UInt32) throws(StorageError) -> any StorageFile {
-        CountingFile(try posix.open(path, options, permissions: permissions), count)
-    }
-    func rename(_ source: String, to destination: String) throws(StorageError) { try posix.rename(source, to: destination) }
-    func removeFile(_ path: String) throws(StorageError) { try posix.removeFile(path) }
-    func createDirectory(_ path: String, permissions: UInt32) throws(StorageError) { try posix.createDirectory(path, permissions: permissions) }
-    func removeDirectory(_ path: String) throws(StorageError) { try posix.removeDirectory(path) }
-    func contentsOfDirectory(_ path: String) throws(StorageError) -> [String] { try posix.contentsOfDirectory(path) }
-    func syncDirectory(_ path: String) throws(StorageError) { try posix.syncDirectory(path) }
-    func info(_ path: String) throws(StorageError) -> FileInfo? { try posix.info(path) }
-
-    final class Counter: @unchecked Sendable {
-        private let lock = NSLock()
-        private var syncs = 0
-        var value: Int { lock.withLock { syncs } }
-        func increment() { lock.withLock { syncs += 1 } }
-    }
-
-    final class CountingFile: StorageFile, @unchecked Sendable {
-        let base: any StorageFile
-        let counter: Counter
-        init(_ base: any StorageFile, _ counter: Counter) {
-            self.base = base
-            self.counter = counter
+    /// The file system to hand to the log: every file sync it performs is counted.
+    var fileSystem: SyncHookFileSystem {
+        SyncHookFileSystem { [self] kind, _, perform throws(StorageError) in
+            if kind != .directory { count.withLock { $0 += 1 } }
+            try perform()
         }
-        var path: String { base.path }
-        func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StorageError) -> Int { try base.read(into: buffer, at: offset) }
-        func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) { try base.write(bytes, at: offset) }
-        func size() throws(StorageError) -> Int64 { try base.size() }
-        func truncate(to size: Int64) throws(StorageError) { try base.truncate(to: size) }
-        func preallocate(to size: Int64) throws(StorageError) { try base.preallocate(to: size) }
-        func sync() throws(StorageError) {
-            counter.increment()
-            try base.sync()
-        }
-        func syncData() throws(StorageError) {
-            counter.increment()
-            try base.syncData()
-        }
-        func lock(wait: Bool) throws(StorageError) { try base.lock(wait: wait) }
-        func close() throws(StorageError) { try base.close() }
     }
 }

@@ -58,20 +58,20 @@ struct GroupCommitTests {
 
     @Test("an appended entry is readable before it is durable, and durable when the call returns")
     func readableBeforeDurable() async throws {
-        let fileSystem = GatedFileSystem()
-        let log = try Self.open(fileSystem)
+        let gated = GatedFileSystem()
+        let log = try Self.open(gated.fileSystem)
         try log.save(hardState: HardState(term: 1, vote: 1, commit: 0), entries: [Entry(term: 1, index: 1, data: [1])])
         #expect(try log.durableIndex() == 1)
 
-        fileSystem.closeGate()
+        gated.closeGate()
         let append = Task { try await log.appendDurably(term: 1, data: [2]) }
-        try await fileSystem.waitForBlockedSyncs(1)
+        try await gated.waitForBlockedSyncs(1)
         // The write reached the log; its fdatasync has not returned.
         #expect(try log.lastIndex() == 2)
         #expect(try log.entries(in: 2..<3).map(\.data) == [[2]])
         #expect(try log.durableIndex() == 1)
 
-        fileSystem.openGate()
+        gated.openGate()
         #expect(try await append.value == 2)
         #expect(try log.durableIndex() == 2)
         try log.close()
@@ -79,42 +79,42 @@ struct GroupCommitTests {
 
     @Test("writes made while a sync is in flight share the next one: one fdatasync per group")
     func oneSyncPerGroup() async throws {
-        let fileSystem = GatedFileSystem()
-        let log = try Self.open(fileSystem)
-        let before = fileSystem.dataSyncs
+        let gated = GatedFileSystem()
+        let log = try Self.open(gated.fileSystem)
+        let before = gated.dataSyncs
 
-        fileSystem.closeGate()
+        gated.closeGate()
         let first = Task { try await log.appendDurably(term: 1, data: [0]) }
-        try await fileSystem.waitForBlockedSyncs(1)
+        try await gated.waitForBlockedSyncs(1)
         let group = (1...10).map { number in Task { try await log.appendDurably(term: 1, data: [UInt8(number)]) } }
         // Every one of them wrote its entry and is waiting.
         try await waitUntil { try log.lastIndex() == 11 }
         #expect(try log.durableIndex() == 0)
 
-        fileSystem.openGate()
+        gated.openGate()
         #expect(try await first.value == 1)
         var indexes: [UInt64] = []
         for task in group { indexes.append(try await task.value) }
         #expect(Set(indexes) == Set(2...11))
-        #expect(fileSystem.dataSyncs - before == 2, "one fdatasync for the first write, one for the ten behind it")
+        #expect(gated.dataSyncs - before == 2, "one fdatasync for the first write, one for the ten behind it")
         #expect(try log.durableIndex() == 11)
         try log.close()
     }
 
     @Test("a failed fdatasync fails every waiter of its group and poisons the log; reopening recovers what was durable")
     func failedSyncPoisons() async throws {
-        let fileSystem = GatedFileSystem()
-        let log = try Self.open(fileSystem)
+        let gated = GatedFileSystem()
+        let log = try Self.open(gated.fileSystem)
         _ = try await log.appendDurably(term: 1, data: [1])
         #expect(try log.durableIndex() == 1)
 
-        fileSystem.closeGate()
+        gated.closeGate()
         let leader = Task { try await log.appendDurably(term: 1, data: [2]) }
-        try await fileSystem.waitForBlockedSyncs(1)
+        try await gated.waitForBlockedSyncs(1)
         let group = (3...6).map { number in Task { try await log.appendDurably(term: 1, data: [UInt8(number)]) } }
         try await waitUntil { try log.lastIndex() == 6 }
-        fileSystem.failNextSyncs(2)
-        fileSystem.openGate()
+        gated.failNextSyncs(2)
+        gated.openGate()
 
         var failures: [StorageError] = []
         for task in [leader] + group {
@@ -134,9 +134,9 @@ struct GroupCommitTests {
         try? log.close()
 
         // The simulated disk lost what the failed fdatasync did not write; the durable entry stays.
-        fileSystem.base.crash(.dropUnsynced)
-        fileSystem.failNextSyncs(0)
-        let reopened = try Self.open(fileSystem)
+        gated.base.crash(.dropUnsynced)
+        gated.failNextSyncs(0)
+        let reopened = try Self.open(gated.fileSystem)
         #expect(try reopened.entries(in: 1..<2).map(\.data) == [[1]])
         _ = try await reopened.appendDurably(term: 2, data: [9])
         try reopened.close()
@@ -178,10 +178,18 @@ func waitUntil(_ condition: () throws -> Bool) async throws {
 
 /// The fault-injecting file system with a gate on fdatasync: while closed, fdatasyncs block
 /// (at most 10 s) until it opens; counts fdatasyncs and can fail the next ones.
-final class GatedFileSystem: FileSystem {
+final class GatedFileSystem: Sendable {
     let base = FaultInjectingFileSystem()
     private let gate = NSCondition()
     private let state = Mutex((closed: false, blocked: 0, syncs: 0, failures: 0))
+
+    /// The file system to hand to the log: `base`, with fdatasyncs that wait at the gate.
+    var fileSystem: SyncHookFileSystem {
+        SyncHookFileSystem(base: base) { [self] kind, _, perform throws(StorageError) in
+            if kind == .data { waitAtGate() }
+            try perform()
+        }
+    }
 
     var dataSyncs: Int { state.withLock { $0.syncs } }
 
@@ -205,7 +213,7 @@ final class GatedFileSystem: FileSystem {
         try await waitUntil { state.withLock { $0.blocked } >= count }
     }
 
-    fileprivate func syncData(_ file: any StorageFile) throws(StorageError) {
+    private func waitAtGate() {
         state.withLock { $0.syncs += 1 }
         gate.lock()
         let deadline = Date().addingTimeInterval(10)
@@ -213,38 +221,5 @@ final class GatedFileSystem: FileSystem {
         while state.withLock({ $0.closed }) && Date() < deadline { _ = gate.wait(until: deadline) }
         state.withLock { $0.blocked -= 1 }
         gate.unlock()
-        try file.syncData()
     }
-
-    func open(_ path: String, _ options: OpenOptions, permissions: UInt32) throws(StorageError) -> any StorageFile {
-        GatedFile(base: try base.open(path, options, permissions: permissions), owner: self)
-    }
-    func rename(_ source: String, to destination: String) throws(StorageError) { try base.rename(source, to: destination) }
-    func removeFile(_ path: String) throws(StorageError) { try base.removeFile(path) }
-    func createDirectory(_ path: String, permissions: UInt32) throws(StorageError) { try base.createDirectory(path, permissions: permissions) }
-    func removeDirectory(_ path: String) throws(StorageError) { try base.removeDirectory(path) }
-    func contentsOfDirectory(_ path: String) throws(StorageError) -> [String] { try base.contentsOfDirectory(path) }
-    func syncDirectory(_ path: String) throws(StorageError) { try base.syncDirectory(path) }
-    func info(_ path: String) throws(StorageError) -> FileInfo? { try base.info(path) }
-}
-
-final class GatedFile: StorageFile {
-    let base: any StorageFile
-    let owner: GatedFileSystem
-
-    init(base: any StorageFile, owner: GatedFileSystem) {
-        self.base = base
-        self.owner = owner
-    }
-
-    var path: String { base.path }
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StorageError) -> Int { try base.read(into: buffer, at: offset) }
-    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) { try base.write(bytes, at: offset) }
-    func size() throws(StorageError) -> Int64 { try base.size() }
-    func truncate(to size: Int64) throws(StorageError) { try base.truncate(to: size) }
-    func preallocate(to size: Int64) throws(StorageError) { try base.preallocate(to: size) }
-    func sync() throws(StorageError) { try base.sync() }
-    func syncData() throws(StorageError) { try owner.syncData(base) }
-    func lock(wait: Bool) throws(StorageError) { try base.lock(wait: wait) }
-    func close() throws(StorageError) { try base.close() }
 }

@@ -29,13 +29,13 @@ struct WALOperationsTests {
         let directory = TemporaryDirectory()
         defer { directory.cleanup() }
         let path = directory.file("wal")
-        let fileSystem = FlakyFileSystem()
-        let options = WALOptions(fileSystem: fileSystem, segmentSize: 64 * 1024)
+        let flaky = FlakyFileSystem()
+        let options = WALOptions(fileSystem: flaky.fileSystem, segmentSize: 64 * 1024)
         let wal = try WAL.create(at: path, metadata: nil, codec: codec, options: options)
         try wal.save(hardState: HardState(term: 1, vote: 1, commit: 0), entries: [Entry(term: 1, index: 1)])
-        fileSystem.settings.withLock { $0.failDataSync = true }
+        flaky.settings.withLock { $0.failDataSync = true }
         #expect { try wal.save(hardState: .empty, entries: [Entry(term: 1, index: 2)]) } throws: { ($0 as? StorageError)?.code == .io }
-        fileSystem.settings.withLock { $0.failDataSync = false }
+        flaky.settings.withLock { $0.failDataSync = false }
         #expect { try wal.save(hardState: .empty, entries: [Entry(term: 1, index: 3)]) } throws: { ($0 as? StorageError)?.code == .closed }
         #expect { try wal.sync() } throws: { ($0 as? StorageError)?.code == .closed }
         try wal.close()
@@ -49,12 +49,12 @@ struct WALOperationsTests {
     func slowSyncAndMetrics() throws {
         let directory = TemporaryDirectory()
         defer { directory.cleanup() }
-        let fileSystem = FlakyFileSystem()
-        fileSystem.settings.withLock { $0.syncDelay = .milliseconds(15) }
+        let flaky = FlakyFileSystem()
+        flaky.settings.withLock { $0.syncDelay = .milliseconds(15) }
         let logs = InMemoryLogHandler()
         let metrics = TestMetrics()
         let options = WALOptions(
-            fileSystem: fileSystem, segmentSize: 4096, slowSyncThreshold: .milliseconds(10),
+            fileSystem: flaky.fileSystem, segmentSize: 4096, slowSyncThreshold: .milliseconds(10),
             logger: Logger(label: "test", factory: { _ in logs }), metricsFactory: metrics)
         let wal = try WAL.create(at: directory.file("wal"), metadata: nil, codec: codec, options: options)
         for index in UInt64(1)...12 {
@@ -78,12 +78,12 @@ struct WALOperationsTests {
     func mustSync() throws {
         let directory = TemporaryDirectory()
         defer { directory.cleanup() }
-        let fileSystem = FlakyFileSystem()
-        let wal = try WAL.create(at: directory.file("wal"), metadata: nil, codec: codec, options: WALOptions(fileSystem: fileSystem, segmentSize: 1 << 20))
+        let flaky = FlakyFileSystem()
+        let wal = try WAL.create(at: directory.file("wal"), metadata: nil, codec: codec, options: WALOptions(fileSystem: flaky.fileSystem, segmentSize: 1 << 20))
         func syncs(_ body: () throws -> Void) rethrows -> Int {
-            let before = fileSystem.settings.withLock { $0.dataSyncs }
+            let before = flaky.settings.withLock { $0.dataSyncs }
             try body()
-            return fileSystem.settings.withLock { $0.dataSyncs } - before
+            return flaky.settings.withLock { $0.dataSyncs } - before
         }
         #expect(try syncs { try wal.save(hardState: HardState(term: 1, vote: 1, commit: 0), entries: []) } == 1, "new term and vote")
         #expect(try syncs { try wal.save(hardState: HardState(term: 1, vote: 1, commit: 0), entries: [Entry(term: 1, index: 1)]) } == 1, "entries")
@@ -102,15 +102,15 @@ struct WALOperationsTests {
         let directory = TemporaryDirectory()
         defer { directory.cleanup() }
         let path = directory.file("wal")
-        let fileSystem = FlakyFileSystem()
-        let options = WALOptions(fileSystem: fileSystem, segmentSize: 4096, unsafeNoSync: true)
+        let flaky = FlakyFileSystem()
+        let options = WALOptions(fileSystem: flaky.fileSystem, segmentSize: 4096, unsafeNoSync: true)
         let wal = try WAL.create(at: path, metadata: nil, codec: codec, options: options)
         for index in UInt64(1)...20 {
             try wal.save(hardState: HardState(term: 1, vote: 1, commit: index), entries: [Entry(term: 1, index: index, data: Array(repeating: 2, count: 700))])
         }
         try wal.saveSnapshot(SnapshotMarker(index: 20, term: 1))
         try wal.close()
-        #expect(fileSystem.settings.withLock { $0.dataSyncs } == 0)
+        #expect(flaky.settings.withLock { $0.dataSyncs } == 0)
         let replay = try WAL.read(at: path, from: SnapshotMarker(index: 20, term: 1), codec: codec)
         #expect(replay.error == nil)
         #expect(replay.hardState.commit == 20)

@@ -3,6 +3,7 @@ import Foundation
 import InMemoryLogging
 import Logging
 import RaftStorage
+import RaftStorageTesting
 import Testing
 
 /// Damaged `.snap` files and strangers in etcd's `member/snap` directory.
@@ -22,7 +23,7 @@ struct EtcdSnapshotBadInputTests {
     static func load(newest bytes: [UInt8]) throws -> (loaded: Snapshot?, names: [String], warnings: [String]) {
         try withTemporaryDirectory { directory in
             let handler = InMemoryLogHandler()
-            let store = try EtcdSnapshotStore(directory: directory.path, fileSystem: UnsyncedFileSystem(), logger: Logger(label: "test", factory: { _ in handler }))
+            let store = try EtcdSnapshotStore(directory: directory.path, fileSystem: SyncHookFileSystem.withoutSyncs(), logger: Logger(label: "test", factory: { _ in handler }))
             try store.save(good)
             try writeBytes(bytes, to: directory.file(FileStoreKind.etcd.fileName(victim.metadata.marker)))
             let loaded = try store.loadNewest()

@@ -4,6 +4,7 @@ import InMemoryLogging
 import Logging
 @testable import LZ4Snapshots
 import RaftStorage
+import RaftStorageTesting
 import Testing
 
 /// Hostile and damaged `.snap.lz4` files: each gives a clear ``StorageError`` and is set aside
@@ -29,7 +30,7 @@ struct LZ4BadInputTests {
         try withTemporaryDirectory { directory in
             let handler = InMemoryLogHandler()
             let logger = Logger(label: "test", factory: { _ in handler })
-            let store = try LZ4SnapshotStore(directory: directory.path, codec: ProtobufRecordCodec(), fileSystem: UnsyncedFileSystem(), logger: logger)
+            let store = try LZ4SnapshotStore(directory: directory.path, codec: ProtobufRecordCodec(), fileSystem: SyncHookFileSystem.withoutSyncs(), logger: logger)
             try store.save(good)
             try writeBytes(bytes, to: directory.file(FileStoreKind.lz4.fileName(victim.metadata.marker)))
             let loaded = try store.loadNewest()

@@ -2,6 +2,7 @@ import EtcdWAL
 import Foundation
 import LZ4Snapshots
 import RaftStorage
+import Testing
 
 /// `ProtobufRecordCodec` without its streaming encoder and decoder, to run the stores' paths for
 /// codecs that cannot stream.
@@ -45,38 +46,4 @@ enum FileStoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable 
     func fileName(_ marker: SnapshotMarker) -> String {
         String(format: "%016llx-%016llx", marker.term, marker.index) + suffix
     }
-}
-
-import Testing
-
-/// The real file system with fsync turned off, for tests that save thousands of damaged files
-/// and care about content, not durability.
-struct UnsyncedFileSystem: FileSystem {
-    let base = PosixFileSystem()
-
-    final class File: StorageFile {
-        let base: any StorageFile
-        init(_ base: any StorageFile) { self.base = base }
-        var path: String { base.path }
-        func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StorageError) -> Int { try base.read(into: buffer, at: offset) }
-        func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) { try base.write(bytes, at: offset) }
-        func size() throws(StorageError) -> Int64 { try base.size() }
-        func truncate(to size: Int64) throws(StorageError) { try base.truncate(to: size) }
-        func preallocate(to size: Int64) throws(StorageError) { try base.preallocate(to: size) }
-        func sync() throws(StorageError) {}
-        func syncData() throws(StorageError) {}
-        func lock(wait: Bool) throws(StorageError) { try base.lock(wait: wait) }
-        func close() throws(StorageError) { try base.close() }
-    }
-
-    func open(_ path: String, _ options: OpenOptions, permissions: UInt32) throws(StorageError) -> any StorageFile {
-        File(try base.open(path, options, permissions: permissions))
-    }
-    func rename(_ source: String, to destination: String) throws(StorageError) { try base.rename(source, to: destination) }
-    func removeFile(_ path: String) throws(StorageError) { try base.removeFile(path) }
-    func createDirectory(_ path: String, permissions: UInt32) throws(StorageError) { try base.createDirectory(path, permissions: permissions) }
-    func removeDirectory(_ path: String) throws(StorageError) { try base.removeDirectory(path) }
-    func contentsOfDirectory(_ path: String) throws(StorageError) -> [String] { try base.contentsOfDirectory(path) }
-    func syncDirectory(_ path: String) throws(StorageError) {}
-    func info(_ path: String) throws(StorageError) -> FileInfo? { try base.info(path) }
 }
