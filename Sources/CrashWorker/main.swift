@@ -69,10 +69,15 @@ let options = WALLogStore<ProtobufRecordCodec>.Options(
     wal: WALOptions(segmentSize: 128 * 1024, logger: Logger(label: "crash-worker", factory: { _ in SwiftLogNoOpLogHandler() })),
     retainedSegments: 4)
 
-func append(directory: String, seed: UInt64, term: UInt64) throws(StorageError) -> Never {
-    let store = try WALLogStore.open(at: directory, options: options)
-    var last = try store.lastIndex()
-    say("open \(last)")
+/// Saves batches of 1 to 20 entries of `term` after `last` until killed, printing
+/// "ack <first> <last> <term>" once each is durable, then runs `afterBatch` (which may take a
+/// snapshot) with `roll`, the xorshift64 dice seeded by `seed` that also sized the batch.
+func saveBatches(
+    after last: UInt64, seed: UInt64, term: UInt64,
+    save: (HardState, [Entry]) throws(StorageError) -> Void,
+    afterBatch: (_ roll: (UInt64) -> UInt64) throws(StorageError) -> Void
+) throws(StorageError) -> Never {
+    var last = last
     var random = seed | 1
     func roll(_ bound: UInt64) -> UInt64 {
         random ^= random << 13
@@ -84,9 +89,20 @@ func append(directory: String, seed: UInt64, term: UInt64) throws(StorageError) 
         let count = 1 + roll(20)
         let entries = ((last + 1)...(last + count)).map { Entry(term: term, index: $0, data: payload(index: $0, term: term)) }
         // Everything before this batch was acknowledged durable: call it committed.
-        try store.save(hardState: HardState(term: term, vote: 1, commit: last), entries: entries)
+        try save(HardState(term: term, vote: 1, commit: last), entries)
         say("ack \(last + 1) \(last + count) \(term)")
         last += count
+        try afterBatch(roll)
+    }
+}
+
+func append(directory: String, seed: UInt64, term: UInt64) throws(StorageError) -> Never {
+    let store = try WALLogStore.open(at: directory, options: options)
+    let last = try store.lastIndex()
+    say("open \(last)")
+    try saveBatches(after: last, seed: seed, term: term) { hardState, entries throws(StorageError) in
+        try store.save(hardState: hardState, entries: entries)
+    } afterBatch: { roll throws(StorageError) in
         let commit = try store.hardState().commit
         if roll(8) == 0, commit > (try store.snapshotMarker().index) {
             // A local snapshot at the (durable) commit index, then compaction behind it:
@@ -114,21 +130,11 @@ func openStorage(directory: String, snapshots kind: String) throws(StorageError)
 
 func storage(directory: String, seed: UInt64, term: UInt64, snapshots kind: String) throws(StorageError) -> Never {
     let storage = try openStorage(directory: directory, snapshots: kind)
-    var last = try storage.lastIndex()
+    let last = try storage.lastIndex()
     say("open \(last) \(storage.snapshotMetadata.index)")
-    var random = seed | 1
-    func roll(_ bound: UInt64) -> UInt64 {
-        random ^= random << 13
-        random ^= random >> 7
-        random ^= random << 17
-        return random % bound
-    }
-    while true {
-        let count = 1 + roll(20)
-        let entries = ((last + 1)...(last + count)).map { Entry(term: term, index: $0, data: payload(index: $0, term: term)) }
-        try storage.save(hardState: HardState(term: term, vote: 1, commit: last), entries: entries)
-        say("ack \(last + 1) \(last + count) \(term)")
-        last += count
+    try saveBatches(after: last, seed: seed, term: term) { hardState, entries throws(StorageError) in
+        try storage.save(hardState: hardState, entries: entries)
+    } afterBatch: { roll throws(StorageError) in
         let commit = try storage.initialState().hardState.commit
         if roll(6) == 0, commit > storage.snapshotMetadata.index {
             try storage.createSnapshot(at: commit, data: payload(index: commit, term: 0))
