@@ -1,3 +1,5 @@
+public import Testing
+
 /// What a crash-point enumeration covered.
 public struct CrashConsistencyReport: Sendable, Hashable {
     /// Mutating file-system operations in one full run of the workload (creation included): the
@@ -19,6 +21,32 @@ public struct FaultConsistencyReport: Sendable, Hashable {
 
     /// An empty report.
     public init() {}
+}
+
+/// A named sequence of steps for a crash-consistency checker (``LogCrashConsistency``,
+/// ``SnapshotCrashConsistency``, ``StorageCrashConsistency``).
+public struct CrashWorkload<Step: Sendable>: Sendable, CustomTestStringConvertible, CustomStringConvertible {
+    /// What the workload does, for test names and problem reports.
+    public let name: String
+    /// The steps, run in order.
+    public let steps: [Step]
+
+    /// A workload of `steps` called `name`.
+    public init(name: String, steps: [Step]) {
+        self.name = name
+        self.steps = steps
+    }
+
+    /// The name, for test names.
+    public var testDescription: String { name }
+    /// The name, for problem reports.
+    public var description: String { name }
+}
+
+/// Records an issue at `sourceLocation` for each problem an exploration found; returns its report.
+func recordingProblems<Report>(_ result: (Report, [String]), at sourceLocation: SourceLocation) -> Report {
+    for problem in result.1 { Issue.record(Comment(rawValue: problem), sourceLocation: sourceLocation) }
+    return result.0
 }
 
 /// A workload step the crash engine treats specially.

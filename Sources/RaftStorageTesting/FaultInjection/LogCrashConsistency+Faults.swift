@@ -26,9 +26,7 @@ extension LogCrashConsistency {
         faults: [FaultInjectingFileSystem.Fault] = defaultFaults,
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> FaultReport {
-        let (report, problems) = try exploreFaults(workload, faults: faults)
-        for problem in problems { Issue.record(Comment(rawValue: problem), sourceLocation: sourceLocation) }
-        return report
+        recordingProblems(try exploreFaults(workload, faults: faults), at: sourceLocation)
     }
 
     /// ``checkFaults(_:faults:sourceLocation:)`` returning the problems, one line each.

@@ -30,21 +30,7 @@ public struct LogCrashConsistency<Store: LogStore>: Sendable {
     }
 
     /// A named sequence of steps.
-    public struct Workload: Sendable, CustomTestStringConvertible, CustomStringConvertible {
-        /// What the workload does, for test names and problem reports.
-        public let name: String
-        /// The steps, run in order.
-        public let steps: [LogCrashStep]
-
-        /// A workload of `steps` called `name`.
-        public init(name: String, steps: [LogCrashStep]) {
-            self.name = name
-            self.steps = steps
-        }
-
-        public var testDescription: String { name }
-        public var description: String { name }
-    }
+    public typealias Workload = CrashWorkload<LogCrashStep>
 
     /// What a check covered.
     public typealias Report = CrashConsistencyReport
@@ -57,9 +43,7 @@ public struct LogCrashConsistency<Store: LogStore>: Sendable {
         outcomes: [FaultInjectingFileSystem.CrashOutcome] = defaultOutcomes,
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> Report {
-        let (report, problems) = try explore(workload, outcomes: outcomes)
-        for problem in problems { Issue.record(Comment(rawValue: problem), sourceLocation: sourceLocation) }
-        return report
+        recordingProblems(try explore(workload, outcomes: outcomes), at: sourceLocation)
     }
 
     /// The crash outcomes tried at each crash point by default: unsynced writes dropped, kept,

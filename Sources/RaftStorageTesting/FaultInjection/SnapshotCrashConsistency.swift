@@ -36,21 +36,7 @@ public struct SnapshotCrashConsistency<Store: SnapshotStore>: Sendable {
     }
 
     /// A named sequence of steps.
-    public struct Workload: Sendable, CustomTestStringConvertible, CustomStringConvertible {
-        /// What the workload does, for test names and problem reports.
-        public let name: String
-        /// The steps, run in order.
-        public let steps: [SnapshotCrashStep]
-
-        /// A workload of `steps` called `name`.
-        public init(name: String, steps: [SnapshotCrashStep]) {
-            self.name = name
-            self.steps = steps
-        }
-
-        public var testDescription: String { name }
-        public var description: String { name }
-    }
+    public typealias Workload = CrashWorkload<SnapshotCrashStep>
 
     /// The crash outcomes tried at each crash point by default: unsynced writes dropped, kept,
     /// torn at 512 bytes and at 4 KiB, and scrambled.
@@ -66,9 +52,7 @@ public struct SnapshotCrashConsistency<Store: SnapshotStore>: Sendable {
         outcomes: [FaultInjectingFileSystem.CrashOutcome] = defaultOutcomes,
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> CrashConsistencyReport {
-        let (report, problems) = try explore(workload, outcomes: outcomes)
-        for problem in problems { Issue.record(Comment(rawValue: problem), sourceLocation: sourceLocation) }
-        return report
+        recordingProblems(try explore(workload, outcomes: outcomes), at: sourceLocation)
     }
 
     /// ``check(_:outcomes:sourceLocation:)`` returning the problems, one line each.
@@ -87,9 +71,7 @@ public struct SnapshotCrashConsistency<Store: SnapshotStore>: Sendable {
         faults: [FaultInjectingFileSystem.Fault] = FaultInjectingFileSystem.Fault.standard,
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> FaultConsistencyReport {
-        let (report, problems) = try engine(for: workload).exploreFaults(workload.name, workload.steps, faults: faults)
-        for problem in problems { Issue.record(Comment(rawValue: problem), sourceLocation: sourceLocation) }
-        return report
+        recordingProblems(try engine(for: workload).exploreFaults(workload.name, workload.steps, faults: faults), at: sourceLocation)
     }
 
     private func engine(for workload: Workload) throws -> CrashEngine<SnapshotModel<Store>> {

@@ -36,21 +36,7 @@ public struct StorageCrashConsistency<Log: LogStore, Snapshots: SnapshotStore>: 
     }
 
     /// A named sequence of steps.
-    public struct Workload: Sendable, CustomTestStringConvertible, CustomStringConvertible {
-        /// What the workload does, for test names and problem reports.
-        public let name: String
-        /// The steps, run in order.
-        public let steps: [StorageCrashStep]
-
-        /// A workload of `steps` called `name`.
-        public init(name: String, steps: [StorageCrashStep]) {
-            self.name = name
-            self.steps = steps
-        }
-
-        public var testDescription: String { name }
-        public var description: String { name }
-    }
+    public typealias Workload = CrashWorkload<StorageCrashStep>
 
     /// Enumerates every crash point of `workload` with each of `outcomes`, recording an issue for
     /// every problem found.
@@ -60,9 +46,7 @@ public struct StorageCrashConsistency<Log: LogStore, Snapshots: SnapshotStore>: 
         outcomes: [FaultInjectingFileSystem.CrashOutcome] = FaultInjectingFileSystem.CrashOutcome.standard,
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> CrashConsistencyReport {
-        let (report, problems) = try explore(workload, outcomes: outcomes)
-        for problem in problems { Issue.record(Comment(rawValue: problem), sourceLocation: sourceLocation) }
-        return report
+        recordingProblems(try explore(workload, outcomes: outcomes), at: sourceLocation)
     }
 
     /// ``check(_:outcomes:sourceLocation:)`` returning the problems, one line each.
@@ -81,9 +65,7 @@ public struct StorageCrashConsistency<Log: LogStore, Snapshots: SnapshotStore>: 
         faults: [FaultInjectingFileSystem.Fault] = FaultInjectingFileSystem.Fault.standard,
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> FaultConsistencyReport {
-        let (report, problems) = try engine.exploreFaults(workload.name, workload.steps, faults: faults)
-        for problem in problems { Issue.record(Comment(rawValue: problem), sourceLocation: sourceLocation) }
-        return report
+        recordingProblems(try engine.exploreFaults(workload.name, workload.steps, faults: faults), at: sourceLocation)
     }
 
     private var engine: CrashEngine<StorageModel<Log, Snapshots>> {
