@@ -10,6 +10,13 @@ let firstSegment = "0000000000000000-0000000000000000.wal"
 func readBytes(_ path: String) throws -> [UInt8] { try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) }
 func writeBytes(_ bytes: [UInt8], to path: String) throws { try Data(bytes).write(to: URL(fileURLWithPath: path)) }
 
+/// Reads the file at `path`, lets `change` damage its bytes, and writes them back.
+func damage(_ path: String, _ change: (inout [UInt8]) throws -> Void) throws {
+    var bytes = try readBytes(path)
+    try change(&bytes)
+    try writeBytes(bytes, to: path)
+}
+
 /// A one-segment WAL with `count` entries of `size` bytes, one save each; returns its records.
 @discardableResult
 func makeSingleSegmentWAL(at path: String, count: UInt64 = 6, size: Int = 700) throws -> [WALRecordInfo] {
@@ -110,11 +117,9 @@ struct BadInputTests {
         let path = directory.file("wal")
         let records = try makeSingleSegmentWAL(at: path)
         let segment = path + "/" + firstSegment
-        var content = try readBytes(segment)
         let target = records[4] // entry 2
         #expect(target.record == .entry(Entry(term: 1, index: 2, data: Array(repeating: 2, count: 700))))
-        content[Int(target.offset) + target.frameSize / 2] ^= 0x10
-        try writeBytes(content, to: segment)
+        try damage(segment) { $0[Int(target.offset) + target.frameSize / 2] ^= 0x10 }
 
         let replay = try WAL.read(at: path, from: .zero, codec: codec, replayOptions: WALReplayOptions(collectsRecords: true))
         let error = try #require(replay.error)
@@ -134,11 +139,9 @@ struct BadInputTests {
         let path = directory.file("wal")
         let records = try makeSingleSegmentWAL(at: path)
         let segment = path + "/" + firstSegment
-        var content = try readBytes(segment)
         let last = records.last!
         let word = UInt64(1) << 55
-        for byte in 0..<8 { content[Int(last.offset) + byte] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(byte))) }
-        try writeBytes(content, to: segment)
+        try damage(segment) { for byte in 0..<8 { $0[Int(last.offset) + byte] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(byte))) } }
         let replay = try WAL.read(at: path, from: .zero, codec: codec)
         #expect(replay.error?.code == .unexpectedEnd)
         #expect(replay.error?.offset == last.offset)
@@ -147,9 +150,7 @@ struct BadInputTests {
         let multi = directory.file("multi")
         let files = try makeMultiSegmentWAL(at: multi)
         let middle = multi + "/" + files[1]
-        var middleContent = try readBytes(middle)
-        for byte in 0..<8 { middleContent[byte] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(byte))) }
-        try writeBytes(middleContent, to: middle)
+        try damage(middle) { for byte in 0..<8 { $0[byte] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(byte))) } }
         let middleReplay = try WAL.read(at: multi, from: .zero, codec: codec)
         #expect(middleReplay.error?.code == .corrupt)
         #expect(middleReplay.error?.path == middle)
@@ -163,11 +164,9 @@ struct BadInputTests {
         let path = directory.file("wal")
         let records = try makeSingleSegmentWAL(at: path)
         let segment = path + "/" + firstSegment
-        var content = try readBytes(segment)
         let end = Int(records.last!.offset) + records.last!.frameSize
         let frame = bytes("04 00 00 00 00 00 00 84 08 09 10 00 00 00 00 00")
-        content.replaceSubrange(end..<(end + frame.count), with: frame)
-        try writeBytes(content, to: segment)
+        try damage(segment) { $0.replaceSubrange(end..<(end + frame.count), with: frame) }
         let replay = try WAL.read(at: path, from: .zero, codec: codec)
         let error = try #require(replay.error)
         #expect(error.code == .corrupt)
@@ -184,10 +183,10 @@ struct BadInputTests {
         let path = directory.file("wal")
         let files = try makeMultiSegmentWAL(at: path)
         let second = path + "/" + files[1]
-        var content = try readBytes(second)
-        #expect(Array(content[8..<11]) == [0x08, 0x04, 0x10])
-        content[11] ^= 1
-        try writeBytes(content, to: second)
+        try damage(second) { content in
+            #expect(Array(content[8..<11]) == [0x08, 0x04, 0x10])
+            content[11] ^= 1
+        }
         let replay = try WAL.read(at: path, from: .zero, codec: codec)
         #expect(replay.error?.code == .crcMismatch)
         #expect(replay.error?.path == second)

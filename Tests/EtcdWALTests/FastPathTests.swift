@@ -8,19 +8,22 @@ import Testing
 /// decoded inline); every other codec goes through `RecordCodec`. A codec that only forwards
 /// to `ProtobufRecordCodec` takes the generic paths, so both must write identical bytes and
 /// read identical logs.
+/// `ProtobufRecordCodec` behind the protocol, so the WAL cannot recognise it and takes the
+/// generic paths; with a `formatName`, to check that WALs written with it are told apart.
+struct ForwardingCodec: RecordCodec {
+    var formatName: String? = nil
+    let inner = ProtobufRecordCodec()
+
+    func encode(_ record: LogRecord, into buffer: inout [UInt8], checksum: (UnsafeRawBufferPointer) -> UInt32) {
+        inner.encode(record, into: &buffer, checksum: checksum)
+    }
+    func decode(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> DecodedRecord { try inner.decode(bytes) }
+    func encodeSnapshot(_ snapshot: Snapshot, into buffer: inout [UInt8]) { inner.encodeSnapshot(snapshot, into: &buffer) }
+    func decodeSnapshot(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> Snapshot { try inner.decodeSnapshot(bytes) }
+}
+
 @Suite("Fast paths match the generic codec paths")
 struct FastPathTests {
-    /// `ProtobufRecordCodec` behind the protocol, so the WAL cannot recognise it.
-    struct ForwardingCodec: RecordCodec {
-        let inner = ProtobufRecordCodec()
-        func encode(_ record: LogRecord, into buffer: inout [UInt8], checksum: (UnsafeRawBufferPointer) -> UInt32) {
-            inner.encode(record, into: &buffer, checksum: checksum)
-        }
-        func decode(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> DecodedRecord { try inner.decode(bytes) }
-        func encodeSnapshot(_ snapshot: Snapshot, into buffer: inout [UInt8]) { inner.encodeSnapshot(snapshot, into: &buffer) }
-        func decodeSnapshot(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> Snapshot { try inner.decodeSnapshot(bytes) }
-    }
-
     /// Entries around every boundary the fast path has: varints of 1 to 10 bytes, negative
     /// types, absent, empty, short and long data, field headers just under and over 16 bytes.
     static func awkwardEntries() -> [Entry] {

@@ -31,6 +31,22 @@ struct FaultResponseTests {
         #expect(try store.entries(in: 1..<(last + 1)) == Array((expected + unacknowledged).prefix(Int(last))), sourceLocation: sourceLocation)
     }
 
+    /// Saves batches of four entries (each committing the ones before it) until a save fails or
+    /// `rounds` batches are in; returns the batches acknowledged, the one that failed and its error.
+    static func saveUntilFailure(_ store: Store, rounds: UInt64) -> (acknowledged: [Entry], failed: [Entry], failure: StorageError?) {
+        var acknowledged: [Entry] = []
+        for round in UInt64(0)..<rounds {
+            let batch = entries((round * 4 + 1)...(round * 4 + 4))
+            do {
+                try store.save(hardState: HardState(term: 1, vote: 1, commit: round * 4), entries: batch)
+                acknowledged += batch
+            } catch {
+                return (acknowledged, batch, error)
+            }
+        }
+        return (acknowledged, [], nil)
+    }
+
     @Test("a failed fsync refuses every later write until reopened; the reopened log loses nothing acknowledged, even after a crash")
     func failedFsync() throws {
         var acknowledged = Self.entries(1...10)
@@ -82,21 +98,8 @@ struct FaultResponseTests {
     @Test("a full disk fails the write with ENOSPC; the log stays readable, consistent and reopenable, and continues once there is space")
     func diskFullOnWrite() throws {
         let store = try open()
-        var acknowledged: [Entry] = []
-        var failed: [Entry] = []
         fs.capacity = fs.files(under: "/").reduce(0) { $0 + (fs.contents(of: $1)?.count ?? 0) } + 30_000
-        var failure: StorageError?
-        for round in UInt64(0)..<200 {
-            let batch = Self.entries((round * 4 + 1)...(round * 4 + 4))
-            do {
-                try store.save(hardState: HardState(term: 1, vote: 1, commit: round * 4), entries: batch)
-                acknowledged += batch
-            } catch {
-                failure = error
-                failed = batch
-                break
-            }
-        }
+        let (acknowledged, failed, failure) = Self.saveUntilFailure(store, rounds: 200)
         let error = try #require(failure, "the disk never filled")
         #expect(error.errno == 28, "\(error)")
         #expect(acknowledged.count > 20)
@@ -121,19 +124,8 @@ struct FaultResponseTests {
     @Test("a full disk while preallocating the next segment leaves the log consistent and reopenable")
     func diskFullOnPreallocation() throws {
         let store = try open()
-        var acknowledged: [Entry] = []
         fs.inject(FaultInjectingFileSystem.Fault(.preallocate, errno: 28, times: 1_000))
-        var failure: StorageError?
-        for round in UInt64(0)..<40 {
-            let batch = Self.entries((round * 4 + 1)...(round * 4 + 4))
-            do {
-                try store.save(hardState: HardState(term: 1, vote: 1, commit: round * 4), entries: batch)
-                acknowledged += batch
-            } catch {
-                failure = error
-                break
-            }
-        }
+        let (acknowledged, _, failure) = Self.saveUntilFailure(store, rounds: 40)
         // The spare segment was preallocated when the WAL was created; the next one is not.
         let error = try #require(failure, "preallocation was never needed")
         #expect(error.errno == 28, "\(error)")

@@ -8,20 +8,6 @@ import RaftStorage
 import Synchronization
 import Testing
 
-/// A codec with a format name, to check that WALs written with it are told apart.
-struct NamedCodec: RecordCodec {
-    let name: String
-    var formatName: String? { name }
-    let inner = ProtobufRecordCodec()
-
-    func encode(_ record: LogRecord, into buffer: inout [UInt8], checksum: (UnsafeRawBufferPointer) -> UInt32) {
-        inner.encode(record, into: &buffer, checksum: checksum)
-    }
-    func decode(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> DecodedRecord { try inner.decode(bytes) }
-    func encodeSnapshot(_ snapshot: Snapshot, into buffer: inout [UInt8]) { inner.encodeSnapshot(snapshot, into: &buffer) }
-    func decodeSnapshot(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> Snapshot { try inner.decodeSnapshot(bytes) }
-}
-
 @Suite("WAL operations")
 struct WALOperationsTests {
     @Test("after a failed fsync every write is refused until the WAL is reopened")
@@ -121,7 +107,7 @@ struct WALOperationsTests {
         let directory = TemporaryDirectory()
         defer { directory.cleanup() }
         let named = directory.file("named"), plain = directory.file("plain")
-        let test = NamedCodec(name: "test-codec")
+        let test = ForwardingCodec(formatName: "test-codec")
         let wal = try WAL.create(at: named, metadata: [7, 7], codec: test, options: smallOptions())
         try wal.save(hardState: .empty, entries: [Entry(term: 1, index: 1)])
         try wal.close()
@@ -133,7 +119,7 @@ struct WALOperationsTests {
         #expect(replay.error == nil)
         #expect(replay.metadata == [7, 7])
         #expect(try WAL.read(at: named, from: .zero, codec: codec).error?.code == .codecMismatch)
-        #expect(try WAL.read(at: named, from: .zero, codec: NamedCodec(name: "other")).error?.code == .codecMismatch)
+        #expect(try WAL.read(at: named, from: .zero, codec: ForwardingCodec(formatName: "other")).error?.code == .codecMismatch)
         #expect { _ = try WALLogStore(directory: named, codec: codec) } throws: { ($0 as? StorageError)?.code == .codecMismatch }
 
         try WAL.create(at: plain, metadata: [7, 7], codec: codec, options: smallOptions()).close()

@@ -35,31 +35,25 @@ struct SnapshotCrashConsistencyTests {
 
     static let workloads = SnapshotCrashConsistency<EtcdSnapshotStore>.workloads + SnapshotCrashConsistency<EtcdSnapshotStore>.damageWorkloads
 
-    @Test(arguments: workloads)
-    func etcdSnapshots(_ workload: SnapshotCrashConsistency<EtcdSnapshotStore>.Workload) throws {
-        let report = try Self.etcd.check(workload)
+    /// The store a test runs against.
+    enum Store: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        case etcd = "EtcdSnapshotStore"
+        case lz4 = "LZ4SnapshotStore"
+
+        var testDescription: String { rawValue }
+    }
+
+    @Test(arguments: Store.allCases, workloads)
+    func crashes(_ store: Store, _ workload: CrashWorkload<SnapshotCrashStep>) throws {
+        let report = try store == .etcd ? Self.etcd.check(workload) : Self.lz4.check(workload)
         #expect(report.operations > 5)
-        print("[crash-consistency] EtcdSnapshotStore, \(workload.name): \(report.operations) crash points, \(report.crashesRecovered) recoveries")
+        print("[crash-consistency] \(store.rawValue), \(workload.name): \(report.operations) crash points, \(report.crashesRecovered) recoveries")
     }
 
-    @Test(arguments: workloads.map { SnapshotCrashConsistency<LZ4SnapshotStore<ProtobufRecordCodec>>.Workload(name: $0.name, steps: $0.steps) })
-    func lz4Snapshots(_ workload: SnapshotCrashConsistency<LZ4SnapshotStore<ProtobufRecordCodec>>.Workload) throws {
-        let report = try Self.lz4.check(workload)
-        #expect(report.operations > 5)
-        print("[crash-consistency] LZ4SnapshotStore, \(workload.name): \(report.operations) crash points, \(report.crashesRecovered) recoveries")
-    }
-
-    @Test(arguments: workloads)
-    func etcdSnapshotFaults(_ workload: SnapshotCrashConsistency<EtcdSnapshotStore>.Workload) throws {
-        let report = try Self.etcd.checkFaults(workload)
+    @Test(arguments: Store.allCases, workloads)
+    func faults(_ store: Store, _ workload: CrashWorkload<SnapshotCrashStep>) throws {
+        let report = try store == .etcd ? Self.etcd.checkFaults(workload) : Self.lz4.checkFaults(workload)
         #expect(report.faultsInjected > 0)
-        print("[fault-consistency] EtcdSnapshotStore, \(workload.name): \(report.runs) runs, \(report.faultsInjected) faults injected")
-    }
-
-    @Test(arguments: workloads.map { SnapshotCrashConsistency<LZ4SnapshotStore<ProtobufRecordCodec>>.Workload(name: $0.name, steps: $0.steps) })
-    func lz4SnapshotFaults(_ workload: SnapshotCrashConsistency<LZ4SnapshotStore<ProtobufRecordCodec>>.Workload) throws {
-        let report = try Self.lz4.checkFaults(workload)
-        #expect(report.faultsInjected > 0)
-        print("[fault-consistency] LZ4SnapshotStore, \(workload.name): \(report.runs) runs, \(report.faultsInjected) faults injected")
+        print("[fault-consistency] \(store.rawValue), \(workload.name): \(report.runs) runs, \(report.faultsInjected) faults injected")
     }
 }

@@ -11,7 +11,6 @@ import Testing
 @Suite("Storage crash consistency")
 struct StorageCrashConsistencyTests {
     typealias WALStore = WALLogStore<ProtobufRecordCodec>
-    typealias LZ4Store = LZ4SnapshotStore<ProtobufRecordCodec>
     static let quiet = Logger(label: "crash", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// A member directory with the WAL (4 KiB segments, so cuts and purges happen) and the
@@ -34,32 +33,28 @@ struct StorageCrashConsistencyTests {
             options: .init(retainedEntries: 2, retainedSnapshots: 2))
     })
 
-    @Test(arguments: StorageCrashConsistency<WALStore, EtcdSnapshotStore>.workloads)
-    func walWithEtcdSnapshots(_ workload: StorageCrashConsistency<WALStore, EtcdSnapshotStore>.Workload) throws {
-        let report = try Self.etcd.check(workload)
+    /// The snapshot store composed with the WAL.
+    enum Snapshots: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        case etcd = "EtcdSnapshotStore"
+        case lz4 = "LZ4SnapshotStore"
+
+        var testDescription: String { rawValue }
+    }
+
+    static let workloads = StorageCrashConsistency<WALStore, EtcdSnapshotStore>.workloads
+
+    @Test(arguments: Snapshots.allCases, workloads)
+    func crashes(_ snapshots: Snapshots, _ workload: CrashWorkload<StorageCrashStep>) throws {
+        let report = try snapshots == .etcd ? Self.etcd.check(workload) : Self.lz4.check(workload)
         #expect(report.operations > 20)
-        print("[crash-consistency] Storage(WAL + EtcdSnapshotStore), \(workload.name): \(report.operations) crash points, \(report.crashesRecovered) recoveries")
+        print("[crash-consistency] Storage(WAL + \(snapshots.rawValue)), \(workload.name): \(report.operations) crash points, \(report.crashesRecovered) recoveries")
     }
 
-    @Test(arguments: StorageCrashConsistency<WALStore, LZ4Store>.workloads)
-    func walWithLZ4Snapshots(_ workload: StorageCrashConsistency<WALStore, LZ4Store>.Workload) throws {
-        let report = try Self.lz4.check(workload)
-        #expect(report.operations > 20)
-        print("[crash-consistency] Storage(WAL + LZ4SnapshotStore), \(workload.name): \(report.operations) crash points, \(report.crashesRecovered) recoveries")
-    }
-
-    @Test(arguments: StorageCrashConsistency<WALStore, EtcdSnapshotStore>.workloads)
-    func walWithEtcdSnapshotsFaults(_ workload: StorageCrashConsistency<WALStore, EtcdSnapshotStore>.Workload) throws {
-        let report = try Self.etcd.checkFaults(workload)
+    @Test(arguments: Snapshots.allCases, workloads)
+    func faults(_ snapshots: Snapshots, _ workload: CrashWorkload<StorageCrashStep>) throws {
+        let report = try snapshots == .etcd ? Self.etcd.checkFaults(workload) : Self.lz4.checkFaults(workload)
         #expect(report.faultsInjected > 10)
-        print("[fault-consistency] Storage(WAL + EtcdSnapshotStore), \(workload.name): \(report.runs) runs, \(report.faultsInjected) faults injected")
-    }
-
-    @Test(arguments: StorageCrashConsistency<WALStore, LZ4Store>.workloads)
-    func walWithLZ4SnapshotsFaults(_ workload: StorageCrashConsistency<WALStore, LZ4Store>.Workload) throws {
-        let report = try Self.lz4.checkFaults(workload)
-        #expect(report.faultsInjected > 10)
-        print("[fault-consistency] Storage(WAL + LZ4SnapshotStore), \(workload.name): \(report.runs) runs, \(report.faultsInjected) faults injected")
+        print("[fault-consistency] Storage(WAL + \(snapshots.rawValue)), \(workload.name): \(report.runs) runs, \(report.faultsInjected) faults injected")
     }
 
     /// Regression (found by the enumeration): a crash after a leader's snapshot was saved and its
