@@ -120,22 +120,15 @@ enum Compare {
     }
 
     static func runJSON(_ executable: String, _ arguments: [String]) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last(where: { $0.hasPrefix("{") }),
+        let (status, output) = try runCapturingOutput(executable, arguments)
+        guard status == 0,
+              let line = output.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
               let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
               let write = object["write_entries_per_s"] as? Double,
               let read = object["read_entries_per_s"] as? Double,
               let rss = object["read_peak_rss_bytes"] as? NSNumber
         else {
-            throw BenchmarkError("\(executable) \(arguments.joined(separator: " ")) failed (status \(process.terminationStatus))")
+            throw BenchmarkError("\(executable) \(arguments.joined(separator: " ")) failed (status \(status))")
         }
         return Run(writeEntriesPerSecond: write, readEntriesPerSecond: read, readPeakRSS: rss.doubleValue)
     }
@@ -170,6 +163,19 @@ enum Compare {
             .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "?"
         return "\(ProcessInfo.processInfo.activeProcessorCount) x \(cpu), \(ProcessInfo.processInfo.physicalMemory >> 30) GiB"
     }
+}
+
+/// Runs `executable` with `arguments` to its end; returns its exit status and standard output.
+func runCapturingOutput(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
 struct BenchmarkError: Error, CustomStringConvertible {

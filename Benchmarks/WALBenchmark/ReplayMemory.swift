@@ -117,18 +117,12 @@ enum ReplayMemory {
 
     /// Runs `executable replay-child` for `mode` and returns its report.
     static func runChild(_ executable: String, path: String, mode: Mode, expected: Int) throws -> Report {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["replay-child", "--path", path, "--mode", mode.rawValue, "--expected", String(expected)]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
+        let (status, output) = try runCapturingOutput(
+            executable, ["replay-child", "--path", path, "--mode", mode.rawValue, "--expected", String(expected)])
+        guard status == 0,
+              let line = output.split(separator: "\n").last,
               let report = Report(json: String(line)) else {
-            throw BenchmarkError("replay-child \(mode) failed (status \(process.terminationStatus))")
+            throw BenchmarkError("replay-child \(mode) failed (status \(status))")
         }
         return report
     }

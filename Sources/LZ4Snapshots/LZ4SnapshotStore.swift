@@ -186,13 +186,7 @@ public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore 
             let writer = SnapshotWriter(dataCount: dataCount) { (chunk) throws(StorageError) in
                 try frame.write(chunk, isData: true)
             }
-            do throws(StorageError) {
-                try body(writer)
-                try writer.close()
-            } catch {
-                writer.abandon()
-                throw error
-            }
+            try writer.run(body)
             try frame.flushData()
             try state.encoder.suffix().withRawBytes { (raw) throws(StorageError) in try frame.write(raw, isData: false) }
             try frame.finish()
@@ -214,13 +208,7 @@ public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore 
         var data: [UInt8] = []
         data.reserveCapacity(dataCount)
         let writer = SnapshotWriter(dataCount: dataCount) { (chunk) throws(StorageError) in data.append(contentsOf: chunk) }
-        do throws(StorageError) {
-            try body(writer)
-            try writer.close()
-        } catch {
-            writer.abandon()
-            throw error
-        }
+        try writer.run(body)
         try save(Snapshot(data: data, metadata: metadata))
     }
 

@@ -105,6 +105,18 @@ public final class SnapshotWriter {
     package func abandon() {
         sink = nil
     }
+
+    /// Passes the writer to the caller's `body`, then checks every announced byte arrived; ends
+    /// the writer either way; for store implementations.
+    package func run(_ body: (SnapshotWriter) throws(StorageError) -> Void) throws(StorageError) {
+        do throws(StorageError) {
+            try body(self)
+            try close()
+        } catch {
+            abandon()
+            throw error
+        }
+    }
 }
 
 // MARK: - Codec side

@@ -44,15 +44,7 @@ struct LocatedEntries {
     var isEmpty: Bool { count == 0 }
 
     /// The term of `index` (which the entries hold).
-    func term(at index: UInt64) -> UInt64 {
-        var low = 0
-        var high = terms.count
-        while high - low > 1 {
-            let middle = (low + high) / 2
-            if terms[middle].first <= index { low = middle } else { high = middle }
-        }
-        return terms[low].term
-    }
+    func term(at index: UInt64) -> UInt64 { terms.term(at: index) }
 
     /// Adds the entry at `index` (at most one past the last; an earlier index replaces the
     /// entries from it on) found at `placement`: its own frame, or the first frame of the

@@ -151,13 +151,7 @@ public final class EtcdSnapshotStore: StreamingSnapshotStore {
                 encoder.update(chunk)
                 try append(chunk)
             }
-            do throws(StorageError) {
-                try body(writer)
-                try writer.close()
-            } catch {
-                writer.abandon()
-                throw error
-            }
+            try writer.run(body)
             try encoder.suffix().withRawBytes { (raw) throws(StorageError) in try append(raw) }
         }
     }

@@ -288,13 +288,7 @@ struct ReplayLog {
     /// The term of the entry at `index`, when the log holds it.
     func term(at index: UInt64) -> UInt64? {
         guard index > boundary.index, index <= lastIndex else { return nil }
-        var low = 0
-        var high = terms.count
-        while high - low > 1 {
-            let middle = (low + high) / 2
-            if terms[middle].first <= index { low = middle } else { high = middle }
-        }
-        return terms[low].term
+        return terms.term(at: index)
     }
 
     /// A snapshot marker met during a replay that restarts at unmatched markers: returns true
