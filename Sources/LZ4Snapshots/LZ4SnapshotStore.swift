@@ -125,7 +125,9 @@ public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore 
         try files.loadNewest(matching: markers) { (file, marker) throws(StorageError) in
             let reader = try LZ4FrameReader(file: file)
             let snapshot: Snapshot
-            if var decoder = codec.makeSnapshotDecoder() {
+            if var decoder = codec.makeSnapshotDecoder(), let placed = try Self.loadPlaced(reader, decoder: &decoder) {
+                snapshot = Snapshot(data: placed.data, metadata: placed.snapshot.metadata)
+            } else if var decoder = codec.makeSnapshotDecoder() {
                 var data: [UInt8] = []
                 var contentOffset: Int64 = 0
                 var reserved = false
@@ -283,7 +285,7 @@ public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore 
     // MARK: - Content errors
 
     /// Runs the codec's decoder over decompressed content, placing its errors in the content.
-    private static func decode(
+    static func decode(
         _ content: UnsafeRawBufferPointer,
         with decoder: inout any SnapshotStreamDecoder,
         at contentOffset: inout Int64,
@@ -305,7 +307,7 @@ public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore 
         contentOffset += Int64(content.count)
     }
 
-    private static func finish(_ decoder: inout any SnapshotStreamDecoder, at contentOffset: Int64) throws(StorageError) -> StreamedSnapshot {
+    static func finish(_ decoder: inout any SnapshotStreamDecoder, at contentOffset: Int64) throws(StorageError) -> StreamedSnapshot {
         do throws(StorageError) {
             return try decoder.finish()
         } catch {
@@ -322,7 +324,7 @@ public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore 
 
 extension Int64 {
     /// `self * factor` as an `Int`, saturating instead of overflowing.
-    fileprivate func clampedMultiple(_ factor: Int64) -> Int {
+    func clampedMultiple(_ factor: Int64) -> Int {
         let (product, overflow) = multipliedReportingOverflow(by: factor)
         return overflow || product > Int64(Int.max) ? Int.max : Int(product)
     }
