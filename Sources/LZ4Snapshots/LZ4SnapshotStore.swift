@@ -2,12 +2,12 @@ public import Logging
 public import RaftStorage
 
 /// Snapshots compressed with LZ4: one `<term>-<index>.snap.lz4` file each, a standard LZ4 frame
-/// (independent 4 MiB blocks, XXH32 content checksum) around the codec's snapshot encoding.
+/// (independent 1 MiB blocks, XXH32 content checksum) around the codec's snapshot encoding.
 ///
 /// With `ProtobufRecordCodec` the content is an etcd `.snap` file, so `lz4 -d x.snap.lz4` gives a
 /// file etcd loads. Loads verify the frame's checksums and the codec's; a file that fails is
 /// renamed `.broken` and the next older one tried. Saves are atomic and durable (temporary file,
-/// fsync, rename, directory fsync). Snapshots of any size stream through a few 4 MiB buffers
+/// fsync, rename, directory fsync). Snapshots of any size stream through a few block-sized buffers
 /// with ``save(metadata:dataCount:writing:)`` and ``loadNewest(matching:receiving:)``; the
 /// whole-``RaftStorage/Snapshot`` calls suit states that fit in memory.
 ///
@@ -161,7 +161,7 @@ public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore 
     // MARK: - Streaming
 
     /// Stores a snapshot whose `dataCount` data bytes `body` writes, compressed, durably and
-    /// atomically, holding at most a few 4 MiB blocks in memory. Chunks of 4 MiB or more are
+    /// atomically, holding at most a few 1 MiB blocks in memory. Chunks of 1 MiB or more are
     /// compressed straight from the caller's memory.
     ///
     /// A codec that cannot stream (``RaftStorage/RecordCodec/makeSnapshotEncoder(metadata:dataCount:)``
@@ -227,7 +227,7 @@ public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore 
     }
 
     /// Streams the newest readable snapshot matching `markers` (any, when `nil`) to `body`, in
-    /// blocks of up to 4 MiB; see ``RaftStorage/StreamingSnapshotStore``. Every checksum (the frame's and the
+    /// pieces of up to 256 KiB; see ``RaftStorage/StreamingSnapshotStore``. Every checksum (the frame's and the
     /// codec's) is verified before the metadata is returned.
     ///
     /// A codec that cannot stream (``RaftStorage/RecordCodec/makeSnapshotDecoder()`` returns `nil`) makes
