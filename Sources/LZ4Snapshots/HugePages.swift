@@ -30,4 +30,14 @@ enum HugePages {
         advise(buffer)
         return buffer
     }
+
+    /// Writes a zero into every 4 KiB page of `region` (fresh memory about to be overwritten),
+    /// so that the thread that fills it later does not take the page faults.
+    static func touch(_ region: UnsafeMutableRawBufferPointer) {
+        var offset = 0
+        while offset < region.count {
+            region[offset] = 0
+            offset += 4096
+        }
+    }
 }

@@ -278,6 +278,10 @@ final class LZ4FrameReader {
             if !block.stored, !overflow, let placing, let output = placing(expected) {
                 block.output = output
                 block.placedAt = expected
+            } else if index < Buffers.slotCount, !buffers.lanes.isEmpty {
+                // The slots are fresh memory: fault the output buffer in here, while the caller
+                // would only wait for the first block, rather than on the lane.
+                HugePages.touch(buffers.outputs[slot])
             }
             inFlight.append((block, buffers.start(block, index: index)))
             index += 1
