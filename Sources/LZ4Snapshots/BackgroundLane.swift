@@ -99,6 +99,11 @@ final class BackgroundLane: @unchecked Sendable {
         return submitted
     }
 
+    /// Whether the job with `ticket` has finished (its writes are then visible).
+    func hasFinished(_ ticket: Int) -> Bool {
+        completed.load(ordering: .acquiring) >= ticket
+    }
+
     /// Returns when the job with `ticket` (and every job before it) has finished, leaving later
     /// ones running; its writes are then visible.
     func wait(for ticket: Int) {
