@@ -13,9 +13,10 @@ public import RaftStorage
 ///
 /// Speed: a save of more than one block compresses two blocks at a time (the caller's thread and
 /// a helper) while helpers checksum, write and fdatasync; a load decompresses on a helper while
-/// the caller's thread reads, checksums and consumes. The helpers are short-lived threads at the
-/// caller's priority. On two cores a save runs faster than `lz4 -1` and a load near
-/// `lz4 -d`'s block speed, all checksums included (see `Docs/Performance.md`).
+/// the caller's thread reads, checksums and consumes (and decompresses the blocks the helper has
+/// not reached). The helpers are short-lived threads at the caller's priority. On two cores a
+/// save runs faster than `lz4 -b1` compresses and a load about as fast as it decompresses, all
+/// checksums included (see `Docs/Performance.md`).
 ///
 /// ```swift
 /// let store = try LZ4SnapshotStore(directory: "/var/lib/app/snap", codec: ProtobufRecordCodec())
