@@ -17,8 +17,8 @@ import Darwin
 /// Every length is checked before use: a block larger than the header's maximum, a file that ends
 /// early, a block that does not decompress, a content size or checksum that does not match, or
 /// bytes after the frame are errors naming the file offset. Memory is eight buffers of the
-/// frame's maximum block size (1 MiB as this store writes them, at most 4 MiB, less for small files) whatever the header
-/// claims.
+/// frame's maximum block size (1 MiB as this store writes frames, at most 4 MiB; less for small
+/// files) whatever the header claims.
 final class LZ4FrameReader {
     /// The piece size content is handed out in (fits a core's L2 cache).
     private let cachePiece = 256 << 10
@@ -211,16 +211,15 @@ final class LZ4FrameReader {
             windowCount = kept + content.count
         }
 
-        /// Starts decompressing `block` (the frame's `index`th): on a lane (the next in turn for
-        /// independent blocks, the first for linked ones), inline without lanes. Returns what
-        /// ``wait(for:)`` takes.
-        func start(_ block: Block, index: Int) -> (lane: Int, ticket: Int) {
+        /// Starts decompressing `block`: on a lane (the next in turn for independent blocks, the
+        /// first for linked ones), inline without lanes. Returns what ``wait(for:)`` takes.
+        func start(_ block: Block) -> (lane: Int, ticket: Int) {
             claims[block.slot].value.store(block.index, ordering: .releasing)
             guard !lanes.isEmpty else {
                 decode(block)
                 return (0, 0)
             }
-            let lane = window == nil ? index % lanes.count : 0
+            let lane = window == nil ? block.index % lanes.count : 0
             let job = Handoff(block)
             return (lane, lanes[lane].submit { self.decode(job.value) })
         }
@@ -321,14 +320,14 @@ final class LZ4FrameReader {
                 // would only wait for the first block, rather than on the lane.
                 HugePages.touch(buffers.outputs[slot])
             }
-            inFlight.append((block, buffers.start(block, index: index)))
+            inFlight.append((block, buffers.start(block)))
             index += 1
         }
         for slot in 0..<Buffers.slotCount { try fetchNext(slot: slot) }
         while !inFlight.isEmpty {
             let (block, job) = inFlight.removeFirst()
             // Rather than wait for the lane, decompress blocks it has not started, furthest
-            // ahead first (or this one, when it is the last).
+            // ahead first, this one last.
             for candidate in inFlight.reversed() + [(block, job)] where !buffers.hasFinished(job) {
                 _ = buffers.steal(candidate.block)
             }
