@@ -28,6 +28,10 @@ import Synchronization
 final class BackgroundLane: @unchecked Sendable {
     /// Jobs submitted and not yet finished; read without the lock by the spinning fast paths.
     private let pending = Atomic<Int>(0)
+    /// Jobs finished since the lane started; ``wait(for:)`` compares its ticket against it.
+    private let completed = Atomic<Int>(0)
+    /// Jobs submitted so far (touched by the submitting thread only).
+    private var submitted = 0
     private static let spins = 4000
 
     // Guarded by `mutex`.
@@ -38,7 +42,7 @@ final class BackgroundLane: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     /// Signalled when a job arrives or the lane stops.
     private let workAvailable = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    /// Broadcast when the queue runs empty.
+    /// Broadcast when a job finishes.
     private let idle = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var thread: pthread_t?
 
@@ -78,13 +82,36 @@ final class BackgroundLane: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// Runs `job` after the jobs submitted before it.
-    func submit(_ job: @escaping @Sendable () -> Void) {
-        guard thread != nil else { return job() }
+    /// Runs `job` after the jobs submitted before it; returns its ticket for ``wait(for:)``.
+    @discardableResult
+    func submit(_ job: @escaping @Sendable () -> Void) -> Int {
+        submitted += 1
+        guard thread != nil else {
+            job()
+            completed.add(1, ordering: .releasing)
+            return submitted
+        }
         pending.add(1, ordering: .relaxed)
         pthread_mutex_lock(mutex)
         jobs.append(job)
         pthread_cond_signal(workAvailable)
+        pthread_mutex_unlock(mutex)
+        return submitted
+    }
+
+    /// Whether the job with `ticket` has finished (its writes are then visible).
+    func hasFinished(_ ticket: Int) -> Bool {
+        completed.load(ordering: .acquiring) >= ticket
+    }
+
+    /// Returns when the job with `ticket` (and every job before it) has finished, leaving later
+    /// ones running; its writes are then visible.
+    func wait(for ticket: Int) {
+        for _ in 0..<Self.spins where completed.load(ordering: .acquiring) >= ticket { return }
+        pthread_mutex_lock(mutex)
+        while completed.load(ordering: .acquiring) < ticket {
+            pthread_cond_wait(idle, mutex)
+        }
         pthread_mutex_unlock(mutex)
     }
 
@@ -128,7 +155,9 @@ final class BackgroundLane: @unchecked Sendable {
             pthread_mutex_lock(mutex)
             running = false
             pending.subtract(1, ordering: .releasing)
-            if jobs.isEmpty { pthread_cond_broadcast(idle) }
+            completed.add(1, ordering: .releasing)
+            // Waiters wait for the queue to empty or for one job: tell them after every job.
+            pthread_cond_broadcast(idle)
         }
         pthread_cond_broadcast(idle)
         pthread_mutex_unlock(mutex)

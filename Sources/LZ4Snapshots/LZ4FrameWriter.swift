@@ -3,7 +3,7 @@ import Dispatch
 import RaftStorage
 import Synchronization
 
-/// Writes one LZ4 frame (independent 4 MB blocks, content checksum) to a file, in a pipeline.
+/// Writes one LZ4 frame (independent 1 MiB blocks, content checksum) to a file, in a pipeline.
 ///
 /// Blocks go in batches of two: the caller's thread compresses the first while a compression
 /// lane compresses the second (the frame's blocks are independent, so they can); a checksum lane
@@ -14,7 +14,7 @@ import Synchronization
 ///
 /// Content arrives through ``write(_:isData:)`` in chunks of any size. Blocks of a chunk are
 /// compressed straight from the caller's memory (before `write` returns); smaller pieces are
-/// gathered in two staging blocks. Memory: two staging and four output blocks, about 24 MiB,
+/// gathered in two staging blocks. Memory: two staging and four output blocks, about 6 MiB,
 /// whatever the content size (less for content known to be small).
 ///
 /// Not thread-safe; `write`, ``flushData()`` and ``finish()`` are called from one thread.
@@ -99,8 +99,8 @@ final class LZ4FrameWriter {
         var size = 0
     }
 
-    /// 4 MiB, or less for content known to be smaller (blocks may be any size up to the
-    /// header's maximum), so small snapshots do not allocate 24 MiB.
+    /// 1 MiB, or less for content known to be smaller (blocks may be any size up to the
+    /// header's maximum), so small snapshots do not allocate 6 MiB.
     private let blockSize: Int
     private let checksumLane: BackgroundLane?
     private let compressionLane: BackgroundLane?

@@ -2,20 +2,21 @@ public import Logging
 public import RaftStorage
 
 /// Snapshots compressed with LZ4: one `<term>-<index>.snap.lz4` file each, a standard LZ4 frame
-/// (independent 4 MiB blocks, XXH32 content checksum) around the codec's snapshot encoding.
+/// (independent 1 MiB blocks, XXH32 content checksum) around the codec's snapshot encoding.
 ///
 /// With `ProtobufRecordCodec` the content is an etcd `.snap` file, so `lz4 -d x.snap.lz4` gives a
 /// file etcd loads. Loads verify the frame's checksums and the codec's; a file that fails is
 /// renamed `.broken` and the next older one tried. Saves are atomic and durable (temporary file,
-/// fsync, rename, directory fsync). Snapshots of any size stream through a few 4 MiB buffers
+/// fsync, rename, directory fsync). Snapshots of any size stream through a few block-sized buffers
 /// with ``save(metadata:dataCount:writing:)`` and ``loadNewest(matching:receiving:)``; the
 /// whole-``RaftStorage/Snapshot`` calls suit states that fit in memory.
 ///
 /// Speed: a save of more than one block compresses two blocks at a time (the caller's thread and
 /// a helper) while helpers checksum, write and fdatasync; a load decompresses on a helper while
-/// the caller's thread reads, checksums and consumes. The helpers are short-lived threads at the
-/// caller's priority. On two cores a save runs faster than `lz4 -1` and a load near
-/// `lz4 -d`'s block speed, all checksums included (see `Docs/Performance.md`).
+/// the caller's thread reads, checksums and consumes (and decompresses the blocks the helper has
+/// not reached). The helpers are short-lived threads at the caller's priority. On two cores a
+/// save runs faster than `lz4 -b1` compresses and a load about as fast as it decompresses, all
+/// checksums included (see `Docs/Performance.md`).
 ///
 /// ```swift
 /// let store = try LZ4SnapshotStore(directory: "/var/lib/app/snap", codec: ProtobufRecordCodec())
@@ -125,7 +126,9 @@ public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore 
         try files.loadNewest(matching: markers) { (file, marker) throws(StorageError) in
             let reader = try LZ4FrameReader(file: file)
             let snapshot: Snapshot
-            if var decoder = codec.makeSnapshotDecoder() {
+            if var decoder = codec.makeSnapshotDecoder(), let placed = try Self.loadPlaced(reader, decoder: &decoder) {
+                snapshot = Snapshot(data: placed.data, metadata: placed.snapshot.metadata)
+            } else if var decoder = codec.makeSnapshotDecoder() {
                 var data: [UInt8] = []
                 var contentOffset: Int64 = 0
                 var reserved = false
@@ -159,7 +162,7 @@ public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore 
     // MARK: - Streaming
 
     /// Stores a snapshot whose `dataCount` data bytes `body` writes, compressed, durably and
-    /// atomically, holding at most a few 4 MiB blocks in memory. Chunks of 4 MiB or more are
+    /// atomically, holding at most a few 1 MiB blocks in memory. Chunks of 1 MiB or more are
     /// compressed straight from the caller's memory.
     ///
     /// A codec that cannot stream (``RaftStorage/RecordCodec/makeSnapshotEncoder(metadata:dataCount:)``
@@ -213,7 +216,7 @@ public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore 
     }
 
     /// Streams the newest readable snapshot matching `markers` (any, when `nil`) to `body`, in
-    /// blocks of up to 4 MiB; see ``RaftStorage/StreamingSnapshotStore``. Every checksum (the frame's and the
+    /// pieces of up to 256 KiB; see ``RaftStorage/StreamingSnapshotStore``. Every checksum (the frame's and the
     /// codec's) is verified before the metadata is returned.
     ///
     /// A codec that cannot stream (``RaftStorage/RecordCodec/makeSnapshotDecoder()`` returns `nil`) makes
@@ -271,7 +274,7 @@ public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore 
     // MARK: - Content errors
 
     /// Runs the codec's decoder over decompressed content, placing its errors in the content.
-    private static func decode(
+    static func decode(
         _ content: UnsafeRawBufferPointer,
         with decoder: inout any SnapshotStreamDecoder,
         at contentOffset: inout Int64,
@@ -293,7 +296,7 @@ public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore 
         contentOffset += Int64(content.count)
     }
 
-    private static func finish(_ decoder: inout any SnapshotStreamDecoder, at contentOffset: Int64) throws(StorageError) -> StreamedSnapshot {
+    static func finish(_ decoder: inout any SnapshotStreamDecoder, at contentOffset: Int64) throws(StorageError) -> StreamedSnapshot {
         do throws(StorageError) {
             return try decoder.finish()
         } catch {
@@ -310,7 +313,7 @@ public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore 
 
 extension Int64 {
     /// `self * factor` as an `Int`, saturating instead of overflowing.
-    fileprivate func clampedMultiple(_ factor: Int64) -> Int {
+    func clampedMultiple(_ factor: Int64) -> Int {
         let (product, overflow) = multipliedReportingOverflow(by: factor)
         return overflow || product > Int64(Int.max) ? Int.max : Int(product)
     }

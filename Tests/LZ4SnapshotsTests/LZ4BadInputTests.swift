@@ -78,7 +78,7 @@ struct LZ4BadInputTests {
                 if size == 0 { break }
                 offset += 4 + size
             }
-            #expect(boundaries.count == 4, "three blocks and the end mark")
+            #expect(boundaries.count == 11, "ten 1 MiB blocks (9 MiB of data and the framing) and the end mark")
             var random = Xorshift(seed: 5)
             let cuts = boundaries.flatMap { [$0 - 1, $0, $0 + 1, $0 + 3, $0 + 4, $0 + 5] } + (0..<12).map { _ in Int.random(in: 1..<bytes.count, using: &random) } + [bytes.count - 4, bytes.count - 1]
             for cut in cuts {
@@ -222,7 +222,7 @@ struct LZ4BadInputTests {
         var bigBlock = bytes
         bigBlock.replaceSubrange(7..<11, with: [0xFF, 0xFF, 0xFF, 0x7F])
         try Self.expectSetAside(bigBlock, "a 2 GiB block", codes: ["corrupt"])
-        // A block one byte over the 4 MiB the header allows.
+        // A block of 4 MiB + 1, over any maximum a header can give.
         var overBlock = bytes
         overBlock.replaceSubrange(7..<11, with: [0x01, 0x00, 0x40, 0x00])
         try Self.expectSetAside(overBlock, "a block over the maximum", codes: ["corrupt"])

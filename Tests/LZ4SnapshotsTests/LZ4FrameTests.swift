@@ -78,7 +78,7 @@ struct LZ4FrameTests {
         #expect(header.contentChecksum)
         #expect(!header.blockChecksums)
         #expect(header.contentSize == nil)
-        #expect(header.blockMaxSize == 4 << 20)
+        #expect(header.blockMaxSize == 1 << 20)
         #expect(header.size == 7)
     }
 
