@@ -147,18 +147,6 @@ struct RecordReader<Codec: RecordCodec> {
         return nil
     }
 
-    /// The next record with its path, as the public API reports records.
-    mutating func nextInfo() throws(StorageError) -> WALRecordInfo? {
-        guard let read = try next() else { return nil }
-        let record: LogRecord
-        switch read.body {
-        case .entry(let entry): record = .entry(entry)
-        case .entryMetadata(let metadata): record = .entry(Entry(term: metadata.term, index: metadata.index))
-        case .other(let other): record = other
-        }
-        return WALRecordInfo(path: currentPath, offset: Int64(read.offset), frameSize: read.frameSize, record: record, checksum: read.checksum)
-    }
-
     private mutating func closeWindow() {
         if var window {
             window.close()

@@ -73,14 +73,6 @@ struct SimulatedDisk {
         return directories[parent]?.entries[name]
     }
 
-    func inodeID(_ path: String) throws(StorageError) -> Int {
-        switch lookup(path) {
-        case .file(let id): return id
-        case .directory: throw StorageError(.io, "is a directory", path: path, errno: 21)
-        case nil: throw StorageError(.notFound, "no such file", path: path, errno: 2)
-        }
-    }
-
     func parentDirectory(of path: String) throws(StorageError) -> String {
         let (parent, _) = Self.split(path)
         guard directories[parent] != nil else { throw StorageError(.notFound, "parent directory does not exist", path: path, errno: 2) }
