@@ -138,7 +138,7 @@ let package = Package(
         .testTarget(
             name: "LZ4SnapshotsTests",
             dependencies: [
-                "RaftStorage", "LZ4Snapshots", "EtcdWAL", "MemoryStore", "RaftStorageTesting",
+                "RaftStorage", "LZ4Snapshots", "EtcdWAL", "MemoryStore", "RaftStorageTesting", "EtcdTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],

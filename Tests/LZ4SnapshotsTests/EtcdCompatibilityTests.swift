@@ -1,3 +1,4 @@
+import EtcdTestSupport
 import EtcdWAL
 import Foundation
 import LZ4Snapshots
@@ -9,16 +10,13 @@ import Testing
 /// after the data) and serves its keys.
 @Suite("etcd compatibility", .serialized)
 struct EtcdCompatibilityTests {
-    /// etcd 3.4 (Debian) always; etcd 3.5 when `make test` provides it.
-    static var binaries: [String] { [EtcdProcess.debianBinary] + (EtcdProcess.etcd35Binary.map { [$0] } ?? []) }
-
-    @Test(arguments: binaries)
-    func roundTripThroughEtcd(binary: String) throws {
-        try #require(
-            FileManager.default.isExecutableFile(atPath: binary) && EtcdProcess.etcdctlAvailable,
-            "etcd is missing: apt-get install etcd-server etcd-client (make test does)")
+    @Test(arguments: EtcdVersion.allCases)
+    func roundTripThroughEtcd(version: EtcdVersion) throws {
+        try #require(lz4ToolAvailable, "the lz4 tool is missing: apt-get install lz4 (make test does)")
+        let etcd = try EtcdServer(EtcdBinaries.locate(version), snapshotCount: 10)
+        defer { etcd.shutdown() }
+        try etcd.start()
         try withTemporaryDirectory("etcd") { directory in
-            let etcd = try EtcdProcess(binary: binary, dataDirectory: directory.file("data"), logPath: directory.file("etcd.log"))
             let keys = 1...35
             for key in keys { try etcd.put("key\(key)", "value\(key)") }
             etcd.stop()
@@ -40,13 +38,11 @@ struct EtcdCompatibilityTests {
             let original = try readBytes(store.filePath(of: newest))
 
             // The LZ4 store's file decompresses to etcd's file.
-            if lz4ToolAvailable {
-                let lz4 = try LZ4SnapshotStore(directory: directory.file("lz4"), codec: ProtobufRecordCodec())
-                try lz4.save(snapshot)
-                let plain = directory.file("plain.snap")
-                #expect(try run("lz4", ["-d", "-q", "-f", lz4.filePath(of: newest), plain]).status == 0)
-                #expect(try readBytes(plain) == original)
-            }
+            let lz4 = try LZ4SnapshotStore(directory: directory.file("lz4"), codec: ProtobufRecordCodec())
+            try lz4.save(snapshot)
+            let plain = directory.file("plain.snap")
+            #expect(try run("lz4", ["-d", "-q", "-f", lz4.filePath(of: newest), plain]).status == 0)
+            #expect(try readBytes(plain) == original)
 
             // Replace etcd's newest snapshot with a streamed one (CRC field last).
             try FileManager.default.removeItem(atPath: store.filePath(of: newest))
@@ -59,7 +55,7 @@ struct EtcdCompatibilityTests {
             let ours = try readBytes(store.filePath(of: newest))
             #expect(ours != original && ours.count == original.count, "same fields, CRC moved to the end")
 
-            let logBefore = etcd.log.count
+            let logBefore = etcd.logTail(lines: .max).count
             try etcd.start()
             for key in keys {
                 #expect(try etcd.get("key\(key)") == "value\(key)")
@@ -67,7 +63,7 @@ struct EtcdCompatibilityTests {
             try etcd.put("after-restart", "yes")
             #expect(try etcd.get("after-restart") == "yes")
             etcd.stop()
-            let restartLog = String(etcd.log.dropFirst(logBefore))
+            let restartLog = String(etcd.logTail(lines: .max).dropFirst(logBefore))
             let recovered = restartLog.contains("recovered store from snapshot at index \(newest.index)")
                 || restartLog.contains("\"snapshot-index\":\(newest.index)")
             #expect(recovered, "etcd recovered from our snapshot at \(newest.index): \(restartLog.prefix(3000))")

@@ -76,7 +76,7 @@ struct StorageCompositionTests {
     }
 
     /// The suite's workloads (they do not depend on the backends).
-    static let cases = Suite(make: { throw EtcdError("only for the case list") }, reopen: { ($0, $1) }).cases
+    static let cases = Suite(make: { throw StorageError(.invalidArgument, "only for the case list") }, reopen: { ($0, $1) }).cases
 
     @Test(arguments: pairs, cases)
     func restart(_ pair: Pair, _ testCase: Suite.Case) throws {
