@@ -25,15 +25,6 @@ import Synchronization
 /// until the WAL is reopened, because what reached the disk is unknown.
 ///
 /// Thread safety: every method may be called from any task; writes are serialised.
-///
-/// Threads of its own: group commit's fdatasyncs run on one (``waitUntilDurable(_:)``), and
-/// when the page buffer passes its 128 KiB watermark in the middle of a write, its whole pages
-/// are written on another while the next records are framed (write-behind). At most one such
-/// write is in flight; every call that touches the files waits for it first, so writes reach
-/// the file in order and what a call guarantees on return is unchanged. A failed background
-/// write is thrown by the next call that waits (a save that passes the watermark again, a
-/// sync, a cut, a close) and poisons the WAL as a failed write always does. Both threads start
-/// on first use and end with ``close()`` or deinit.
 public final class WAL<Codec: RecordCodec>: Sendable {
     /// The WAL's directory.
     public let directory: String

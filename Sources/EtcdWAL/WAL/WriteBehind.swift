@@ -28,9 +28,7 @@ import Synchronization
 ///
 /// Not thread-safe on the owner's side: the WAL calls it under its writer lock.
 final class WriteBehind: @unchecked Sendable {
-    // @unchecked: `job` is written by the owner before it publishes `posted` and read by the
-    // thread after it sees it; `returned` and `failure` are written by the thread before it
-    // publishes `completed` and read by the owner after it sees it (release/acquire). `thread`
+    // @unchecked: `job`, `returned`, `failure` and `stopping` are guarded by `mutex`; `thread`
     // and `stopped` are touched by the owner only (under the WAL's writer lock).
 
     /// One write: the first `count` bytes of `buffer` at `offset` of `file`.
@@ -41,28 +39,22 @@ final class WriteBehind: @unchecked Sendable {
         var offset: Int64
     }
 
-    /// Jobs submitted, and jobs finished: a job is in flight while they differ.
-    private let posted = Atomic<Int>(0)
-    private let completed = Atomic<Int>(0)
-    /// Set by a side about to sleep on its condition; the other side signals only then, so the
-    /// hand-over of a job and of its result costs no system call while both threads spin.
-    private let threadSleeps = Atomic<Bool>(false)
-    private let ownerSleeps = Atomic<Bool>(false)
-    private let stopping = Atomic<Bool>(false)
-    /// How long each side polls before sleeping. Chunks are handed over every few tens of
-    /// microseconds while a batch is written; a futex wake-up on a virtual machine costs as
-    /// much, and a contended mutex on the hand-over path put both threads to sleep every time.
-    private static let spin: Duration = .microseconds(30)
+    /// A job was submitted and has not finished; read without the lock by the spinning paths.
+    private let busy = Atomic<Bool>(false)
+    /// Spins before sleeping: a chunk is handed over every 50 us or so while a batch is being
+    /// written, and a futex wake-up on a virtual machine costs tens of microseconds.
+    private static let spins = 4000
 
     private var job: Job?
     /// The buffer of the finished job, for the owner to reuse.
     private var returned: [UInt8]?
     private var failure: StorageError?
+    private var stopping = false
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    /// Signalled when a job arrives or the thread is to stop (while the thread sleeps).
+    /// Signalled when a job arrives or the thread is to stop.
     private let workAvailable = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    /// Signalled when a job finishes (while the owner sleeps).
+    /// Signalled when a job finishes.
     private let finished = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var thread: pthread_t?
     /// After ``stop()`` (or a failed `pthread_create`) writes run on the caller's thread.
@@ -89,33 +81,29 @@ final class WriteBehind: @unchecked Sendable {
         guard thread != nil else {
             // No thread: write now and keep the outcome for ``wait()``.
             let error = Self.perform(job)
-            if let error, failure == nil { failure = error }
-            returned = job.buffer
+            pthread_mutex_lock(mutex)
+            record(error, buffer: job.buffer)
+            pthread_mutex_unlock(mutex)
             return
         }
+        busy.store(true, ordering: .releasing)
+        pthread_mutex_lock(mutex)
         self.job = job
-        posted.add(1, ordering: .sequentiallyConsistent)
-        if threadSleeps.load(ordering: .sequentiallyConsistent) {
-            pthread_mutex_lock(mutex)
-            pthread_cond_signal(workAvailable)
-            pthread_mutex_unlock(mutex)
-        }
+        pthread_cond_signal(workAvailable)
+        pthread_mutex_unlock(mutex)
     }
 
     /// Returns when the submitted write (if any) has finished; hands back its buffer for reuse.
     ///
     /// - Throws: the error of this write or of any earlier one (it stays).
     func wait() throws(StorageError) -> [UInt8]? {
-        let target = posted.load(ordering: .relaxed)
-        if !Self.poll({ completed.load(ordering: .acquiring) == target }) {
-            pthread_mutex_lock(mutex)
-            ownerSleeps.store(true, ordering: .sequentiallyConsistent)
-            while completed.load(ordering: .sequentiallyConsistent) != target { pthread_cond_wait(finished, mutex) }
-            ownerSleeps.store(false, ordering: .relaxed)
-            pthread_mutex_unlock(mutex)
-        }
+        for _ in 0..<Self.spins where !busy.load(ordering: .acquiring) { break }
+        pthread_mutex_lock(mutex)
+        while busy.load(ordering: .acquiring) { pthread_cond_wait(finished, mutex) }
         let buffer = returned
         returned = nil
+        let failure = self.failure
+        pthread_mutex_unlock(mutex)
         if let failure { throw failure }
         return buffer
     }
@@ -126,22 +114,11 @@ final class WriteBehind: @unchecked Sendable {
         stopped = true
         guard let running = thread else { return }
         thread = nil
-        stopping.store(true, ordering: .sequentiallyConsistent)
         pthread_mutex_lock(mutex)
+        stopping = true
         pthread_cond_signal(workAvailable)
         pthread_mutex_unlock(mutex)
         pthread_join(running, nil)
-    }
-
-    /// Polls `condition` for up to ``spin``; returns whether it became true.
-    private static func poll(_ condition: () -> Bool) -> Bool {
-        if condition() { return true }
-        let clock = ContinuousClock()
-        let deadline = clock.now + spin
-        repeat {
-            for _ in 0..<64 where condition() { return true }
-        } while clock.now < deadline
-        return condition()
     }
 
     private static func perform(_ job: Job) -> StorageError? {
@@ -153,6 +130,12 @@ final class WriteBehind: @unchecked Sendable {
         } catch {
             return error
         }
+    }
+
+    /// Keeps a finished job's outcome (under `mutex`).
+    private func record(_ error: StorageError?, buffer: [UInt8]) {
+        if let error, failure == nil { failure = error }
+        returned = buffer
     }
 
     private func start() {
@@ -179,33 +162,26 @@ final class WriteBehind: @unchecked Sendable {
     }
 
     private func loop() {
-        var taken = 0
+        pthread_mutex_lock(mutex)
         while true {
-            let ready = Self.poll { posted.load(ordering: .acquiring) != taken || stopping.load(ordering: .relaxed) }
-            if !ready {
-                pthread_mutex_lock(mutex)
-                threadSleeps.store(true, ordering: .sequentiallyConsistent)
-                while posted.load(ordering: .sequentiallyConsistent) == taken && !stopping.load(ordering: .sequentiallyConsistent) {
-                    pthread_cond_wait(workAvailable, mutex)
-                }
-                threadSleeps.store(false, ordering: .relaxed)
+            if job == nil && !stopping {
                 pthread_mutex_unlock(mutex)
+                for _ in 0..<Self.spins where busy.load(ordering: .relaxed) { break }
+                pthread_mutex_lock(mutex)
             }
-            // Jobs come one at a time: the owner waits for each before submitting the next.
-            guard posted.load(ordering: .acquiring) != taken, var current = job.take() else { return }
-            taken += 1
+            while job == nil && !stopping { pthread_cond_wait(workAvailable, mutex) }
+            guard var current = job else { break }
+            job = nil
+            pthread_mutex_unlock(mutex)
             let error = Self.perform(current)
-            if let error, failure == nil { failure = error }
+            pthread_mutex_lock(mutex)
             // Move the buffer out, so the owner gets the only reference (no copy on reuse).
             var buffer: [UInt8] = []
             swap(&buffer, &current.buffer)
-            returned = consume buffer
-            completed.store(taken, ordering: .sequentiallyConsistent)
-            if ownerSleeps.load(ordering: .sequentiallyConsistent) {
-                pthread_mutex_lock(mutex)
-                pthread_cond_signal(finished)
-                pthread_mutex_unlock(mutex)
-            }
+            record(error, buffer: consume buffer)
+            busy.store(false, ordering: .releasing)
+            pthread_cond_signal(finished)
         }
+        pthread_mutex_unlock(mutex)
     }
 }
