@@ -8,13 +8,6 @@ import RaftStorage
 /// explicit ``flush()`` each write ends on a page boundary. That narrows what a torn write can
 /// leave behind; the format does not depend on it.
 ///
-/// With a ``WriteBehind`` lane (the WAL's tail), the whole pages are handed to the lane's
-/// thread instead, and framing goes on into a second buffer while the kernel copies the first
-/// into the page cache. One write is in flight at most; ``flush()`` and ``drain()`` wait for it,
-/// and the WAL calls one of them before every other operation on its files, so writes reach the
-/// file in order and the file system sees the same calls in the same order either way.
-/// ``flushedOffset`` then counts bytes handed over, written or in flight.
-///
 /// `storage` is always fully initialised (its count is its capacity) and `used` says how much of
 /// it is pending: frames are then written through one pointer per batch, without the capacity
 /// and uniqueness checks of a byte-by-byte `append` (the write path's hot loop, see
@@ -24,16 +17,9 @@ struct PageWriter {
     static let watermark = 128 * 1024
 
     let file: any StorageFile
-    /// Where whole pages are written in the background; `nil`: on the caller's thread.
-    let lane: WriteBehind?
-    /// Where `storage[0]` goes in the file: everything before it has been written (or, with a
-    /// lane, handed to it).
+    /// Where `storage[0]` goes in the file: everything before it has been written.
     private(set) var flushedOffset: Int64
     private var storage: [UInt8]
-    /// The lane has a write of ours in flight.
-    private var inFlight = false
-    /// The second buffer, while no write is in flight (with a lane).
-    private var spare: [UInt8]?
     /// Bytes of `storage` waiting to be written.
     private(set) var used = 0
     /// Where records of codecs without a direct entry encoder are encoded first.
@@ -41,15 +27,10 @@ struct PageWriter {
     /// Bytes handed to the file system since the last call to ``takeWrittenCount()``.
     private var written: Int = 0
 
-    init(file: any StorageFile, offset: Int64, lane: WriteBehind? = nil) {
+    init(file: any StorageFile, offset: Int64) {
         self.file = file
-        self.lane = lane
         self.flushedOffset = offset
-        self.storage = Self.freshBuffer()
-    }
-
-    private static func freshBuffer() -> [UInt8] {
-        [UInt8](repeating: 0, count: watermark + 2 * pageSize)
+        self.storage = [UInt8](repeating: 0, count: Self.watermark + 2 * Self.pageSize)
     }
 
     /// The offset just past everything appended, flushed or not.
@@ -125,55 +106,13 @@ struct PageWriter {
         let end = flushedOffset + Int64(used)
         let count = used - Int(end % Int64(Self.pageSize))
         guard count > 0 else { return }
-        if let lane {
-            try handOff(count, to: lane)
-        } else {
-            try write(count)
-        }
+        try write(count)
     }
 
-    /// Writes everything buffered, after the write in flight; on return all of it is in the
-    /// file (the OS's page cache).
-    ///
-    /// - Throws: this write's error or the lane's (of this or an earlier write).
+    /// Writes everything buffered.
     mutating func flush() throws(StorageError) {
-        try drain()
         guard used > 0 else { return }
         try write(used)
-    }
-
-    /// Waits for the write in flight, if any: on return every byte before ``flushedOffset`` is
-    /// in the file, and the file can be synced, truncated, read or closed.
-    ///
-    /// - Throws: the lane's error (of this or an earlier write).
-    mutating func drain() throws(StorageError) {
-        guard inFlight, let lane else { return }
-        inFlight = false
-        if let returned = try lane.wait(), returned.count <= 4 * Self.watermark { spare = returned }
-    }
-
-    /// Hands the first `count` bytes to the lane (after the write in flight) and goes on in the
-    /// other buffer, which starts with the rest (a partial page).
-    private mutating func handOff(_ count: Int, to lane: WriteBehind) throws(StorageError) {
-        try drain()
-        var next = spare.take() ?? Self.freshBuffer()
-        let remaining = used - count
-        if next.count < remaining {
-            next.append(contentsOf: repeatElement(0, count: remaining - next.count))
-        }
-        if remaining > 0 {
-            storage.withUnsafeBytes { source in
-                next.withUnsafeMutableBytes { target in
-                    target.baseAddress!.copyMemory(from: source.baseAddress! + count, byteCount: remaining)
-                }
-            }
-        }
-        swap(&storage, &next)
-        lane.submit(WriteBehind.Job(file: file, buffer: consume next, count: count, offset: flushedOffset))
-        inFlight = true
-        flushedOffset += Int64(count)
-        written += count
-        used = remaining
     }
 
     private mutating func write(_ count: Int) throws(StorageError) {
@@ -193,7 +132,7 @@ struct PageWriter {
         used = remaining
         // A huge record grew the buffer; give the memory back.
         if storage.count > 4 * Self.watermark && used <= Self.watermark {
-            var fresh = Self.freshBuffer()
+            var fresh = [UInt8](repeating: 0, count: Self.watermark + 2 * Self.pageSize)
             fresh.withUnsafeMutableBytes { target in
                 storage.withUnsafeBytes { source in
                     target.baseAddress!.copyMemory(from: source.baseAddress!, byteCount: remaining)

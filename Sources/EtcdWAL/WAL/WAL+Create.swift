@@ -62,7 +62,7 @@ extension WAL {
             try fileSystem.syncDirectory(directory)
             let reopened = try fileSystem.open(path, .readWrite, permissions: 0o600)
             writer.segments = [HeldSegment(name: first, file: reopened)]
-            writer.tail = PageWriter(file: reopened, offset: writer.tail.flushedOffset, lane: writer.writeBehind)
+            writer.tail = PageWriter(file: reopened, offset: writer.tail.flushedOffset)
             try reopened.lock(wait: false)
             try writer.prepareSpare()
         } catch {

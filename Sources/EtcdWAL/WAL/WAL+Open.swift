@@ -71,7 +71,6 @@ extension WAL {
                 highestIndex: replay.highestIndex,
                 storedMetadata: try CodecTag.wrap(replay.metadata, formatName: codec.formatName),
                 lastState: replay.hardState, syncedState: replay.hardState)
-            writer.tail = PageWriter(file: tail, offset: end, lane: writer.writeBehind)
             // The names this WAL builds on must be durable even if the create (or cut) that made
             // them failed to fsync its directory and a retry found them in the page cache.
             try fileSystem.syncDirectory(directory)

@@ -135,15 +135,12 @@ public final class WAL<Codec: RecordCodec>: Sendable {
     public func purgeReleasedSegments(keeping: Int) throws(StorageError) -> [String] {
         try writer.withLock { (writer) throws(StorageError) in
             if let unusable = writer.unusable { throw unusable }
-            // Listing, locking and removing files come after the write in flight.
-            try writer.guarded { (writer) throws(StorageError) in try writer.tail.drain() }
             return try writer.purgeReleasedSegments(keeping: keeping)
         }
     }
 
     deinit {
         syncThread.stop()
-        writer.withLock { $0.writeBehind.stop() }
     }
 
     /// Syncs the tail, deletes the spare segment and closes every file, releasing the locks.

@@ -28,7 +28,7 @@ extension WALWriter {
         let file = try fileSystem.open(target, .readWrite, permissions: 0o600)
         try file.lock(wait: true)
         segments.append(HeldSegment(name: name, file: file))
-        tail = PageWriter(file: file, offset: writer.flushedOffset, lane: writeBehind)
+        tail = PageWriter(file: file, offset: writer.flushedOffset)
         instruments.segmentsCut.increment()
         try prepareSpareUnlessOutOfSpace()
     }
@@ -99,7 +99,6 @@ extension WALWriter {
         let firstAtOrAbove = segments.firstIndex { $0.name.index >= index }
         let smaller = (firstAtOrAbove ?? segments.count) - 1
         guard smaller > 0 else { return }
-        try tail.drain()
         for segment in segments[..<smaller] { try segment.file.close() }
         segments.removeFirst(smaller)
     }

@@ -23,10 +23,6 @@ struct WALWriter<Codec: RecordCodec> {
     /// Held segments in name order; the last one is the tail being appended to.
     var segments: [HeldSegment]
     var tail: PageWriter
-    /// The thread the tail's whole pages are written on while the next records are framed
-    /// (``PageWriter``); started by the first write to cross the page buffer's watermark,
-    /// stopped by ``close()`` and by the WAL's deinit.
-    let writeBehind = WriteBehind()
     var crc: UInt32
     /// The highest index written in an entry or snapshot record: names the next segment.
     var highestIndex: UInt64
@@ -66,9 +62,6 @@ struct WALWriter<Codec: RecordCodec> {
         } catch {
             if unusable == nil {
                 unusable = StorageError(.closed, "the WAL refuses writes after an earlier failure (\(error)); reopen it", path: directory)
-                // No file operation while a write is in flight (its error, if any, is this one
-                // or comes after it).
-                try? tail.drain()
                 if error.code == .io { markTailNotDurable() }
             }
             throw error
@@ -88,7 +81,6 @@ struct WALWriter<Codec: RecordCodec> {
     /// them (the page cache serves what the WAL wrote), writes them again, fdatasyncs, and
     /// fsyncs the directory (a failed cut may have left the tail's name undurable).
     mutating func rewriteTail(through end: Int64) throws(StorageError) {
-        try tail.drain()
         let file = tail.file
         var chunk = [UInt8](repeating: 0, count: Int(min(max(end, 1), 1 << 20)))
         var offset: Int64 = 0
@@ -198,9 +190,6 @@ struct WALWriter<Codec: RecordCodec> {
         if isClosed { return }
         isClosed = true
         var firstError: StorageError?
-        // Every file operation below comes after the write in flight; its error, if it failed
-        // and nobody has reported it yet, comes from the sync.
-        if unusable != nil { try? tail.drain() }
         if let spare {
             _ = spare.zeroFill?.wait()
             try? spare.file.close()
@@ -219,7 +208,6 @@ struct WALWriter<Codec: RecordCodec> {
             do { try segment.file.close() } catch { firstError = firstError ?? error }
         }
         segments.removeAll()
-        writeBehind.stop()
         unusable = StorageError(.closed, "the WAL is closed", path: directory)
         if let firstError { throw firstError }
     }
