@@ -99,22 +99,18 @@ public final class MemoryLogStore: LogStore {
     /// `MemoryStorage.Append`: drops already-compacted entries, replaces an overlapping tail,
     /// and refuses a gap.
     private static func append(_ newEntries: [Entry], to state: inout State) throws(StorageError) {
-        guard let firstNew = newEntries.first?.index else { return }
-        for (position, entry) in newEntries.enumerated() where entry.index != firstNew + UInt64(position) {
-            throw StorageError(.invalidArgument, "entries to append are not contiguous: index \(entry.index) at position \(position) after \(firstNew)")
-        }
         let first = state.offset + 1
-        let last = firstNew + UInt64(newEntries.count) - 1
-        guard last >= first else { return }
-        let kept = firstNew < first ? newEntries[Int(first - firstNew)...] : newEntries[...]
-        let position = kept.first!.index - state.offset
+        guard let (firstNew, last) = try newEntries.contiguousIndexRange(), last >= first else { return }
+        let keptFirst = max(firstNew, first)
+        let kept = newEntries[Int(keptFirst - firstNew)...]
+        let position = keptFirst - state.offset
         if UInt64(state.entries.count) > position {
             state.entries.removeSubrange(Int(position)...)
             state.entries.append(contentsOf: kept)
         } else if UInt64(state.entries.count) == position {
             state.entries.append(contentsOf: kept)
         } else {
-            throw StorageError(.invalidArgument, "missing log entry [last: \(state.lastIndex), append at: \(kept.first!.index)]")
+            throw StorageError(.invalidArgument, "missing log entry [last: \(state.lastIndex), append at: \(keptFirst)]")
         }
     }
 

@@ -175,6 +175,8 @@ struct LZ4BadInputTests {
                 "7-2.snap.lz4", "0000000000000002-000000000000000A.snap.lz4", "0000000000000002-0000000000000007.snap",
                 "0000000000000002-00000000000000007.snap.lz4", "0000000000000002_0000000000000007.snap.lz4", "notes.txt",
                 "0000000000000002-0000000000000007.snap.lz4.bak",
+                // The largest index: no log entry could follow it.
+                "0000000000000002-ffffffffffffffff.snap.lz4",
             ]
             for name in strangers { try writeBytes(bytes, to: directory.file(name)) }
             #expect(try store.list().isEmpty)

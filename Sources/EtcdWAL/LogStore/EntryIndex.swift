@@ -36,8 +36,8 @@ struct EntryIndex {
     /// `MemoryStorage.Term`.
     func term(at index: UInt64) throws(StorageError) -> UInt64 {
         guard index >= boundaryIndex else { throw .compacted() }
-        guard index <= lastIndex else { throw .unavailable() }
-        return termIfPresent(at: index)!
+        guard let term = termIfPresent(at: index) else { throw .unavailable() }
+        return term
     }
 
     /// The term at `index` when the index holds it (the boundary or an entry), else `nil`.
@@ -85,17 +85,12 @@ struct EntryIndex {
     /// - Throws: ``StorageError/Code/invalidArgument`` for a batch that is not contiguous or
     ///   would leave a gap after the last index.
     func acceptedPart(of batch: [Entry]) throws(StorageError) -> ArraySlice<Entry> {
-        guard let firstNew = batch.first?.index else { return [] }
-        for (position, entry) in batch.enumerated() where entry.index != firstNew &+ UInt64(position) {
-            throw StorageError(.invalidArgument, "entries to append are not contiguous: index \(entry.index) at position \(position) after \(firstNew)")
+        guard let (firstNew, lastNew) = try batch.contiguousIndexRange(), lastNew > boundaryIndex else { return [] }
+        let keptFirst = max(firstNew, boundaryIndex + 1)
+        guard keptFirst <= lastIndex + 1 else {
+            throw StorageError(.invalidArgument, "missing log entry [last: \(lastIndex), append at: \(keptFirst)]")
         }
-        let lastNew = firstNew + UInt64(batch.count) - 1
-        guard lastNew > boundaryIndex else { return [] }
-        let kept = firstNew <= boundaryIndex ? batch[Int(boundaryIndex + 1 - firstNew)...] : batch[...]
-        guard kept.first!.index <= lastIndex + 1 else {
-            throw StorageError(.invalidArgument, "missing log entry [last: \(lastIndex), append at: \(kept.first!.index)]")
-        }
-        return kept
+        return batch[Int(keptFirst - firstNew)...]
     }
 
     /// Appends an accepted batch, replacing any overlapping tail (raft paper Fig. 7), held in
@@ -170,9 +165,16 @@ struct EntryIndex {
         heldPlacements = []
     }
 
-    /// Moves the boundary to `index` (which must hold an entry), dropping the entries up to it.
-    mutating func compact(through index: UInt64) {
-        boundaryTerm = termIfPresent(at: index)!
+    /// `MemoryStorage.Compact`: moves the boundary to `index`, dropping the entries up to it.
+    ///
+    /// - Throws: ``StorageError/Code/compacted`` at or below the boundary,
+    ///   ``StorageError/Code/unavailable`` past the last index.
+    mutating func compact(through index: UInt64) throws(StorageError) {
+        guard index > boundaryIndex else { throw .compacted() }
+        guard index <= lastIndex, let term = termIfPresent(at: index) else {
+            throw .unavailable("compact \(index) is out of bound lastindex(\(lastIndex))")
+        }
+        boundaryTerm = term
         if index < heldFirst {
             located.drop(through: index)
         } else {

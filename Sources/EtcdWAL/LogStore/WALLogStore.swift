@@ -266,13 +266,7 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
 
     public func compact(through index: UInt64) throws(StorageError) {
         try write { (wal) throws(StorageError) in
-            try state.withLock { (view) throws(StorageError) in
-                guard index > view.index.boundaryIndex else { throw .compacted() }
-                guard index <= view.index.lastIndex else {
-                    throw .unavailable("compact \(index) is out of bound lastindex(\(view.index.lastIndex))")
-                }
-                view.index.compact(through: index)
-            }
+            try state.withLock { (view) throws(StorageError) in try view.index.compact(through: index) }
             try releaseSegmentsIfSafe(wal)
         }
     }

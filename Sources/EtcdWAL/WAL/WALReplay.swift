@@ -217,6 +217,7 @@ extension WALReplay {
                         }
                     }
                 case .other(.snapshot(let marker)):
+                    guard marker.index < .max else { throw WALLogIndex.noRoom(after: marker.index, in: reader, at: position) }
                     replay.highestIndex = max(replay.highestIndex, marker.index)
                     replay.snapshots.append(marker)
                     if marker.index == start.index {
@@ -272,6 +273,7 @@ struct ReplayLog {
     @inline(__always)
     mutating func accept<Codec>(index: UInt64, term: UInt64, at position: RecordPosition, in reader: RecordReader<Codec>) throws(StorageError) -> Bool {
         guard index > boundary.index else { return false }
+        guard index < .max else { throw WALLogIndex.noRoom(after: index, in: reader, at: position) }
         guard index <= lastIndex + 1 else {
             throw StorageError(
                 .corrupt, "wal: slice bounds out of range: entry \(index) follows \(lastIndex), leaving a gap",
@@ -299,5 +301,16 @@ struct ReplayLog {
         lastIndex = marker.index
         terms.removeAll()
         return true
+    }
+}
+
+/// Log indexes a replay refuses.
+enum WALLogIndex {
+    /// An entry or snapshot marker at the largest index: nothing could follow it. raft's
+    /// indexes never get there; a damaged or forged record can, and must not trap the replay.
+    static func noRoom<Codec>(after index: UInt64, in reader: RecordReader<Codec>, at position: RecordPosition) -> StorageError {
+        StorageError(
+            .corrupt, "wal: record at index \(index), the largest possible, leaves no room for the log",
+            path: reader.paths[position.fileIndex], offset: Int64(position.offset))
     }
 }

@@ -131,6 +131,9 @@ struct WALWriter<Codec: RecordCodec> {
 
     /// etcd's `SaveSnapshot`: a snapshot record, always synced.
     mutating func saveSnapshot(_ marker: SnapshotMarker) throws(StorageError) {
+        guard marker.index < .max else {
+            throw StorageError(.invalidArgument, "a snapshot at index \(marker.index) leaves no index for the log after it")
+        }
         writeSequence += 1
         try append(.snapshot(marker))
         highestIndex = max(highestIndex, marker.index)

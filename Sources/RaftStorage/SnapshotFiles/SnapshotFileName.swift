@@ -13,7 +13,9 @@ extension SnapshotMarker {
         let utf8 = Array(name.utf8)
         guard utf8.count == 33 + suffix.utf8.count, utf8[16] == UInt8(ascii: "-"),
             utf8[33...].elementsEqual(suffix.utf8),
-            let term = parseHex16(utf8[0..<16]), let index = parseHex16(utf8[17..<33])
+            let term = parseHex16(utf8[0..<16]), let index = parseHex16(utf8[17..<33]),
+            // The log after a snapshot starts at index + 1, which must exist.
+            index < .max
         else { return nil }
         self.init(index: index, term: term)
     }
