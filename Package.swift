@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "EtcdWALTests",
             dependencies: [
-                "RaftStorage", "EtcdWAL", "MemoryStore", "RaftStorageTesting", "EtcdTestSupport",
+                "RaftStorage", "EtcdWAL", "MemoryStore", "RaftStorageTesting", "EtcdTestSupport", "CCRC32C",
                 "LZ4Snapshots",  // the Storage process-crash test reopens the worker's LZ4 snapshots
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),

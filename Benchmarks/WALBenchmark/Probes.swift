@@ -6,11 +6,11 @@ import RaftStorage
 /// phase of a workload with its user and system CPU time, so profiles and instruction counts
 /// (valgrind --tool=callgrind) see only the WAL.
 enum Probes {
-    static func write(entries: Int, size: Int, batch: Int, fsync: Bool, directory: String, rounds: Int) throws {
+    static func write(entries: Int, size: Int, batch: Int, fsync: Bool, directory: String, rounds: Int, discardWrites: Bool) throws {
         for _ in 0..<rounds {
             let base = try Scratch.directory(in: directory)
             defer { Scratch.remove(base) }
-            let options = WALOptions(unsafeNoSync: !fsync)
+            let options = WALOptions(fileSystem: discardWrites ? DiscardingFileSystem() : PosixFileSystem(), unsafeNoSync: !fsync)
             let wal = try WAL.create(at: base + "/wal", metadata: Array("raftstore-bench".utf8), codec: ProtobufRecordCodec(), options: options)
             let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
             // The same harness as `raftstore bench`: one batch renumbered in place.

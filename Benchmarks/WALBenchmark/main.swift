@@ -28,7 +28,7 @@ do {
         try Probes.write(
             entries: flags.int("--entries", 1_000_000), size: flags.int("--size", 100), batch: flags.int("--batch", 1000),
             fsync: !flags.bool("--no-fsync"), directory: flags.string("--dir", NSTemporaryDirectory()),
-            rounds: flags.int("--rounds", 3))
+            rounds: flags.int("--rounds", 3), discardWrites: flags.bool("--discard-writes"))
     case "probe-replay":
         try Probes.replay(
             entries: flags.int("--entries", 1_000_000), size: flags.int("--size", 100),
@@ -49,7 +49,7 @@ do {
                    WALBenchmark write-wal --path WAL [--megabytes N] [--size B]
                    WALBenchmark crc [--record BYTES] [--mib N] [--rounds N]
                    WALBenchmark groupcommit [--tasks N] [--single N] [--entries N] [--size B] [--dir DIR] [--rounds N]
-                   WALBenchmark probe-write [--entries N] [--size B] [--batch B] [--no-fsync] [--dir DIR] [--rounds N]
+                   WALBenchmark probe-write [--entries N] [--size B] [--batch B] [--no-fsync] [--dir DIR] [--rounds N] [--discard-writes]
                    WALBenchmark probe-replay [--entries N] [--size B] [--dir DIR] [--rounds N]
             """)
         exit(2)

@@ -358,13 +358,6 @@ static uint32_t tail_three_streams(uint32_t reg, const unsigned char **next, siz
     *length -= 3 * block;
     return joined;
 }
-
-// shift(crc, total) ^ crc(prefix || bytes), where `head` is crc(prefix) from zero.
-__attribute__((target("sse4.2,pclmul")))
-static uint32_t hardware_extend_from(uint32_t crc, uint32_t head, const unsigned char *bytes, size_t length, size_t total) {
-    uint32_t tail = length < 512 ? ~(uint32_t)hardware_short((uint32_t)~head, bytes, length) : hardware(head, bytes, length);
-    return shift_crc(crc, total) ^ tail;
-}
 #endif
 
 #if defined(HW_TARGET)
@@ -390,24 +383,36 @@ static inline hw_reg hardware_words(hw_reg reg, uint64_t low, uint64_t high, siz
 #endif
 
 #if defined(CCRC32C_X86)
-__attribute__((target("sse4.2,pclmul")))
-static uint32_t hardware_extend_words(uint32_t crc, uint64_t low, uint64_t high, size_t wordLength, const void *bytes, size_t length) {
-    uint32_t head = ~(uint32_t)hardware_words((uint32_t)~0u, low, high, wordLength);
-    return hardware_extend_from(crc, head, bytes, length, wordLength + length);
+// crc(words || bytes) from zero, in one stream: the write path's per-entry CRC.
+HW_TARGET
+static uint32_t hardware_words_from_zero(uint64_t low, uint64_t high, size_t wordLength, const void *bytes, size_t length) {
+    hw_reg reg = hardware_words((uint32_t)~0u, low, high, wordLength);
+    if (length < 512) return ~(uint32_t)hardware_short(reg, bytes, length);
+    return hardware(~(uint32_t)reg, bytes, length);
 }
 #endif
 
 uint32_t ccrc32c_update_words(uint32_t crc, uint64_t low, uint64_t high, size_t wordLength, const void *bytes, size_t length) {
+    return ccrc32c_combine(crc, ccrc32c_words(low, high, wordLength, bytes, length), wordLength + length);
+}
+
+uint32_t ccrc32c_words(uint64_t low, uint64_t high, size_t wordLength, const void *bytes, size_t length) {
     ensure_tables();
 #if defined(CCRC32C_X86)
-    if (carryless_available && wordLength + length >= 5 && wordLength + length <= SHIFT_MAX) {
-        return hardware_extend_words(crc, low, high, wordLength, bytes, length);
-    }
+    if (hardware_available) return hardware_words_from_zero(low, high, wordLength, bytes, length);
 #endif
     unsigned char prefix[16];
     memcpy(prefix, &low, 8);
     memcpy(prefix + 8, &high, 8);
-    return ccrc32c_update(ccrc32c_update(crc, prefix, wordLength), bytes, length);
+    return ccrc32c_update(ccrc32c_update(0, prefix, wordLength), bytes, length);
+}
+
+uint32_t ccrc32c_combine(uint32_t crc, uint32_t next, size_t length) {
+    ensure_tables();
+#if defined(CCRC32C_X86)
+    if (carryless_available && length >= 5 && length <= SHIFT_MAX) return shift_crc(crc, length) ^ next;
+#endif
+    return multmodp(x_power(8 * (uint64_t)length), crc) ^ next;
 }
 
 // MARK: - Entry points

@@ -1,3 +1,4 @@
+import CCRC32C
 import EtcdWAL
 import Testing
 
@@ -55,5 +56,31 @@ struct CRC32CTests {
         }
         // The spec's example: "meta" then walpb.Snapshot{0,0} gives 0x1f5de272.
         #expect(CRC32C.update(CRC32C.update(0, Array("meta".utf8)), [0x08, 0x00, 0x10, 0x00]) == 0x1F5D_E272)
+    }
+
+    @Test("a record's CRC from zero, joined onto the running CRC, equals continuing it (the write path's two passes)")
+    func wordsAndCombine() {
+        var generator = SeededBytes(seed: 11)
+        let data = generator.bytes(20_000)
+        let header = generator.bytes(16)
+        var low: UInt64 = 0
+        var high: UInt64 = 0
+        for (index, byte) in header.enumerated() {
+            if index < 8 { low |= UInt64(byte) << (8 * UInt64(index)) } else { high |= UInt64(byte) << (8 * UInt64(index - 8)) }
+        }
+        // Around the single-stream limit (512), the carry-less shift's table (8,192) and past it.
+        for wordLength in [0, 3, 8, 11, 16] {
+            for length in [0, 1, 5, 100, 511, 512, 4096, 8176, 8177, 8192, 20_000] {
+                let bytes = Array(data[..<length])
+                let record = Array(header[..<wordLength]) + bytes
+                let own = bytes.withUnsafeBytes { ccrc32c_words(low, high, wordLength, $0.baseAddress, length) }
+                #expect(own == CRC32C.update(0, record), "words \(wordLength) length \(length)")
+                let running: UInt32 = 0x1F5D_E272
+                #expect(ccrc32c_combine(running, own, wordLength + length) == CRC32C.update(running, record),
+                        "words \(wordLength) length \(length)")
+                #expect(bytes.withUnsafeBytes { ccrc32c_update_words(running, low, high, wordLength, $0.baseAddress, length) }
+                        == CRC32C.update(running, record))
+            }
+        }
     }
 }

@@ -18,6 +18,16 @@ uint32_t ccrc32c_update(uint32_t crc, const void *bytes, size_t length) __attrib
 uint32_t ccrc32c_update_words(uint32_t crc, uint64_t low, uint64_t high, size_t wordLength, const void *bytes, size_t length)
     __attribute__((pure));
 
+/// The CRC32C of `wordLength` (at most 16) bytes held in two little-endian words followed by
+/// `length` bytes, from zero: ccrc32c_update(0, words || bytes). Independent of any running
+/// CRC, so consecutive records' CRCs can overlap in the CPU; join them with ccrc32c_combine.
+uint32_t ccrc32c_words(uint64_t low, uint64_t high, size_t wordLength, const void *bytes, size_t length)
+    __attribute__((pure));
+
+/// The CRC of A followed by B from `crc` = CRC(A), `next` = CRC(B) and `length` = |B| (zlib's
+/// crc32_combine): one carry-less multiply when the CPU has it and `length` is record-sized.
+uint32_t ccrc32c_combine(uint32_t crc, uint32_t next, size_t length) __attribute__((pure));
+
 /// The portable slicing-by-8 path, whatever the CPU offers (for tests and benchmarks).
 uint32_t ccrc32c_update_portable(uint32_t crc, const void *bytes, size_t length);
 

@@ -7,13 +7,18 @@ import RaftStorage
 /// The bytes are exactly what ``ProtobufRecordCodec`` and ``Framing`` produce (a test checks
 /// it): length word, `08 02 10 <crc> 1a <length>`, the `raftpb.Entry` payload, zero padding.
 ///
-/// The record's `crc` field comes before the payload it covers. In the usual case (varints of
-/// at most five bytes, field headers within 16 bytes) the CRC is computed first, from the
-/// payload's field headers built in registers and the entry's data where it lies, and the
-/// frame is then stored front to back with a few wide stores and one copy of the data. Reading
-/// back bytes just stored would stall the CPU (a load spanning several recent stores cannot be
-/// forwarded from them). Otherwise the payload is stored first, where it goes if the crc varint
-/// takes its usual 5 bytes, checksummed, and moved back in the rare case it is shorter.
+/// The record's `crc` field is the running CRC after the payload, and it comes before the
+/// payload. In the usual case (varints of at most five bytes, field headers within 16 bytes)
+/// writing takes two passes over a run of entries: ``prepare(_:payloadCount:)`` computes each
+/// payload's own CRC from zero, from its field headers built in registers and the entry's data
+/// where it lies, and ``write(_:prepared:at:crc:)`` joins it onto the running CRC with one
+/// carry-less multiply and stores the frame front to back with a few wide stores and one copy
+/// of the data. The payload CRCs do not depend on each other, so the CPU overlaps them; computed
+/// one frame at a time, each frame's layout (its crc varint's length) waited for a whole CRC
+/// chain. Reading back bytes just stored would stall the CPU too (a load spanning several
+/// recent stores cannot be forwarded from them). Any other entry goes to
+/// ``writeGeneral(_:payloadCount:at:crc:)``: the payload is stored where it goes with a 5-byte
+/// crc varint, checksummed, and moved back in the rare case the varint is shorter.
 enum EntryFrame {
     /// ``maximumSize(of:)`` for a payload of `payloadCount` bytes.
     @inline(__always)
@@ -32,41 +37,57 @@ enum EntryFrame {
         return size
     }
 
-    /// Writes `entry`'s frame (of `payloadCount`, its ``payloadSize(of:)``) at `start`,
+    /// What the first pass learns of an entry on the usual path.
+    struct Prepared {
+        var fields: Fields
+        var payloadCount: Int
+        /// The CRC of the payload alone, from zero.
+        var payloadCRC: UInt32
+    }
+
+    /// The first pass for `entry` (of `payloadCount`, its ``payloadSize(of:)``); `nil` when it
+    /// needs ``writeGeneral(_:payloadCount:at:crc:)``.
+    @inline(__always)
+    static func prepare(_ entry: borrowing Entry, payloadCount: Int) -> Prepared? {
+        guard varintLength(UInt64(payloadCount)) <= 5, let fields = fieldWords(entry) else { return nil }
+        let payloadCRC = entry.data.withBytesIfPresent { data in
+            ccrc32c_words(fields.low, fields.high, fields.count, data?.baseAddress, data?.count ?? 0)
+        }
+        return Prepared(fields: fields, payloadCount: payloadCount, payloadCRC: payloadCRC)
+    }
+
+    /// Writes the frame of `entry`, `prepared` by ``prepare(_:payloadCount:)``, at `start`,
     /// which has ``maximumSize(payloadCount:)`` bytes of room, continuing the running CRC;
     /// returns the frame's size.
     @inline(__always)
-    static func write(_ entry: borrowing Entry, payloadCount: Int, at start: UnsafeMutableRawPointer, crc: inout UInt32) -> Int {
+    static func write(_ entry: borrowing Entry, prepared: Prepared, at start: UnsafeMutableRawPointer, crc: inout UInt32) -> Int {
+        let payloadCount = prepared.payloadCount
+        let checksum = ccrc32c_combine(crc, prepared.payloadCRC, payloadCount)
         let lengthVarint = varintLength(UInt64(payloadCount))
-        guard lengthVarint <= 5, let fields = fieldWords(entry) else {
-            return writeGeneral(entry, payloadCount: payloadCount, at: start, crc: &crc)
+        let crcVarint = varintLength(UInt64(checksum))
+        let headerCount = 3 + crcVarint + 1 + lengthVarint
+        let recordCount = headerCount + payloadCount
+        let padding = (8 - recordCount % 8) % 8
+        var word = UInt64(recordCount)
+        if padding > 0 { word |= UInt64(0x80 | padding) << 56 }
+        start.storeBytes(of: word.littleEndian, as: UInt64.self)
+        // 08 02 10 <crc> 1a <length>: at most 3 + 5 + 1 + 5 = 14 bytes, stored as 16.
+        var header = Fields(low: 0x10_02_08, high: 0, count: 3)
+        header.put(varintWord(UInt64(checksum)).word, crcVarint)
+        header.put(3 << 3 | 2, 1)
+        header.put(varintWord(UInt64(payloadCount)).word, lengthVarint)
+        store(header, at: start + 8)
+        let payload = start + 8 + headerCount
+        store(prepared.fields, at: payload)
+        entry.data.withBytesIfPresent { data in
+            if let data, let base = data.baseAddress {
+                (payload + prepared.fields.count).copyMemory(from: base, byteCount: data.count)
+            }
         }
-        let running = crc
-        let (checksum, size): (UInt32, Int) = entry.data.withBytesIfPresent { data in
-            let dataCount = data?.count ?? 0
-            let checksum = ccrc32c_update_words(running, fields.low, fields.high, fields.count, data?.baseAddress, dataCount)
-            let crcVarint = varintLength(UInt64(checksum))
-            let headerCount = 3 + crcVarint + 1 + lengthVarint
-            let recordCount = headerCount + payloadCount
-            let padding = (8 - recordCount % 8) % 8
-            var word = UInt64(recordCount)
-            if padding > 0 { word |= UInt64(0x80 | padding) << 56 }
-            start.storeBytes(of: word.littleEndian, as: UInt64.self)
-            // 08 02 10 <crc> 1a <length>: at most 3 + 5 + 1 + 5 = 14 bytes, stored as 16.
-            var header = Fields(low: 0x10_02_08, high: 0, count: 3)
-            header.put(varintWord(UInt64(checksum)).word, crcVarint)
-            header.put(3 << 3 | 2, 1)
-            header.put(varintWord(UInt64(payloadCount)).word, lengthVarint)
-            store(header, at: start + 8)
-            let payload = start + 8 + headerCount
-            store(fields, at: payload)
-            if let base = data?.baseAddress { (payload + fields.count).copyMemory(from: base, byteCount: dataCount) }
-            // Zero padding (and a few bytes after it that the next frame overwrites).
-            (start + 8 + recordCount).storeBytes(of: 0, as: UInt64.self)
-            return (checksum, 8 + recordCount + padding)
-        }
+        // Zero padding (and a few bytes after it that the next frame overwrites).
+        (start + 8 + recordCount).storeBytes(of: 0, as: UInt64.self)
         crc = checksum
-        return size
+        return 8 + recordCount + padding
     }
 
     /// The payload's field headers (`08 <type> 10 <term> 18 <index> [22 <length>]`, all but
@@ -141,7 +162,7 @@ enum EntryFrame {
     /// payload is stored where it goes with a 5-byte crc varint, checksummed, and moved back
     /// when the varint is shorter.
     @inline(never)
-    private static func writeGeneral(_ entry: borrowing Entry, payloadCount: Int, at start: UnsafeMutableRawPointer, crc: inout UInt32) -> Int {
+    static func writeGeneral(_ entry: borrowing Entry, payloadCount: Int, at start: UnsafeMutableRawPointer, crc: inout UInt32) -> Int {
         let lengthVarint = varintLength(UInt64(payloadCount))
         var payload = start + 8 + 3 + 5 + 1 + lengthVarint
         var position = payload

@@ -15,6 +15,8 @@ import RaftStorage
 struct PageWriter {
     static let pageSize = 4096
     static let watermark = 128 * 1024
+    /// How many entries' payload CRCs are computed ahead of framing them (see ``EntryFrame``).
+    static let preparedRun = 16
 
     let file: any StorageFile
     /// Where `storage[0]` goes in the file: everything before it has been written.
@@ -77,13 +79,31 @@ struct PageWriter {
                 let limit = raw.count
                 let base = raw.baseAddress!
                 entries.withUnsafeBufferPointer { entries in
-                    while next < entries.count {
-                        let payloadCount = EntryFrame.payloadSize(of: entries[next])
-                        guard at + EntryFrame.maximumSize(payloadCount: payloadCount) <= limit else { break }
-                        highest = max(highest, entries[next].index)
-                        at += EntryFrame.write(entries[next], payloadCount: payloadCount, at: base + at, crc: &running)
-                        next += 1
-                        if at >= Self.watermark { break }
+                    withUnsafeTemporaryAllocation(of: EntryFrame.Prepared.self, capacity: Self.preparedRun) { prepared in
+                        // prepared[cursor..<count] belong to entries[next...].
+                        var cursor = 0
+                        var count = 0
+                        while next < entries.count {
+                            if cursor == count {
+                                (cursor, count) = (0, 0)
+                                while count < prepared.count, next + count < entries.count,
+                                      let frame = EntryFrame.prepare(entries[next + count], payloadCount: EntryFrame.payloadSize(of: entries[next + count])) {
+                                    prepared.initializeElement(at: count, to: frame)
+                                    count += 1
+                                }
+                            }
+                            let payloadCount = cursor < count ? prepared[cursor].payloadCount : EntryFrame.payloadSize(of: entries[next])
+                            guard at + EntryFrame.maximumSize(payloadCount: payloadCount) <= limit else { break }
+                            highest = max(highest, entries[next].index)
+                            if cursor < count {
+                                at += EntryFrame.write(entries[next], prepared: prepared[cursor], at: base + at, crc: &running)
+                                cursor += 1
+                            } else {
+                                at += EntryFrame.writeGeneral(entries[next], payloadCount: payloadCount, at: base + at, crc: &running)
+                            }
+                            next += 1
+                            if at >= Self.watermark { break }
+                        }
                     }
                 }
             }
