@@ -28,10 +28,15 @@ struct PageWriter {
     private var scratch: [UInt8] = []
     /// Bytes handed to the file system since the last call to ``takeWrittenCount()``.
     private var written: Int = 0
+    /// Where the blocks written by this writer, records or zeros, end (see ``zeroAhead(window:limit:)``).
+    private(set) var writtenThrough: Int64
 
-    init(file: any StorageFile, offset: Int64) {
+    /// A writer appending at `offset`; the blocks up to `writtenThrough` (at least `offset`)
+    /// are known to have been written.
+    init(file: any StorageFile, offset: Int64, writtenThrough: Int64 = 0) {
         self.file = file
         self.flushedOffset = offset
+        self.writtenThrough = max(offset, writtenThrough)
         self.storage = [UInt8](repeating: 0, count: Self.watermark + 2 * Self.pageSize)
     }
 
@@ -143,6 +148,7 @@ struct PageWriter {
         }
         flushedOffset += Int64(count)
         written += count
+        writtenThrough = max(writtenThrough, flushedOffset)
         let remaining = used - count
         if remaining > 0 {
             storage.withUnsafeMutableBytes { raw in
@@ -162,9 +168,44 @@ struct PageWriter {
         }
     }
 
+    /// After a ``flush()``: when fewer than half a `window` of written blocks are left ahead of
+    /// the records, writes zeros over the next `window` bytes, within the file's size and
+    /// `limit` (the preallocated size), so the fdatasyncs that follow overwrite written
+    /// blocks (``WALOptions/zeroFillAhead``). Zeros are what the preallocated space reads as,
+    /// so the segment's contents are the same, whatever part of them a crash keeps.
+    mutating func zeroAhead(window: Int64, limit: Int64) throws(StorageError) {
+        let end = flushedOffset + Int64(used)
+        let window = min(window, limit)
+        guard used == 0, window > 0, writtenThrough < limit, writtenThrough - end < window / 2 else { return }
+        let pageSize = Int64(Self.pageSize)
+        var offset = max(writtenThrough, (end + pageSize - 1) / pageSize * pageSize)
+        let wanted = offset + window
+        // Never past the end: zeros are to overwrite allocated blocks, not to allocate more.
+        let stop = min(limit, wanted, try file.size())
+        let file = self.file
+        while offset < stop {
+            let count = Int(min(Int64(zeroChunk.count), stop - offset))
+            try zeroChunk.withRawBytes { (raw) throws(StorageError) in
+                try file.write(UnsafeRawBufferPointer(rebasing: raw[0..<count]), at: offset)
+            }
+            offset += Int64(count)
+            written += count
+        }
+        // Once the end of the file or `limit` cuts a window short, nothing is left to zero.
+        writtenThrough = stop < wanted ? .max : max(writtenThrough, stop)
+    }
+
+    /// Stops ``zeroAhead(window:limit:)`` for the rest of this segment.
+    mutating func stopZeroing() {
+        writtenThrough = .max
+    }
+
     /// The number of bytes written since the last call, for the bytes-written metric.
     mutating func takeWrittenCount() -> Int {
         defer { written = 0 }
         return written
     }
 }
+
+/// The source of ``PageWriter/zeroAhead(window:limit:)``'s writes.
+private let zeroChunk = [UInt8](repeating: 0, count: 1 << 20)

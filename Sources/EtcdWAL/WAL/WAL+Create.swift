@@ -53,7 +53,6 @@ extension WAL {
         do {
             try file.lock(wait: false)
             try file.preallocate(to: options.segmentSize)
-            if options.zeroFillsSegments { try ZeroFill.fill(file, size: options.segmentSize) }
             try WALWriter.writeHeader(into: &writer.tail, codec: codec, crc: &writer.crc, metadata: stored, state: .empty)
             try writer.saveSnapshot(.zero)
             try file.close()
@@ -62,7 +61,7 @@ extension WAL {
             try fileSystem.syncDirectory(directory)
             let reopened = try fileSystem.open(path, .readWrite, permissions: 0o600)
             writer.segments = [HeldSegment(name: first, file: reopened)]
-            writer.tail = PageWriter(file: reopened, offset: writer.tail.flushedOffset)
+            writer.tail = PageWriter(file: reopened, offset: writer.tail.flushedOffset, writtenThrough: writer.tail.writtenThrough)
             try reopened.lock(wait: false)
             try writer.prepareSpare()
         } catch {

@@ -63,7 +63,6 @@ extension WAL {
             let tail = held[held.count - 1].file
             let end = Int64(replay.endOffset ?? 0)
             try zeroToEnd(tail, from: end)
-            if options.zeroFillsSegments { try zeroFillTail(tail, from: end) }
             var writer = WALWriter(
                 directory: directory, codec: codec, options: options,
                 instruments: WALInstruments(factory: options.metricsFactory),
@@ -105,12 +104,6 @@ extension WAL {
         } catch where error.isOutOfSpace {
             // Unlike etcd, a full disk must not stop the WAL from opening (and being read).
         }
-    }
-
-    /// With ``WALOptions/zeroFillsSegments``: the tail's blocks after `offset`, preallocated
-    /// again by ``zeroToEnd(_:from:)``, are written with zeros, as a new segment's are.
-    private static func zeroFillTail(_ file: any StorageFile, from offset: Int64) throws(StorageError) {
-        try ZeroFill.fill(file, from: offset, size: try file.size())
     }
 
     /// Reads the WAL in `directory` from the snapshot marker `start` without locking or

@@ -16,6 +16,7 @@ extension WALWriter {
         var writer = PageWriter(file: spare.file, offset: 0)
         try Self.writeHeader(into: &writer, codec: codec, crc: &crc, metadata: storedMetadata, state: lastState)
         try writer.flush()
+        zeroAhead(&writer)
         instruments.bytesWritten.increment(by: writer.takeWrittenCount())
         try syncData(spare.file)
         try fileSystem.rename(spare.path, to: target)
@@ -28,7 +29,7 @@ extension WALWriter {
         let file = try fileSystem.open(target, .readWrite, permissions: 0o600)
         try file.lock(wait: true)
         segments.append(HeldSegment(name: name, file: file))
-        tail = PageWriter(file: file, offset: writer.flushedOffset)
+        tail = PageWriter(file: file, offset: writer.flushedOffset, writtenThrough: writer.writtenThrough)
         instruments.segmentsCut.increment()
         try prepareSpareUnlessOutOfSpace()
     }
@@ -64,7 +65,7 @@ extension WALWriter {
             if error.isOutOfSpace { try? fileSystem.removeFile(path) }
             throw error
         }
-        spare = HeldSpare(path: path, file: file, zeroFill: options.zeroFillsSegments ? ZeroFill.start(file, size: options.segmentSize) : nil)
+        spare = HeldSpare(path: path, file: file)
     }
 
     /// ``prepareSpare()``, except that a full disk only logs: the WAL stays usable (and can be
@@ -83,10 +84,6 @@ extension WALWriter {
         try prepareSpare()
         let taken = spare!
         spare = nil
-        if let error = taken.zeroFill?.wait() {
-            try? taken.file.close()
-            throw error
-        }
         return taken
     }
 

@@ -48,8 +48,6 @@ struct WALWriter<Codec: RecordCodec> {
     struct HeldSpare {
         var path: String
         var file: any StorageFile
-        /// Zeros being written over it (``WALOptions/zeroFillsSegments``): wait before use.
-        var zeroFill: ZeroFill?
     }
 
     // MARK: - Writes
@@ -178,12 +176,27 @@ struct WALWriter<Codec: RecordCodec> {
 
     mutating func flush() throws(StorageError) {
         try tail.flush()
+        zeroAhead(&tail)
         instruments.bytesWritten.increment(by: tail.takeWrittenCount())
     }
 
     /// fdatasync with timing, the slow-sync warning and the fsync metric.
     func syncData(_ file: any StorageFile) throws(StorageError) {
         try WALSyncer(options: options, instruments: instruments).syncData(file)
+    }
+
+    /// ``PageWriter/zeroAhead(window:limit:)`` with the options' window, when fsyncs follow.
+    ///
+    /// The zeros only speed up later fdatasyncs, so failing to write them fails nothing: the
+    /// segment goes on without them (a real I/O error shows in the fdatasync that follows).
+    func zeroAhead(_ writer: inout PageWriter) {
+        guard !options.unsafeNoSync else { return }
+        do {
+            try writer.zeroAhead(window: options.zeroFillAhead, limit: options.segmentSize)
+        } catch {
+            writer.stopZeroing()
+            options.logger.debug("zeros ahead of the records not written", metadata: ["path": "\(writer.file.path)", "error": "\(error)"])
+        }
     }
 
     // MARK: - Closing
@@ -194,7 +207,6 @@ struct WALWriter<Codec: RecordCodec> {
         isClosed = true
         var firstError: StorageError?
         if let spare {
-            _ = spare.zeroFill?.wait()
             try? spare.file.close()
             try? fileSystem.removeFile(spare.path)
             self.spare = nil

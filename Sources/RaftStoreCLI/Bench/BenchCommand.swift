@@ -29,8 +29,8 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Skip fdatasync (etcd's --unsafe-no-fsync).")
     var noFsync = false
 
-    @Flag(help: "Write zeros over new segments instead of only preallocating them (WALOptions.zeroFillsSegments).")
-    var zeroFill = false
+    @Option(help: "Bytes of zeros written ahead of the records before fdatasyncs (WALOptions.zeroFillAhead, default 1 MiB; 0: none, as etcd).")
+    var zeroFillAhead: Int64?
 
     @Option(help: "Where to create the benchmark WAL (default: $TMPDIR or /tmp).")
     var dir: String?
@@ -63,7 +63,7 @@ struct BenchCommand: ParsableCommand {
             return
         }
         if let dir { try Paths.requireDirectory(dir) }
-        let workload = BenchWorkload(entries: entries, size: size, batch: batch, fsync: !noFsync, readMode: readMode, zeroFill: zeroFill)
+        let workload = BenchWorkload(entries: entries, size: size, batch: batch, fsync: !noFsync, readMode: readMode, zeroFillAhead: zeroFillAhead)
         let result = try workload.run(parent: dir, showsProgress: Console.stderrIsTerminal)
         let out = TextSink()
         if json {

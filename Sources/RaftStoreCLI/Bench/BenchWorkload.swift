@@ -8,7 +8,8 @@ struct BenchWorkload {
     var batch: Int
     var fsync: Bool
     var readMode: BenchReadMode
-    var zeroFill = false
+    /// ``WALOptions/zeroFillAhead``; `nil` keeps the default.
+    var zeroFillAhead: Int64?
 
     func run(parent: String?, showsProgress: Bool) throws(CLIError) -> BenchResult {
         let base = try TemporaryDirectory.create(prefix: "raftstore-bench-", in: parent)
@@ -36,7 +37,8 @@ struct BenchWorkload {
     /// Appends the entries; returns the seconds the saves and the final sync took.
     private func write(to directory: String, showsProgress: Bool) throws(CLIError) -> Double {
         try storage { () throws(StorageError) in
-            let options = WALOptions(unsafeNoSync: !fsync, logger: LogCollector().logger, zeroFillsSegments: zeroFill)
+            var options = WALOptions(unsafeNoSync: !fsync, logger: LogCollector().logger)
+            if let zeroFillAhead { options.zeroFillAhead = zeroFillAhead }
             let wal = try WAL.create(at: directory, metadata: Array("raftstore-bench".utf8), codec: ProtobufRecordCodec(), options: options)
             defer { try? wal.close() }
             let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
