@@ -31,7 +31,7 @@ struct FastPathTests {
         var entries: [Entry] = []
         var index: UInt64 = 1
         let terms: [UInt64] = [1, 127, 128, 16_383, 16_384, 1 << 34, 1 << 35, UInt64.max]
-        let types: [EntryType] = [.normal, .confChange, .confChangeV2, EntryType(rawValue: 127), EntryType(rawValue: 128), EntryType(rawValue: -1)]
+        let types: [EntryType] = [.normal, .confChange, .confChangeV2, EntryType(rawValue: 127), EntryType(rawValue: 128), EntryType(rawValue: -1), EntryType(rawValue: 1 << 30)]
         let sizes: [Int?] = [nil, 0, 1, 7, 8, 100, 127, 128, 1000, 4096, 16_383, 16_384, 70_000]
         for round in 0..<6 {
             for term in terms {
@@ -44,6 +44,10 @@ struct FastPathTests {
             // Indexes of every varint length too.
             index = [UInt64(200), 20_000, 3_000_000, 1 << 30, 1 << 36, 1 << 60][round]
         }
+        // Five-byte type, term and index with no data: 18 bytes of field headers, past the 16
+        // the fast path holds.
+        entries.append(Entry(term: 1 << 34, index: (1 << 34) + 1000, type: EntryType(rawValue: 1 << 30), data: nil))
+        entries.append(Entry(term: 1 << 34, index: (1 << 34) + 1001, type: EntryType(rawValue: 1 << 30), data: []))
         return entries
     }
 

@@ -9,7 +9,7 @@ import RaftStorage
 ///
 /// The record's `crc` field is the running CRC after the payload, and it comes before the
 /// payload. In the usual case (varints of at most five bytes, field headers within 16 bytes)
-/// writing takes two passes over a run of entries: ``prepare(_:payloadCount:)`` computes each
+/// writing takes two passes over a run of entries: ``prepare(_:)`` computes each
 /// payload's own CRC from zero, from its field headers built in registers and the entry's data
 /// where it lies, and ``write(_:prepared:at:crc:)`` joins it onto the running CRC with one
 /// carry-less multiply and stores the frame front to back with a few wide stores and one copy
@@ -45,18 +45,20 @@ enum EntryFrame {
         var payloadCRC: UInt32
     }
 
-    /// The first pass for `entry` (of `payloadCount`, its ``payloadSize(of:)``); `nil` when it
-    /// needs ``writeGeneral(_:payloadCount:at:crc:)``.
+    /// The first pass for `entry`; `nil` when it needs ``writeGeneral(_:payloadCount:at:crc:)``.
     @inline(__always)
-    static func prepare(_ entry: borrowing Entry, payloadCount: Int) -> Prepared? {
-        guard varintLength(UInt64(payloadCount)) <= 5, let fields = fieldWords(entry) else { return nil }
-        let payloadCRC = entry.data.withBytesIfPresent { data in
-            ccrc32c_words(fields.low, fields.high, fields.count, data?.baseAddress, data?.count ?? 0)
+    static func prepare(_ entry: borrowing Entry) -> Prepared? {
+        guard let fields = fieldWords(entry) else { return nil }
+        // The field headers hold everything but the data, so they give the payload's size.
+        return entry.data.withBytesIfPresent { data in
+            let dataCount = data?.count ?? 0
+            guard dataCount < 1 << 35 - 16 else { return nil }
+            let payloadCRC = ccrc32c_words(fields.low, fields.high, fields.count, data?.baseAddress, dataCount)
+            return Prepared(fields: fields, payloadCount: fields.count + dataCount, payloadCRC: payloadCRC)
         }
-        return Prepared(fields: fields, payloadCount: payloadCount, payloadCRC: payloadCRC)
     }
 
-    /// Writes the frame of `entry`, `prepared` by ``prepare(_:payloadCount:)``, at `start`,
+    /// Writes the frame of `entry`, `prepared` by ``prepare(_:)``, at `start`,
     /// which has ``maximumSize(payloadCount:)`` bytes of room, continuing the running CRC;
     /// returns the frame's size.
     @inline(__always)
@@ -72,10 +74,9 @@ enum EntryFrame {
         if padding > 0 { word |= UInt64(0x80 | padding) << 56 }
         start.storeBytes(of: word.littleEndian, as: UInt64.self)
         // 08 02 10 <crc> 1a <length>: at most 3 + 5 + 1 + 5 = 14 bytes, stored as 16.
-        var header = Fields(low: 0x10_02_08, high: 0, count: 3)
+        var header = Fields(bits: 0x10_02_08, count: 3)
         header.put(varintWord(UInt64(checksum)).word, crcVarint)
-        header.put(3 << 3 | 2, 1)
-        header.put(varintWord(UInt64(payloadCount)).word, lengthVarint)
+        header.put(tag: 3 << 3 | 2, (varintWord(UInt64(payloadCount)).word, lengthVarint))
         store(header, at: start + 8)
         let payload = start + 8 + headerCount
         store(prepared.fields, at: payload)
@@ -91,24 +92,26 @@ enum EntryFrame {
     }
 
     /// The payload's field headers (`08 <type> 10 <term> 18 <index> [22 <length>]`, all but
-    /// the data bytes) as two little-endian words, when each varint fits in five bytes and the
+    /// the data bytes) as 16 little-endian bytes, when each varint fits in five bytes and the
     /// whole in 16.
     struct Fields {
-        var low: UInt64
-        var high: UInt64
+        var bits: UInt128
         var count: Int
 
-        /// Appends the `size` (1 to 5) low bytes of `word`; the caller keeps `count` within 16.
+        var low: UInt64 { UInt64(truncatingIfNeeded: bits) }
+        var high: UInt64 { UInt64(truncatingIfNeeded: bits &>> 64) }
+
+        /// Appends the `size` low bytes of `word`; the caller keeps `count` within 16.
         @inline(__always)
         mutating func put(_ word: UInt64, _ size: Int) {
-            if count < 8 {
-                low |= word &<< UInt64(8 * count)
-                // The bytes that do not fit in `low` (none when it still has room).
-                if count + size > 8 { high = word &>> UInt64(8 * (8 - count)) }
-            } else {
-                high |= word &<< UInt64(8 * (count - 8))
-            }
+            bits |= UInt128(word) &<< UInt128(8 * count)
             count += size
+        }
+
+        /// Appends a one-byte field tag and the varint after it.
+        @inline(__always)
+        mutating func put(tag: UInt64, _ varint: (word: UInt64, count: Int)) {
+            put(tag | varint.word &<< 8, 1 + varint.count)
         }
     }
 
@@ -117,19 +120,14 @@ enum EntryFrame {
         let type = varintWord(UInt64(bitPattern: Int64(entry.type.rawValue)))
         let term = varintWord(entry.term)
         let index = varintWord(entry.index)
-        guard type.count > 0, term.count > 0, index.count > 0 else { return nil }
-        var fields = Fields(low: 1 << 3, high: 0, count: 1)
-        fields.put(type.word, type.count)
-        fields.put(2 << 3, 1)
-        fields.put(term.word, term.count)
-        fields.put(3 << 3, 1)
-        fields.put(index.word, index.count)
-        if let dataCount = entry.data?.count {
-            let length = varintWord(UInt64(dataCount))
-            guard length.count > 0, fields.count + 1 + length.count <= 16 else { return nil }
-            fields.put(4 << 3 | 2, 1)
-            fields.put(length.word, length.count)
-        }
+        let length = (entry.data?.count).map { varintWord(UInt64($0)) }
+        guard type.count > 0, term.count > 0, index.count > 0, length.map({ $0.count > 0 }) ?? true,
+              3 + type.count + term.count + index.count + (length.map { 1 + $0.count } ?? 0) <= 16 else { return nil }
+        var fields = Fields(bits: 0, count: 0)
+        fields.put(tag: 1 << 3, type)
+        fields.put(tag: 2 << 3, term)
+        fields.put(tag: 3 << 3, index)
+        if let length { fields.put(tag: 4 << 3 | 2, length) }
         return fields
     }
 

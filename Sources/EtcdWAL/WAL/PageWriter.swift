@@ -92,7 +92,7 @@ struct PageWriter {
                             if cursor == count {
                                 (cursor, count) = (0, 0)
                                 while count < prepared.count, next + count < entries.count,
-                                      let frame = EntryFrame.prepare(entries[next + count], payloadCount: EntryFrame.payloadSize(of: entries[next + count])) {
+                                      let frame = EntryFrame.prepare(entries[next + count]) {
                                     prepared.initializeElement(at: count, to: frame)
                                     count += 1
                                 }
