@@ -392,10 +392,6 @@ static uint32_t hardware_words_from_zero(uint64_t low, uint64_t high, size_t wor
 }
 #endif
 
-uint32_t ccrc32c_update_words(uint32_t crc, uint64_t low, uint64_t high, size_t wordLength, const void *bytes, size_t length) {
-    return ccrc32c_combine(crc, ccrc32c_words(low, high, wordLength, bytes, length), wordLength + length);
-}
-
 uint32_t ccrc32c_words(uint64_t low, uint64_t high, size_t wordLength, const void *bytes, size_t length) {
     ensure_tables();
 #if defined(CCRC32C_X86)

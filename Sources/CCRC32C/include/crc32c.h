@@ -12,15 +12,11 @@
 /// to continue (Go's crc32.Update). Uses the CPU's CRC instructions when present.
 uint32_t ccrc32c_update(uint32_t crc, const void *bytes, size_t length) __attribute__((pure));
 
-/// ccrc32c_update over `wordLength` (at most 16) bytes held in two little-endian words (`low`
-/// first) followed by `length` bytes: a record header built in registers and its data, so the
-/// header is not read back from memory just written (a stalled store-to-load forward).
-uint32_t ccrc32c_update_words(uint32_t crc, uint64_t low, uint64_t high, size_t wordLength, const void *bytes, size_t length)
-    __attribute__((pure));
-
-/// The CRC32C of `wordLength` (at most 16) bytes held in two little-endian words followed by
-/// `length` bytes, from zero: ccrc32c_update(0, words || bytes). Independent of any running
-/// CRC, so consecutive records' CRCs can overlap in the CPU; join them with ccrc32c_combine.
+/// The CRC32C of `wordLength` (at most 16) bytes held in two little-endian words (`low` first)
+/// followed by `length` bytes, from zero: ccrc32c_update(0, words || bytes). The words are a
+/// record header built in registers, so it is not read back from memory just written (a
+/// stalled store-to-load forward). Independent of any running CRC, so consecutive records'
+/// CRCs can overlap in the CPU; join them with ccrc32c_combine.
 uint32_t ccrc32c_words(uint64_t low, uint64_t high, size_t wordLength, const void *bytes, size_t length)
     __attribute__((pure));
 
