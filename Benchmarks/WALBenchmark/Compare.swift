@@ -100,7 +100,8 @@ enum Compare {
             say("| R1 peak memory (replay child) | \(mib(swiftRSS)) | \(mib(etcdRSS)) | \(String(format: "%.2f", swiftRSS / etcdRSS))x | <= 1.0x | \(swiftRSS <= etcdRSS ? "yes" : "**no**") |")
         }
         let crcMedian = median(crc.map(\.cpu))
-        say("| CRC32C, 4 KiB records, release (per CPU second; wall clock \(String(format: "%.1f", median(crc.map(\.wall))))) | \(String(format: "%.1f", crcMedian)) GB/s | - | - | >= 10 GB/s | \(crcMedian >= 10 ? "yes" : "**no**") |")
+        // The best round too: on a shared host the same binary measured 7.6 to 15.5 GB/s in runs back to back.
+        say("| CRC32C, 4 KiB records, release (per CPU second, median; best round \(String(format: "%.1f", crc.map(\.cpu).max() ?? 0)); wall clock \(String(format: "%.1f", median(crc.map(\.wall))))) | \(String(format: "%.1f", crcMedian)) GB/s | - | - | >= 10 GB/s | \(crcMedian >= 10 ? "yes" : "**no**") |")
         let groupRatios = group.map { $0.concurrent / $0.single }
         say("| group commit: 16 tasks vs 1, single 100 B entries, durable | \(format(median(group.map(\.concurrent)))) vs \(format(median(group.map(\.single)))) entries/s | - | \(String(format: "%.1f", median(groupRatios)))x | >= 8x | \(median(groupRatios) >= 8 ? "yes" : "**no**") |")
         say()
