@@ -35,23 +35,15 @@ struct SnapshotCrashConsistencyTests {
 
     static let workloads = SnapshotCrashConsistency<EtcdSnapshotStore>.workloads + SnapshotCrashConsistency<EtcdSnapshotStore>.damageWorkloads
 
-    /// The store a test runs against.
-    enum Store: String, CaseIterable, Sendable, CustomTestStringConvertible {
-        case etcd = "EtcdSnapshotStore"
-        case lz4 = "LZ4SnapshotStore"
-
-        var testDescription: String { rawValue }
-    }
-
-    @Test(arguments: Store.allCases, workloads)
-    func crashes(_ store: Store, _ workload: CrashWorkload<SnapshotCrashStep>) throws {
+    @Test(arguments: [FileStoreKind.etcd, .lz4], workloads)
+    func crashes(_ store: FileStoreKind, _ workload: CrashWorkload<SnapshotCrashStep>) throws {
         let report = try store == .etcd ? Self.etcd.check(workload) : Self.lz4.check(workload)
         #expect(report.operations > 5)
         print("[crash-consistency] \(store.rawValue), \(workload.name): \(report.operations) crash points, \(report.crashesRecovered) recoveries")
     }
 
-    @Test(arguments: Store.allCases, workloads)
-    func faults(_ store: Store, _ workload: CrashWorkload<SnapshotCrashStep>) throws {
+    @Test(arguments: [FileStoreKind.etcd, .lz4], workloads)
+    func faults(_ store: FileStoreKind, _ workload: CrashWorkload<SnapshotCrashStep>) throws {
         let report = try store == .etcd ? Self.etcd.checkFaults(workload) : Self.lz4.checkFaults(workload)
         #expect(report.faultsInjected > 0)
         print("[fault-consistency] \(store.rawValue), \(workload.name): \(report.runs) runs, \(report.faultsInjected) faults injected")

@@ -33,25 +33,17 @@ struct StorageCrashConsistencyTests {
             options: .init(retainedEntries: 2, retainedSnapshots: 2))
     })
 
-    /// The snapshot store composed with the WAL.
-    enum Snapshots: String, CaseIterable, Sendable, CustomTestStringConvertible {
-        case etcd = "EtcdSnapshotStore"
-        case lz4 = "LZ4SnapshotStore"
-
-        var testDescription: String { rawValue }
-    }
-
     static let workloads = StorageCrashConsistency<WALStore, EtcdSnapshotStore>.workloads
 
-    @Test(arguments: Snapshots.allCases, workloads)
-    func crashes(_ snapshots: Snapshots, _ workload: CrashWorkload<StorageCrashStep>) throws {
+    @Test(arguments: [FileStoreKind.etcd, .lz4], workloads)
+    func crashes(_ snapshots: FileStoreKind, _ workload: CrashWorkload<StorageCrashStep>) throws {
         let report = try snapshots == .etcd ? Self.etcd.check(workload) : Self.lz4.check(workload)
         #expect(report.operations > 20)
         print("[crash-consistency] Storage(WAL + \(snapshots.rawValue)), \(workload.name): \(report.operations) crash points, \(report.crashesRecovered) recoveries")
     }
 
-    @Test(arguments: Snapshots.allCases, workloads)
-    func faults(_ snapshots: Snapshots, _ workload: CrashWorkload<StorageCrashStep>) throws {
+    @Test(arguments: [FileStoreKind.etcd, .lz4], workloads)
+    func faults(_ snapshots: FileStoreKind, _ workload: CrashWorkload<StorageCrashStep>) throws {
         let report = try snapshots == .etcd ? Self.etcd.checkFaults(workload) : Self.lz4.checkFaults(workload)
         #expect(report.faultsInjected > 10)
         print("[fault-consistency] Storage(WAL + \(snapshots.rawValue)), \(workload.name): \(report.runs) runs, \(report.faultsInjected) faults injected")

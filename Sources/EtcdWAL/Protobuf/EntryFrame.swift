@@ -20,7 +20,7 @@ import RaftStorage
 /// ``writeGeneral(_:payloadCount:at:crc:)``: the payload is stored where it goes with a 5-byte
 /// crc varint, checksummed, and moved back in the rare case the varint is shorter.
 enum EntryFrame {
-    /// ``maximumSize(of:)`` for a payload of `payloadCount` bytes.
+    /// The most bytes the frame of a payload of `payloadCount` bytes can take, with slack.
     @inline(__always)
     static func maximumSize(payloadCount: Int) -> Int {
         // Length word + `08 02 10` + crc (5) + `1a` + length varint (10) + payload + slack for
