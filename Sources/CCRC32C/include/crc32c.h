@@ -31,6 +31,14 @@ uint32_t ccrc32c_update_portable(uint32_t crc, const void *bytes, size_t length)
 /// portable path when the CPU has no CRC instructions; see ccrc32c_hardware_available.
 uint32_t ccrc32c_update_hardware(uint32_t crc, const void *bytes, size_t length);
 
+/// The CRC instructions alone (three interleaved streams), without the AVX-512 carry-less folds
+/// ccrc32c_update uses for long inputs when the CPU has them; portable without CRC instructions.
+/// For tests and benchmarks: it is the path of CPUs without AVX-512.
+uint32_t ccrc32c_update_crc_instructions(uint32_t crc, const void *bytes, size_t length);
+
+/// 1 when ccrc32c_update folds long inputs with AVX-512 carry-less multiplies on this CPU, else 0.
+int ccrc32c_vector_folding_available(void);
+
 /// 1 when this CPU has CRC32C instructions that ccrc32c_update uses, else 0.
 int ccrc32c_hardware_available(void);
 
