@@ -3,10 +3,13 @@ import RaftStorage
 /// Buffers a segment's writes so the OS sees whole 4 KiB pages (etcd's `PageWriter`,
 /// etcd-storage-spec 1.8.2).
 ///
-/// Records are framed straight into `storage`. Once it holds 128 KiB or more, every complete
-/// page (by absolute file offset) is written and the partial page stays buffered, so until an
+/// Records are framed straight into `storage`. Once they reach the next 128 KiB boundary of the
+/// file, everything before the boundary is written and the rest stays buffered, so until an
 /// explicit ``flush()`` each write ends on a page boundary. That narrows what a torn write can
-/// leave behind; the format does not depend on it.
+/// leave behind; the format does not depend on it. Writes that start and end on 128 KiB
+/// boundaries also let the kernel put them in large page-cache folios: fresh pages cost it
+/// half as much as for writes shifted by one page (measured on ext4, Linux 6.18: 128 MB in
+/// 16 ms against 28 ms), which is most of what an append without fsync costs the kernel.
 ///
 /// `storage` is always fully initialised (its count is its capacity) and `used` says how much of
 /// it is pending: frames are then written through one pointer per batch, without the capacity
@@ -14,6 +17,7 @@ import RaftStorage
 /// `Docs/Performance.md`).
 struct PageWriter {
     static let pageSize = 4096
+    /// Writes (but the first after a flush) cover the file from one multiple of this to the next.
     static let watermark = 128 * 1024
     /// How many entries' payload CRCs are computed ahead of framing them (see ``EntryFrame``).
     static let preparedRun = 16
@@ -24,6 +28,10 @@ struct PageWriter {
     private var storage: [UInt8]
     /// Bytes of `storage` waiting to be written.
     private(set) var used = 0
+    /// Past this index `storage` holds only zeros (frames store a few bytes past their end).
+    private var dirtyEnd = 0
+    /// The file's size when the first padded ``flush(paddingWithin:)`` asked.
+    private var fileSize: Int64?
     /// Where records of codecs without a direct entry encoder are encoded first.
     private var scratch: [UInt8] = []
     /// Bytes handed to the file system since the last call to ``takeWrittenCount()``.
@@ -55,7 +63,8 @@ struct PageWriter {
             }
         }
         used += scratch.count
-        if used >= Self.watermark { try writeWholePages() }
+        dirtyEnd = max(dirtyEnd, used)
+        if used >= bytesToBoundary { try writeToBoundary() }
         if scratch.capacity > 4 * Self.watermark { scratch = [] }
     }
 
@@ -76,10 +85,11 @@ struct PageWriter {
         }
         var next = 0
         while next < entries.count {
-            // Frame as many entries as fit before the watermark, then write the whole pages.
+            // Frame entries up to the next 128 KiB boundary of the file, then write up to it.
             reserve(EntryFrame.maximumSize(payloadCount: EntryFrame.payloadSize(of: entries[next])))
             var running = crc
             var at = used
+            let boundary = bytesToBoundary
             storage.withUnsafeMutableBytes { raw in
                 let limit = raw.count
                 let base = raw.baseAddress!
@@ -107,14 +117,16 @@ struct PageWriter {
                                 at += EntryFrame.writeGeneral(entries[next], payloadCount: payloadCount, at: base + at, crc: &running)
                             }
                             next += 1
-                            if at >= Self.watermark { break }
+                            if at >= boundary { break }
                         }
                     }
                 }
             }
             crc = running
             used = at
-            if used >= Self.watermark { try writeWholePages() }
+            // The frames' wide stores reach at most 32 bytes past their end.
+            dirtyEnd = max(dirtyEnd, at + 32)
+            if used >= bytesToBoundary { try writeToBoundary() }
         }
         return highest
     }
@@ -126,29 +138,60 @@ struct PageWriter {
         storage.append(contentsOf: repeatElement(0, count: max(needed, 2 * storage.count) - storage.count))
     }
 
-    /// Writes every buffered byte that ends on a page boundary.
-    private mutating func writeWholePages() throws(StorageError) {
+    /// How many buffered bytes make a write worth making: up to the second multiple of
+    /// ``watermark`` in the file after the records' end, so a write covers at least one whole
+    /// 128 KiB (and a save of up to 128 KiB takes one write, with its flush).
+    private var bytesToBoundary: Int {
+        2 * Self.watermark - Int(flushedOffset % Int64(Self.watermark))
+    }
+
+    /// Writes every buffered byte before the last multiple of ``watermark`` in the file.
+    private mutating func writeToBoundary() throws(StorageError) {
         let end = flushedOffset + Int64(used)
-        let count = used - Int(end % Int64(Self.pageSize))
+        let count = Int(end - end % Int64(Self.watermark) - flushedOffset)
         guard count > 0 else { return }
         try write(count)
     }
 
     /// Writes everything buffered.
-    mutating func flush() throws(StorageError) {
+    ///
+    /// With `padding`, when the records end past the blocks written so far, the same write
+    /// goes on with zeros up to the next multiple of ``watermark`` in the file (never past
+    /// `limit` nor the file's size), so every 128 KiB of the file is first written by one write
+    /// that covers all of it: the kernel then fills it with large folios, and the records that
+    /// follow overwrite cached pages (``WALOptions/zeroFillAhead`` without fsync). Zeros are
+    /// what the preallocated blocks read as: the file's contents are the same.
+    mutating func flush(paddingWithin limit: Int64 = 0) throws(StorageError) {
         guard used > 0 else { return }
-        try write(used)
+        let end = flushedOffset + Int64(used)
+        let watermark = Int64(Self.watermark)
+        if limit > 0 && fileSize == nil { fileSize = try file.size() }
+        let boundary = min((end + watermark - 1) / watermark * watermark, limit, fileSize ?? 0)
+        guard end > writtenThrough, boundary > end else { return try write(used) }
+        let padding = Int(boundary - end)
+        reserve(padding)
+        let zeroFrom = used, zeroTo = min(used + padding, dirtyEnd)
+        if zeroFrom < zeroTo {
+            storage.withUnsafeMutableBytes { raw in
+                _ = (raw.baseAddress! + zeroFrom).initializeMemory(as: UInt8.self, repeating: 0, count: zeroTo - zeroFrom)
+            }
+        }
+        if zeroTo == dirtyEnd { dirtyEnd = used }
+        try write(used + padding, consuming: used)
     }
 
-    private mutating func write(_ count: Int) throws(StorageError) {
+    /// Writes the first `count` buffered bytes, of which the first `consumed` (all by default)
+    /// are records and the rest zeros ahead of them.
+    private mutating func write(_ count: Int, consuming consumed: Int? = nil) throws(StorageError) {
         let offset = flushedOffset
         let file = self.file
         try storage.withRawBytes { (raw) throws(StorageError) in
             try file.write(UnsafeRawBufferPointer(rebasing: raw[0..<count]), at: offset)
         }
-        flushedOffset += Int64(count)
+        writtenThrough = max(writtenThrough, offset + Int64(count))
         written += count
-        writtenThrough = max(writtenThrough, flushedOffset)
+        let count = consumed ?? count
+        flushedOffset += Int64(count)
         let remaining = used - count
         if remaining > 0 {
             storage.withUnsafeMutableBytes { raw in

@@ -15,7 +15,7 @@ extension WALWriter {
         let spare = try takeSpare()
         var writer = PageWriter(file: spare.file, offset: 0)
         try Self.writeHeader(into: &writer, codec: codec, crc: &crc, metadata: storedMetadata, state: lastState)
-        try writer.flush()
+        try writer.flush(paddingWithin: paddingLimit)
         zeroAhead(&writer)
         instruments.bytesWritten.increment(by: writer.takeWrittenCount())
         try syncData(spare.file)

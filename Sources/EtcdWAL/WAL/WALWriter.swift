@@ -175,7 +175,7 @@ struct WALWriter<Codec: RecordCodec> {
     }
 
     mutating func flush() throws(StorageError) {
-        try tail.flush()
+        try tail.flush(paddingWithin: paddingLimit)
         zeroAhead(&tail)
         instruments.bytesWritten.increment(by: tail.takeWrittenCount())
     }
@@ -183,6 +183,12 @@ struct WALWriter<Codec: RecordCodec> {
     /// fdatasync with timing, the slow-sync warning and the fsync metric.
     func syncData(_ file: any StorageFile) throws(StorageError) {
         try WALSyncer(options: options, instruments: instruments).syncData(file)
+    }
+
+    /// Without fdatasyncs, zeros ahead pad each write to a 128 KiB boundary instead of a
+    /// window ahead (``PageWriter/flush(paddingWithin:)``): the limit for them, or 0 for none.
+    var paddingLimit: Int64 {
+        options.unsafeNoSync && options.zeroFillAhead > 0 ? options.segmentSize : 0
     }
 
     /// ``PageWriter/zeroAhead(window:limit:)`` with the options' window, when fsyncs follow.
