@@ -29,7 +29,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Skip fdatasync (etcd's --unsafe-no-fsync).")
     var noFsync = false
 
-    @Option(help: "Bytes of zeros written ahead of the records before fdatasyncs (WALOptions.zeroFillAhead, default 1 MiB; 0: none, as etcd).")
+    @Option(help: "Bytes of zeros written ahead of the records before fdatasyncs; without fsync any value but 0 pads writes to 128 KiB (WALOptions.zeroFillAhead, default 1 MiB; 0: none, as etcd).")
     var zeroFillAhead: Int64?
 
     @Option(help: "Where to create the benchmark WAL (default: $TMPDIR or /tmp).")
