@@ -45,7 +45,7 @@ struct PageWriter {
         self.file = file
         self.flushedOffset = offset
         self.writtenThrough = max(offset, writtenThrough)
-        self.storage = [UInt8](repeating: 0, count: Self.watermark + 2 * Self.pageSize)
+        self.storage = [UInt8](repeating: 0, count: 2 * Self.watermark + 2 * Self.pageSize)
     }
 
     /// The offset just past everything appended, flushed or not.
@@ -201,13 +201,14 @@ struct PageWriter {
         used = remaining
         // A huge record grew the buffer; give the memory back.
         if storage.count > 4 * Self.watermark && used <= Self.watermark {
-            var fresh = [UInt8](repeating: 0, count: Self.watermark + 2 * Self.pageSize)
+            var fresh = [UInt8](repeating: 0, count: 2 * Self.watermark + 2 * Self.pageSize)
             fresh.withUnsafeMutableBytes { target in
                 storage.withUnsafeBytes { source in
                     target.baseAddress!.copyMemory(from: source.baseAddress!, byteCount: remaining)
                 }
             }
             storage = fresh
+            dirtyEnd = remaining
         }
     }
 
