@@ -66,34 +66,39 @@ enum Compare {
 
         say("## Results (`make bench`, \(runs) alternating runs per workload, medians)")
         say()
+        say("Ratio: the median of each round's ratio (etcd's run and ours back to back), which the host's")
+        say("speed changes between rounds move least; in brackets the ratio of the two medians.")
+        say()
         say("| workload | this package | etcd 3.4 (Go) | ratio | target | met |")
         say("| --- | --- | --- | --- | --- | --- |")
-        /// A table row; `target` nil for rows that only inform.
-        func row(_ name: String, _ description: String, _ swift: Double, _ etcd: Double?, unit: String, target: Double?) {
+        /// A table row of the medians of `swift` and `etcd` (round by round); `target` nil for
+        /// rows that only inform.
+        func row(_ name: String, _ description: String, _ swift: [Double], _ etcd: [Double], unit: String, target: Double?) {
             let goal = target.map { ">= \(String(format: "%.1f", $0))x" } ?? "-"
-            guard let etcd else {
-                say("| \(name): \(description) | \(format(swift)) \(unit) | - | - | \(goal) | - |")
+            guard !etcd.isEmpty else {
+                say("| \(name): \(description) | \(format(median(swift))) \(unit) | - | - | \(goal) | - |")
                 return
             }
-            let ratio = swift / etcd
+            let ratio = median(zip(swift, etcd).map { $0 / $1 })
             let met = target.map { ratio >= $0 ? "yes" : "**no**" } ?? "-"
-            say("| \(name): \(description) | \(format(swift)) \(unit) | \(format(etcd)) \(unit) | \(String(format: "%.2f", ratio))x | \(goal) | \(met) |")
+            say("| \(name): \(description) | \(format(median(swift))) \(unit) | \(format(median(etcd))) \(unit) | "
+                + "\(String(format: "%.2f", ratio))x (\(String(format: "%.2f", median(swift) / median(etcd)))x) | \(goal) | \(met) |")
         }
         let targets = ["W1": 3.0, "W2": 1.2, "W3": 1.0]
         for workload in workloads {
             let (swiftRuns, etcdRuns) = results[workload.name]!
-            row(workload.name, workload.description, median(swiftRuns.map(\.writeEntriesPerSecond)),
-                etcdRuns.isEmpty ? nil : median(etcdRuns.map(\.writeEntriesPerSecond)), unit: "entries/s", target: targets[workload.name]!)
+            row(workload.name, workload.description, swiftRuns.map(\.writeEntriesPerSecond), etcdRuns.map(\.writeEntriesPerSecond),
+                unit: "entries/s", target: targets[workload.name]!)
         }
         for workload in workloads {
             guard let runs = withoutZeros[workload.name] else { continue }
             let etcdRuns = results[workload.name]!.etcd
-            row(workload.name + "-0", workload.description + ", no zeros ahead (`--zero-fill-ahead 0`, as etcd writes)", median(runs.map(\.writeEntriesPerSecond)),
-                etcdRuns.isEmpty ? nil : median(etcdRuns.map(\.writeEntriesPerSecond)), unit: "entries/s", target: nil)
+            row(workload.name + "-0", workload.description + ", no zeros ahead (`--zero-fill-ahead 0`, as etcd writes)",
+                runs.map(\.writeEntriesPerSecond), etcdRuns.map(\.writeEntriesPerSecond), unit: "entries/s", target: nil)
         }
         let (w1Swift, w1Etcd) = results["W1"]!
-        row("R1", "replay of W1's WAL (open + read every entry)", median(w1Swift.map(\.readEntriesPerSecond)),
-            w1Etcd.isEmpty ? nil : median(w1Etcd.map(\.readEntriesPerSecond)), unit: "entries/s", target: 5)
+        row("R1", "replay of W1's WAL (open + read every entry)", w1Swift.map(\.readEntriesPerSecond),
+            w1Etcd.map(\.readEntriesPerSecond), unit: "entries/s", target: 5)
         let swiftRSS = median(w1Swift.map(\.readPeakRSS))
         if !w1Etcd.isEmpty {
             let etcdRSS = median(w1Etcd.map(\.readPeakRSS))
