@@ -80,7 +80,7 @@ let package = Package(
 
         .executableTarget(
             name: "WALBenchmark",
-            dependencies: ["RaftStorage", "EtcdWAL", "RaftStorageTesting"],
+            dependencies: ["RaftStorage", "EtcdWAL", "RaftStorageTesting", "CCRC32C"],
             path: "Benchmarks/WALBenchmark",
             swiftSettings: strictSettings
         ),

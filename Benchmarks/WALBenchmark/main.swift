@@ -21,7 +21,8 @@ do {
     case "write-wal":
         print(try ReplayMemory.write(path: flags.string("--path", ""), bytes: flags.int("--megabytes", 256) * 1_000_000, size: flags.int("--size", 1000)))
     case "crc":
-        let rounds = CRCBenchmark.run(recordSize: flags.int("--record", 4096), totalBytes: flags.int("--mib", 256) << 20, rounds: flags.int("--rounds", 7))
+        let rounds = CRCBenchmark.run(recordSize: flags.int("--record", 4096), totalBytes: flags.int("--mib", 256) << 20, rounds: flags.int("--rounds", 7),
+                                        instructionsOnly: flags.bool("--instructions-only"))
         print("CRC32C GB/s per CPU second:", rounds.map { String(format: "%.2f", $0.cpu) }.joined(separator: " "), "median", String(format: "%.2f", Compare.median(rounds.map(\.cpu))))
         print("CRC32C GB/s wall clock:    ", rounds.map { String(format: "%.2f", $0.wall) }.joined(separator: " "), "median", String(format: "%.2f", Compare.median(rounds.map(\.wall))))
     case "probe-write":
@@ -47,7 +48,7 @@ do {
                    WALBenchmark replay-memory [--gigabytes G] [--size B] [--dir DIR] [--with-read]
                    WALBenchmark replay-child --path WAL --mode stream|logstore|read --expected N
                    WALBenchmark write-wal --path WAL [--megabytes N] [--size B]
-                   WALBenchmark crc [--record BYTES] [--mib N] [--rounds N]
+                   WALBenchmark crc [--record BYTES] [--mib N] [--rounds N] [--instructions-only]
                    WALBenchmark groupcommit [--tasks N] [--single N] [--entries N] [--size B] [--dir DIR] [--rounds N]
                    WALBenchmark probe-write [--entries N] [--size B] [--batch B] [--no-fsync] [--dir DIR] [--rounds N] [--discard-writes]
                    WALBenchmark probe-replay [--entries N] [--size B] [--dir DIR] [--rounds N]
