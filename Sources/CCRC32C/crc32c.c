@@ -2,7 +2,7 @@
 // the value passed in and returned is the finished CRC (inverted), so calls chain.
 //
 // Four paths, all giving the same results:
-// - x86-64 with AVX-512 and VPCLMULQDQ: inputs of 256 bytes and more are folded 256 bytes at a
+// - x86-64 with AVX-512 and VPCLMULQDQ: inputs of 384 bytes and more are folded 256 bytes at a
 //   time with 512-bit carry-less multiplies (the Intel white paper's folding), the rest as below;
 // - x86-64 with SSE4.2 (crc32q), chosen by cpuid at run time;
 // - aarch64 with the ARMv8 CRC extension (crc32cx), chosen by HWCAP_CRC32 at run time

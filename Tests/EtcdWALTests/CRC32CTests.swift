@@ -23,7 +23,7 @@ struct CRC32CTests {
         #endif
     }
 
-    /// The best path folds inputs of 256 bytes and more with AVX-512 when the CPU has it
+    /// The best path folds inputs of 384 bytes and more with AVX-512 when the CPU has it
     /// (`ccrc32c_vector_folding_available`), so the CRC-instruction streams that other CPUs use for
     /// them are checked on their own as well.
     @Test("hardware, CRC-instruction-only and portable paths agree on many lengths and alignments")

@@ -3,9 +3,10 @@ import RaftStorage
 /// Buffers a segment's writes so the OS sees whole 4 KiB pages (etcd's `PageWriter`,
 /// etcd-storage-spec 1.8.2).
 ///
-/// Records are framed straight into `storage`. Once they reach the next 128 KiB boundary of the
-/// file, everything before the boundary is written and the rest stays buffered, so until an
-/// explicit ``flush()`` each write ends on a page boundary. That narrows what a torn write can
+/// Records are framed straight into `storage`. Once they reach the second 128 KiB boundary of
+/// the file after where they start, everything before the last boundary they reach is written
+/// and the rest stays buffered, so until an explicit ``flush(paddingWithin:)`` each write ends
+/// on a page boundary. That narrows what a torn write can
 /// leave behind; the format does not depend on it. Writes that start and end on 128 KiB
 /// boundaries also let the kernel put them in large page-cache folios: fresh pages cost it
 /// half as much as for writes shifted by one page (measured on ext4, Linux 6.18: 128 MB in
@@ -17,7 +18,7 @@ import RaftStorage
 /// `Docs/Performance.md`).
 struct PageWriter {
     static let pageSize = 4096
-    /// Writes (but the first after a flush) cover the file from one multiple of this to the next.
+    /// Writes, but the first after a flush, start and end on multiples of this in the file.
     static let watermark = 128 * 1024
     /// How many entries' payload CRCs are computed ahead of framing them (see ``EntryFrame``).
     static let preparedRun = 16
@@ -85,7 +86,7 @@ struct PageWriter {
         }
         var next = 0
         while next < entries.count {
-            // Frame entries up to the next 128 KiB boundary of the file, then write up to it.
+            // Frame entries up to the second 128 KiB boundary of the file, then write up to the last one.
             reserve(EntryFrame.maximumSize(payloadCount: EntryFrame.payloadSize(of: entries[next])))
             var running = crc
             var at = used
@@ -155,7 +156,7 @@ struct PageWriter {
 
     /// Writes everything buffered.
     ///
-    /// With `padding`, when the records end past the blocks written so far, the same write
+    /// With a `limit` above 0, when the records end past the blocks written so far, the same write
     /// goes on with zeros up to the next multiple of ``watermark`` in the file (never past
     /// `limit` nor the file's size), so every 128 KiB of the file is first written by one write
     /// that covers all of it: the kernel then fills it with large folios, and the records that
@@ -212,7 +213,7 @@ struct PageWriter {
         }
     }
 
-    /// After a ``flush()``: when fewer than half a `window` of written blocks are left ahead of
+    /// After a ``flush(paddingWithin:)``: when fewer than half a `window` of written blocks are left ahead of
     /// the records, writes zeros over the next `window` bytes, within the file's size and
     /// `limit` (the preallocated size), so the fdatasyncs that follow overwrite written
     /// blocks (``WALOptions/zeroFillAhead``). Zeros are what the preallocated space reads as,
