@@ -2,6 +2,7 @@ import EtcdWAL
 import Foundation
 import MetricsTestKit
 import RaftStorage
+import RaftStorageTesting
 import Synchronization
 import Testing
 
@@ -129,7 +130,7 @@ struct ZeroPaddingTests {
 
 /// The POSIX file system, recording every write (path, offset, size); a rename carries a
 /// file's writes over to its new name.
-final class WriteRecordingFileSystem: FileSystem {
+final class WriteRecordingFileSystem: ForwardingFileSystem {
     struct Write {
         var path: String
         var offset: Int64
@@ -137,11 +138,12 @@ final class WriteRecordingFileSystem: FileSystem {
     }
 
     let writes = Mutex<[Write]>([])
-    private let base = PosixFileSystem()
+    let base: any FileSystem = PosixFileSystem()
 
     func open(_ path: String, _ options: OpenOptions, permissions: UInt32) throws(StorageError) -> any StorageFile {
         RecordingFile(base: try base.open(path, options, permissions: permissions), recorder: self)
     }
+
     /// Renames, and files the earlier writes to `source` under `destination`.
     func rename(_ source: String, to destination: String) throws(StorageError) {
         try base.rename(source, to: destination)
@@ -149,15 +151,9 @@ final class WriteRecordingFileSystem: FileSystem {
             for index in writes.indices where writes[index].path == source { writes[index].path = destination }
         }
     }
-    func removeFile(_ path: String) throws(StorageError) { try base.removeFile(path) }
-    func createDirectory(_ path: String, permissions: UInt32) throws(StorageError) { try base.createDirectory(path, permissions: permissions) }
-    func removeDirectory(_ path: String) throws(StorageError) { try base.removeDirectory(path) }
-    func contentsOfDirectory(_ path: String) throws(StorageError) -> [String] { try base.contentsOfDirectory(path) }
-    func syncDirectory(_ path: String) throws(StorageError) { try base.syncDirectory(path) }
-    func info(_ path: String) throws(StorageError) -> FileInfo? { try base.info(path) }
 }
 
-private final class RecordingFile: StorageFile {
+private final class RecordingFile: ForwardingStorageFile {
     let base: any StorageFile
     let recorder: WriteRecordingFileSystem
 
@@ -166,17 +162,8 @@ private final class RecordingFile: StorageFile {
         self.recorder = recorder
     }
 
-    var path: String { base.path }
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StorageError) -> Int { try base.read(into: buffer, at: offset) }
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) {
         recorder.writes.withLock { $0.append(.init(path: path, offset: offset, count: bytes.count)) }
         try base.write(bytes, at: offset)
     }
-    func size() throws(StorageError) -> Int64 { try base.size() }
-    func truncate(to size: Int64) throws(StorageError) { try base.truncate(to: size) }
-    func preallocate(to size: Int64) throws(StorageError) { try base.preallocate(to: size) }
-    func sync() throws(StorageError) { try base.sync() }
-    func syncData() throws(StorageError) { try base.syncData() }
-    func lock(wait: Bool) throws(StorageError) { try base.lock(wait: wait) }
-    func close() throws(StorageError) { try base.close() }
 }

@@ -236,20 +236,12 @@ struct LZ4BadInputTests {
 
 /// A file system whose renames and removals fail, the way a process dying between writing a
 /// temporary file and renaming it leaves the directory.
-struct CrashingFileSystem: FileSystem {
-    let base = PosixFileSystem()
-    func open(_ path: String, _ options: OpenOptions, permissions: UInt32) throws(StorageError) -> any StorageFile {
-        try base.open(path, options, permissions: permissions)
-    }
+struct CrashingFileSystem: ForwardingFileSystem {
+    let base: any FileSystem = PosixFileSystem()
     func rename(_ source: String, to destination: String) throws(StorageError) {
         throw StorageError(.io, "simulated crash before rename", path: source)
     }
     func removeFile(_ path: String) throws(StorageError) {
         throw StorageError(.io, "simulated crash", path: path)
     }
-    func createDirectory(_ path: String, permissions: UInt32) throws(StorageError) { try base.createDirectory(path, permissions: permissions) }
-    func removeDirectory(_ path: String) throws(StorageError) { try base.removeDirectory(path) }
-    func contentsOfDirectory(_ path: String) throws(StorageError) -> [String] { try base.contentsOfDirectory(path) }
-    func syncDirectory(_ path: String) throws(StorageError) { try base.syncDirectory(path) }
-    func info(_ path: String) throws(StorageError) -> FileInfo? { try base.info(path) }
 }

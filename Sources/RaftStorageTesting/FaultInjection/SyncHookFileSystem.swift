@@ -14,7 +14,7 @@ public import RaftStorage
 ///     try perform()
 /// }
 /// ```
-public struct SyncHookFileSystem: FileSystem {
+public struct SyncHookFileSystem: ForwardingFileSystem {
     /// The sync call a hook is asked about.
     public enum Sync: Sendable, Hashable {
         /// ``RaftStorage/StorageFile/sync()`` (fsync) of a file.
@@ -53,26 +53,14 @@ public struct SyncHookFileSystem: FileSystem {
         HookedFile(base: try base.open(path, options, permissions: permissions), hook: hook)
     }
 
-    /// Forwards to the base file system.
-    public func rename(_ source: String, to destination: String) throws(StorageError) { try base.rename(source, to: destination) }
-    /// Forwards to the base file system.
-    public func removeFile(_ path: String) throws(StorageError) { try base.removeFile(path) }
-    /// Forwards to the base file system.
-    public func createDirectory(_ path: String, permissions: UInt32) throws(StorageError) { try base.createDirectory(path, permissions: permissions) }
-    /// Forwards to the base file system.
-    public func removeDirectory(_ path: String) throws(StorageError) { try base.removeDirectory(path) }
-    /// Forwards to the base file system.
-    public func contentsOfDirectory(_ path: String) throws(StorageError) -> [String] { try base.contentsOfDirectory(path) }
     /// Runs the hook with `.directory`; the directory is synced if the hook performs it.
     public func syncDirectory(_ path: String) throws(StorageError) {
         try hook(.directory, path) { () throws(StorageError) in try base.syncDirectory(path) }
     }
-    /// Forwards to the base file system.
-    public func info(_ path: String) throws(StorageError) -> FileInfo? { try base.info(path) }
 }
 
 /// A file of ``SyncHookFileSystem``: the base file, with its syncs going through the hook.
-private final class HookedFile: StorageFile {
+private final class HookedFile: ForwardingStorageFile {
     let base: any StorageFile
     let hook: SyncHookFileSystem.Hook
 
@@ -81,14 +69,6 @@ private final class HookedFile: StorageFile {
         self.hook = hook
     }
 
-    var path: String { base.path }
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StorageError) -> Int { try base.read(into: buffer, at: offset) }
-    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) { try base.write(bytes, at: offset) }
-    func size() throws(StorageError) -> Int64 { try base.size() }
-    func truncate(to size: Int64) throws(StorageError) { try base.truncate(to: size) }
-    func preallocate(to size: Int64) throws(StorageError) { try base.preallocate(to: size) }
     func sync() throws(StorageError) { try hook(.file, base.path) { () throws(StorageError) in try base.sync() } }
     func syncData() throws(StorageError) { try hook(.data, base.path) { () throws(StorageError) in try base.syncData() } }
-    func lock(wait: Bool) throws(StorageError) { try base.lock(wait: wait) }
-    func close() throws(StorageError) { try base.close() }
 }
