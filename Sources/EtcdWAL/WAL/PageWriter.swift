@@ -6,11 +6,11 @@ import RaftStorage
 /// Records are framed straight into `storage`. Once they reach the second 128 KiB boundary of
 /// the file after where they start, everything before the last boundary they reach is written
 /// and the rest stays buffered, so until an explicit ``flush(paddingWithin:)`` each write ends
-/// on a page boundary. That narrows what a torn write can
-/// leave behind; the format does not depend on it. Writes that start and end on 128 KiB
-/// boundaries also let the kernel put them in large page-cache folios: fresh pages cost it
-/// half as much as for writes shifted by one page (measured on ext4, Linux 6.18: 128 MB in
-/// 16 ms against 28 ms), which is most of what an append without fsync costs the kernel.
+/// on a page boundary. That narrows what a torn write can leave behind; the format does not
+/// depend on it. Writes that start and end on 128 KiB boundaries also let the kernel put them
+/// in large page-cache folios: fresh pages cost it half as much as for writes shifted by one
+/// page (measured on ext4, Linux 6.18: 128 MB in 16 ms against 28 ms), which is most of what
+/// an append without fsync costs the kernel.
 ///
 /// `storage` is always fully initialised (its count is its capacity) and `used` says how much of
 /// it is pending: frames are then written through one pointer per batch, without the capacity
@@ -31,7 +31,7 @@ struct PageWriter {
     private(set) var used = 0
     /// Past this index `storage` holds only zeros (frames store a few bytes past their end).
     private var dirtyEnd = 0
-    /// The file's size when the first padded ``flush(paddingWithin:)`` asked.
+    /// The file's size when zeros were first written ahead (``preallocatedSize()``).
     private var fileSize: Int64?
     /// Where records of codecs without a direct entry encoder are encoded first.
     private var scratch: [UInt8] = []
@@ -166,8 +166,7 @@ struct PageWriter {
         guard used > 0 else { return }
         let end = flushedOffset + Int64(used)
         let watermark = Int64(Self.watermark)
-        if limit > 0 && fileSize == nil { fileSize = try file.size() }
-        let boundary = min((end + watermark - 1) / watermark * watermark, limit, fileSize ?? 0)
+        let boundary = limit > 0 ? min((end + watermark - 1) / watermark * watermark, limit, try preallocatedSize()) : 0
         guard end > writtenThrough, boundary > end else { return try write(used) }
         let padding = Int(boundary - end)
         reserve(padding)
@@ -213,10 +212,10 @@ struct PageWriter {
         }
     }
 
-    /// After a ``flush(paddingWithin:)``: when fewer than half a `window` of written blocks are left ahead of
-    /// the records, writes zeros over the next `window` bytes, within the file's size and
-    /// `limit` (the preallocated size), so the fdatasyncs that follow overwrite written
-    /// blocks (``WALOptions/zeroFillAhead``). Zeros are what the preallocated space reads as,
+    /// After a ``flush(paddingWithin:)``: when fewer than half a `window` of written blocks are
+    /// left ahead of the records, writes zeros over the next `window` bytes, within the file's
+    /// size and `limit` (the preallocated size), so the fdatasyncs that follow overwrite
+    /// written blocks (``WALOptions/zeroFillAhead``). Zeros are what the preallocated space reads as,
     /// so the segment's contents are the same, whatever part of them a crash keeps.
     mutating func zeroAhead(window: Int64, limit: Int64) throws(StorageError) {
         let end = flushedOffset + Int64(used)
@@ -225,8 +224,7 @@ struct PageWriter {
         let pageSize = Int64(Self.pageSize)
         var offset = max(writtenThrough, (end + pageSize - 1) / pageSize * pageSize)
         let wanted = offset + window
-        // Never past the end: zeros are to overwrite allocated blocks, not to allocate more.
-        let stop = min(limit, wanted, try file.size())
+        let stop = min(limit, wanted, try preallocatedSize())
         let file = self.file
         while offset < stop {
             let count = Int(min(Int64(zeroChunk.count), stop - offset))
@@ -238,6 +236,16 @@ struct PageWriter {
         }
         // Once the end of the file or `limit` cuts a window short, nothing is left to zero.
         writtenThrough = stop < wanted ? .max : max(writtenThrough, stop)
+    }
+
+    /// The file's size the first time zeros are written ahead: they never go past it, as they
+    /// are to overwrite allocated blocks, not to allocate more. Records that go past it later
+    /// (a save that crosses the segment size before the cut) do not move it.
+    private mutating func preallocatedSize() throws(StorageError) -> Int64 {
+        if let fileSize { return fileSize }
+        let size = try file.size()
+        fileSize = size
+        return size
     }
 
     /// Stops ``zeroAhead(window:limit:)`` for the rest of this segment.

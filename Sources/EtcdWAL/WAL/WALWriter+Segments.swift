@@ -15,9 +15,7 @@ extension WALWriter {
         let spare = try takeSpare()
         var writer = PageWriter(file: spare.file, offset: 0)
         try Self.writeHeader(into: &writer, codec: codec, crc: &crc, metadata: storedMetadata, state: lastState)
-        try writer.flush(paddingWithin: paddingLimit)
-        zeroAhead(&writer)
-        instruments.bytesWritten.increment(by: writer.takeWrittenCount())
+        try Self.flush(&writer, options: options, instruments: instruments)
         try syncData(spare.file)
         try fileSystem.rename(spare.path, to: target)
         // The rename is durable only with the directory; done even without fsync (as etcd).

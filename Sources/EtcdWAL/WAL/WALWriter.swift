@@ -175,34 +175,32 @@ struct WALWriter<Codec: RecordCodec> {
     }
 
     mutating func flush() throws(StorageError) {
-        try tail.flush(paddingWithin: paddingLimit)
-        zeroAhead(&tail)
-        instruments.bytesWritten.increment(by: tail.takeWrittenCount())
+        try Self.flush(&tail, options: options, instruments: instruments)
+    }
+
+    /// Writes what `writer` buffers with the zeros of ``WALOptions/zeroFillAhead`` and counts
+    /// the bytes. Without fsync the write is padded to the next 128 KiB boundary
+    /// (``PageWriter/flush(paddingWithin:)``); with fsync a window of zeros is written ahead of
+    /// the records before the fdatasync that follows (``PageWriter/zeroAhead(window:limit:)``).
+    /// That window only speeds up later fdatasyncs, so failing to write it fails nothing: the
+    /// segment goes on without it (a real I/O error shows in the fdatasync that follows).
+    static func flush(_ writer: inout PageWriter, options: WALOptions, instruments: WALInstruments) throws(StorageError) {
+        let zeros = options.zeroFillAhead > 0
+        try writer.flush(paddingWithin: options.unsafeNoSync && zeros ? options.segmentSize : 0)
+        if !options.unsafeNoSync && zeros {
+            do {
+                try writer.zeroAhead(window: options.zeroFillAhead, limit: options.segmentSize)
+            } catch {
+                writer.stopZeroing()
+                options.logger.debug("zeros ahead of the records not written", metadata: ["path": "\(writer.file.path)", "error": "\(error)"])
+            }
+        }
+        instruments.bytesWritten.increment(by: writer.takeWrittenCount())
     }
 
     /// fdatasync with timing, the slow-sync warning and the fsync metric.
     func syncData(_ file: any StorageFile) throws(StorageError) {
         try WALSyncer(options: options, instruments: instruments).syncData(file)
-    }
-
-    /// Without fdatasyncs, zeros ahead pad each write to a 128 KiB boundary instead of a
-    /// window ahead (``PageWriter/flush(paddingWithin:)``): the limit for them, or 0 for none.
-    var paddingLimit: Int64 {
-        options.unsafeNoSync && options.zeroFillAhead > 0 ? options.segmentSize : 0
-    }
-
-    /// ``PageWriter/zeroAhead(window:limit:)`` with the options' window, when fsyncs follow.
-    ///
-    /// The zeros only speed up later fdatasyncs, so failing to write them fails nothing: the
-    /// segment goes on without them (a real I/O error shows in the fdatasync that follows).
-    func zeroAhead(_ writer: inout PageWriter) {
-        guard !options.unsafeNoSync else { return }
-        do {
-            try writer.zeroAhead(window: options.zeroFillAhead, limit: options.segmentSize)
-        } catch {
-            writer.stopZeroing()
-            options.logger.debug("zeros ahead of the records not written", metadata: ["path": "\(writer.file.path)", "error": "\(error)"])
-        }
     }
 
     // MARK: - Closing
