@@ -135,3 +135,10 @@ extension StorageError {
         StorageError(.snapshotOutOfDate, detail)
     }
 }
+
+extension StorageError {
+    /// Whether this reports damage to stored data (``Code/corrupt`` or ``Code/crcMismatch``):
+    /// data that was written and no longer reads back as written. A torn tail
+    /// (``Code/unexpectedEnd``) is not damage.
+    public var isDamage: Bool { code == .corrupt || code == .crcMismatch }
+}

@@ -82,7 +82,7 @@ struct BadInputTests {
         #expect(cuts > 100)
     }
 
-    @Test("a zeroed 512-byte sector inside the last record is a torn write; a partly zeroed one is a CRC mismatch")
+    @Test("the last record zeroed from a sector to its end is a torn write; a zeroed sector with its later bytes intact, or a partly zeroed one, is damage")
     func zeroedSector() throws {
         let directory = TemporaryDirectory()
         defer { directory.cleanup() }
@@ -95,12 +95,21 @@ struct BadInputTests {
         #expect(sector + 512 <= Int(last.offset) + last.frameSize)
 
         var torn = original
-        for byte in sector..<(sector + 512) { torn[byte] = 0 }
+        for byte in sector..<torn.count { torn[byte] = 0 }
         try writeBytes(torn, to: segment)
         let replay = try WAL.read(at: path, from: .zero, codec: codec)
         #expect(replay.error?.code == .unexpectedEnd)
         #expect(replay.error?.offset == last.offset)
         #expect(replay.entries.map(\.index) == [1, 2])
+
+        // The record's bytes after the sector reached the disk: it was written whole, then damaged.
+        var hole = original
+        for byte in sector..<(sector + 512) { hole[byte] = 0 }
+        try writeBytes(hole, to: segment)
+        let holed = try WAL.read(at: path, from: .zero, codec: codec)
+        #expect(holed.error?.isDamage == true)
+        #expect(holed.error?.path == segment)
+        #expect(holed.entries.map(\.index) == [1, 2])
 
         var partly = original
         for byte in (sector + 100)..<(sector + 200) { partly[byte] = 0 }
@@ -132,7 +141,7 @@ struct BadInputTests {
         #expect(!FileManager.default.fileExists(atPath: segment + ".broken"))
     }
 
-    @Test("a length word claiming 2^55 bytes is an unexpected end in the last segment, corrupt in an earlier one")
+    @Test("a length word claiming 2^55 bytes over an intact last record is damage, and corrupt in an earlier segment")
     func hugeLength() throws {
         let directory = TemporaryDirectory()
         defer { directory.cleanup() }
@@ -142,9 +151,11 @@ struct BadInputTests {
         let last = records.last!
         let word = UInt64(1) << 55
         try damage(segment) { for byte in 0..<8 { $0[Int(last.offset) + byte] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(byte))) } }
+        // The record's bytes verify with the length they really have: only the word is damaged.
         let replay = try WAL.read(at: path, from: .zero, codec: codec)
-        #expect(replay.error?.code == .unexpectedEnd)
+        #expect(replay.error?.code == .corrupt)
         #expect(replay.error?.offset == last.offset)
+        #expect(replay.error?.message.contains("intact record") == true)
         #expect(replay.entries.count == 5)
 
         let multi = directory.file("multi")
@@ -165,7 +176,7 @@ struct BadInputTests {
         let records = try makeSingleSegmentWAL(at: path)
         let segment = path + "/" + firstSegment
         let end = Int(records.last!.offset) + records.last!.frameSize
-        let frame = bytes("04 00 00 00 00 00 00 84 08 09 10 00 00 00 00 00")
+        let frame = bytes("04 00 00 00 00 00 00 84 08 09 10 01 00 00 00 00")
         try damage(segment) { $0.replaceSubrange(end..<(end + frame.count), with: frame) }
         let replay = try WAL.read(at: path, from: .zero, codec: codec)
         let error = try #require(replay.error)

@@ -32,4 +32,20 @@ enum Framing {
         let padding = word & (1 << 63) != 0 ? (word >> 56) & 7 : 0
         return (word & lengthMask, padding)
     }
+
+    /// The record length and padding of a length word as a writer produces it - padding that
+    /// makes the frame a multiple of 8, flagged exactly when present - for a record that fits
+    /// in `room` bytes; `nil` for any other word.
+    static func plausible(word: UInt64, room: Int) -> (length: Int, padding: Int)? {
+        let top = word >> 56
+        let length = word & lengthMask
+        let padding = top & 7
+        if top == 0 {
+            guard length % 8 == 0 else { return nil }
+        } else {
+            guard top & 0x78 == 0, top & 0x80 != 0, padding != 0, (length + padding) % 8 == 0 else { return nil }
+        }
+        guard length > 0, length + padding <= UInt64(max(0, room)) else { return nil }
+        return (Int(length), Int(padding))
+    }
 }

@@ -69,8 +69,10 @@ struct ReadRecord {
 ///   value it stores; a crc record must match the running value unless that is 0 (so reading
 ///   can start at any segment), and then replaces it.
 /// - In the **last** file, a record that does not fit in the rest of the file, does not decode
-///   or fails its CRC, and has an all-zero 512-byte sector, is a torn write:
-///   ``StorageError/Code/unexpectedEnd`` at the record's offset (what repair cuts off).
+///   or fails its CRC is a torn write (``StorageError/Code/unexpectedEnd`` at the record's
+///   offset, what repair cuts off) only when the tail rule says so
+///   (``classifyTailFailure(at:frameEnd:bodyEnd:cause:)``); otherwise it is damage. A zero
+///   length word ends the last file only when nothing but zeros follows it.
 ///   A record running past the end of an earlier file is ``StorageError/Code/corrupt``: later
 ///   segments exist, so this is lost data, not a torn tail.
 ///
@@ -92,8 +94,11 @@ struct RecordReader<Codec: RecordCodec> {
     let fileSystem: any FileSystem
     let paths: [String]
     var entryBodies: EntryBodies = .full
+    /// Whether the end of the last file is checked by the tail rule; off for a reader of
+    /// records at known positions, which never reads to the end.
+    var checksTail = true
     private(set) var fileIndex = 0
-    private var window: SegmentWindow?
+    private(set) var window: SegmentWindow?
     private var spareBuffer: [UInt8] = []
     /// Offset in the current file just past the last good record (etcd's `lastValidOff`).
     private(set) var offset = 0
@@ -117,6 +122,7 @@ struct RecordReader<Codec: RecordCodec> {
         self.init(codec: codec, fileSystem: fileSystem, paths: [path])
         self.resumeAt = offset
         self.crc = crc
+        self.checksTail = false
     }
 
     private var isLastFile: Bool { fileIndex == paths.count - 1 }
@@ -164,22 +170,29 @@ struct RecordReader<Codec: RecordCodec> {
         let remaining = window!.size - start
         if remaining == 0 { return nil }
         guard remaining >= 8, try window!.load(start..<(start + 8)) else {
-            throw Self.truncated(last, "\(remaining) bytes left, too few for a length word", path: window!.path, offset: start)
+            throw try truncated(last, "\(remaining) bytes left, too few for a length word", at: start, frameEnd: start + 8, bodyEnd: start + 8)
         }
         let base = window!.start
         let word = window!.withBytes { raw in UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start - base, as: UInt64.self)) }
-        if word == 0 { return nil }
+        if word == 0 {
+            if last && checksTail { try checkEndOfLog(at: start) }
+            return nil
+        }
         let (length, padding) = Framing.decode(word: word)
         guard length + padding <= UInt64(remaining - 8) else {
-            throw Self.truncated(last, "record of \(length) bytes is larger than the rest of the file (\(remaining - 8) bytes)", path: window!.path, offset: start)
+            // Past the end of the file: where the frame would end does not matter beyond that.
+            let claimedEnd = window!.size + 8
+            throw try truncated(
+                last, "record of \(length) bytes is larger than the rest of the file (\(remaining - 8) bytes)",
+                at: start, frameEnd: claimedEnd, bodyEnd: claimedEnd)
         }
         let frameEnd = start + 8 + Int(length) + Int(padding)
         guard try window!.load(start..<frameEnd) else {
-            throw Self.truncated(last, "the file is shorter than its size said", path: window!.path, offset: start)
+            throw try truncated(last, "the file is shorter than its size said", at: start, frameEnd: window!.size + 8, bodyEnd: window!.size + 8)
         }
         let frame = (start - window!.start)..<(frameEnd - window!.start)
         let body = (frame.lowerBound + 8)..<(frame.lowerBound + 8 + Int(length))
-        let context = FrameContext(start: start, fileOffset: window!.start, frame: frame, last: last)
+        let context = FrameContext(start: start)
         let crcBefore = crc
         var running = crc
         let decoded: (body: ReadRecord.Body, checksum: UInt32)
@@ -197,22 +210,19 @@ struct RecordReader<Codec: RecordCodec> {
             }
         } catch {
             // Errors from decoding name the record's offset; the file is added here.
-            throw error.at(path: window!.path)
+            let located = error.at(path: window!.path)
+            guard last && checksTail else { throw located }
+            throw try classifyTailFailure(at: start, frameEnd: frameEnd, bodyEnd: start + 8 + Int(length), cause: located)
         }
         crc = running
         offset = frameEnd
         return ReadRecord(fileIndex: fileIndex, offset: start, frameSize: frameEnd - start, checksum: decoded.checksum, crcBefore: crcBefore, body: decoded.body)
     }
 
-    /// Where the frame being decoded lies, for errors and the torn-write check.
+    /// Where the frame being decoded lies, for errors.
     private struct FrameContext {
         /// The frame's offset in the file.
         var start: Int
-        /// The file offset of the window's first byte.
-        var fileOffset: Int
-        /// The frame within the window.
-        var frame: Range<Int>
-        var last: Bool
     }
 
     /// etcd's records with ``ProtobufRecordCodec``'s decoder inlined, entries' data copied
@@ -276,12 +286,8 @@ struct RecordReader<Codec: RecordCodec> {
         return (.other(decoded.record), decoded.checksum)
     }
 
-    /// A record that does not decode: a torn write at the end of the last file, else the
-    /// codec's error located in the file.
+    /// A record that does not decode: the codec's error located in the file.
     private static func decodeFailure(_ error: StorageError, _ raw: UnsafeRawBufferPointer, context: FrameContext) -> StorageError {
-        if context.last && looksTorn(raw, context.frame, fileOffset: context.fileOffset) {
-            return StorageError(.unexpectedEnd, "torn write: record does not decode and has a zeroed sector", offset: Int64(context.start))
-        }
         var located = error
         located.offset = Int64(context.start + 8) + (error.offset ?? 0)
         located.message += " (record at offset \(context.start))"
@@ -304,30 +310,20 @@ struct RecordReader<Codec: RecordCodec> {
         }
         let computed = CRC32C.update(running, payload)
         guard computed == checksum else {
-            if context.last && looksTorn(raw, context.frame, fileOffset: context.fileOffset) {
-                throw StorageError(.unexpectedEnd, "torn write: crc mismatch and a zeroed sector", offset: Int64(context.start))
-            }
             throw StorageError(.crcMismatch, "walpb: crc mismatch: record stores \(hex(checksum)), computed \(hex(computed))", offset: Int64(context.start))
         }
         running = computed
     }
 
-    private static func truncated(_ last: Bool, _ detail: String, path: String, offset: Int) -> StorageError {
-        if last { return StorageError(.unexpectedEnd, "unexpected end of WAL: \(detail)", path: path, offset: Int64(offset)) }
-        return StorageError(.corrupt, "segment ends inside a record, but later segments exist: \(detail)", path: path, offset: Int64(offset))
-    }
-
-    /// etcd's `isTornEntry`: cut the frame's bytes at 512-byte sector boundaries (by file
-    /// offset); if any piece is all zeros, the sectors only partly reached the disk.
-    /// `range` indexes `raw`, whose first byte is at `fileOffset` in the file.
-    static func looksTorn(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, fileOffset: Int) -> Bool {
-        let sector = 512
-        var pieceStart = range.lowerBound
-        while pieceStart < range.upperBound {
-            let pieceEnd = min(range.upperBound, ((fileOffset + pieceStart) / sector + 1) * sector - fileOffset)
-            if raw[pieceStart..<pieceEnd].allSatisfy({ $0 == 0 }) { return true }
-            pieceStart = pieceEnd
+    /// A frame the file ends inside: in the last file the tail rule decides between a torn
+    /// write and damage; in an earlier one later segments exist, so it is lost data.
+    private mutating func truncated(_ last: Bool, _ detail: String, at start: Int, frameEnd: Int, bodyEnd: Int) throws(StorageError) -> StorageError {
+        let path = window!.path
+        guard last else {
+            return StorageError(.corrupt, "segment ends inside a record, but later segments exist: \(detail)", path: path, offset: Int64(start))
         }
-        return false
+        let cause = StorageError(.unexpectedEnd, "unexpected end of WAL: \(detail)", path: path, offset: Int64(start))
+        guard checksTail else { return cause }
+        return try classifyTailFailure(at: start, frameEnd: frameEnd, bodyEnd: bodyEnd, cause: cause)
     }
 }

@@ -11,7 +11,7 @@ struct SegmentWindow {
 
     let path: String
     let size: Int
-    private let file: any StorageFile
+    let file: any StorageFile
     /// `buffer[0..<valid]` holds the file's bytes from `start`; the rest is scratch.
     private var buffer: [UInt8]
     private(set) var valid = 0

@@ -241,6 +241,10 @@ extension WALReplay {
             }
         } catch {
             replay.error = error
+            if error.isDamage {
+                // What an operator needs to weigh a repair: how far the log is known good.
+                replay.error?.message += "; the log reads intact through entry \(log.lastIndex) (HardState \(replay.hardState)), and what was recorded after the damage is at risk"
+            }
         }
         if replay.error == nil && !replay.snapshotFound {
             replay.error = StorageError(

@@ -421,6 +421,11 @@ public final class FaultInjectingFileSystem: FileSystem {
 }
 
 extension FaultInjectingFileSystem.CrashOutcome {
+    /// Whether later writes may arrive while earlier ones do not (``scramble(seed:sectorSize:)``).
+    public var reordersWrites: Bool {
+        if case .scramble = self { true } else { false }
+    }
+
     /// The same outcome, with a scramble's seed mixed with `point`, so each crash point of an
     /// enumeration gets its own pattern and the run stays reproducible.
     func varied(by point: Int) -> Self {

@@ -1,0 +1,71 @@
+import RaftStorage
+
+extension SegmentWindow {
+    /// The offset just past the last non-zero byte in `range`, or `range.lowerBound` when the
+    /// range holds only zeros. Bytes the file no longer has (it shrank) count as zeros.
+    ///
+    /// Reads backwards in chunks through a buffer of its own, so the window's records stay loaded.
+    func endOfData(in range: Range<Int>) throws(StorageError) -> Int {
+        guard !range.isEmpty else { return range.lowerBound }
+        var buffer = [UInt8](repeating: 0, count: min(Self.chunk, range.count))
+        var end = range.upperBound
+        while end > range.lowerBound {
+            let begin = max(range.lowerBound, end - buffer.count)
+            let found = try read(begin..<end, into: &buffer) { raw in ZeroScan.lastNonZero(raw) }
+            if let found { return begin + found + 1 }
+            end = begin
+        }
+        return range.lowerBound
+    }
+
+    /// The offset of the first non-zero byte in `range`, or `nil` when it holds only zeros.
+    func firstNonZero(in range: Range<Int>) throws(StorageError) -> Int? {
+        guard !range.isEmpty else { return nil }
+        var buffer = [UInt8](repeating: 0, count: min(Self.chunk, range.count))
+        var begin = range.lowerBound
+        while begin < range.upperBound {
+            let end = min(range.upperBound, begin + buffer.count)
+            if let found = try read(begin..<end, into: &buffer, { raw in ZeroScan.firstNonZero(raw) }) { return begin + found }
+            begin = end
+        }
+        return nil
+    }
+
+    /// Reads `range` into the front of `buffer` and hands the bytes read to `body`.
+    private func read<Result>(
+        _ range: Range<Int>, into buffer: inout [UInt8], _ body: (UnsafeRawBufferPointer) -> Result
+    ) throws(StorageError) -> Result {
+        let file = self.file
+        return try buffer.withMutableRawBytes { (raw) throws(StorageError) in
+            let target = UnsafeMutableRawBufferPointer(rebasing: raw[0..<range.count])
+            let count = try file.read(into: target, at: Int64(range.lowerBound))
+            return body(UnsafeRawBufferPointer(rebasing: target[0..<count]))
+        }
+    }
+}
+
+/// Finding non-zero bytes eight at a time: the check runs over whole preallocated segments.
+enum ZeroScan {
+    static func firstNonZero(_ raw: UnsafeRawBufferPointer) -> Int? {
+        var index = 0
+        while index + 8 <= raw.count {
+            if raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) != 0 { break }
+            index += 8
+        }
+        while index < raw.count {
+            if raw[index] != 0 { return index }
+            index += 1
+        }
+        return nil
+    }
+
+    static func lastNonZero(_ raw: UnsafeRawBufferPointer) -> Int? {
+        var end = raw.count
+        while end >= 8 && raw.loadUnaligned(fromByteOffset: end - 8, as: UInt64.self) == 0 { end -= 8 }
+        while end > 0 {
+            if raw[end - 1] != 0 { return end - 1 }
+            end -= 1
+        }
+        return nil
+    }
+}

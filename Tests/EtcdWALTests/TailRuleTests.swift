@@ -1,0 +1,130 @@
+import EtcdWAL
+import Foundation
+import RaftStorage
+import Testing
+
+/// The rule that tells a torn tail (cut off on open) from damage (refused), in the last segment.
+@Suite("Torn tail or damage")
+struct TailRuleTests {
+    /// A WAL in one preallocated segment written through `WALLogStore`, every save synced:
+    /// entries 1...count (one per save, a HardState with each), snapshot markers at 5 and 10.
+    static func makeLog(at path: String, count: UInt64 = 24) throws -> (records: [WALRecordInfo], state: HardState) {
+        let store = try WALLogStore.open(at: path, options: .init(wal: WALOptions(segmentSize: 1 << 20)))
+        var state = HardState()
+        for index in 1...count {
+            let term = index < 12 ? UInt64(1) : 2
+            state = HardState(term: term, vote: 1, commit: index)
+            try store.save(hardState: state, entries: [Entry(term: term, index: index, data: Array(repeating: UInt8(index), count: 40))])
+            if index == 5 || index == 10 { try store.recordSnapshot(SnapshotMetadata(index: index, term: 1)) }
+        }
+        try store.close()
+        let records = try WAL.read(at: path, from: .zero, codec: codec, replayOptions: WALReplayOptions(collectsRecords: true)).records
+        return (records, state)
+    }
+
+    /// Opening refuses with damage naming the segment, and changes nothing on disk.
+    static func expectRefused(_ path: String, _ segment: String, comment: Comment) throws {
+        let before = try readBytes(segment)
+        do {
+            _ = try WALLogStore.open(at: path)
+            Issue.record("opened: \(comment)")
+        } catch {
+            #expect(error.isDamage && error.path == segment && error.offset != nil, "\(comment): \(error)")
+        }
+        #expect(try readBytes(segment) == before, comment)
+        #expect(!FileManager.default.fileExists(atPath: segment + ".broken"), comment)
+    }
+
+    @Test("two bytes of a length word changed early in the last segment: opening refuses, nothing is cut, term and vote do not go back")
+    func damagedLengthWord() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.cleanup() }
+        let path = directory.file("wal")
+        let (records, _) = try Self.makeLog(at: path)
+        let segment = path + "/" + firstSegment
+        let original = try readBytes(segment)
+        let target = try #require(records.first { if case .entry(let entry) = $0.record { entry.index == 4 } else { false } })
+        // Each pair of bytes of the word, changed upwards and downwards.
+        for byte in 0..<7 {
+            for delta: UInt8 in [0x01, 0x40, 0xff] {
+                var damaged = original
+                damaged[Int(target.offset) + byte] &+= delta
+                damaged[Int(target.offset) + byte + 1] ^= delta
+                try writeBytes(damaged, to: segment)
+                try Self.expectRefused(path, segment, comment: "byte \(byte), delta \(delta)")
+            }
+        }
+    }
+
+    @Test("a flipped bit, a zeroed sector or a zeroed length word before the last record: damage, refused")
+    func damageBeforeTheEnd() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.cleanup() }
+        let path = directory.file("wal")
+        let (records, _) = try Self.makeLog(at: path)
+        let segment = path + "/" + firstSegment
+        let original = try readBytes(segment)
+        for record in records.dropFirst().dropLast() {
+            let start = Int(record.offset)
+            var flipped = original
+            flipped[start + record.frameSize / 2] ^= 0x04
+            try writeBytes(flipped, to: segment)
+            try Self.expectRefused(path, segment, comment: "bit flipped in the record at \(start)")
+
+            var word = original
+            for byte in start..<(start + 8) { word[byte] = 0 }
+            try writeBytes(word, to: segment)
+            try Self.expectRefused(path, segment, comment: "length word zeroed at \(start)")
+        }
+        let end = Int(records.last!.offset) + records.last!.frameSize
+        for sector in stride(from: 512, to: end - 512, by: 512) {
+            var zeroed = original
+            for byte in sector..<(sector + 512) { zeroed[byte] = 0 }
+            try writeBytes(zeroed, to: segment)
+            try Self.expectRefused(path, segment, comment: "sector at \(sector) zeroed")
+        }
+    }
+
+    @Test("a write cut anywhere in its last record, even inside a sector, with zeros or the end of the file after it: a torn tail, repaired")
+    func cutAnywhere() throws {
+        let source = TemporaryDirectory()
+        defer { source.cleanup() }
+        let (records, _) = try Self.makeLog(at: source.file("wal"), count: 6)
+        let original = try readBytes(source.file("wal") + "/" + firstSegment)
+        let last = records.last!
+        let start = Int(last.offset), end = start + last.frameSize
+        for cut in (start + 1)..<end {
+            for endsFile in [false, true] {
+                let directory = TemporaryDirectory()
+                defer { directory.cleanup() }
+                let path = directory.file("wal")
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+                var bytes = original
+                for byte in cut..<bytes.count { bytes[byte] = 0 }
+                if endsFile { bytes.removeSubrange(cut...) }
+                try writeBytes(bytes, to: path + "/" + firstSegment)
+                let store = try WALLogStore.open(at: path)
+                #expect(store.repair != nil, "cut at \(cut), ends file: \(endsFile)")
+                #expect(try store.lastIndex() == 6, "cut at \(cut)")
+                try store.close()
+            }
+        }
+    }
+
+    @Test("a length word enlarged to swallow the records after it is damage even when every byte after its claimed end is zero")
+    func swallowingLengthWord() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.cleanup() }
+        let path = directory.file("wal")
+        let (records, _) = try Self.makeLog(at: path)
+        let segment = path + "/" + firstSegment
+        let original = try readBytes(segment)
+        let target = records[records.count / 2]
+        for claimed in [UInt64(1 << 19), UInt64(1 << 20) - UInt64(target.offset) - 8, 1 << 40] {
+            var damaged = original
+            for byte in 0..<8 { damaged[Int(target.offset) + byte] = UInt8(truncatingIfNeeded: claimed >> (8 * UInt64(byte))) }
+            try writeBytes(damaged, to: segment)
+            try Self.expectRefused(path, segment, comment: "length \(claimed)")
+        }
+    }
+}
