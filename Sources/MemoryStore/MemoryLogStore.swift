@@ -8,8 +8,9 @@ import Synchronization
 /// snapshot or compaction past the last index) this store throws a ``RaftStorage/StorageError`` instead
 /// and changes nothing.
 ///
-/// Nothing is durable: ``sync()`` and ``close()`` do nothing, and the store stays usable after
-/// `close()`, so tests can "restart" a ``RaftStorage/Storage`` over the same store.
+/// Nothing is durable: ``sync()`` does nothing. After ``close()`` every call but `close()`
+/// throws ``RaftStorage/StorageError/Code/closed``, as for any log store; to simulate a restart,
+/// close the store and continue with ``reopened()``, a new store holding what this one held.
 ///
 /// Thread safety: every call takes one lock, so any number of tasks may read while one writes.
 public final class MemoryLogStore: LogStore {
@@ -18,28 +19,58 @@ public final class MemoryLogStore: LogStore {
         var snapshot = Snapshot()
         /// `entries[0]` is the dummy at the boundary.
         var entries = [Entry(term: 0, index: 0)]
+        /// Set by `close()`; every other call then throws `closed`.
+        var closed = false
 
         var offset: UInt64 { entries[0].index }
         var lastIndex: UInt64 { offset + UInt64(entries.count) - 1 }
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
     /// An empty log: first index 1, last index 0, an empty HardState.
-    public init() {}
+    public init() {
+        state = Mutex(State())
+    }
+
+    private init(state: State) {
+        self.state = Mutex(state)
+    }
+
+    /// A new, open store holding this one's entries, HardState and snapshot: what a durable
+    /// store would hold after a restart, so tests can "restart" a ``RaftStorage/Storage`` over
+    /// memory stores by closing it and opening a new one over the copy.
+    ///
+    /// Callable whether or not this store is closed. The state is copied, not shared: later
+    /// writes to either store do not show in the other.
+    public func reopened() -> MemoryLogStore {
+        var copy = state.withLock { $0 }
+        copy.closed = false
+        return MemoryLogStore(state: copy)
+    }
+
+    /// Runs `body` on the state under the lock, or throws `closed` once the store is closed.
+    private func withOpenState<Result: Sendable>(
+        _ body: (inout State) throws(StorageError) -> Result
+    ) throws(StorageError) -> Result {
+        try state.withLock { (state) throws(StorageError) -> Result in
+            guard !state.closed else { throw StorageError(.closed, "the memory log store is closed") }
+            return try body(&state)
+        }
+    }
 
     // MARK: - Reads
 
     public func firstIndex() throws(StorageError) -> UInt64 {
-        state.withLock { $0.offset + 1 }
+        try withOpenState { $0.offset + 1 }
     }
 
     public func lastIndex() throws(StorageError) -> UInt64 {
-        state.withLock { $0.lastIndex }
+        try withOpenState { $0.lastIndex }
     }
 
     public func term(at index: UInt64) throws(StorageError) -> UInt64 {
-        try state.withLock { (state) throws(StorageError) in
+        try withOpenState { (state) throws(StorageError) in
             let offset = state.offset
             guard index >= offset else { throw .compacted() }
             guard index - offset < UInt64(state.entries.count) else { throw .unavailable() }
@@ -48,7 +79,7 @@ public final class MemoryLogStore: LogStore {
     }
 
     public func entries(in range: Range<UInt64>, maxBytes: UInt64) throws(StorageError) -> [Entry] {
-        try state.withLock { (state) throws(StorageError) in
+        try withOpenState { (state) throws(StorageError) in
             let offset = state.offset
             guard range.lowerBound > offset else { throw .compacted() }
             guard range.upperBound <= state.lastIndex + 1 else {
@@ -61,62 +92,67 @@ public final class MemoryLogStore: LogStore {
     }
 
     public func hardState() throws(StorageError) -> HardState {
-        state.withLock { $0.hardState }
+        try withOpenState { $0.hardState }
     }
 
     public func snapshotMarker() throws(StorageError) -> SnapshotMarker {
-        state.withLock { $0.snapshot.metadata.marker }
+        try withOpenState { $0.snapshot.metadata.marker }
     }
 
     /// The stored snapshot's marker when the HardState's commit covers it; nothing can be lost
     /// in memory, but the rule is the same as for durable logs.
     public func snapshotMarkers() throws(StorageError) -> [SnapshotMarker] {
-        state.withLock { state in
+        try withOpenState { state in
             let marker = state.snapshot.metadata.marker
             return marker.index <= state.hardState.commit ? [marker] : []
         }
     }
 
     /// The stored snapshot (`MemoryStorage.Snapshot`).
-    public func snapshot() -> Snapshot {
-        state.withLock { $0.snapshot }
+    ///
+    /// - Throws: ``RaftStorage/StorageError/Code/closed`` once the store is closed.
+    public func snapshot() throws(StorageError) -> Snapshot {
+        try withOpenState { $0.snapshot }
     }
 
     /// The HardState and the stored snapshot's membership (`MemoryStorage.InitialState`).
-    public func initialState() -> (hardState: HardState, confState: ConfState) {
-        state.withLock { ($0.hardState, $0.snapshot.metadata.confState) }
+    ///
+    /// - Throws: ``RaftStorage/StorageError/Code/closed`` once the store is closed.
+    public func initialState() throws(StorageError) -> (hardState: HardState, confState: ConfState) {
+        try withOpenState { ($0.hardState, $0.snapshot.metadata.confState) }
     }
 
     // MARK: - Writes
 
     public func save(hardState: HardState, entries: [Entry]) throws(StorageError) {
-        try state.withLock { (state) throws(StorageError) in
-            try Self.append(entries, to: &state)
+        try withOpenState { (state) throws(StorageError) in
+            let kept = try Self.acceptedPart(of: entries, boundary: state.offset, lastIndex: state.lastIndex)
+            // Both checks come before any change, so a refused save leaves the log as it was.
+            let lastIndexAfterSave = kept.last?.index ?? state.lastIndex
+            try hardState.validate(replacing: state.hardState, lastIndexAfterSave: lastIndexAfterSave)
+            if let first = kept.first?.index {
+                // `MemoryStorage.Append`: the batch replaces everything from its first index on.
+                state.entries.removeSubrange(Int(first - state.offset)...)
+                state.entries.append(contentsOf: kept)
+            }
             if !hardState.isEmpty { state.hardState = hardState }
         }
     }
 
-    /// `MemoryStorage.Append`: drops already-compacted entries, replaces an overlapping tail,
-    /// and refuses a gap.
-    private static func append(_ newEntries: [Entry], to state: inout State) throws(StorageError) {
-        let first = state.offset + 1
-        guard let (firstNew, last) = try newEntries.contiguousIndexRange(), last >= first else { return }
-        let keptFirst = max(firstNew, first)
-        let kept = newEntries[Int(keptFirst - firstNew)...]
-        let position = keptFirst - state.offset
-        if UInt64(state.entries.count) > position {
-            state.entries.removeSubrange(Int(position)...)
-            state.entries.append(contentsOf: kept)
-        } else if UInt64(state.entries.count) == position {
-            state.entries.append(contentsOf: kept)
-        } else {
-            throw StorageError(.invalidArgument, "missing log entry [last: \(state.lastIndex), append at: \(keptFirst)]")
+    /// The part of a batch `MemoryStorage.Append` keeps: entries at or below the boundary are
+    /// dropped; a batch that would leave a gap after `lastIndex` is refused.
+    private static func acceptedPart(of newEntries: [Entry], boundary: UInt64, lastIndex: UInt64) throws(StorageError) -> ArraySlice<Entry> {
+        guard let (firstNew, last) = try newEntries.contiguousIndexRange(), last > boundary else { return [] }
+        let keptFirst = max(firstNew, boundary + 1)
+        guard keptFirst <= lastIndex + 1 else {
+            throw StorageError(.invalidArgument, "missing log entry [last: \(lastIndex), append at: \(keptFirst)]")
         }
+        return newEntries[Int(keptFirst - firstNew)...]
     }
 
     /// Installs a whole snapshot, data included (`MemoryStorage.ApplySnapshot`).
     public func applySnapshot(_ snapshot: Snapshot) throws(StorageError) {
-        try state.withLock { (state) throws(StorageError) in
+        try withOpenState { (state) throws(StorageError) in
             guard state.snapshot.metadata.index < snapshot.metadata.index else { throw .snapshotOutOfDate() }
             state.snapshot = snapshot
             state.entries = [Entry(term: snapshot.metadata.term, index: snapshot.metadata.index)]
@@ -136,7 +172,7 @@ public final class MemoryLogStore: LogStore {
     ///   - data: the serialized state machine.
     @discardableResult
     public func createSnapshot(at index: UInt64, confState: ConfState?, data: [UInt8]?) throws(StorageError) -> Snapshot {
-        try state.withLock { (state) throws(StorageError) in
+        try withOpenState { (state) throws(StorageError) in
             guard index > state.snapshot.metadata.index else { throw .snapshotOutOfDate() }
             guard index <= state.lastIndex else {
                 throw .unavailable("snapshot \(index) is out of bound lastindex(\(state.lastIndex))")
@@ -164,7 +200,7 @@ public final class MemoryLogStore: LogStore {
     }
 
     public func compact(through index: UInt64) throws(StorageError) {
-        try state.withLock { (state) throws(StorageError) in
+        try withOpenState { (state) throws(StorageError) in
             guard index > state.offset else { throw .compacted() }
             guard index <= state.lastIndex else {
                 throw .unavailable("compact \(index) is out of bound lastindex(\(state.lastIndex))")
@@ -176,7 +212,11 @@ public final class MemoryLogStore: LogStore {
         }
     }
 
-    public func sync() throws(StorageError) {}
+    /// Nothing to make durable; throws ``RaftStorage/StorageError/Code/closed`` once the store
+    /// is closed, as every call but ``close()`` does.
+    public func sync() throws(StorageError) {
+        try withOpenState { _ in }
+    }
 
     public func resume(from marker: SnapshotMarker) throws(StorageError) {
         let current = try snapshotMarker()
@@ -185,5 +225,10 @@ public final class MemoryLogStore: LogStore {
         }
     }
 
-    public func close() throws(StorageError) {}
+    /// Closes the store: every later call but `close()` throws
+    /// ``RaftStorage/StorageError/Code/closed``; closing again does nothing. What the store held
+    /// stays readable through ``reopened()``.
+    public func close() throws(StorageError) {
+        state.withLock { $0.closed = true }
+    }
 }

@@ -38,6 +38,7 @@ public struct AnyLogStore: LogStore {
     public func sync() throws(StorageError) { try base.sync() }
     public func resume(from marker: SnapshotMarker) throws(StorageError) { try base.resume(from: marker) }
     public func close() throws(StorageError) { try base.close() }
+    public var recoveryActions: [RecoveryAction] { base.recoveryActions }
 }
 
 /// A snapshot store chosen at run time; see ``AnyLogStore``.

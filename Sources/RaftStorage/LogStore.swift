@@ -30,6 +30,17 @@
 ///   entry after it** (raft paper, Fig. 7), and a batch that would leave a gap after
 ///   ``lastIndex()`` throws ``StorageError/Code/invalidArgument`` without changing anything.
 ///   A non-empty HardState replaces the stored one; ``HardState/empty`` means "unchanged".
+/// - A non-empty HardState keeps raft's invariants, or the save throws `invalidArgument` without
+///   changing anything (check with ``HardState/validate(replacing:lastIndexAfterSave:)`` before
+///   writing):
+///   - its commit is at most the last index after the save: the batch's last entry when the
+///     batch holds any entry above the boundary (even when it replaces a longer tail), otherwise
+///     the current ``lastIndex()``;
+///   - its term is not lower than the stored HardState's;
+///   - in the stored HardState's term, its vote is the stored vote unless that is 0: a vote,
+///     once cast in a term, never changes within it.
+///
+///   The rules leave a commit lower than the stored one alone (`MemoryStorage` accepts it).
 /// - Durability: when ``save(hardState:entries:)`` returns, the batch is durable if
 ///   ``HardState/mustSync(previous:entryCount:)`` says so (new entries, or a new term or vote);
 ///   a commit-only change may stay buffered until the next sync. ``sync()`` makes everything
@@ -92,7 +103,7 @@ public protocol LogStore: Sendable {
     // MARK: Writes
 
     /// Appends `entries` (replacing any overlapping tail) and stores `hardState` unless it is
-    /// empty, as one unit. See the type's requirements for durability.
+    /// empty, as one unit. See the type's requirements for the HardState rules and durability.
     func save(hardState: HardState, entries: [Entry]) throws(StorageError)
 
     /// Installs a snapshot received from the leader: records its marker durably, moves the
@@ -119,6 +130,11 @@ public protocol LogStore: Sendable {
     /// Syncs and releases the store's resources. Further calls throw
     /// ``StorageError/Code/closed``.
     func close() throws(StorageError)
+
+    /// What opening the store changed on disk (a torn tail cut off, damage discarded when told
+    /// to), so ``Storage`` can report it; empty by default. Never lose data without a record
+    /// here or an error.
+    var recoveryActions: [RecoveryAction] { get }
 }
 
 extension LogStore {

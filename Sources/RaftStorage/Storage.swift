@@ -43,7 +43,9 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
         /// rather than a snapshot (etcd's `SnapshotCatchUpEntries`, 5000).
         public var retainedEntries: UInt64
         /// Snapshots kept in the snapshot store; older ones are removed after a new one is
-        /// durable (etcd's `--max-snapshots`, 5). At least 1.
+        /// durable (etcd's `--max-snapshots`, 5). At least 1. The log keeps every entry after
+        /// the oldest of them, whatever ``retainedEntries`` says: it is what a fallback to that
+        /// snapshot needs.
         public var retainedSnapshots: Int
 
         /// Options with etcd's defaults: 5,000 entries and 5 snapshots kept.
@@ -62,6 +64,10 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
         /// Whether recovery had to move the log back to an older marker than the one it opened
         /// at (because the newest snapshot file was missing or unreadable).
         public var resumedFromOlderMarker: Bool
+        /// Every change recovery made: what the log store repaired when it opened (a torn tail
+        /// cut, damage discarded in a recovery mode that allows it) and each snapshot that
+        /// failed to verify and was set aside. Empty after a clean shutdown.
+        public var actions: [RecoveryAction]
     }
 
     /// The state raft starts from.
@@ -90,6 +96,7 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
         self.options = options
 
         let markers = try log.snapshotMarkers()
+        let snapshotsBefore = try snapshots.list()
         var snapshot = try snapshots.loadNewest(matching: markers)
         let opened = try log.snapshotMarker()
         // A snapshot from the leader is saved, then its marker recorded, then the HardState that
@@ -141,7 +148,12 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
             metadata.confState = recorded
         }
         self.current = Mutex(metadata)
-        self.recovery = Recovery(markers: markers, snapshot: target, resumedFromOlderMarker: resumed)
+        let remaining = Set(try snapshots.list())
+        let setAside = snapshotsBefore.filter { !remaining.contains($0) }.map { marker in
+            RecoveryAction(.snapshotSetAside, snapshot: marker, detail: "the snapshot file failed to verify and was set aside; an older snapshot was used")
+        }
+        self.recovery = Recovery(
+            markers: markers, snapshot: target, resumedFromOlderMarker: resumed, actions: log.recoveryActions + setAside)
     }
 
     // MARK: - raft's read interface
@@ -195,10 +207,25 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
     ///    the snapshot is durable before any older log segment can be released (etcd #10219),
     ///    and snapshots beyond ``Options/retainedSnapshots`` are removed.
     ///
-    /// If this throws, what reached the disk is unknown: stop using the storage, and reopen it
-    /// to recover.
+    /// Before anything is written, a non-empty `hardState` is checked against the stored one
+    /// with ``HardState/validate(replacing:lastIndexAfterSave:)``: its commit must be at most the
+    /// last index after the save (the last entry's index when `entries` go past the boundary,
+    /// otherwise the snapshot's index, or the current last index without a snapshot), its term
+    /// must not be lower than the stored term, and in the stored term its vote must be the
+    /// stored vote unless that is 0. A refused batch throws
+    /// ``StorageError/Code/invalidArgument`` and writes nothing, the snapshot included.
+    ///
+    /// If it throws for any other reason, what reached the disk is unknown: stop using the
+    /// storage, and reopen it to recover.
     public func save(hardState: HardState, entries: [Entry], snapshot: Snapshot? = nil) throws(StorageError) {
         let installing = snapshot.flatMap { $0.isEmpty ? nil : $0 }
+        if !hardState.isEmpty {
+            // The snapshot store and the log are written before the log's own save checks the
+            // HardState, so the check comes first here.
+            let last = try lastIndex(afterSaving: entries, installing: installing?.metadata)
+            let stored = try log.hardState()
+            try hardState.validate(replacing: stored, lastIndexAfterSave: last)
+        }
         if let installing {
             try snapshots.save(installing)
             try log.applySnapshot(installing.metadata)
@@ -211,12 +238,28 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
         }
     }
 
+    /// The log's last index once `entries` are saved after `installing` (when given) is
+    /// applied: the snapshot becomes the boundary, and entries at or below the boundary are
+    /// dropped.
+    private func lastIndex(afterSaving entries: [Entry], installing: SnapshotMetadata?) throws(StorageError) -> UInt64 {
+        let boundary: UInt64
+        if let installing {
+            boundary = installing.index
+        } else {
+            boundary = try log.firstIndex() - 1
+        }
+        if let last = entries.last?.index, last > boundary { return last }
+        if installing != nil { return boundary }
+        return try log.lastIndex()
+    }
+
     /// Takes a local snapshot of the state machine at `index` (etcd's `EtcdServer.snapshot`,
     /// `etcd-storage-spec` 7.5) and compacts the log behind it.
     ///
     /// The snapshot is saved durably, its marker recorded in the log, the log synced, and the
-    /// entries up to `index - retainedEntries` compacted; snapshots beyond
-    /// ``Options/retainedSnapshots`` are removed.
+    /// entries up to `index - retainedEntries` compacted, but never past the oldest snapshot
+    /// kept, so recovery can fall back to any kept snapshot if the newer ones become
+    /// unreadable; snapshots beyond ``Options/retainedSnapshots`` are removed.
     ///
     /// - Parameters:
     ///   - index: the applied index the state `data` reflects; it must be committed.
@@ -241,8 +284,11 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
         try log.recordSnapshot(metadata)
         current.withLock { $0 = metadata }
         try log.sync()
+        // Never past the oldest snapshot kept: should the newer ones become unreadable,
+        // recovery falls back to it and needs every entry after it.
+        let oldestKept = try snapshots.list().map(\.index).sorted().suffix(options.retainedSnapshots).first ?? index
         if index > options.retainedEntries {
-            let compactIndex = index - options.retainedEntries
+            let compactIndex = min(index - options.retainedEntries, oldestKept)
             if compactIndex >= (try log.firstIndex()) {
                 try log.compact(through: compactIndex)
             }

@@ -256,7 +256,10 @@ extension LogStoreConformance {
             testCase("hardState: many changes, the last one wins") { h in
                 try h.store.append(makeEntries(1...20, term: 1))
                 for step in UInt64(1)...20 {
-                    try h.store.save(hardState: HardState(term: 1 + step / 5, vote: step % 3, commit: step), entries: [])
+                    // One vote per term (terms 1 to 5 vote 1, 2, 0, 1, 2): a vote never changes
+                    // within its term.
+                    let term = 1 + step / 5
+                    try h.store.save(hardState: HardState(term: term, vote: term % 3, commit: step), entries: [])
                 }
                 try h.checkpoint()
                 h.equal(try h.store.hardState(), HardState(term: 5, vote: 2, commit: 20), "hardState")

@@ -2,8 +2,8 @@ public import RaftStorage
 public import Testing
 
 /// The conformance suite for ``RaftStorage/LogStore`` backends: etcd's `TestStorage*` tables plus empty logs,
-/// compaction, tail truncation, size limits, HardState round trips, snapshot boundaries and
-/// concurrent reads - every rule in ``RaftStorage/LogStore``'s "Implementation requirements".
+/// compaction, tail truncation, size limits, HardState round trips and rules, snapshot boundaries
+/// and concurrent reads - every rule in ``RaftStorage/LogStore``'s "Implementation requirements".
 ///
 /// Run all of it with one call:
 ///
@@ -79,7 +79,7 @@ public struct LogStoreConformance<Store: LogStore>: Sendable {
     public static var cases: [Case] {
         termCases + entriesCases + indexCases + compactCases + recordSnapshotCases + appendCases
             + applySnapshotCases + emptyLogCases + truncationCases + payloadCases + hardStateCases
-            + markerCases + concurrencyCases
+            + hardStateRuleCases + markerCases + concurrencyCases
     }
 }
 

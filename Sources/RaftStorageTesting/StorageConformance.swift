@@ -27,7 +27,8 @@ public struct StorageConformance<Log: LogStore, Snapshots: SnapshotStore>: Senda
     /// - Parameters:
     ///   - make: returns a new, empty log and snapshot store each time it is called.
     ///   - reopen: closes nothing itself; gets the (already closed) stores and returns them
-    ///     opened again from their files (memory stores return themselves).
+    ///     opened again from their files (a `MemoryLogStore` returns its `reopened()` copy, a
+    ///     `MemorySnapshotStore` itself).
     ///   - options: the storage options under test; small retention by default, so compaction
     ///     and snapshot removal happen often.
     public init(
@@ -156,12 +157,16 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
 
     private var last: UInt64 { entries.last?.index ?? first - 1 }
 
+    /// The vote to save in the current term: the one already cast in it, or 1 (a vote, once
+    /// cast in a term, never changes within it).
+    private var vote: UInt64 { hardState.term == term && hardState.vote != 0 ? hardState.vote : 1 }
+
     /// Appends `count` entries at the current term and moves the commit index to `commitTo`
     /// entries past the previous last index (capped to the new last index).
     public mutating func append(_ count: UInt64, commitTo advance: UInt64) throws {
         let start = last + 1
         let new = (start..<(start + count)).map { Entry(term: term, index: $0, data: Array("set k\($0) \(term)".utf8)) }
-        hardState = HardState(term: term, vote: 1, commit: max(hardState.commit, min(start - 1 + advance, start + count - 1)))
+        hardState = HardState(term: term, vote: vote, commit: max(hardState.commit, min(start - 1 + advance, start + count - 1)))
         try storage.save(hardState: hardState, entries: new)
         entries += new
     }

@@ -65,6 +65,11 @@ struct StorageCompositionTests {
         return try openLog(kind, directory)
     }
 
+    /// A closed memory log continued as its `reopened()` copy, as a restart would find it.
+    static func reopenedInMemory(_ log: AnyLogStore) -> AnyLogStore {
+        (log.base as? MemoryLogStore).map { AnyLogStore($0.reopened()) } ?? log
+    }
+
     /// Where a store's files are, for reopening.
     static func directory(of log: AnyLogStore) -> String? {
         (log.base as? WALLogStore<ProtobufRecordCodec>)?.directory
@@ -86,7 +91,7 @@ struct StorageCompositionTests {
                     (try Self.openLog(pair.log, base.file("wal")), try Self.openSnapshots(pair.snapshots, base.file("snap")))
                 },
                 reopen: { log, snapshots in
-                    let reopenedLog = try Self.directory(of: log).map { try Self.reopenLog(pair.log, $0) } ?? log
+                    let reopenedLog = try Self.directory(of: log).map { try Self.reopenLog(pair.log, $0) } ?? Self.reopenedInMemory(log)
                     let reopenedSnapshots = try Self.directory(of: snapshots).map { try Self.openSnapshots(pair.snapshots, $0) } ?? snapshots
                     return (reopenedLog, reopenedSnapshots)
                 })

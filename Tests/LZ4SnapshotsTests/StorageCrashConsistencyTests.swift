@@ -39,7 +39,7 @@ struct StorageCrashConsistencyTests {
     func crashes(_ snapshots: FileStoreKind, _ workload: CrashWorkload<StorageCrashStep>) throws {
         let report = try snapshots == .etcd ? Self.etcd.check(workload) : Self.lz4.check(workload)
         #expect(report.operations > 20)
-        print("[crash-consistency] Storage(WAL + \(snapshots.rawValue)), \(workload.name): \(report.operations) crash points, \(report.crashesRecovered) recoveries")
+        print("[crash-consistency] Storage(WAL + \(snapshots.rawValue)), \(workload.name): \(report.operations) crash points, \(report.crashesRecovered) recoveries, \(report.crashesRefusedAsDamage) refused as damage after out-of-order writes")
     }
 
     @Test(arguments: [FileStoreKind.etcd, .lz4], workloads)

@@ -107,7 +107,9 @@ struct StorageTests {
 
     @Test func recoveryRefusesACommitIndexPastTheLog() throws {
         try log.save(hardState: HardState(term: 1, vote: 1, commit: 0), entries: makeTestEntries(1...5))
-        try log.base.setHardState(HardState(term: 1, vote: 1, commit: 9))
+        // No log saves a commit past its last index; this one pretends to hold one, as a log
+        // that lost its tail would.
+        log.pretendHardState(HardState(term: 1, vote: 1, commit: 9))
         let error = #expect(throws: StorageError.self) { try Storage(log: log, snapshots: snapshots) }
         #expect(error?.code == .invariantViolation)
         #expect(error?.message.contains("state.commit 9 is out of range [0, 5]") == true)

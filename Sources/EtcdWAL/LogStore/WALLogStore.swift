@@ -43,8 +43,11 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
     public let codec: Codec
     /// The options the store was opened with.
     public let options: Options
-    /// What opening repaired, if anything.
-    public let repair: WALRepairOutcome?
+    /// What opening repaired, if anything (the last repair when there were two: damage
+    /// discarded, then a torn tail; ``recoveryActions`` lists them all).
+    public var repair: WALRepairOutcome? { repairs.last }
+    /// Every repair opening (or the last ``resume(from:)``) made, in order.
+    private let repairs: [WALRepairOutcome]
 
     /// The writer; held for the whole of every write, which serialises writers. `nil` once
     /// closed (or after a failed ``resume(from:)``).
@@ -85,7 +88,7 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
         self.codec = codec
         self.options = options
         let opened = try Self.openWAL(directory: directory, codec: codec, options: options, at: nil)
-        self.repair = opened.repair
+        self.repairs = opened.repairs
         self.writer = Mutex(opened.wal)
         self.state = Mutex(opened.view)
     }
@@ -93,11 +96,13 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
     private struct Opened {
         var wal: WAL<Codec>
         var view: LogView
-        var repair: WALRepairOutcome?
+        var repairs: [WALRepairOutcome] = []
     }
 
     /// Creates the WAL, or opens it at `marker` (default: the newest valid marker), repairing
-    /// a torn tail at most once.
+    /// a torn tail at most once, and discarding damage at most once when
+    /// ``Options/recoveryMode`` says so. Opened at `marker`, the log's marker is `marker`
+    /// itself, whatever later markers it holds (``resume(from:)``'s contract).
     private static func openWAL(directory: String, codec: Codec, options: Options, at marker: SnapshotMarker?) throws(StorageError) -> Opened {
         let walOptions = options.wal
         guard WAL<Codec>.exists(at: directory, fileSystem: walOptions.fileSystem) else {
@@ -107,7 +112,8 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
                 tail: wal.tailSegment)
             return Opened(wal: wal, view: view)
         }
-        var repair: WALRepairOutcome?
+        var repairs: [WALRepairOutcome] = []
+        var tornTailCut = false, damageDiscarded = false
         while true {
             do throws(StorageError) {
                 let scan = try WAL.scanMarkers(at: directory, codec: codec, options: walOptions)
@@ -124,11 +130,35 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
                     replayOptions: WALReplayOptions(restartsAtUnmatchedSnapshots: true), entryBodies: .metadataBeforeLastFile, sink: &sink)
                 let index = sink.index
                 let view = LogView(
-                    index: index, hardState: replay.hardState, marker: newestHeldMarker(replay, index), markers: scan.markers,
-                    tail: selected.last)
-                return Opened(wal: wal, view: view, repair: repair)
-            } catch where error.code == .unexpectedEnd && options.repairsTornTail && repair == nil {
-                repair = try WAL.repair(at: directory, codec: codec, options: walOptions)
+                    index: index, hardState: replay.hardState, marker: marker == nil ? newestHeldMarker(replay, index) : replay.boundary,
+                    markers: scan.markers, tail: selected.last)
+                return Opened(wal: wal, view: view, repairs: repairs)
+            } catch where error.code == .unexpectedEnd && options.repairsTornTail && !tornTailCut {
+                tornTailCut = true
+                repairs.append(try WAL.repair(at: directory, codec: codec, options: walOptions))
+            } catch where error.isDamage && options.recoveryMode == .discardFromDamage && !damageDiscarded {
+                damageDiscarded = true
+                repairs.append(try WAL.repair(at: directory, codec: codec, options: walOptions, discardingDamage: true))
+            }
+        }
+    }
+
+    /// What opening changed on disk: each torn tail cut and each damage discarded.
+    public var recoveryActions: [RecoveryAction] {
+        repairs.compactMap { repair in
+            switch repair {
+            case .nothingToRepair:
+                return nil
+            case .truncated(let path, let offset, let backup):
+                return RecoveryAction(
+                    .tornTailCut, path: path, offset: offset, backup: backup,
+                    detail: "a torn write (its bytes end in zeros or at the end of the file) was cut off; it held nothing acknowledged")
+            case .discardedDamage(let report, let backup):
+                return RecoveryAction(
+                    .damageDiscarded, path: report.path, offset: report.offset, bytesRemoved: report.bytesAfterDamage,
+                    removedEntries: nil, backup: backup,
+                    detail: "damage discarded as the recovery mode allows: entries after \(report.lastIntactIndex), "
+                        + "HardStates after \(report.lastIntactHardState) and \(report.laterSegments.count) later segment(s) are gone (\(report.error.message))")
             }
         }
     }
@@ -204,7 +234,12 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
     func save(
         hardState: HardState, entries: [Entry], deferringSync: Bool, holding wal: WAL<Codec>
     ) throws(StorageError) -> (wal: WAL<Codec>, sequence: UInt64) {
-        let kept = try state.withLock { (view) throws(StorageError) in try view.index.acceptedPart(of: entries) }
+        let kept = try state.withLock { (view) throws(StorageError) -> ArraySlice<Entry> in
+            let kept = try view.index.acceptedPart(of: entries)
+            // Checked before the WAL is written, so a refused HardState leaves nothing on disk.
+            try hardState.validate(replacing: view.hardState, lastIndexAfterSave: kept.last?.index ?? view.index.lastIndex)
+            return kept
+        }
         guard !kept.isEmpty || !hardState.isEmpty else { return (wal, 0) }
         let written = try wal.save(hardState: hardState, entries: Array(kept), deferringSync: deferringSync)
         state.withLock { view in

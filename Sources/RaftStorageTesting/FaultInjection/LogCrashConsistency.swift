@@ -90,8 +90,11 @@ public struct LogCrashConsistency<Store: LogStore>: Sendable {
 
     /// The standard workloads: appends with and without sync, HardState changes, tail
     /// truncation, snapshot markers, compaction with segment release, restarts, a power failure
-    /// that tears a batch (so the next open repairs it), and enough data to cut segments when the
-    /// backend under test uses small ones (a few KiB).
+    /// that tears a batch (so the next open repairs it), votes cast in new terms, and enough data
+    /// to cut segments when the backend under test uses small ones (a few KiB).
+    ///
+    /// Every HardState sequence is one raft can write: terms never decrease, a vote once cast
+    /// stays within its term, and commit never passes the last index.
     public static var workloads: [Workload] {
         let payload = { (index: UInt64, term: UInt64) in Entry(term: term, index: index, data: Array(repeating: UInt8(truncatingIfNeeded: index), count: 300)) }
         let batch = { (range: ClosedRange<UInt64>, term: UInt64) in range.map { payload($0, term) } }
@@ -163,6 +166,23 @@ public struct LogCrashConsistency<Store: LogStore>: Sendable {
                 .save(HardState(term: 2, vote: 2, commit: 5), batch(6...10, 2)),
                 .interrupted(.save(HardState(term: 2, vote: 2, commit: 8), batch(11...40, 2)), afterOperations: 1, outcome: .tearLastWrite(sectorSize: 4096)),
                 .save(HardState(term: 3, vote: 3, commit: 8), batch(11...12, 3)),
+            ]),
+            // Each term starts without a vote (durable: term changed), then casts one (durable:
+            // vote changed); a recovered state in that term must keep exactly that vote.
+            Workload(name: "votes: a new term, then a vote in it", steps: [
+                .save(HardState(term: 1, vote: 0, commit: 0), []),
+                .save(HardState(term: 1, vote: 1, commit: 0), batch(1...3, 1)),
+                .save(HardState(term: 2, vote: 0, commit: 2), []),
+                .save(HardState(term: 2, vote: 3, commit: 2), []),
+                .save(HardState(term: 2, vote: 3, commit: 3), []),
+                .save(HardState(term: 3, vote: 0, commit: 3), []),
+                .save(HardState(term: 3, vote: 2, commit: 3), batch(4...5, 3)),
+                .restart,
+                .save(HardState(term: 4, vote: 0, commit: 5), []),
+                // The vote reaches the disk but the power fails before it is acknowledged: the
+                // node goes on with whatever it recovers, and votes the same way again.
+                .interrupted(.save(HardState(term: 4, vote: 4, commit: 5), []), afterOperations: 1, outcome: .keepUnsynced),
+                .save(HardState(term: 4, vote: 4, commit: 5), batch(6...6, 4)),
             ]),
         ]
     }

@@ -95,9 +95,7 @@ struct LogCrashModel {
         let first = try store.firstIndex()
         let last = try store.lastIndex()
         if !writtenStates.contains(state) { problems.append("HardState \(state) was never written") }
-        if state.term < durable.hardState.term || state.commit < durable.hardState.commit {
-            problems.append("HardState went back from the acknowledged \(durable.hardState) to \(state)")
-        }
+        if let regression = hardStateRegression(from: durable.hardState, to: state) { problems.append(regression) }
         let entries = first <= last ? try store.entries(in: first..<(last + 1)) : []
         for entry in entries where !(written[entry.index] ?? []).contains(entry) {
             problems.append("entry \(entry) was never written")

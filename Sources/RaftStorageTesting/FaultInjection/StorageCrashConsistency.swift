@@ -88,7 +88,9 @@ public struct StorageCrashConsistency<Log: LogStore, Snapshots: SnapshotStore>: 
             let next = try storage.lastIndex() + 1
             let term = max(state.term, try storage.term(at: next - 1), 1)
             let entry = Entry(term: term, index: next, data: Array("after crash".utf8))
-            try storage.save(hardState: HardState(term: term, vote: state.vote, commit: state.commit), entries: [entry])
+            // A vote belongs to its term: a later term starts without one.
+            let vote = term == state.term ? state.vote : 0
+            try storage.save(hardState: HardState(term: term, vote: vote, commit: state.commit), entries: [entry])
             try storage.close()
             let reopened = try reopening()
             defer { try? reopened.close() }
@@ -101,7 +103,9 @@ public struct StorageCrashConsistency<Log: LogStore, Snapshots: SnapshotStore>: 
     /// The standard workloads, for storage opened with few retained entries and snapshots (say
     /// 2 and 2) and a log with small segments: Ready batches with commit following, local
     /// snapshots with compaction, a leader's snapshot installed, commit-only HardStates,
-    /// restarts, and a power failure tearing a batch.
+    /// restarts, a power failure tearing a batch, and votes cast in new terms. Every HardState
+    /// sequence is one raft can write (terms never decrease, a vote once cast stays within its
+    /// term, commit never passes the last index).
     public static var workloads: [Workload] {
         let entry = { (index: UInt64, term: UInt64) in Entry(term: term, index: index, data: Array(repeating: UInt8(truncatingIfNeeded: index &* 7), count: 300)) }
         let ready = { (range: ClosedRange<UInt64>, term: UInt64, commit: UInt64) in
@@ -151,6 +155,22 @@ public struct StorageCrashConsistency<Log: LogStore, Snapshots: SnapshotStore>: 
                 .createSnapshot(at: 2, data: state(2, 1_000)),
                 .interrupted(ready(5...34, 1, 4), afterOperations: 1, outcome: .tearLastWrite(sectorSize: 512)),
                 ready(5...8, 2, 7),
+                .createSnapshot(at: 6, data: state(6, 1_000)),
+            ]),
+            // Each term starts without a vote, then casts one; a recovered state in that term
+            // must keep exactly that vote. Snapshots are at commits saved with entries (durable).
+            Workload(name: "votes: a new term, then a vote in it", steps: [
+                .ready(HardState(term: 1, vote: 0, commit: 0), [], snapshot: nil),
+                .ready(HardState(term: 1, vote: 1, commit: 3), (1...4).map { entry($0, 1) }, snapshot: nil),
+                .createSnapshot(at: 3, data: state(3, 1_000)),
+                .ready(HardState(term: 2, vote: 0, commit: 4), [], snapshot: nil),
+                .ready(HardState(term: 2, vote: 3, commit: 4), [], snapshot: nil),
+                .restart,
+                .ready(HardState(term: 3, vote: 0, commit: 4), [], snapshot: nil),
+                // The vote reaches the disk but the power fails before it is acknowledged: the
+                // node goes on with whatever it recovers, and votes the same way again.
+                .interrupted(.ready(HardState(term: 3, vote: 2, commit: 4), [], snapshot: nil), afterOperations: 1, outcome: .keepUnsynced),
+                .ready(HardState(term: 3, vote: 2, commit: 6), (5...7).map { entry($0, 3) }, snapshot: nil),
                 .createSnapshot(at: 6, data: state(6, 1_000)),
             ]),
         ]

@@ -77,9 +77,7 @@ struct StorageModel<Log: LogStore, Snapshots: SnapshotStore>: CrashModel {
         var problems: [String] = []
         let state = try storage.initialState().hardState
         if !writtenStates.contains(state) { problems.append("HardState \(state) was never written") }
-        if state.term < durable.hardState.term || state.commit < durable.hardState.commit {
-            problems.append("HardState went back from the acknowledged \(durable.hardState) to \(state)")
-        }
+        if let regression = hardStateRegression(from: durable.hardState, to: state) { problems.append(regression) }
 
         let snapshot = Self.key(storage.snapshotMetadata.marker)
         if snapshot.index < durable.snapshot.index {

@@ -10,24 +10,32 @@ final class Journal: Sendable {
     func reset() { calls.withLock { $0.removeAll() } }
 }
 
-/// A memory log that records its write calls, and can pretend to hold extra snapshot markers.
+/// A memory log that records its write calls, and can pretend to hold extra snapshot markers or
+/// another HardState.
 final class RecordingLogStore: LogStore {
     let base = MemoryLogStore()
     let journal: Journal
     private let extraMarkers = Mutex<[SnapshotMarker]>([])
     private let resumedFrom = Mutex<SnapshotMarker?>(nil)
+    private let pretendedHardState = Mutex<HardState?>(nil)
 
     init(journal: Journal) { self.journal = journal }
 
     /// Markers reported by `snapshotMarkers()` in addition to the base store's.
     func offerMarkers(_ markers: [SnapshotMarker]) { extraMarkers.withLock { $0 = markers } }
     var lastResume: SnapshotMarker? { resumedFrom.withLock { $0 } }
+    /// Makes `hardState()` answer `state`, as a log that lost entries after `state` was saved
+    /// would; a save of such a state is refused, so it cannot be stored for real.
+    func pretendHardState(_ state: HardState) { pretendedHardState.withLock { $0 = state } }
 
     func firstIndex() throws(StorageError) -> UInt64 { try base.firstIndex() }
     func lastIndex() throws(StorageError) -> UInt64 { try base.lastIndex() }
     func term(at index: UInt64) throws(StorageError) -> UInt64 { try base.term(at: index) }
     func entries(in range: Range<UInt64>, maxBytes: UInt64) throws(StorageError) -> [Entry] { try base.entries(in: range, maxBytes: maxBytes) }
-    func hardState() throws(StorageError) -> HardState { try base.hardState() }
+    func hardState() throws(StorageError) -> HardState {
+        if let pretended = pretendedHardState.withLock({ $0 }) { return pretended }
+        return try base.hardState()
+    }
     func snapshotMarker() throws(StorageError) -> SnapshotMarker {
         if let resumed = resumedFrom.withLock({ $0 }) { return resumed }
         return try base.snapshotMarker()

@@ -70,6 +70,10 @@ public final class DictionaryLogStore: LogStore {
                 guard kept.enumerated().allSatisfy({ $0.element.index == first + UInt64($0.offset) }) else {
                     throw StorageError(.invalidArgument, "entries are not contiguous")
                 }
+            }
+            // The framework's HardState rules, checked before anything changes.
+            try hardState.validate(replacing: state.hardState, lastIndexAfterSave: kept.last?.index ?? state.last)
+            if let first = kept.first?.index {
                 for index in first...max(first, state.last) { state.entries[index] = nil }
                 for entry in kept { state.entries[entry.index] = entry }
                 state.last = kept.last!.index
