@@ -56,7 +56,7 @@ struct TailRuleTests {
         }
     }
 
-    @Test("a flipped bit, a zeroed sector or a zeroed length word before the last record: damage, refused")
+    @Test("a flipped bit or a zeroed length word in any record but the last, a zeroed sector before the last two: damage, refused")
     func damageBeforeTheEnd() throws {
         let directory = TemporaryDirectory()
         defer { directory.cleanup() }
@@ -76,8 +76,9 @@ struct TailRuleTests {
             try writeBytes(word, to: segment)
             try Self.expectRefused(path, segment, comment: "length word zeroed at \(start)")
         }
-        let end = Int(records.last!.offset) + records.last!.frameSize
-        for sector in stride(from: 512, to: end - 512, by: 512) {
+        // Sectors before the last two records, so intact records follow each.
+        let lastTwo = Int(records[records.count - 2].offset)
+        for sector in stride(from: 512, through: lastTwo - 512, by: 512) {
             var zeroed = original
             for byte in sector..<(sector + 512) { zeroed[byte] = 0 }
             try writeBytes(zeroed, to: segment)
@@ -111,7 +112,7 @@ struct TailRuleTests {
         }
     }
 
-    @Test("a length word enlarged to swallow the records after it is damage even when every byte after its claimed end is zero")
+    @Test("a length word enlarged to swallow the records after it is damage, wherever its claimed end falls")
     func swallowingLengthWord() throws {
         let directory = TemporaryDirectory()
         defer { directory.cleanup() }
@@ -126,5 +127,56 @@ struct TailRuleTests {
             try writeBytes(damaged, to: segment)
             try Self.expectRefused(path, segment, comment: "length \(claimed)")
         }
+    }
+}
+
+extension TailRuleTests {
+    @Test("bytes after the end of the log that are not records (garbage behind a zero length word) end the log as etcd does, and are zeroed on open")
+    func garbageAfterTheEnd() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.cleanup() }
+        let path = directory.file("wal")
+        let (records, state) = try Self.makeLog(at: path, count: 6)
+        let segment = path + "/" + firstSegment
+        let end = Int(records.last!.offset) + records.last!.frameSize
+        try damage(segment) { bytes in bytes.replaceSubrange((end + 64)..<(end + 88), with: Array("\u{10}\0\0\0\0\0\0\0garbage!garbage!".utf8)) }
+        let store = try WALLogStore.open(at: path)
+        #expect(store.repair == nil)
+        #expect(try store.lastIndex() == 6)
+        #expect(try store.hardState() == state)
+        try store.close()
+        #expect(try readBytes(segment)[end...].allSatisfy { $0 == 0 })
+    }
+
+    @Test("damage discarded when told to: the report names what is lost, the log opens with what precedes it, and recovery says so")
+    func discardFromDamage() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.cleanup() }
+        let path = directory.file("wal")
+        let (records, _) = try Self.makeLog(at: path)
+        let segment = path + "/" + firstSegment
+        let target = try #require(records.first { if case .entry(let entry) = $0.record { entry.index == 8 } else { false } })
+        try damage(segment) { $0[Int(target.offset) + target.frameSize / 2] ^= 0x01 }
+        let report = try #require(try WAL.damageReport(at: path, codec: codec))
+        #expect(report.path == segment)
+        #expect(report.offset == target.offset)
+        #expect(report.lastIntactIndex == 7)
+        #expect(report.lastIntactHardState == HardState(term: 1, vote: 1, commit: 7))
+        #expect(report.intactMarkers.map(\.index) == [0, 5])
+        #expect(report.description.contains("every entry after index 7"))
+        #expect(throws: StorageError.self) { _ = try WALLogStore.open(at: path) }
+
+        let store = try WALLogStore.open(at: path, options: .init(recoveryMode: .discardFromDamage))
+        #expect(try store.lastIndex() == 7)
+        #expect(try store.hardState() == HardState(term: 1, vote: 1, commit: 7))
+        #expect(store.recoveryActions.map(\.kind) == [.damageDiscarded])
+        #expect(store.recoveryActions.first?.offset == target.offset)
+        #expect(FileManager.default.fileExists(atPath: segment + ".broken"))
+        try store.save(hardState: HardState(term: 2, vote: 1, commit: 8), entries: [Entry(term: 2, index: 8, data: [8])])
+        try store.close()
+        let reopened = try WALLogStore.open(at: path)
+        #expect(try reopened.lastIndex() == 8)
+        #expect(reopened.recoveryActions.isEmpty)
+        try reopened.close()
     }
 }

@@ -62,7 +62,19 @@ struct StorageTests {
         try storage.createSnapshot(at: 3, confState: ConfState(voters: [4, 5]), data: [])
         let second = try storage.createSnapshot(at: 6, data: [])
         #expect(second.metadata.confState == ConfState(voters: [4, 5]))
-        #expect(try storage.firstIndex() == 7)
+        // Compaction stops at the oldest snapshot kept (3), which a fallback would need.
+        #expect(try storage.firstIndex() == 4)
+    }
+
+    @Test func compactionNeverPassesTheOldestSnapshotKept() throws {
+        let storage = try open(.init(retainedEntries: 0, retainedSnapshots: 2))
+        try storage.save(hardState: HardState(term: 1, vote: 1, commit: 9), entries: makeTestEntries(1...9))
+        try storage.createSnapshot(at: 3, data: [])
+        #expect(try storage.firstIndex() == 4)
+        try storage.createSnapshot(at: 6, data: [])
+        #expect(try storage.firstIndex() == 4, "snapshots 3 and 6 are kept")
+        try storage.createSnapshot(at: 9, data: [])
+        #expect(try storage.firstIndex() == 7, "snapshot 3 is removed; 6 is the oldest kept")
     }
 
     @Test func snapshotsBeyondTheCommitOrNotNewerAreRefused() throws {

@@ -47,7 +47,7 @@ struct WALCommandsTests {
         #expect(before.status == 1)
         let repaired = try RaftStoreTool.run(["wal", "repair", wal])
         #expect(repaired.status == 0, "\(repaired)")
-        #expect(repaired.stdout.contains("repaired: cut"))
+        #expect(repaired.stdout.contains("repaired a torn tail: cut"))
         let files = try FileManager.default.contentsOfDirectory(atPath: wal)
         #expect(files.contains { $0.hasSuffix(".wal.broken") })
         #expect(try RaftStoreTool.run(["wal", "verify", wal]).status == 0)
@@ -60,6 +60,27 @@ struct WALCommandsTests {
         let again = try RaftStoreTool.run(["wal", "repair", wal])
         #expect(again.status == 0)
         #expect(again.stdout.contains("nothing to repair"))
+    }
+
+    @Test("damage in the last segment: verify calls it damage, repair refuses and changes nothing, --discard-from-damage prints the loss and cuts")
+    func discardFromDamage() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let wal = try scratch.copy(Fixtures.goWAL("crc-mismatch-last-segment"), as: "wal")
+        let verify = try RaftStoreTool.run(["wal", "verify", wal])
+        expectFailure(verify, status: 1, mentioning: ["damage, not a torn tail", "--discard-from-damage"])
+        let segments = try FileManager.default.contentsOfDirectory(atPath: wal).sorted()
+        let refused = try RaftStoreTool.run(["wal", "repair", wal])
+        expectFailure(refused, status: 1, mentioning: ["crcMismatch"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: wal).sorted() == segments)
+
+        let discarded = try RaftStoreTool.run(["wal", "repair", "--discard-from-damage", wal])
+        #expect(discarded.status == 0, "\(discarded)")
+        #expect(discarded.stdout.contains("discarding from the damage on:"))
+        #expect(discarded.stdout.contains("every entry after index"))
+        #expect(discarded.stdout.contains("discarded: cut"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: wal).contains { $0.hasSuffix(".wal.broken") })
+        #expect(try RaftStoreTool.run(["wal", "verify", wal]).status == 0)
     }
 
     @Test("repair finds the codec: a torn LZ4-codec WAL is cut back to its last complete record")

@@ -2,14 +2,13 @@ import RaftStorage
 
 // The rule that tells a torn tail from damage (Docs/Recovery.md, "Torn tail or damage").
 //
-// A power cut during a write leaves, after the last record that reached the disk whole, at most
-// one record whose first bytes arrived and whose rest reads as zeros (or lies past the end of
-// the file), and zeros after it: bytes never written to a preallocated segment read as zeros.
-// Such a tail can only hold what was never acknowledged, so it may be cut off. Anything else
-// found where reading stopped - bytes after the record's end, a record that arrived whole but
-// does not verify, a length word that swallows intact records - means the failure sits in data
-// that was written, possibly acknowledged, and later changed: damage, which is reported and
-// never cut away automatically.
+// A power cut during a write leaves, after the last record that reached the disk whole, a
+// record whose bytes are partly missing (zeros, or past the end of the file); nothing after it
+// was acknowledged, so it may be cut off. Damage leaves a record that was written whole and
+// changed later, usually with the records written after it still intact. So a failure in the
+// last segment is damage when an intact record - one whose CRC chains with a neighbour's - lies
+// after it, or when the record itself reached the disk whole (no zeros in it, its last byte
+// there) and still does not verify; otherwise it is a torn write.
 
 extension RecordReader {
     /// Classifies a record of the last file that failed at `start`: a torn write
@@ -19,31 +18,31 @@ extension RecordReader {
     /// - Parameters:
     ///   - frameEnd: where the frame ends by its length word (may lie past the end of the file).
     ///   - bodyEnd: where the record's bytes end by its length word (before the padding).
-    mutating func classifyTailFailure(at start: Int, frameEnd: Int, bodyEnd: Int, cause: StorageError) throws(StorageError) -> StorageError {
+    func classifyTailFailure(at start: Int, frameEnd: Int, bodyEnd: Int, cause: StorageError) throws(StorageError) -> StorageError {
         let window = self.window!
         let size = window.size
         let dataEnd = try window.endOfData(in: start..<size)
-        if dataEnd > frameEnd {
-            return damage(cause, at: start, "bytes up to offset \(dataEnd) follow the record, so it was not the last one written")
+        if let anchor = try intactRecord(after: start, claimedEnd: frameEnd, bodyEnd: bodyEnd, dataEnd: dataEnd) {
+            return damage(cause, at: start, "an intact record at offset \(anchor) follows it")
         }
-        if frameEnd <= size && dataEnd >= bodyEnd {
-            return damage(cause, at: start, "the record reached the disk to its last byte, so it was not torn")
-        }
-        if let anchor = try intactRecord(after: start, before: dataEnd) {
-            return damage(cause, at: start, "an intact record at offset \(anchor) follows it inside the length the record claims")
+        if frameEnd <= size, dataEnd >= bodyEnd, try !window.hasZeroSector(in: start..<frameEnd) {
+            return damage(cause, at: start, "the record reached the disk whole (no zeroed sector, its last byte there), so it was not torn")
         }
         return StorageError(
-            .unexpectedEnd, "torn write: the record's bytes end in zeros or at the end of the file (\(cause.message))",
+            .unexpectedEnd, "torn write: the record's bytes end in zeros or at the end of the file, and nothing intact follows (\(cause.message))",
             path: window.path, offset: Int64(start))
     }
 
-    /// A zero length word at `start` ends the last file only when nothing but zeros follows.
+    /// A zero length word at `start` ends the last file unless an intact record follows it
+    /// (the word was zeroed after it was written); other bytes there are left for the writer
+    /// to zero (etcd's `ZeroToEnd`).
     func checkEndOfLog(at start: Int) throws(StorageError) {
         let window = self.window!
-        guard let found = try window.firstNonZero(in: start..<window.size) else { return }
+        let dataEnd = try window.endOfData(in: start..<window.size)
+        guard dataEnd > start, let anchor = try intactRecord(after: start, claimedEnd: nil, bodyEnd: nil, dataEnd: dataEnd) else { return }
         throw StorageError(
             .corrupt,
-            "the log ends at offset \(start) (a zero length word), but data follows at offset \(found): "
+            "the log ends at offset \(start) (a zero length word), but an intact record follows at offset \(anchor): "
                 + "records after it were written and may be acknowledged; damage, not a torn write",
             path: window.path, offset: Int64(start))
     }
@@ -57,26 +56,28 @@ extension RecordReader {
         return error
     }
 
-    /// The offset of a record after `start` that is provably one this log wrote - its CRC
-    /// chains with a neighbour's - or `nil`. Used when the failed record's length word claims
-    /// every byte after it: a damaged length word would hide intact records there.
-    private func intactRecord(after start: Int, before dataEnd: Int) throws(StorageError) -> Int? {
+    /// The offset of a record after the one failed at `start` that is provably one this log
+    /// wrote, or `nil`: the failed record itself verifying with another length (its length
+    /// word was damaged), the record after its claimed end chaining from the CRC it stores,
+    /// or any two records in a row whose CRCs chain.
+    private func intactRecord(after start: Int, claimedEnd: Int?, bodyEnd: Int?, dataEnd: Int) throws(StorageError) -> Int? {
         var scanner = try SegmentWindow(path: window!.path, fileSystem: fileSystem)
         defer { scanner.close() }
+        if let claimedEnd, let bodyEnd, claimedEnd < dataEnd, let failed = try decoded((start + 8)..<bodyEnd, in: &scanner),
+            let next = try frame(at: claimedEnd, in: &scanner), next.isChained(after: failed.checksum)
+        {
+            return claimedEnd
+        }
         var predecessorTries = 0
         var candidate = start + 8
         while candidate + 8 <= dataEnd {
             defer { candidate += 8 }
             guard let record = try frame(at: candidate, in: &scanner) else { continue }
-            // The failed record intact but for its length word: its bytes up to here verify.
             if predecessorTries < 16 {
                 predecessorTries += 1
                 if try failedRecordVerifies(from: start, endingAt: candidate, in: &scanner) { return candidate }
             }
-            // Two records in a row whose CRCs chain.
-            if let next = try frame(at: candidate + record.frameSize, in: &scanner),
-                next.isChained(after: record.checksum)
-            {
+            if let next = try frame(at: candidate + record.frameSize, in: &scanner), next.isChained(after: record.checksum) {
                 return candidate
             }
         }

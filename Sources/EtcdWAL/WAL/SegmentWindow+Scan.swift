@@ -31,6 +31,22 @@ extension SegmentWindow {
         return nil
     }
 
+    /// Whether any 512-byte piece of `range`, cut at sector boundaries of the file, is all
+    /// zeros (etcd's test for a torn write): a sector the disk never got.
+    func hasZeroSector(in range: Range<Int>) throws(StorageError) -> Bool {
+        guard !range.isEmpty else { return false }
+        var buffer = [UInt8](repeating: 0, count: range.count)
+        return try read(range, into: &buffer) { raw in
+            var pieceStart = 0
+            while pieceStart < raw.count {
+                let pieceEnd = min(raw.count, ((range.lowerBound + pieceStart) / 512 + 1) * 512 - range.lowerBound)
+                if ZeroScan.firstNonZero(UnsafeRawBufferPointer(rebasing: raw[pieceStart..<pieceEnd])) == nil { return true }
+                pieceStart = pieceEnd
+            }
+            return raw.count < range.count
+        }
+    }
+
     /// Reads `range` into the front of `buffer` and hands the bytes read to `body`.
     private func read<Result>(
         _ range: Range<Int>, into buffer: inout [UInt8], _ body: (UnsafeRawBufferPointer) -> Result

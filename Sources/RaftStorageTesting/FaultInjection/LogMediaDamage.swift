@@ -14,12 +14,13 @@ public import Testing
 /// One exception, derived per case (``MediaDamageCase/tornTailAlternative``): damage confined
 /// to the log's very last record - the final bytes written - can read exactly like a torn
 /// write, so there the log may also come back without that record, provided it reports the
-/// repair (`repaired`).
+/// repair (`repaired`; by default a ``RaftStorage/RecoveryAction/Kind/tornTailCut`` among the store's
+/// `recoveryActions`).
 ///
 /// ```swift
-/// let checker = LogMediaDamage(
-///     open: { fs in try WALLogStore.open(at: "/wal", options: .init(wal: WALOptions(fileSystem: fs, segmentSize: 4096))) },
-///     repaired: { $0.repair != nil })
+/// let checker = LogMediaDamage(open: { fs in
+///     try WALLogStore.open(at: "/wal", options: .init(wal: WALOptions(fileSystem: fs, segmentSize: 4096)))
+/// })
 /// let records = try WAL.read(at: "/wal", from: .zero, codec: ProtobufRecordCodec(), options: ...,
 ///                            replayOptions: WALReplayOptions(collectsRecords: true)).records
 ///     .map { StoredRecord(path: $0.path, offset: Int($0.offset), size: $0.frameSize, record: $0.record) }
@@ -34,11 +35,11 @@ public struct LogMediaDamage<Store: LogStore>: Sendable {
     /// The error codes that report damage.
     public let damageCodes: Set<StorageError.Code>
 
-    /// A checker for the stores `open` opens; `repaired` tells whether opening repaired a torn
-    /// tail (a store that never repairs may leave the default).
+    /// A checker for the stores `open` opens; `repaired` tells whether opening cut off a torn
+    /// tail (by default: whether the store's `recoveryActions` report one).
     public init(
         open: @escaping @Sendable (FaultInjectingFileSystem) throws -> Store,
-        repaired: @escaping @Sendable (Store) -> Bool = { _ in false },
+        repaired: @escaping @Sendable (Store) -> Bool = { store in store.recoveryActions.contains { $0.kind == .tornTailCut } },
         damageCodes: Set<StorageError.Code> = MediaDamage.damageCodes
     ) {
         self.open = open

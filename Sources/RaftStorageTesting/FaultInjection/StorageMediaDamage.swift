@@ -9,8 +9,8 @@ public import Testing
 /// The invariant through `Storage` (``checkStorage(_:image:acknowledged:sourceLocation:)``):
 /// recovery returns the acknowledged HardState (term, vote, commit), a snapshot that loads with
 /// its acknowledged data, and every acknowledged entry after it - the newest snapshot, or an
-/// older one when the damaged newest file was set aside - or fails with a damage error naming the
-/// damaged file and an offset.
+/// older one when the damaged newest file was set aside (no longer listed, and reported in
+/// `recovery.actions`) - or fails with a damage error naming the damaged file and an offset.
 ///
 /// Through the store (``checkSnapshotStore(_:image:acknowledged:sourceLocation:)``):
 /// `loadNewest(matching:)` of the damaged snapshot returns it with exactly its acknowledged data,
@@ -47,7 +47,8 @@ public struct StorageMediaDamage<Log: LogStore, Snapshots: SnapshotStore>: Senda
     public func openStorage(_ fs: FaultInjectingFileSystem) throws -> Storage<Log, Snapshots> {
         let log = try openLog(fs)
         do {
-            return try Storage(log: log, snapshots: try openSnapshots(fs), options: options)
+            let snapshots = try openSnapshots(fs)
+            return try Storage(log: log, snapshots: snapshots, options: options)
         } catch {
             try? log.close()
             throw error
@@ -115,11 +116,13 @@ public struct StorageMediaDamage<Log: LogStore, Snapshots: SnapshotStore>: Senda
             // Only the damaged newest snapshot may be passed over, and only once set aside.
             let newest = acknowledged.newestSnapshot
             var fellBack = false
-            if recovered != newest && recovered < newest {
+            if recovered < newest {
                 if damaged.snapshot != newest {
                     problems.append("recovered the snapshot \(recovered), though the newest acknowledged \(newest) is intact")
                 } else if try storage.snapshots.list().map(snapshotKey).contains(newest) {
                     problems.append("passed over the damaged newest snapshot \(newest) but left it listed")
+                } else if !storage.recovery.actions.contains(where: { $0.kind == .snapshotSetAside && $0.snapshot.map(snapshotKey) == newest }) {
+                    problems.append("set the damaged newest snapshot \(newest) aside without reporting it in recovery.actions")
                 } else {
                     fellBack = true
                 }
@@ -129,10 +132,10 @@ public struct StorageMediaDamage<Log: LogStore, Snapshots: SnapshotStore>: Senda
             let from = recovered.index + 1
             let entries = from <= last ? try storage.entries(in: from..<(last + 1)) : []
             let state = try storage.initialState().hardState
+            // Every acknowledged entry after the recovered snapshot, and nothing else.
             if let shortfall = acknowledged.log.shortfall(first: max(first, from), last: last, entries: entries, state: state, from: from) {
                 problems.append(shortfall)
             }
-            if first > from { problems.append("the log starts at \(first), after the recovered snapshot \(recovered)") }
             if !problems.isEmpty { return .lost(problems.joined(separator: "; ")) }
             return fellBack ? .recoveredFromOlderSnapshot : .recovered
         } catch {

@@ -32,7 +32,7 @@ enum WALSection {
                 markers.last { $0.matches(.zero) || snapshotMarkers.contains(MarkerKey($0)) }
             }
         } catch {
-            report.problems.append("WAL: \(error)")
+            report.problems.append("WAL: " + WALProblem.describe(error, directory: directory))
             report.notes += collector.messages.map { "WAL: \($0)" }
             return
         }
@@ -53,15 +53,14 @@ enum WALSection {
         section.rows.append(("HardState", "term \(state.term), vote \(state.vote)\(isSelf ? " (this member)" : ""), commit \(state.commit)"))
 
         if let error = replay.error {
-            let hint = error.code == .unexpectedEnd ? " (a torn tail: etcd repairs it on start; 'raftstore wal repair' does it now)" : ""
-            report.problems.append("WAL: \(error)\(hint)")
+            report.problems.append("WAL: " + WALProblem.describe(error, directory: directory))
         } else if !state.isEmpty && (state.commit < replay.start.index || state.commit > replay.lastIndex) {
             report.problems.append(
                 "WAL: the commit index \(state.commit) is outside the log [\(replay.start.index), \(replay.lastIndex)]; etcd would refuse to start")
         }
         let broken = ((try? Paths.fileSystem.contentsOfDirectory(directory)) ?? []).filter { $0.hasSuffix(".broken") }.sorted()
         for name in broken {
-            report.notes.append("WAL: \(name) is the copy an earlier repair kept of a segment whose torn tail it cut off")
+            report.notes.append("WAL: \(name) is the copy an earlier repair kept of a segment it cut (a torn tail, or damage discarded when told to)")
         }
     }
 

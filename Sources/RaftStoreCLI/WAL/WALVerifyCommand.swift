@@ -10,8 +10,10 @@ struct WALVerifyCommand: ParsableCommand {
         discussion: """
             Reads every segment (records, CRC32C chain, metadata), finds the snapshot markers a \
             restart may open at, and replays from the oldest of them as etcd's ReadAll does. Exit \
-            code 0 when the WAL is sound, 1 with the first problem otherwise; a torn tail is a \
-            problem that 'raftstore wal repair' fixes.
+            code 0 when the WAL is sound, 1 with the first problem otherwise. A torn tail (a \
+            write a crash cut short) is cut off by a restart or 'raftstore wal repair'; damage \
+            (data written, then changed) is refused by a restart and only cut by 'raftstore wal \
+            repair --discard-from-damage'.
             """
     )
 
@@ -21,7 +23,14 @@ struct WALVerifyCommand: ParsableCommand {
     func run() throws {
         try Paths.requireDirectory(directory, "WAL directory")
         let collector = LogCollector()
-        let check = try storage { () throws(StorageError) in try WALCheck.run(directory: directory, logger: collector.logger) }
+        let check: WALCheck
+        do {
+            check = try WALCheck.run(directory: directory, logger: collector.logger)
+        } catch where error.isDamage {
+            throw CLIError.data(WALProblem.describe(error, directory: directory))
+        } catch {
+            throw CLIError(error)
+        }
         let out = TextSink()
         for message in collector.messages { out.line("note: \(message)") }
         let replay = check.replay
@@ -34,9 +43,7 @@ struct WALVerifyCommand: ParsableCommand {
         }
         if let error = replay.error {
             out.flush()
-            if error.code == .unexpectedEnd {
-                throw CLIError.data("torn or truncated tail: \(error) - 'raftstore wal repair \(directory)' cuts it off, keeping a .broken copy")
-            }
+            if error.code == .unexpectedEnd || error.isDamage { throw CLIError.data(WALProblem.describe(error, directory: directory)) }
             throw CLIError(error)
         }
         out.line("ok")
