@@ -2,8 +2,9 @@ public import RaftStorage
 public import Testing
 
 /// The conformance suite for ``RaftStorage/LogStore`` backends: etcd's `TestStorage*` tables plus empty logs,
-/// compaction, tail truncation, size limits, HardState round trips and rules, snapshot boundaries
-/// and concurrent reads - every rule in ``RaftStorage/LogStore``'s "Implementation requirements".
+/// compaction, tail truncation, size limits, HardState round trips and rules, snapshot boundaries,
+/// resuming from older markers, closing, durability and concurrent reads - every rule in
+/// ``RaftStorage/LogStore``'s "Implementation requirements".
 ///
 /// Run all of it with one call:
 ///
@@ -18,26 +19,48 @@ public import Testing
 /// ```swift
 /// @Test(arguments: LogStoreConformance<MyLog>.cases)
 /// func conformance(_ testCase: LogStoreConformance<MyLog>.Case) throws {
-///     try LogStoreConformance(makeStore: makeLog, reopen: reopenLog).run(testCase)
+///     try LogStoreConformance(makeStore: makeLog, reopen: reopenLog, crash: crashLog).run(testCase)
 /// }
 /// ```
 ///
 /// A durable backend passes `reopen`, a closure that closes the store it is given and opens it
 /// again from its files; every case then runs a second time with restarts in the middle and at
-/// the end.
+/// the end. A reopen syncs first and closes, so it cannot tell whether the store made anything
+/// durable before it was asked to: a backend that also passes `crash` (typically over a
+/// `FaultInjectingFileSystem`) runs every case a third time, simulating a power failure at the
+/// same points instead, and the suite checks that everything the protocol says is durable at
+/// that point survived. Without `crash`, ``durabilityChecked`` is `false` and each call site of
+/// ``run(_:sourceLocation:)`` prints one line saying so.
 public struct LogStoreConformance<Store: LogStore>: Sendable {
-    /// Returns a new, empty store for each case.
+    /// Returns a new, empty store for each case and each pass.
     public let makeStore: @Sendable () throws -> Store
     /// Closes a store and opens it again from its files; `nil` for stores that keep nothing.
     public let reopen: (@Sendable (Store) throws -> Store)?
+    /// Simulates a crash: drops everything the store has not made durable and opens the store
+    /// again from what survived; the old store is abandoned without ``RaftStorage/LogStore/close()``.
+    /// `nil` when the backend cannot simulate one.
+    public let crash: (@Sendable (Store) throws -> Store)?
 
     /// - Parameters:
     ///   - makeStore: returns a new, empty store each time it is called.
     ///   - reopen: for durable stores, closes the given store and returns it opened again.
-    public init(makeStore: @escaping @Sendable () throws -> Store, reopen: (@Sendable (Store) throws -> Store)? = nil) {
+    ///   - crash: for durable stores that can simulate a power failure, drops what the given
+    ///     store has not made durable (without closing it) and returns it opened again from
+    ///     what is left; with a `FaultInjectingFileSystem`, `fileSystem.crash(.dropUnsynced)`
+    ///     and then the same open call as `reopen`.
+    public init(
+        makeStore: @escaping @Sendable () throws -> Store,
+        reopen: (@Sendable (Store) throws -> Store)? = nil,
+        crash: (@Sendable (Store) throws -> Store)? = nil
+    ) {
         self.makeStore = makeStore
         self.reopen = reopen
+        self.crash = crash
     }
+
+    /// Whether runs check durability across simulated crashes: `true` when the suite has a
+    /// ``crash`` closure. Without one, nothing shows that a store syncs before it acknowledges.
+    public var durabilityChecked: Bool { crash != nil }
 
     /// One named case.
     public struct Case: Sendable, CustomTestStringConvertible, CustomStringConvertible {
@@ -49,11 +72,17 @@ public struct LogStoreConformance<Store: LogStore>: Sendable {
         public var description: String { name }
     }
 
-    /// Runs `testCase`, and when the suite has a reopen closure, runs it again with restarts.
+    /// Runs `testCase`; when the suite has a reopen closure, runs it again with restarts, and
+    /// when it has a crash closure, once more with simulated crashes.
     public func run(_ testCase: Case, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        try runOnce(testCase, reopen: nil, sourceLocation: sourceLocation)
+        try runOnce(testCase, restart: nil, sourceLocation: sourceLocation)
         if let reopen {
-            try runOnce(testCase, reopen: reopen, sourceLocation: sourceLocation)
+            try runOnce(testCase, restart: .reopen(reopen), sourceLocation: sourceLocation)
+        }
+        if let crash {
+            try runOnce(testCase, restart: .crash(crash), sourceLocation: sourceLocation)
+        } else {
+            DurabilityNotice.unchecked(suite: "LogStoreConformance", store: "\(Store.self)", sourceLocation: sourceLocation)
         }
     }
 
@@ -64,8 +93,8 @@ public struct LogStoreConformance<Store: LogStore>: Sendable {
         }
     }
 
-    private func runOnce(_ testCase: Case, reopen: (@Sendable (Store) throws -> Store)?, sourceLocation: SourceLocation) throws {
-        var harness = LogStoreHarness(store: try makeStore(), caseName: testCase.name, reopen: reopen, sourceLocation: sourceLocation)
+    private func runOnce(_ testCase: Case, restart: LogStoreHarness<Store>.Restart?, sourceLocation: SourceLocation) throws {
+        var harness = LogStoreHarness(store: try makeStore(), caseName: testCase.name, restart: restart, sourceLocation: sourceLocation)
         do {
             try testCase.body(&harness)
             try harness.checkpoint()
@@ -79,7 +108,7 @@ public struct LogStoreConformance<Store: LogStore>: Sendable {
     public static var cases: [Case] {
         termCases + entriesCases + indexCases + compactCases + recordSnapshotCases + appendCases
             + applySnapshotCases + emptyLogCases + truncationCases + payloadCases + hardStateCases
-            + hardStateRuleCases + markerCases + concurrencyCases
+            + hardStateRuleCases + markerCases + resumeCases + closeCases + durabilityCases + concurrencyCases
     }
 }
 

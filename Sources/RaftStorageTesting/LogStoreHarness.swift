@@ -2,40 +2,96 @@ public import RaftStorage
 import Testing
 
 /// The context a ``LogStoreConformance`` case runs in: the store under test and, for durable
-/// backends, the reopen step.
+/// backends, the restart step.
 ///
-/// A case calls ``checkpoint()`` after its setup. In the plain run that does nothing; in the
+/// A case calls ``checkpoint()`` after its setup. In the plain run that does nothing. In the
 /// reopen run it syncs the store, closes and reopens it through the backend's reopen closure,
-/// and checks that the reopened store holds what the old one did (see ``RaftStorage/LogStore``'s restart
-/// requirements). The runner checkpoints once more after the case, so the outcome of the
-/// operation under test is checked across a restart as well.
+/// and checks that the reopened store holds what the old one did (see ``RaftStorage/LogStore``'s
+/// restart requirements). In the crash run it does not sync: it crashes the store through the
+/// backend's crash closure and checks that what the protocol makes durable without a sync
+/// survived - every entry, the term and vote, snapshot markers - while a commit-only change may
+/// be lost. The runner checkpoints once more after the case, so the outcome of the operation
+/// under test is checked across a restart as well.
 public struct LogStoreHarness<Store: LogStore> {
+    /// How checkpoints restart the store.
+    enum Restart {
+        /// Sync, close and open again.
+        case reopen(@Sendable (Store) throws -> Store)
+        /// Lose what is not durable and open again, without a sync or a close.
+        case crash(@Sendable (Store) throws -> Store)
+    }
+
     /// The store under test; replaced by the reopened one at each checkpoint.
     public private(set) var store: Store
-    /// Whether this run reopens at checkpoints.
+    /// Whether this run restarts the store at checkpoints (the reopen run and the crash run).
     public let reopening: Bool
+    /// Whether this run restarts through simulated crashes rather than clean closes.
+    public let crashing: Bool
     let caseName: String
     let sourceLocation: SourceLocation
-    private let reopen: (@Sendable (Store) throws -> Store)?
+    private let restart: Restart?
+    /// What the store held when the case closed it through ``close()``: the next checkpoint
+    /// expects all of it back, a close being a sync.
+    private var closedState: LogState?
 
-    init(store: Store, caseName: String, reopen: (@Sendable (Store) throws -> Store)?, sourceLocation: SourceLocation) {
+    init(store: Store, caseName: String, restart: Restart?, sourceLocation: SourceLocation) {
         self.store = store
         self.caseName = caseName
-        self.reopen = reopen
-        self.reopening = reopen != nil
+        self.restart = restart
+        switch restart {
+        case nil: (reopening, crashing) = (false, false)
+        case .reopen: (reopening, crashing) = (true, false)
+        case .crash: (reopening, crashing) = (true, true)
+        }
         self.sourceLocation = sourceLocation
     }
 
-    var context: String { "\(caseName)\(reopening ? " [reopen]" : "")" }
+    var context: String { "\(caseName)\(crashing ? " [crash]" : reopening ? " [reopen]" : "")" }
 
-    /// Reopens the store (in the reopen run) and checks that nothing durable was lost.
+    /// Restarts the store (in the reopen and crash runs) and checks that nothing durable was
+    /// lost. In the crash run nothing is synced first: call it right after operations that are
+    /// durable on return.
     public mutating func checkpoint() throws {
-        guard let reopen else { return }
+        try restartAndCheck(synced: false)
+    }
+
+    /// Syncs the store, then restarts it like ``checkpoint()``; in the crash run everything
+    /// saved before the sync must survive, commit-only HardState changes included.
+    public mutating func syncAndCheckpoint() throws {
         try store.sync()
-        let before = try LogState(store)
-        store = try reopen(store)
+        try restartAndCheck(synced: true)
+    }
+
+    /// Closes the store, remembering what it held, so the next checkpoint (the runner's final
+    /// one at the latest) checks that all of it is back; the store is open again after that
+    /// checkpoint in the reopen and crash runs, and stays closed in the plain run.
+    public mutating func close() throws {
+        if closedState == nil { closedState = try LogState(store) }
+        try store.close()
+    }
+
+    private mutating func restartAndCheck(synced: Bool) throws {
+        guard let restart else { return }
+        let before: LogState
+        var everythingDurable = true
+        if let closedState {
+            before = closedState
+        } else {
+            switch restart {
+            case .reopen: try store.sync()
+            case .crash: everythingDurable = synced
+            }
+            before = try LogState(store)
+        }
+        switch restart {
+        case .reopen(let reopen): store = try reopen(store)
+        case .crash(let crash): store = try crash(store)
+        }
+        closedState = nil
         let after = try LogState(store)
-        before.checkRestart(to: after, store: store, context: context, sourceLocation: sourceLocation)
+        before.checkRestart(
+            to: after, commitMayBeLost: !everythingDurable, label: "\(context): after \(crashing ? "crash" : "reopen")",
+            sourceLocation: sourceLocation)
     }
 
     /// Records an issue unless `actual == expected`.
@@ -78,9 +134,18 @@ struct LogState {
         newestValidMarker = try store.snapshotMarkers().max { $0.index < $1.index }
     }
 
-    func checkRestart(to after: LogState, store: some LogStore, context: String, sourceLocation: SourceLocation) {
-        let label = "\(context): after reopen"
-        #expect(after.hardState == hardState, "\(label): hardState \(after.hardState), expected \(hardState)", sourceLocation: sourceLocation)
+    /// Checks the store after a restart against this state. With `commitMayBeLost` (a crash
+    /// without a sync) only the commit may have gone back: raft's `MustSync` makes every
+    /// entry and every change of term or vote durable when the save returns, but not a
+    /// commit-only change.
+    func checkRestart(to after: LogState, commitMayBeLost: Bool, label: String, sourceLocation: SourceLocation) {
+        if commitMayBeLost {
+            let kept = after.hardState.term == hardState.term && after.hardState.vote == hardState.vote
+                && after.hardState.commit <= hardState.commit
+            #expect(kept, "\(label): hardState \(after.hardState), expected \(hardState) (only a commit-only change may be lost)", sourceLocation: sourceLocation)
+        } else {
+            #expect(after.hardState == hardState, "\(label): hardState \(after.hardState), expected \(hardState)", sourceLocation: sourceLocation)
+        }
         #expect(after.last == last, "\(label): lastIndex \(after.last), expected \(last)", sourceLocation: sourceLocation)
         #expect(after.lastTerm == lastTerm, "\(label): term at lastIndex \(after.lastTerm), expected \(lastTerm)", sourceLocation: sourceLocation)
         let limit = max(first, (newestValidMarker?.index ?? 0) + 1)

@@ -1,5 +1,6 @@
 import Dispatch
 public import RaftStorage
+import Synchronization
 public import Testing
 
 /// The conformance suite for ``RaftStorage/SnapshotStore`` backends: save, list, load newest, load newest
@@ -181,13 +182,40 @@ extension SnapshotStoreConformance {
             },
             testCase("concurrent saves and loads") { h in
                 let store = h.store
+                // Worker w saves (w * 100 + 1 ... w * 100 + 10, term 1) in order, loading the newest
+                // after each save: that is a snapshot some worker saved, whole, and at least as new
+                // as the one this worker just saved.
+                let saved = Set((0..<4).flatMap { worker in (1...10).map { UInt64(worker * 100 + $0) } })
+                let failures = Mutex<[String]>([])
+                let loads = Atomic<Int>(0)
                 DispatchQueue.concurrentPerform(iterations: 4) { worker in
                     for step in 0..<10 {
                         let index = UInt64(worker * 100 + step + 1)
-                        try? store.save(makeSnapshot(index: index, term: 1))
-                        _ = try? store.loadNewest()
+                        do {
+                            try store.save(makeSnapshot(index: index, term: 1))
+                        } catch {
+                            failures.withLock { $0.append("save \(index): \(error)") }
+                            continue
+                        }
+                        do {
+                            guard let loaded = try store.loadNewest() else {
+                                failures.withLock { $0.append("loadNewest after saving \(index) found nothing") }
+                                continue
+                            }
+                            let marker = loaded.metadata.marker
+                            if !saved.contains(marker.index) || loaded != makeSnapshot(index: marker.index, term: 1) {
+                                failures.withLock { $0.append("loadNewest after saving \(index) returned \(loaded.metadata), never saved whole") }
+                            } else if marker.index < index {
+                                failures.withLock { $0.append("loadNewest after saving \(index) returned the older \(marker)") }
+                            }
+                            loads.add(1, ordering: .relaxed)
+                        } catch {
+                            failures.withLock { $0.append("loadNewest after saving \(index): \(error)") }
+                        }
                     }
                 }
+                h.equal(failures.withLock { Array($0.prefix(5)) }, [], "concurrent saves and loads")
+                h.equal(loads.load(ordering: .relaxed), 40, "loads that returned a snapshot")
                 try h.checkpoint()
                 h.equal(try h.store.list().count, 40, "snapshots stored")
                 h.equal(try h.store.loadNewest(), makeSnapshot(index: 310, term: 1), "loadNewest")

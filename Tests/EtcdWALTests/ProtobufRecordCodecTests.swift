@@ -148,10 +148,13 @@ struct ProtobufRecordCodecTests {
 
     @Test("snapshot decoding follows etcd's empty-snapshot and CRC rules")
     func snapRules() throws {
-        #expect(throws: StorageError.self) { try codec.decodeSnapshot([]) }
-        // crc 0 is "empty" even with data (etcd quirk); no data is "empty".
-        #expect((try? codec.decodeSnapshot(bytes("08 00 12 02 0a 00"))) == nil)
-        #expect((try? codec.decodeSnapshot(bytes("08 05"))) == nil)
+        // No bytes, crc 0 even with data (etcd quirk) and no data field are all etcd's "empty snapshot".
+        for hex in ["", "08 00 12 02 0a 00", "08 05"] {
+            let error = #expect(throws: StorageError.self, "\(hex.debugDescription)") { try codec.decodeSnapshot(bytes(hex)) }
+            #expect(error?.code == .corrupt, "\(hex.debugDescription): \(String(describing: error))")
+            #expect(error?.message == "snap: empty snapshot", "\(hex.debugDescription): \(String(describing: error))")
+            #expect(error?.offset == 0, "\(hex.debugDescription): \(String(describing: error))")
+        }
         var golden = bytes("08 ce ff da d5 0a 12 10 0a 02 78 79 12 0a 0a 04 08 01 28 00 10 0a 18 02")
         golden[10] ^= 1
         do {
@@ -195,20 +198,96 @@ struct ProtobufRecordCodecTests {
         #expect(throws: StorageError.self) { try codec.decode(bytes(hex)) }
     }
 
-    @Test("every truncation and every single bit flip of a record decodes or throws")
-    func fuzzSmall() {
-        let entry = encode(.entry(Entry(term: 3, index: 99, type: .confChange, data: Array(0..<40))))
-        let snap = encode(.snapshot(SnapshotMarker(index: 10, term: 2, confState: ConfState(voters: [1, 2], learners: [3]))),
-                          codec: ProtobufRecordCodec(writesSnapshotConfState: true))
-        for original in [entry, snap] {
-            for length in 0..<original.count { _ = try? codec.decode(Array(original[..<length])) }
+    @Test("every truncation and every single bit flip of a record is corrupt or decodes to what its bytes say")
+    func fuzzSmall() throws {
+        // Both records are written with the membership, so a decoded marker re-encodes whole.
+        let writer = ProtobufRecordCodec(writesSnapshotConfState: true)
+        let entry = Entry(term: 3, index: 99, type: .confChange, data: Array(0..<40))
+        let records: [(record: LogRecord, empty: LogRecord)] = [
+            (.entry(entry), .entry(Entry(term: 0, index: 0))),
+            (.snapshot(SnapshotMarker(index: 10, term: 2, confState: ConfState(voters: [1, 2], learners: [3]))), .snapshot(.zero)),
+        ]
+        for (record, empty) in records {
+            let original = encode(record, codec: writer)
+            let decoded = try codec.decode(original)
+            #expect(decoded.record == record)
+            // The layout: 08 <type> 10 <crc varint> 1a <length varint> <payload to the end>.
+            let crcBytes = 3..<(3 + varintLength(UInt64(decoded.checksum)))
+            let dataTag = crcBytes.upperBound
+            try #require(original[dataTag] == 0x1A && decoded.payload.upperBound == original.count, "layout of \(record)")
+
+            // A strict prefix decodes only when it ends before the data field: then it is the
+            // record's type with no payload (and no crc, or the whole crc); anything else is corrupt.
+            for length in 0..<original.count {
+                let expected: DecodedRecord? = switch length {
+                case 2: DecodedRecord(record: empty, checksum: 0, payload: 0..<0)
+                case dataTag: DecodedRecord(record: empty, checksum: decoded.checksum, payload: 0..<0)
+                default: nil
+                }
+                let got = decodeOrCorrupt(Array(original[..<length]), reencodingWith: writer, "\(record) cut to \(length) bytes")
+                #expect(got == expected, "\(record) cut to \(length) bytes")
+            }
+
             for bit in 0..<(original.count * 8) {
+                let (position, mask) = (bit / 8, UInt8(1) << (bit % 8))
                 var flipped = original
-                flipped[bit / 8] ^= 1 << (bit % 8)
-                _ = try? codec.decode(flipped)
-                _ = try? codec.decodeSnapshot(flipped)
+                flipped[position] ^= mask
+                let what = "\(record) with bit \(bit) flipped"
+                let got = decodeOrCorrupt(flipped, reencodingWith: writer, what)
+                if case .entry(var changed) = record, position >= original.count - 40 {
+                    // A bit of the entry's data: the record decodes with that bit flipped (the CRC is
+                    // the WAL's to check, not the codec's).
+                    changed.data![position - (original.count - 40)] ^= mask
+                    #expect(got == DecodedRecord(record: .entry(changed), checksum: decoded.checksum, payload: decoded.payload), "\(what)")
+                } else if crcBytes.contains(position) && bit % 8 != 7 {
+                    // A value bit of the stored crc: the same record with that bit of the checksum
+                    // flipped (bits past 32 are dropped, as etcd's uint32 field drops them).
+                    let shift = 7 * (position - crcBytes.lowerBound) + bit % 8
+                    let checksum = shift < 32 ? decoded.checksum ^ (1 << UInt32(shift)) : decoded.checksum
+                    #expect(got == DecodedRecord(record: record, checksum: checksum, payload: decoded.payload), "\(what)")
+                }
+                // A WAL record is not a .snap file: that needs a data field whose CRC32C is the crc field.
+                let error = #expect(throws: StorageError.self, "\(what) as a .snap") { try codec.decodeSnapshot(flipped) }
+                if let error {
+                    #expect(error.code == .corrupt || error.code == .crcMismatch, "\(what) as a .snap: \(error)")
+                    #expect(error.offset.map { (0...Int64(flipped.count)).contains($0) } == true, "\(what) as a .snap: \(error)")
+                }
             }
         }
-        #expect(Bool(true), "no trap")
     }
+
+    /// Decodes `bytes`: an error must be ``StorageError/Code/corrupt`` at an offset inside them
+    /// (the codec's only error), and a decoded record must lie inside them and encode again to
+    /// the same record and checksum. Returns the record, or `nil` for an error.
+    private func decodeOrCorrupt(_ bytes: [UInt8], reencodingWith writer: ProtobufRecordCodec, _ what: String) -> DecodedRecord? {
+        let decoded: DecodedRecord
+        do {
+            decoded = try codec.decode(bytes)
+        } catch {
+            #expect(error.code == .corrupt, "\(what): \(error)")
+            #expect(error.offset.map { (0...Int64(bytes.count)).contains($0) } == true, "\(what): \(error)")
+            return nil
+        }
+        #expect(decoded.payload.lowerBound >= 0 && decoded.payload.upperBound <= bytes.count, "\(what): payload \(decoded.payload)")
+        var again: [UInt8] = []
+        writer.encode(decoded.record, into: &again) { _ in decoded.checksum }
+        do {
+            let redecoded = try codec.decode(again)
+            #expect(redecoded.record == decoded.record && redecoded.checksum == decoded.checksum, "\(what): \(decoded.record) re-encodes as \(redecoded.record)")
+        } catch {
+            Issue.record("\(what): \(decoded.record) does not decode after encoding again: \(error)")
+        }
+        return decoded
+    }
+}
+
+/// The number of bytes of `value` as a protobuf varint.
+private func varintLength(_ value: UInt64) -> Int {
+    var count = 1
+    var rest = value >> 7
+    while rest != 0 {
+        count += 1
+        rest >>= 7
+    }
+    return count
 }

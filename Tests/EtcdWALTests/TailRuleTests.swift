@@ -1,5 +1,6 @@
 import EtcdWAL
 import Foundation
+import MemoryStore
 import RaftStorage
 import Testing
 
@@ -107,6 +108,10 @@ struct TailRuleTests {
                 let store = try WALLogStore.open(at: path)
                 #expect(store.repair != nil, "cut at \(cut), ends file: \(endsFile)")
                 #expect(try store.lastIndex() == 6, "cut at \(cut)")
+                let action = try #require(store.recoveryActions.first)
+                #expect(store.recoveryActions.count == 1)
+                #expect(action.kind == .tornTailCut && action.offset == Int64(start))
+                #expect((1...Int64(cut - start)).contains(action.bytesRemoved ?? 0), "cut at \(cut): \(action)")
                 try store.close()
             }
         }
@@ -178,5 +183,28 @@ extension TailRuleTests {
         #expect(try reopened.lastIndex() == 8)
         #expect(reopened.recoveryActions.isEmpty)
         try reopened.close()
+    }
+}
+
+extension TailRuleTests {
+    @Test("Storage.recovery reports the torn tail its log cut, and nothing after a clean restart")
+    func storageReportsTheCut() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.cleanup() }
+        let path = directory.file("wal")
+        let (records, state) = try Self.makeLog(at: path, count: 6)
+        let segment = path + "/" + firstSegment
+        let last = records.last!
+        try damage(segment) { bytes in for byte in (Int(last.offset) + 12)..<bytes.count { bytes[byte] = 0 } }
+        let storage = try Storage(log: WALLogStore.open(at: path), snapshots: MemorySnapshotStore())
+        #expect(storage.recovery.actions.map(\.kind) == [.tornTailCut])
+        #expect(storage.recovery.actions.first?.path == segment)
+        #expect(storage.recovery.actions.first?.offset == last.offset)
+        // The cut record was the last HardState: the one before it comes back.
+        #expect(try storage.initialState().hardState == HardState(term: state.term, vote: 1, commit: 5))
+        try storage.close()
+        let again = try Storage(log: WALLogStore.open(at: path), snapshots: MemorySnapshotStore())
+        #expect(again.recovery.actions.isEmpty)
+        try again.close()
     }
 }

@@ -11,13 +11,14 @@ struct LZ4RecordCodecTests {
 
     @Test(arguments: RecordCodecConformance<Codec>.cases)
     func conformance(_ testCase: RecordCodecConformance<Codec>.Case) throws {
-        try RecordCodecConformance(codec: Codec(base: ProtobufRecordCodec())).run(testCase)
+        // Snapshot markers go through the base unchanged, and etcd 3.4's records have no membership.
+        try RecordCodecConformance(codec: Codec(base: ProtobufRecordCodec()), storesSnapshotMembership: false).run(testCase)
     }
 
     /// With a tiny threshold, so the suite's random entries really are compressed.
     @Test(arguments: RecordCodecConformance<Codec>.cases)
     func conformanceCompressingEverything(_ testCase: RecordCodecConformance<Codec>.Case) throws {
-        try RecordCodecConformance(codec: Codec(base: ProtobufRecordCodec(), threshold: 1)).run(testCase)
+        try RecordCodecConformance(codec: Codec(base: ProtobufRecordCodec(), threshold: 1), storesSnapshotMembership: false).run(testCase)
     }
 
     @Test func formatNames() {

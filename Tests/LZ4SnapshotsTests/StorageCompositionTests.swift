@@ -83,19 +83,48 @@ struct StorageCompositionTests {
     /// The suite's workloads (they do not depend on the backends).
     static let cases = Suite(make: { throw StorageError(.invalidArgument, "only for the case list") }, reopen: { ($0, $1) }).cases
 
+    /// The suite for `pair` with its files under `base`; file snapshot stores can be damaged.
+    static func suite(_ pair: Pair, _ base: TemporaryDirectory) -> Suite {
+        var damage: (@Sendable (AnySnapshotStore) throws -> Void)?
+        if pair.snapshots != .memory { damage = { snapshots in try Self.damageNewest(snapshots) } }
+        return Suite(
+            make: {
+                (try Self.openLog(pair.log, base.file("wal")), try Self.openSnapshots(pair.snapshots, base.file("snap")))
+            },
+            reopen: { log, snapshots in
+                let reopenedLog = try Self.directory(of: log).map { try Self.reopenLog(pair.log, $0) } ?? Self.reopenedInMemory(log)
+                let reopenedSnapshots = try Self.directory(of: snapshots).map { try Self.openSnapshots(pair.snapshots, $0) } ?? snapshots
+                return (reopenedLog, reopenedSnapshots)
+            },
+            damageNewestSnapshot: damage)
+    }
+
+    /// Flips 64 bytes from the middle of the newest snapshot file on, as a bad sector would.
+    static func damageNewest(_ snapshots: AnySnapshotStore) throws {
+        let newest = try #require(try snapshots.list().first, "a snapshot to damage")
+        let path = try #require(
+            (snapshots.base as? EtcdSnapshotStore)?.filePath(of: newest)
+                ?? (snapshots.base as? LZ4SnapshotStore<ProtobufRecordCodec>)?.filePath(of: newest),
+            "a file snapshot store")
+        var bytes = try readBytes(path)
+        let middle = bytes.count / 2
+        for offset in middle..<min(bytes.count, middle + 64) { bytes[offset] ^= 0xA5 }
+        try writeBytes(bytes, to: path)
+    }
+
     @Test(arguments: pairs, cases)
     func restart(_ pair: Pair, _ testCase: Suite.Case) throws {
         try withTemporaryDirectory("storage") { base in
-            let suite = Suite(
-                make: {
-                    (try Self.openLog(pair.log, base.file("wal")), try Self.openSnapshots(pair.snapshots, base.file("snap")))
-                },
-                reopen: { log, snapshots in
-                    let reopenedLog = try Self.directory(of: log).map { try Self.reopenLog(pair.log, $0) } ?? Self.reopenedInMemory(log)
-                    let reopenedSnapshots = try Self.directory(of: snapshots).map { try Self.openSnapshots(pair.snapshots, $0) } ?? snapshots
-                    return (reopenedLog, reopenedSnapshots)
-                })
-            try suite.run(testCase)
+            try Self.suite(pair, base).run(testCase)
+        }
+    }
+
+    /// Each WAL with each file snapshot store: recovery falls back to the older snapshot when
+    /// the newest file is unreadable, and loses no acknowledged entry.
+    @Test(arguments: pairs.filter { $0.log != .memory && $0.snapshots != .memory }, Suite.damageCases)
+    func fallback(_ pair: Pair, _ testCase: Suite.Case) throws {
+        try withTemporaryDirectory("storage") { base in
+            try Self.suite(pair, base).run(testCase)
         }
     }
 }

@@ -25,6 +25,13 @@ struct MemoryLogStoreConformanceTests {
         try Self.reopening.run(testCase)
     }
 
+    /// A memory store has nothing to make durable, so it gives the suite no crash closure and
+    /// the suite must not claim to have checked durability.
+    @Test func durabilityIsNotClaimed() {
+        #expect(!Self.suite.durabilityChecked)
+        #expect(!Self.reopening.durabilityChecked)
+    }
+
     @Test func suiteHasAtLeastFortyCases() {
         #expect(LogStoreConformance<MemoryLogStore>.cases.count >= 40)
         let names = LogStoreConformance<MemoryLogStore>.cases.map(\.name)

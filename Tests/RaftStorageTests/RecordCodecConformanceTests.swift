@@ -8,6 +8,7 @@ import Testing
 struct RecordCodecConformanceTests {
     @Test(arguments: RecordCodecConformance<FixedWidthCodec>.cases)
     func conformance(_ testCase: RecordCodecConformance<FixedWidthCodec>.Case) throws {
-        try RecordCodecConformance(codec: FixedWidthCodec()).run(testCase)
+        // Its snapshot records hold index and term only.
+        try RecordCodecConformance(codec: FixedWidthCodec(), storesSnapshotMembership: false).run(testCase)
     }
 }

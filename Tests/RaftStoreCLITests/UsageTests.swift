@@ -1,4 +1,6 @@
+import EtcdWAL
 import Foundation
+import RaftStorage
 import Testing
 
 /// Exit codes and one-line errors for command lines that are wrong, and for inputs that are
@@ -47,7 +49,9 @@ struct UsageTests {
         }
     }
 
-    @Test("garbage WAL directories give exit code 1 and one line, whatever the command", arguments: 0..<12)
+    @Test(
+        "garbage WAL directories: dump and verify exit 1 with one line; snapshots and repair exit 0 only for a torn tail or no records",
+        arguments: 0..<12)
     func garbage(seed: Int) throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
@@ -71,14 +75,38 @@ struct UsageTests {
             bytes = []
         }
         try Data(bytes).write(to: URL(fileURLWithPath: segment))
-        for command in [["wal", "dump"], ["wal", "dump", "--json"], ["wal", "verify"], ["wal", "snapshots"], ["wal", "repair"]] {
+        // What the library makes of the same bytes. Random bytes and the enormous frame have
+        // nothing intact after their first length word: a torn first record. A real segment
+        // with a stretch overwritten is damaged, or torn when the stretch hit its last record's
+        // length word. An empty file has no records, so not the snapshot record at (0, 0).
+        let replay = try WAL<ProtobufRecordCodec>.read(at: wal, from: .zero, codec: ProtobufRecordCodec())
+        let problem = try #require(replay.error, "seed \(seed): garbage read cleanly, \(replay.entries.count) entries")
+        switch seed % 4 {
+        case 0, 1: #expect(problem.code == .unexpectedEnd && problem.offset == 0, "seed \(seed): \(problem)")
+        case 2: #expect(problem.code == .unexpectedEnd || problem.isDamage, "seed \(seed): \(problem)")
+        default: #expect(problem.code == .snapshotNotFound, "seed \(seed): \(problem)")
+        }
+        // Reading commands report every problem. `snapshots` and `repair` accept what a
+        // restart accepts, a torn tail (repair cuts it) or no records, and refuse damage.
+        for command in [["wal", "dump"], ["wal", "dump", "--json"]] {
+            expectFailure(try RaftStoreTool.run(command + [wal]), status: 1, mentioning: [problem.code.name])
+        }
+        expectFailure(try RaftStoreTool.run(["wal", "verify", wal]), status: 1)
+        for command in [["wal", "snapshots"], ["wal", "repair"]] {
             let result = try RaftStoreTool.run(command + [wal])
-            if result.status == 0 {
-                // Damage that happens to keep the log readable (or an empty file: no records).
-                #expect(result.stderr.isEmpty, "\(command): \(result)")
-            } else {
+            if problem.isDamage {
                 expectFailure(result, status: 1)
+            } else {
+                #expect(result.status == 0, "seed \(seed), \(command): \(result)")
+                #expect(result.stderr.isEmpty, "seed \(seed), \(command): \(result)")
             }
+        }
+        if !problem.isDamage {
+            // The repair cut the torn record (at offset 0 for seeds 0 and 1) and kept a copy;
+            // an empty file had nothing to cut.
+            let expectedSize = problem.code == .unexpectedEnd ? Int(problem.offset ?? -1) : 0
+            #expect(try Data(contentsOf: URL(fileURLWithPath: segment)).count == expectedSize, "seed \(seed): segment after repair")
+            #expect(FileManager.default.fileExists(atPath: segment + ".broken") == (problem.code == .unexpectedEnd), "seed \(seed)")
         }
     }
 

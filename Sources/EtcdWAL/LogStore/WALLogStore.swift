@@ -46,8 +46,11 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
     /// What opening repaired, if anything (the last repair when there were two: damage
     /// discarded, then a torn tail; ``recoveryActions`` lists them all).
     public var repair: WALRepairOutcome? { repairs.last }
-    /// Every repair opening (or the last ``resume(from:)``) made, in order.
+    /// Every repair opening made, in order.
     private let repairs: [WALRepairOutcome]
+    /// What opening changed on disk: each torn tail cut and each damage discarded, with the
+    /// file, offset, bytes removed and the copy kept.
+    public let recoveryActions: [RecoveryAction]
 
     /// The writer; held for the whole of every write, which serialises writers. `nil` once
     /// closed (or after a failed ``resume(from:)``).
@@ -89,6 +92,7 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
         self.options = options
         let opened = try Self.openWAL(directory: directory, codec: codec, options: options, at: nil)
         self.repairs = opened.repairs
+        self.recoveryActions = Self.actions(for: opened.repairs, fileSystem: options.wal.fileSystem)
         self.writer = Mutex(opened.wal)
         self.state = Mutex(opened.view)
     }
@@ -143,22 +147,27 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
         }
     }
 
-    /// What opening changed on disk: each torn tail cut and each damage discarded.
-    public var recoveryActions: [RecoveryAction] {
+    /// The report of `repairs`, with the bytes each cut removed (read from the copy kept).
+    private static func actions(for repairs: [WALRepairOutcome], fileSystem: any FileSystem) -> [RecoveryAction] {
         repairs.compactMap { repair in
             switch repair {
             case .nothingToRepair:
                 return nil
             case .truncated(let path, let offset, let backup):
+                let removed = (try? SegmentWindow(path: backup, fileSystem: fileSystem)).flatMap { window in
+                    defer { window.close() }
+                    return (try? window.endOfData(in: Int(offset)..<window.size)).map { Int64($0) - offset }
+                }
                 return RecoveryAction(
-                    .tornTailCut, path: path, offset: offset, backup: backup,
-                    detail: "a torn write (its bytes end in zeros or at the end of the file) was cut off; it held nothing acknowledged")
+                    .tornTailCut, path: path, offset: offset, bytesRemoved: removed, backup: backup,
+                    detail: "a torn write (its bytes end in zeros or at the end of the file, nothing intact after it) was cut off; it held nothing acknowledged")
             case .discardedDamage(let report, let backup):
                 return RecoveryAction(
                     .damageDiscarded, path: report.path, offset: report.offset, bytesRemoved: report.bytesAfterDamage,
-                    removedEntries: nil, backup: backup,
+                    backup: backup,
                     detail: "damage discarded as the recovery mode allows: entries after \(report.lastIntactIndex), "
-                        + "HardStates after \(report.lastIntactHardState) and \(report.laterSegments.count) later segment(s) are gone (\(report.error.message))")
+                        + "HardStates after \(report.lastIntactHardState), snapshot markers after \(report.intactMarkers.last.map(\.description) ?? "none") "
+                        + "and \(report.laterSegments.count) later segment(s) are gone (\(report.error.message))")
             }
         }
     }

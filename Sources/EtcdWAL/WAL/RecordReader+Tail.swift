@@ -33,9 +33,9 @@ extension RecordReader {
             path: window.path, offset: Int64(start))
     }
 
-    /// A zero length word at `start` ends the last file unless an intact record follows it
-    /// (the word was zeroed after it was written); other bytes there are left for the writer
-    /// to zero (etcd's `ZeroToEnd`).
+    /// A zero length word at `start` ends a file unless an intact record follows it (the word
+    /// was zeroed after it was written); other bytes there are left for the writer to zero
+    /// (etcd's `ZeroToEnd`).
     func checkEndOfLog(at start: Int) throws(StorageError) {
         let window = self.window!
         let dataEnd = try window.endOfData(in: start..<window.size)

@@ -72,7 +72,7 @@ struct ReadRecord {
 ///   or fails its CRC is a torn write (``StorageError/Code/unexpectedEnd`` at the record's
 ///   offset, what repair cuts off) only when the tail rule says so
 ///   (``classifyTailFailure(at:frameEnd:bodyEnd:cause:)``); otherwise it is damage. A zero
-///   length word ends the last file only when nothing but zeros follows it.
+///   length word ends a file unless an intact record follows it.
 ///   A record running past the end of an earlier file is ``StorageError/Code/corrupt``: later
 ///   segments exist, so this is lost data, not a torn tail.
 ///
@@ -94,8 +94,8 @@ struct RecordReader<Codec: RecordCodec> {
     let fileSystem: any FileSystem
     let paths: [String]
     var entryBodies: EntryBodies = .full
-    /// Whether the end of the last file is checked by the tail rule; off for a reader of
-    /// records at known positions, which never reads to the end.
+    /// Whether the end of each file and failures in the last one are checked by the tail
+    /// rule; off for a reader of records at known positions, which never reads to the end.
     var checksTail = true
     private(set) var fileIndex = 0
     private(set) var window: SegmentWindow?
@@ -175,7 +175,9 @@ struct RecordReader<Codec: RecordCodec> {
         let base = window!.start
         let word = window!.withBytes { raw in UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start - base, as: UInt64.self)) }
         if word == 0 {
-            if last && checksTail { try checkEndOfLog(at: start) }
+            // In a sealed segment too: it was cut at its end, so intact records after a zero
+            // word there mean the word was damaged.
+            if checksTail { try checkEndOfLog(at: start) }
             return nil
         }
         let (length, padding) = Framing.decode(word: word)
@@ -210,7 +212,10 @@ struct RecordReader<Codec: RecordCodec> {
             }
         } catch {
             // Errors from decoding name the record's offset; the file is added here.
-            let located = error.at(path: window!.path)
+            var located = error.at(path: window!.path)
+            if start == 0 && fileIndex > 0 && error.code == .crcMismatch {
+                located.message += " (the running CRC comes from \(paths[fileIndex - 1]): records at its end may be lost, or this record is damaged)"
+            }
             guard last && checksTail else { throw located }
             throw try classifyTailFailure(at: start, frameEnd: frameEnd, bodyEnd: start + 8 + Int(length), cause: located)
         }

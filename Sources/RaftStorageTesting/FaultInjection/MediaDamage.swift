@@ -159,13 +159,9 @@ public struct MediaDamageReport: Sendable, Hashable, CustomStringConvertible {
     public init() {}
 
     public var description: String {
-        var parts = ["\(cases) cases", "\(recovered) recovered everything"]
-        if recoveredFromOlderSnapshot > 0 { parts.append("\(recoveredFromOlderSnapshot) recovered from an older snapshot") }
-        if setAside > 0 { parts.append("\(setAside) set aside") }
-        if tornTailsCut > 0 { parts.append("\(tornTailsCut) torn tails cut") }
-        parts += ["\(errorsReported) damage errors", "\(losses) losses", "\(misreported) misreported"]
-        if unchanged > 0 { parts.append("\(unchanged) unchanged") }
-        return parts.joined(separator: ", ")
+        "\(cases) cases: \(recovered) recovered everything, \(recoveredFromOlderSnapshot) from an older snapshot, "
+            + "\(setAside) set aside, \(tornTailsCut) torn tails cut, \(errorsReported) damage errors, "
+            + "\(losses) losses, \(misreported) misreported (\(unchanged) unchanged)"
     }
 
     mutating func count(_ verdict: MediaDamageVerdict) {

@@ -2,7 +2,8 @@ public import RaftStorage
 import Synchronization
 
 /// What a ``DictionaryLogStore`` has made "durable": a stand-in for a disk, so the store can be
-/// reopened from it. Only ``DictionaryLogStore/sync()`` writes to it.
+/// reopened from it after a close, or as a crash would leave it. Only ``DictionaryLogStore/sync()``
+/// and ``DictionaryLogStore/close()`` write to it.
 public final class DictionaryDisk: Sendable {
     fileprivate let synced = Mutex<DictionaryLogStore.State?>(nil)
 
@@ -13,7 +14,8 @@ public final class DictionaryDisk: Sendable {
 ///
 /// It exists to show that a backend written outside the framework needs only the `RaftStorage`
 /// protocols, and proves itself with `RaftStorageTesting`'s conformance suite - including the
-/// restart checks, because its state survives a reopen through a ``DictionaryDisk``.
+/// restart and crash checks, because its state survives a reopen through a ``DictionaryDisk``
+/// and a crash loses exactly what it did not sync there.
 public final class DictionaryLogStore: LogStore {
     fileprivate struct State: Sendable {
         var entries: [UInt64: Entry] = [:]
@@ -22,6 +24,8 @@ public final class DictionaryLogStore: LogStore {
         var hardState = HardState()
         var markers: [SnapshotMarker] = [.zero]
         var syncedHardState = HardState()
+        /// Set by `close()`; every other call then throws `closed`.
+        var closed = false
     }
 
     private let state: Mutex<State>
@@ -33,20 +37,30 @@ public final class DictionaryLogStore: LogStore {
     /// Opens the store from what `disk` holds (empty for a new disk).
     public init(disk: DictionaryDisk) {
         self.disk = disk
-        self.state = Mutex(disk.synced.withLock { $0 } ?? State())
+        var opened = disk.synced.withLock { $0 } ?? State()
+        opened.closed = false
+        self.state = Mutex(opened)
     }
 
-    public func firstIndex() throws(StorageError) -> UInt64 { state.withLock { $0.boundary.index + 1 } }
-    public func lastIndex() throws(StorageError) -> UInt64 { state.withLock { $0.last } }
-    public func hardState() throws(StorageError) -> HardState { state.withLock { $0.hardState } }
-    public func snapshotMarker() throws(StorageError) -> SnapshotMarker { state.withLock { $0.markers.last! } }
+    /// Runs `body` on the state under the lock, or throws `closed` once the store is closed.
+    private func withOpenState<Result: Sendable>(_ body: (inout State) throws(StorageError) -> Result) throws(StorageError) -> Result {
+        try state.withLock { (state) throws(StorageError) -> Result in
+            guard !state.closed else { throw StorageError(.closed, "the dictionary log store is closed") }
+            return try body(&state)
+        }
+    }
+
+    public func firstIndex() throws(StorageError) -> UInt64 { try withOpenState { $0.boundary.index + 1 } }
+    public func lastIndex() throws(StorageError) -> UInt64 { try withOpenState { $0.last } }
+    public func hardState() throws(StorageError) -> HardState { try withOpenState { $0.hardState } }
+    public func snapshotMarker() throws(StorageError) -> SnapshotMarker { try withOpenState { $0.markers.last! } }
 
     public func snapshotMarkers() throws(StorageError) -> [SnapshotMarker] {
-        state.withLock { state in state.markers.filter { $0.index <= state.hardState.commit } }
+        try withOpenState { state in state.markers.filter { $0.index <= state.hardState.commit } }
     }
 
     public func term(at index: UInt64) throws(StorageError) -> UInt64 {
-        try state.withLock { (state) throws(StorageError) in
+        try withOpenState { (state) throws(StorageError) in
             guard index >= state.boundary.index else { throw .compacted() }
             guard index <= state.last else { throw .unavailable() }
             return index == state.boundary.index ? state.boundary.term : state.entries[index]!.term
@@ -54,7 +68,7 @@ public final class DictionaryLogStore: LogStore {
     }
 
     public func entries(in range: Range<UInt64>, maxBytes: UInt64) throws(StorageError) -> [Entry] {
-        try state.withLock { (state) throws(StorageError) in
+        try withOpenState { (state) throws(StorageError) in
             guard range.lowerBound > state.boundary.index else { throw .compacted() }
             guard range.upperBound <= state.last + 1, state.last > state.boundary.index else { throw .unavailable() }
             let wanted = range.map { state.entries[$0]! }
@@ -63,7 +77,7 @@ public final class DictionaryLogStore: LogStore {
     }
 
     public func save(hardState: HardState, entries new: [Entry]) throws(StorageError) {
-        let mustSync = try state.withLock { (state) throws(StorageError) -> Bool in
+        let mustSync = try withOpenState { (state) throws(StorageError) -> Bool in
             let kept = new.filter { $0.index > state.boundary.index }
             if let first = kept.first?.index {
                 guard first <= state.last + 1 else { throw StorageError(.invalidArgument, "missing log entry [last: \(state.last), append at: \(first)]") }
@@ -85,7 +99,7 @@ public final class DictionaryLogStore: LogStore {
     }
 
     public func applySnapshot(_ metadata: SnapshotMetadata) throws(StorageError) {
-        try state.withLock { (state) throws(StorageError) in
+        try withOpenState { (state) throws(StorageError) in
             guard metadata.index > state.markers.last!.index else { throw .snapshotOutOfDate() }
             state.entries.removeAll()
             state.boundary = metadata.marker
@@ -97,7 +111,7 @@ public final class DictionaryLogStore: LogStore {
 
     public func recordSnapshot(_ metadata: SnapshotMetadata) throws(StorageError) {
         let term = try term(at: metadata.index)
-        try state.withLock { (state) throws(StorageError) in
+        try withOpenState { (state) throws(StorageError) in
             guard metadata.index > state.markers.last!.index else { throw .snapshotOutOfDate() }
             guard term == metadata.term else { throw StorageError(.invalidArgument, "term \(metadata.term) is not the log's \(term)") }
             state.markers.append(metadata.marker)
@@ -107,7 +121,7 @@ public final class DictionaryLogStore: LogStore {
 
     public func compact(through index: UInt64) throws(StorageError) {
         let term = try term(at: index)
-        try state.withLock { (state) throws(StorageError) in
+        try withOpenState { (state) throws(StorageError) in
             guard index > state.boundary.index else { throw .compacted() }
             for dropped in (state.boundary.index + 1)...index { state.entries[dropped] = nil }
             state.boundary = SnapshotMarker(index: index, term: term)
@@ -115,7 +129,7 @@ public final class DictionaryLogStore: LogStore {
     }
 
     public func sync() throws(StorageError) {
-        let current = state.withLock { state in
+        let current = try withOpenState { state in
             state.syncedHardState = state.hardState
             return state
         }
@@ -128,5 +142,15 @@ public final class DictionaryLogStore: LogStore {
         }
     }
 
-    public func close() throws(StorageError) { try sync() }
+    /// Syncs and closes the store: every later call but `close()` throws `closed`; closing
+    /// again does nothing.
+    public func close() throws(StorageError) {
+        let closing: State? = state.withLock { state in
+            guard !state.closed else { return nil }
+            state.closed = true
+            state.syncedHardState = state.hardState
+            return state
+        }
+        if let closing { disk.synced.withLock { $0 = closing } }
+    }
 }

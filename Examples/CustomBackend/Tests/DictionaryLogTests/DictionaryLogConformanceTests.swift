@@ -14,7 +14,9 @@ struct DictionaryLogConformanceTests {
         reopen: { store in
             try store.close()
             return DictionaryLogStore(disk: store.diskForTests)
-        })
+        },
+        // A crash: the store is abandoned without close(), and what it synced is all that is left.
+        crash: { store in DictionaryLogStore(disk: store.diskForTests) })
 
     @Test(arguments: Suite.cases)
     func logStore(_ testCase: Suite.Case) throws {
@@ -23,10 +25,17 @@ struct DictionaryLogConformanceTests {
 
     static let storageSuite = StorageConformance(
         make: { (DictionaryLogStore(disk: DictionaryDisk()), MemorySnapshotStore()) },
-        reopen: { log, snapshots in (DictionaryLogStore(disk: log.diskForTests), snapshots) })
+        reopen: { log, snapshots in (DictionaryLogStore(disk: log.diskForTests), snapshots) },
+        // Memory snapshots stand in for durable ones: the crash keeps them.
+        crash: { log, snapshots in (DictionaryLogStore(disk: log.diskForTests), snapshots) })
 
     @Test(arguments: storageSuite.cases)
     func storageRestarts(_ testCase: StorageConformance<DictionaryLogStore, MemorySnapshotStore>.Case) throws {
         try Self.storageSuite.run(testCase)
+    }
+
+    @Test func durabilityIsChecked() {
+        #expect(Self.suite.durabilityChecked)
+        #expect(Self.storageSuite.durabilityChecked)
     }
 }

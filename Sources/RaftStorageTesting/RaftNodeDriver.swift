@@ -1,0 +1,255 @@
+public import RaftStorage
+import Testing
+
+/// Drives a ``RaftStorage/Storage`` like a raft node and checks each restart against a model of what must
+/// survive it.
+public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
+    /// How ``restart()`` restarts the storage.
+    enum Restart {
+        /// Close the storage (a sync) and open the stores again.
+        case reopen(@Sendable (Log, Snapshots) throws -> (Log, Snapshots))
+        /// Lose what is not durable and open the stores again, without a sync or a close.
+        case crash(@Sendable (Log, Snapshots) throws -> (Log, Snapshots))
+    }
+
+    /// The storage under test (a new one after each restart).
+    public private(set) var storage: Storage<Log, Snapshots>
+    /// Whether restarts are simulated crashes rather than clean closes.
+    public var crashing: Bool {
+        if case .crash = restartMode { true } else { false }
+    }
+    let restartMode: Restart
+    let damageNewestSnapshot: (@Sendable (Snapshots) throws -> Void)?
+    let context: String
+    let sourceLocation: SourceLocation
+
+    // The model.
+    private var entries: [Entry] = []
+    private var first: UInt64 = 1
+    private var hardState = HardState()
+    /// The HardState as of the last save or sync that made it durable: a crash may lose the
+    /// commit-only changes after it, nothing else.
+    private var durableHardState = HardState()
+    private var snapshot = Snapshot()
+    /// The snapshots the snapshot store holds (local and installed), oldest first: retention
+    /// keeps the newest `retainedSnapshots`.
+    private var savedSnapshots: [Snapshot] = []
+    private var term: UInt64 = 1
+
+    init(
+        storage: Storage<Log, Snapshots>, restart: Restart, damageNewestSnapshot: (@Sendable (Snapshots) throws -> Void)?,
+        context: String, sourceLocation: SourceLocation
+    ) {
+        self.storage = storage
+        self.restartMode = restart
+        self.damageNewestSnapshot = damageNewestSnapshot
+        self.context = context
+        self.sourceLocation = sourceLocation
+    }
+
+    private var last: UInt64 { entries.last?.index ?? first - 1 }
+
+    /// The vote to save in the current term: the one already cast in it, or 1 (a vote, once
+    /// cast in a term, never changes within it).
+    private var vote: UInt64 { hardState.term == term && hardState.vote != 0 ? hardState.vote : 1 }
+
+    /// Appends `count` entries at the current term and moves the commit index to `commitTo`
+    /// entries past the previous last index (capped to the new last index).
+    public mutating func append(_ count: UInt64, commitTo advance: UInt64) throws {
+        let start = last + 1
+        let new = (start..<(start + count)).map { Entry(term: term, index: $0, data: Array("set k\($0) \(term)".utf8)) }
+        hardState = HardState(term: term, vote: vote, commit: max(hardState.commit, min(start - 1 + advance, start + count - 1)))
+        try storage.save(hardState: hardState, entries: new)
+        entries += new
+        if !new.isEmpty { durableHardState = hardState }
+    }
+
+    /// Saves a HardState that only moves the commit index forward to `index`; not durable
+    /// until the next sync or save that must sync.
+    public mutating func commitOnly(to index: UInt64) throws {
+        hardState.commit = max(hardState.commit, min(index, last))
+        try storage.save(hardState: hardState, entries: [])
+    }
+
+    /// Makes everything saved so far durable.
+    public mutating func sync() throws {
+        try storage.sync()
+        durableHardState = hardState
+    }
+
+    /// A new leader replaces the uncommitted entries from `index` with `count` entries of a new term.
+    public mutating func replaceTail(from index: UInt64, count: UInt64) throws {
+        let start = max(index, hardState.commit + 1, first)
+        guard start <= last + 1 else { return try append(count, commitTo: 0) }
+        term += 1
+        let new = (start..<(start + count)).map { Entry(term: term, index: $0, data: Array("replaced k\($0) \(term)".utf8)) }
+        hardState = HardState(term: term, vote: 2, commit: hardState.commit)
+        try storage.save(hardState: hardState, entries: new)
+        entries.removeAll { $0.index >= start }
+        entries += new
+        durableHardState = hardState
+    }
+
+    /// Takes a local snapshot at `index` (clamped to what is committed and snapshottable).
+    public mutating func snapshot(at index: UInt64) throws {
+        let index = min(index, hardState.commit)
+        guard index > snapshot.metadata.index, index >= first else { return }
+        let confState = ConfState(voters: [1, 2, 3], learners: index % 2 == 0 ? [4] : [])
+        let data = Array("state through \(index)".utf8)
+        let saved = try storage.createSnapshot(at: index, confState: confState, data: data)
+        let expected = Snapshot(data: data, metadata: SnapshotMetadata(confState: confState, index: index, term: termOf(index)))
+        #expect(saved == expected, "\(context): createSnapshot returned \(saved.metadata)", sourceLocation: sourceLocation)
+        snapshot = expected
+        savedSnapshots.append(expected)
+        // createSnapshot syncs the log.
+        durableHardState = hardState
+        // Storage compacts up to `retainedEntries` behind the snapshot, but never past the
+        // oldest snapshot kept, so a fallback to it finds its entries.
+        let retained = storage.options.retainedEntries
+        let oldestKept = savedSnapshots.suffix(storage.options.retainedSnapshots).first?.metadata.index ?? index
+        if index > retained, min(index - retained, oldestKept) >= first {
+            let compactIndex = min(index - retained, oldestKept)
+            entries.removeAll { $0.index <= compactIndex }
+            first = compactIndex + 1
+        }
+        savedSnapshots = Array(savedSnapshots.suffix(storage.options.retainedSnapshots))
+    }
+
+    /// The leader sends a snapshot `ahead` entries past the last index, at a new term.
+    public mutating func installSnapshot(ahead: UInt64) throws {
+        term += 1
+        let index = last + ahead
+        let installed = Snapshot(
+            data: Array("leader state through \(index)".utf8),
+            metadata: SnapshotMetadata(confState: ConfState(voters: [1, 2, 3, 5]), index: index, term: term))
+        hardState = HardState(term: term, vote: 0, commit: index)
+        try storage.save(hardState: hardState, entries: [], snapshot: installed)
+        snapshot = installed
+        savedSnapshots = Array((savedSnapshots + [installed]).suffix(storage.options.retainedSnapshots))
+        durableHardState = hardState
+        entries = []
+        first = index + 1
+    }
+
+    private func termOf(_ index: UInt64) -> UInt64 {
+        knownTerm(index) ?? 0
+    }
+
+    /// The model's term at `index`, when it knows it.
+    private func knownTerm(_ index: UInt64) -> UInt64? {
+        if let entry = entries.first(where: { $0.index == index }) { return entry.term }
+        if index == snapshot.metadata.index { return snapshot.metadata.term }
+        return nil
+    }
+
+    /// Restarts the storage - closes it and reopens the stores, or (in the crash run) crashes
+    /// them - recovers, and checks the result against the model.
+    public mutating func restart() throws {
+        let (log, snapshots) = try restartStores(damagingNewestSnapshot: false)
+        storage = try Storage(log: log, snapshots: snapshots, options: storage.options)
+        try check()
+    }
+
+    /// Restarts like ``restart()``, but makes the newest snapshot unreadable first: recovery
+    /// must set it aside, resume the log at the snapshot before it and lose no acknowledged
+    /// entry. Needs the suite's `damageNewestSnapshot` and two snapshots taken.
+    public mutating func restartWithNewestSnapshotDamaged() throws {
+        let label = "\(context): after restarting with the newest snapshot damaged"
+        guard savedSnapshots.count >= 2, let damaged = savedSnapshots.last else {
+            Issue.record("\(label): the workload took fewer than two snapshots", sourceLocation: sourceLocation)
+            return
+        }
+        let (log, snapshots) = try restartStores(damagingNewestSnapshot: true)
+        storage = try Storage(log: log, snapshots: snapshots, options: storage.options)
+        savedSnapshots.removeLast()
+        snapshot = savedSnapshots.last!
+        let recovery = storage.recovery
+        let older = snapshot.metadata.marker
+        #expect(recovery.snapshot.matches(older), "\(label): recovered at \(recovery.snapshot), expected the older snapshot \(older)", sourceLocation: sourceLocation)
+        #expect(recovery.resumedFromOlderMarker, "\(label): recovery did not report resuming from an older marker", sourceLocation: sourceLocation)
+        let setAside = recovery.actions.contains { $0.kind == .snapshotSetAside && $0.snapshot?.matches(damaged.metadata.marker) == true }
+        #expect(setAside, "\(label): no snapshotSetAside action for \(damaged.metadata.marker) in \(recovery.actions)", sourceLocation: sourceLocation)
+        let storedFirst = try storage.firstIndex()
+        #expect(storedFirst == older.index + 1, "\(label): firstIndex \(storedFirst), expected \(older.index + 1)", sourceLocation: sourceLocation)
+        try check()
+    }
+
+    /// Closes or crashes the stores and opens them again, damaging the newest snapshot before
+    /// anything reads it when told to.
+    private func restartStores(damagingNewestSnapshot: Bool) throws -> (Log, Snapshots) {
+        let stores: (Log, Snapshots)
+        switch restartMode {
+        case .reopen(let reopen):
+            try storage.close()
+            stores = try reopen(storage.log, storage.snapshots)
+        case .crash(let crash):
+            stores = try crash(storage.log, storage.snapshots)
+        }
+        if damagingNewestSnapshot {
+            guard let damageNewestSnapshot else {
+                throw StorageError(.unsupported, "this workload needs the suite's damageNewestSnapshot closure")
+            }
+            try damageNewestSnapshot(stores.1)
+        }
+        return stores
+    }
+
+    private mutating func check() throws {
+        let label = "\(context): after \(crashing ? "crash" : "restart")"
+        let state = try storage.initialState()
+        if crashing {
+            // Only commit-only changes since the last durable save or sync may be lost.
+            let kept = state.hardState.term == hardState.term && state.hardState.vote == hardState.vote
+                && state.hardState.commit >= durableHardState.commit && state.hardState.commit <= hardState.commit
+            #expect(kept, "\(label): hardState \(state.hardState), expected \(hardState) (commit at least \(durableHardState.commit))", sourceLocation: sourceLocation)
+            hardState = state.hardState
+        } else {
+            #expect(state.hardState == hardState, "\(label): hardState \(state.hardState), expected \(hardState)", sourceLocation: sourceLocation)
+        }
+        durableHardState = hardState
+        #expect(state.confState == snapshot.metadata.confState, "\(label): confState \(state.confState), expected \(snapshot.metadata.confState)", sourceLocation: sourceLocation)
+        #expect(storage.snapshotMetadata == snapshot.metadata, "\(label): snapshot \(storage.snapshotMetadata), expected \(snapshot.metadata)", sourceLocation: sourceLocation)
+        if !snapshot.isEmpty {
+            #expect(try storage.snapshot() == snapshot, "\(label): snapshot data differs", sourceLocation: sourceLocation)
+        }
+        let storedLast = try storage.lastIndex()
+        #expect(storedLast == last, "\(label): lastIndex \(storedLast), expected \(last)", sourceLocation: sourceLocation)
+        let storedFirst = try storage.firstIndex()
+        let limit = max(first, snapshot.metadata.index + 1)
+        #expect(storedFirst <= limit, "\(label): firstIndex \(storedFirst) beyond \(limit): entries lost", sourceLocation: sourceLocation)
+        if let expected = knownTerm(storedFirst - 1) {
+            let stored = try storage.term(at: storedFirst - 1)
+            #expect(stored == expected, "\(label): term \(stored) at the boundary \(storedFirst - 1), expected \(expected)", sourceLocation: sourceLocation)
+        }
+        let common = max(first, storedFirst)
+        if common <= last {
+            let stored = try storage.entries(in: common..<(last + 1))
+            #expect(stored == entries.filter { $0.index >= common }, "\(label): entries from \(common) differ", sourceLocation: sourceLocation)
+        }
+        // Continue from what the store kept: entries behind its boundary are gone for good.
+        if storedFirst > first { entries.removeAll { $0.index < storedFirst } }
+        if storedFirst < first { entries = try storage.entries(in: storedFirst..<(last + 1)) }
+        first = storedFirst
+        let kept = try storage.snapshots.list()
+        #expect(kept.count <= storage.options.retainedSnapshots, "\(label): \(kept.count) snapshots kept", sourceLocation: sourceLocation)
+    }
+
+    /// A random mix of the operations above, with restarts.
+    public mutating func randomWorkload(seed: UInt64, steps: Int) throws {
+        var random = SeededGenerator(seed: seed)
+        for _ in 0..<steps {
+            switch Int.random(in: 0..<100, using: &random) {
+            case 0..<40: try append(UInt64.random(in: 1...8, using: &random), commitTo: UInt64.random(in: 0...8, using: &random))
+            case 40..<52: try commitOnly(to: hardState.commit + UInt64.random(in: 1...5, using: &random))
+            case 52..<62: try replaceTail(from: saturatingSubtract(last, UInt64.random(in: 0...4, using: &random)), count: UInt64.random(in: 1...5, using: &random))
+            case 62..<77: try snapshot(at: saturatingSubtract(hardState.commit, UInt64.random(in: 0...3, using: &random)))
+            case 77..<82: try installSnapshot(ahead: UInt64.random(in: 1...6, using: &random))
+            default: try restart()
+            }
+        }
+    }
+}
+
+private func saturatingSubtract(_ value: UInt64, _ amount: UInt64) -> UInt64 {
+    value > amount ? value - amount : 0
+}
