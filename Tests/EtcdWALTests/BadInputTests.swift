@@ -255,7 +255,7 @@ struct BadInputTests {
         let fileOrder = Dictionary(uniqueKeysWithValues: files.enumerated().map { (path + "/" + $0.element, $0.offset) })
         try #require(original.records.allSatisfy { fileOrder[$0.path] != nil })
         var generator = SeededBytes(seed: seed)
-        var damaged = 0
+        var reported = 0
         for _ in 0..<40 {
             let fileIndex = Int(generator.next() % UInt64(files.count))
             let file = path + "/" + files[fileIndex]
@@ -264,7 +264,6 @@ struct BadInputTests {
             let position = Int(generator.next() % UInt64(min(content.count, 4096)))
             content[position] ^= UInt8(truncatingIfNeeded: generator.next() | 1)
             try writeBytes(content, to: file)
-            defer { damaged += 1 }
             let what = "\(files[fileIndex]) byte \(position)"
 
             // Damage at `position` cannot reach the records that end before it: their entries
@@ -282,6 +281,7 @@ struct BadInputTests {
             #expect(replay.entries == Array(original.entries.prefix(replay.entries.count)), "\(what): entries are not a prefix of the log's")
             #expect(replay.entries.count >= intact, "\(what): \(replay.entries.count) entries, but \(intact) lie before the damage")
             if let error = replay.error {
+                reported += 1
                 #expect(error.isDamage || error.code == .unexpectedEnd, "\(what): \(error)")
                 #expect(error.path != nil && error.offset != nil, "\(what): \(error) does not say where")
             } else {
@@ -298,6 +298,7 @@ struct BadInputTests {
             }
             try writeBytes(saved, to: file)
         }
-        #expect(damaged == 40)
+        // Most bytes of a segment belong to records, which the CRC chain covers.
+        #expect(reported > 0, "no damage was reported")
     }
 }

@@ -15,7 +15,7 @@ extension WAL {
     ///
     /// - Returns: the WAL, ready to append, and what the replay found.
     /// - Throws: any replay error: ``RaftStorage/StorageError/Code/unexpectedEnd`` for a torn or truncated
-    ///   tail (``repair(at:codec:options:)`` can cut it off), ``RaftStorage/StorageError/Code/crcMismatch``,
+    ///   tail (``repair(at:codec:options:discardingDamage:)`` can cut it off), ``RaftStorage/StorageError/Code/crcMismatch``,
     ///   ``RaftStorage/StorageError/Code/corrupt``, ``RaftStorage/StorageError/Code/snapshotMismatch``,
     ///   ``RaftStorage/StorageError/Code/snapshotNotFound``, ``RaftStorage/StorageError/Code/metadataConflict``,
     ///   ``RaftStorage/StorageError/Code/codecMismatch``; ``RaftStorage/StorageError/Code/notFound`` when no segment

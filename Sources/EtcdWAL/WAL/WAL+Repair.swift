@@ -1,7 +1,7 @@
 import Logging
 public import RaftStorage
 
-/// What ``WAL/repair(at:codec:options:)`` did.
+/// What ``WAL/repair(at:codec:options:discardingDamage:)`` did.
 public enum WALRepairOutcome: Hashable, Sendable {
     /// The last segment reads to its end; nothing was changed.
     case nothingToRepair
