@@ -66,6 +66,9 @@ public struct EtcdBinaries: Sendable {
             throw EtcdHarnessError(
                 "\(etcd) is not \(version): `--version` printed \(output.stdout + output.stderr); \(hint)")
         }
+        // The exact release a run used goes into the test log: the 3.4 line comes from the
+        // distribution's package, whose patch release differs between distributions.
+        print("[etcd] \(version.rawValue) tests run \(etcd): \(firstLine)")
         return EtcdBinaries(version: version, etcd: etcd, etcdctl: etcdctl, versionLine: firstLine)
     }
 

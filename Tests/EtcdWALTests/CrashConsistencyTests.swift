@@ -46,15 +46,23 @@ struct WALCrashConsistencyTests {
     /// The torn-batch workload really makes the WAL repair (so crash points inside the repair are
     /// enumerated), and every recovery opens with at most one repair.
     @Test func tornBatchesAreRepaired() throws {
-        let repairs = RepairCounter()
+        let repairs = RepairCounter(), repeated = RepairCounter(), leftTorn = RepairCounter()
         let counting = LogCrashConsistency(open: { fileSystem in
             let store = try WALLogStore.open(at: "/data/wal", options: Self.options(fileSystem))
-            if store.repair != nil { repairs.add() }
+            let cuts = store.recoveryActions.filter { $0.kind == .tornTailCut }.count
+            if cuts > 0 { repairs.add() }
+            if cuts > 1 { repeated.add() }
+            // A repaired WAL reads to its end: a second open would find nothing to cut.
+            if cuts > 0, (try? WAL.read(at: "/data/wal", from: .zero, codec: ProtobufRecordCodec(), options: Self.options(fileSystem).wal))?.error?.code == .unexpectedEnd {
+                leftTorn.add()
+            }
             return store
         })
         let workload = try #require(LogCrashConsistency<Store>.workloads.first { $0.name.contains("torn") })
         let report = try counting.check(workload, outcomes: [FaultInjectingFileSystem.CrashOutcome.dropUnsynced])
         #expect(repairs.count >= report.crashesRecovered / 2, "runs that reach a torn batch repair it")
+        #expect(repeated.count == 0, "no open cuts a torn tail twice")
+        #expect(leftTorn.count == 0, "what a repair leaves reads to its end")
     }
 
     /// The release workload really purges segments: some recoveries open a WAL whose first

@@ -59,18 +59,32 @@ struct EtcdCompatibilityTests {
     }
 
     @Test("this package rewrites etcd's WAL; etcd starts on it, serves every key, takes new writes",
-          arguments: EtcdVersion.allCases)
-    func thisPackageWritesEtcdReads(version: EtcdVersion) throws {
+          arguments: EtcdVersion.allCases, [false, true])
+    func thisPackageWritesEtcdReads(version: EtcdVersion, otherVersionsFormat: Bool) throws {
         let server = try EtcdServer(EtcdBinaries.locate(version))
         defer { server.shutdown() }
         let keys = try writeKeysAndCrash(server)
         let marker = try restartMarker(server)
         #expect(marker.index > 0)
 
-        // Every record of etcd's WAL, in order, then the same sequence through this package's writer.
-        let codec = ProtobufRecordCodec(writesSnapshotConfState: version == .v3_5)
-        let original = try EtcdLog.read(
+        // Every record of etcd's WAL, in order, then the same sequence through this package's
+        // writer: in the server's own format, or in the other version's (3.5's markers carry the
+        // membership, 3.4's do not), which every version must read too.
+        let ownFormat = version == .v3_5
+        let codec = ProtobufRecordCodec(writesSnapshotConfState: otherVersionsFormat ? !ownFormat : ownFormat)
+        var original = try EtcdLog.read(
             at: server.walDirectory, from: .zero, codec: codec, replayOptions: WALReplayOptions(collectsRecords: true))
+        if otherVersionsFormat {
+            // A one-member cluster: the member voted for itself.
+            let member = original.hardState.vote
+            original.records = original.records.map { info in
+                guard case .snapshot(var written) = info.record, written.index > 0 else { return info }
+                written.confState = ownFormat ? nil : ConfState(voters: [member])
+                var changed = info
+                changed.record = .snapshot(written)
+                return changed
+            }
+        }
         try #require(original.error == nil, "\(String(describing: original.error))")
         try #require(original.segments.count == 1, "etcd wrote \(original.segments.count) segments")
         // Snapshot markers in the middle of the log, beyond the (0, 0) one Create writes; 3.5's carry a ConfState.
@@ -81,13 +95,17 @@ struct EtcdCompatibilityTests {
         let rewritten = server.root + "/rewritten-wal"
         try rewrite(original, into: rewritten, codec: codec)
 
-        // The rewrite is byte-identical to etcd's segment up to etcd's last record.
-        let end = try #require(original.records.last.map { Int($0.offset) + $0.frameSize })
-        let etcdBytes = try Data(contentsOf: URL(fileURLWithPath: original.segments[0])).prefix(end)
         let ourSegments = try segmentFiles(rewritten)
         try #require(ourSegments.count == 1, "rewrite has segments \(ourSegments)")
-        let ourBytes = try Data(contentsOf: URL(fileURLWithPath: rewritten + "/" + ourSegments[0])).prefix(end)
-        #expect(ourBytes == etcdBytes, "first difference at byte \(firstDifference(ourBytes, etcdBytes))")
+        let written = try EtcdLog.read(at: rewritten, from: .zero, codec: ProtobufRecordCodec())
+        #expect(written.snapshots.filter { $0.index > 0 }.allSatisfy { ($0.confState != nil) == codec.writesSnapshotConfState })
+        if !otherVersionsFormat {
+            // The rewrite is byte-identical to etcd's segment up to etcd's last record.
+            let end = try #require(original.records.last.map { Int($0.offset) + $0.frameSize })
+            let etcdBytes = try Data(contentsOf: URL(fileURLWithPath: original.segments[0])).prefix(end)
+            let ourBytes = try Data(contentsOf: URL(fileURLWithPath: rewritten + "/" + ourSegments[0])).prefix(end)
+            #expect(ourBytes == etcdBytes, "first difference at byte \(firstDifference(ourBytes, etcdBytes))")
+        }
 
         // Replace member/wal (segments and etcd's spare 0.tmp) with the rewrite.
         let fileManager = FileManager.default
