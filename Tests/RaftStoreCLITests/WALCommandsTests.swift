@@ -68,7 +68,7 @@ struct WALCommandsTests {
         defer { scratch.remove() }
         let wal = try scratch.copy(Fixtures.goWAL("crc-mismatch-last-segment"), as: "wal")
         let verify = try RaftStoreTool.run(["wal", "verify", wal])
-        expectFailure(verify, status: 1, mentioning: ["damage, not a torn tail", "--discard-from-damage"])
+        expectFailure(verify, status: 1, mentioning: ["damage, not a torn write", "a restart refuses damage", "--discard-from-damage"])
         let segments = try FileManager.default.contentsOfDirectory(atPath: wal).sorted()
         let refused = try RaftStoreTool.run(["wal", "repair", wal])
         expectFailure(refused, status: 1, mentioning: ["crcMismatch"])

@@ -7,14 +7,15 @@ enum WALDirectory {
     /// `WALWriter.markTailNotDurable()`). A `.tmp` name, so listings pass over it silently.
     static let tailNotDurableMarker = "tail-not-durable.tmp"
 
-    /// The segments in `directory`, oldest first. Other names are ignored: `*.tmp` silently
-    /// (spare segments), anything else with a warning (etcd does the same).
+    /// The segments in `directory`, oldest first. Other names are ignored: `*.tmp` (spare
+    /// segments) and `*.wal.broken` (copies a repair kept, reported by `inspect`) silently,
+    /// anything else with a warning (etcd does the same).
     static func segments(in directory: String, fileSystem: any FileSystem, logger: Logger) throws(StorageError) -> [SegmentName] {
         var names: [SegmentName] = []
         for file in try fileSystem.contentsOfDirectory(directory) {
             if let name = SegmentName(fileName: file) {
                 names.append(name)
-            } else if !file.hasSuffix(".tmp") {
+            } else if !file.hasSuffix(".tmp") && !file.hasSuffix(".wal.broken") {
                 logger.warning("ignored file in WAL directory", metadata: ["path": "\(fileSystem.join(directory, file))"])
             }
         }

@@ -10,7 +10,7 @@ enum WALProblem {
                 + "a restart cuts it off; 'raftstore wal repair \(directory)' does it now, keeping a .broken copy"
         }
         if error.isDamage {
-            return "damage, not a torn tail (records after it may have been acknowledged, so a restart refuses): \(error) - "
+            return "\(error) - a restart refuses damage (records after it may have been acknowledged); "
                 + "'raftstore wal repair --discard-from-damage \(directory)' cuts the log there after printing what is lost"
         }
         return "\(error)"
