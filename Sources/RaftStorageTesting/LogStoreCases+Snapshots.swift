@@ -124,40 +124,134 @@ extension LogStoreConformance {
     static var concurrencyCases: [Case] {
         [
             testCase("concurrency: readers see a consistent log while one task appends") { h in
-                let store = h.store
-                let failures = Mutex<[String]>([])
-                let done = Atomic<Bool>(false)
-                DispatchQueue.concurrentPerform(iterations: 3) { worker in
-                    if worker == 0 {
-                        defer { done.store(true, ordering: .releasing) }
-                        do {
-                            for batch in UInt64(0)..<100 {
-                                try store.append(makeEntries((batch * 20 + 1)...(batch * 20 + 20), term: 1 + batch / 10))
-                            }
-                        } catch {
-                            failures.withLock { $0.append("append failed: \(error)") }
-                        }
-                        return
-                    }
-                    while !done.load(ordering: .acquiring) {
-                        do {
-                            let last = try store.lastIndex()
-                            guard last > 0 else { continue }
-                            let index = UInt64.random(in: 1...last)
-                            let term = try store.term(at: index)
-                            let entries = try store.entries(in: index..<(last + 1), maxBytes: 512)
-                            let expectedTerm = 1 + (index - 1) / 200
-                            if term != expectedTerm || entries.first?.index != index || entries.first?.term != expectedTerm {
-                                failures.withLock { $0.append("read index \(index): term \(term), first \(String(describing: entries.first))") }
-                            }
-                        } catch {
-                            failures.withLock { $0.append("read failed: \(error)") }
-                        }
-                    }
-                }
-                h.equal(failures.withLock { Array($0.prefix(3)) }, [], "concurrent reads")
-                try h.expectLog(first: 1, last: 2000, terms: (UInt64(1)...2000).map { 1 + ($0 - 1) / 200 })
+                let run = ConcurrentReadRun(store: h.store, readers: 2, batches: 100, batchSize: 20)
+                run.start()
+                let outcome = run.wait()
+                h.equal(Array(outcome.failures.prefix(3)), [], "concurrent reads (\(outcome.failures.count) failed)")
+                // The writer waits for every reader to see each batch before appending the
+                // next (up to a deadline), so each reader reads at least once per batch.
+                let minimum = Int(run.batches) - 1
+                h.equal(
+                    outcome.reads.allSatisfy { $0 >= minimum }, true,
+                    "every reader made at least \(minimum) consistent reads while the batches were appended (reads per reader: \(outcome.reads))")
+                let last = run.batches * run.batchSize
+                try h.expectLog(first: 1, last: last, terms: (UInt64(1)...last).map(ConcurrentLog.term))
+                h.equal(try h.store.entries(in: 1..<(last + 1)) == (UInt64(1)...last).map(ConcurrentLog.entry), true, "entries after the concurrent appends")
             },
         ]
+    }
+}
+
+/// The log the concurrency case appends: entry `index` at term `1 + (index - 1) / 200`.
+private enum ConcurrentLog {
+    static func term(_ index: UInt64) -> UInt64 { 1 + (index - 1) / 200 }
+
+    static func entry(_ index: UInt64) -> Entry { makeEntries(index...index, term: term(index))[0] }
+}
+
+/// One writer appending batches of ``ConcurrentLog`` entries and readers reading concurrently,
+/// each on its own thread (a serial dispatch queue each, so they run at once even on a machine
+/// with fewer cores). The writer appends batch `b` (entries `b * batchSize + 1` to
+/// `(b + 1) * batchSize`) only after every reader has seen batch `b - 1`, or once a deadline has
+/// passed, so reads interleave with the appends however the threads are scheduled.
+private final class ConcurrentReadRun<Store: LogStore>: Sendable {
+    let store: Store
+    let readers: Int
+    let batches: UInt64
+    let batchSize: UInt64
+    private let group = DispatchGroup()
+    private let done = Atomic<Bool>(false)
+    /// Per reader: the consistent reads made.
+    private let reads: Mutex<[Int]>
+    /// Per reader: the highest lastIndex seen.
+    private let seen: Mutex<[UInt64]>
+    private let failures = Mutex<[String]>([])
+
+    init(store: Store, readers: Int, batches: UInt64, batchSize: UInt64) {
+        self.store = store
+        self.readers = readers
+        self.batches = batches
+        self.batchSize = batchSize
+        reads = Mutex(Array(repeating: 0, count: readers))
+        seen = Mutex(Array(repeating: 0, count: readers))
+    }
+
+    func start() {
+        for reader in 0..<readers {
+            DispatchQueue(label: "LogStoreConformance.reader.\(reader)").async(group: group) { self.read(as: reader) }
+        }
+        DispatchQueue(label: "LogStoreConformance.writer").async(group: group) { self.write() }
+    }
+
+    /// Waits for the writer and the readers; the failures found and each reader's read count.
+    func wait() -> (failures: [String], reads: [Int]) {
+        group.wait()
+        return (failures.withLock { $0 }, reads.withLock { $0 })
+    }
+
+    private func fail(_ message: String) {
+        failures.withLock { if $0.count < 20 { $0.append(message) } }
+    }
+
+    private func write() {
+        defer { done.store(true, ordering: .releasing) }
+        let deadline = ContinuousClock.now + .seconds(20)
+        for batch in 0..<batches {
+            let previousLast = batch * batchSize
+            while seen.withLock({ $0.min() ?? previousLast }) < previousLast, ContinuousClock.now < deadline {}
+            let first = previousLast + 1
+            do {
+                try store.append((first...(first + batchSize - 1)).map(ConcurrentLog.entry))
+            } catch {
+                fail("append of \(first)...\(first + batchSize - 1) failed: \(error)")
+                return
+            }
+        }
+    }
+
+    private func read(as reader: Int) {
+        var random = SeededGenerator(seed: UInt64(reader) + 1)
+        var previousLast: UInt64 = 0
+        while !done.load(ordering: .acquiring) {
+            do {
+                let last = try store.lastIndex()
+                seen.withLock { $0[reader] = max($0[reader], last) }
+                // A batch is one save: a reader sees all of it or none of it.
+                guard last % batchSize == 0, last >= previousLast else {
+                    fail("reader \(reader): lastIndex \(last) after \(previousLast) (batches of \(batchSize))")
+                    continue
+                }
+                previousLast = last
+                guard last > 0 else { continue }
+                let index = UInt64.random(in: 1...last, using: &random)
+                let term = try store.term(at: index)
+                let entries = try store.entries(in: index..<(last + 1), maxBytes: 512)
+                if let problem = Self.check(term: term, entries: entries, from: index, last: last, maxBytes: 512) {
+                    fail("reader \(reader), index \(index), lastIndex \(last): \(problem)")
+                } else {
+                    reads.withLock { $0[reader] += 1 }
+                }
+            } catch {
+                fail("reader \(reader): read failed: \(error)")
+            }
+        }
+    }
+
+    /// What is wrong with a read of `term(at: index)` and `entries(in: index..<last + 1, maxBytes:)`,
+    /// or `nil`: the term and every entry are the ones appended, and the entries are the
+    /// longest run from `index` within `maxBytes` (never fewer than one).
+    private static func check(term: UInt64, entries: [Entry], from index: UInt64, last: UInt64, maxBytes: UInt64) -> String? {
+        guard term == ConcurrentLog.term(index) else { return "term \(term), expected \(ConcurrentLog.term(index))" }
+        guard !entries.isEmpty else { return "no entries" }
+        let end = index + UInt64(entries.count)
+        guard end <= last + 1, entries == (index..<end).map(ConcurrentLog.entry) else {
+            return "entries \(entries.map(\.index)) differ from the ones appended"
+        }
+        let size = entries.reduce(UInt64(0)) { $0 + UInt64($1.encodedSize) }
+        guard entries.count == 1 || size <= maxBytes else { return "\(size) bytes, limit \(maxBytes)" }
+        if end <= last, size + UInt64(ConcurrentLog.entry(end).encodedSize) <= maxBytes {
+            return "cut at \(end - 1) though entry \(end) fits within \(maxBytes) bytes"
+        }
+        return nil
     }
 }

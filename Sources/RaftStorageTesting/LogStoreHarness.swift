@@ -33,6 +33,9 @@ public struct LogStoreHarness<Store: LogStore> {
     /// What the store held when the case closed it through ``close()``: the next checkpoint
     /// expects all of it back, a close being a sync.
     private var closedState: LogState?
+    /// Set while a restart hands the store to the backend's closure, and left set when that
+    /// closure fails: the old store is then closed (reopen) or abandoned (crash).
+    private var handedOff = false
 
     init(store: Store, caseName: String, restart: Restart?, sourceLocation: SourceLocation) {
         self.store = store
@@ -47,6 +50,11 @@ public struct LogStoreHarness<Store: LogStore> {
     }
 
     var context: String { "\(caseName)\(crashing ? " [crash]" : reopening ? " [reopen]" : "")" }
+
+    /// Whether the runner still has to close ``store`` after the case: not when the case
+    /// closed it through ``close()`` (and no restart opened it again since), nor when a restart
+    /// failed after handing it to the backend's closure.
+    var storeNeedsClose: Bool { closedState == nil && !handedOff }
 
     /// Restarts the store (in the reopen and crash runs) and checks that nothing durable was
     /// lost. In the crash run nothing is synced first: call it right after operations that are
@@ -83,10 +91,12 @@ public struct LogStoreHarness<Store: LogStore> {
             }
             before = try LogState(store)
         }
+        handedOff = true
         switch restart {
         case .reopen(let reopen): store = try reopen(store)
         case .crash(let crash): store = try crash(store)
         }
+        handedOff = false
         closedState = nil
         let after = try LogState(store)
         before.checkRestart(
@@ -122,22 +132,37 @@ struct LogState {
     var first: UInt64
     var last: UInt64
     var lastTerm: UInt64
+    /// The term at the boundary, `first - 1` (`nil` only for a store that reports first index 0).
+    var boundaryTerm: UInt64?
     var entries: [Entry]
-    var newestValidMarker: SnapshotMarker?
+    /// ``RaftStorage/LogStore/snapshotMarkers()``: the markers the HardState's commit covers.
+    var validMarkers: [SnapshotMarker]
+    /// ``RaftStorage/LogStore/snapshotMarker()``: the newest marker, committed or not.
+    var marker: SnapshotMarker
+
+    var newestValidMarker: SnapshotMarker? { validMarkers.max { $0.index < $1.index } }
 
     init(_ store: some LogStore) throws {
         hardState = try store.hardState()
         first = try store.firstIndex()
         last = try store.lastIndex()
         lastTerm = try store.term(at: last)
+        boundaryTerm = first > 0 ? try store.term(at: first - 1) : nil
         entries = first <= last ? try store.entries(in: first..<(last + 1)) : []
-        newestValidMarker = try store.snapshotMarkers().max { $0.index < $1.index }
+        validMarkers = try store.snapshotMarkers()
+        marker = try store.snapshotMarker()
     }
 
     /// Checks the store after a restart against this state. With `commitMayBeLost` (a crash
     /// without a sync) only the commit may have gone back: raft's `MustSync` makes every
     /// entry and every change of term or vote durable when the save returns, but not a
     /// commit-only change.
+    ///
+    /// The first index may move only as `LogStore`'s restart rule allows: a restarted store's
+    /// boundary is its newest committed snapshot marker, so entries kept behind that marker may
+    /// be gone (the first index moves up to the marker's next index, no further) and compaction
+    /// past it may be undone (the first index moves back to the marker's next index, no
+    /// further). Where the old first index is that index, it must stay exactly where it was.
     func checkRestart(to after: LogState, commitMayBeLost: Bool, label: String, sourceLocation: SourceLocation) {
         if commitMayBeLost {
             let kept = after.hardState.term == hardState.term && after.hardState.vote == hardState.vote
@@ -148,12 +173,40 @@ struct LogState {
         }
         #expect(after.last == last, "\(label): lastIndex \(after.last), expected \(last)", sourceLocation: sourceLocation)
         #expect(after.lastTerm == lastTerm, "\(label): term at lastIndex \(after.lastTerm), expected \(lastTerm)", sourceLocation: sourceLocation)
-        let limit = max(first, (newestValidMarker?.index ?? 0) + 1)
-        #expect(after.first <= limit, "\(label): firstIndex \(after.first) lost entries (was \(first), newest valid snapshot marker \(newestValidMarker.map(String.init(describing:)) ?? "none"))", sourceLocation: sourceLocation)
+        let newest = newestValidMarker
+        let upper = max(first, (newest?.index ?? 0) + 1)
+        #expect(after.first <= upper, "\(label): firstIndex \(after.first) lost entries (was \(first), newest valid snapshot marker \(newest.map(String.init(describing:)) ?? "none"))", sourceLocation: sourceLocation)
+        // A crash that lost a commit-only change may leave a marker uncovered: the store then
+        // restarts at the newest marker the surviving commit still covers.
+        let reachable = validMarkers.filter { $0.index <= after.hardState.commit }.max { $0.index < $1.index }
+        let lower = min(first, (reachable?.index ?? 0) + 1)
+        #expect(after.first >= lower, "\(label): firstIndex \(after.first) is before both the old firstIndex \(first) and the newest committed snapshot marker \(reachable.map(String.init(describing:)) ?? "none"): compaction undone past the marker", sourceLocation: sourceLocation)
+        checkBoundaryTerm(after, label: label, sourceLocation: sourceLocation)
         let common = max(first, after.first)
         guard common <= last, after.last == last else { return }
         let expected = entries.drop { $0.index < common }
         let actual = after.entries.drop { $0.index < common }
         #expect(Array(actual) == Array(expected), "\(label): entries from \(common) differ", sourceLocation: sourceLocation)
+    }
+
+    /// The term at the restarted store's boundary, wherever this state knows it: the old
+    /// boundary's term when the boundary stayed, an entry's term when it moved up into the
+    /// entries, a recorded marker's term when it moved to that marker.
+    private func checkBoundaryTerm(_ after: LogState, label: String, sourceLocation: SourceLocation) {
+        guard after.first > 0, let stored = after.boundaryTerm else {
+            Issue.record("\(label): firstIndex 0 after the restart", sourceLocation: sourceLocation)
+            return
+        }
+        let boundary = after.first - 1
+        let expected: UInt64?
+        if after.first == first {
+            expected = boundaryTerm
+        } else if let entry = entries.first(where: { $0.index == boundary }) {
+            expected = entry.term
+        } else {
+            expected = (validMarkers + [marker]).first { $0.index == boundary }?.term
+        }
+        guard let expected else { return }
+        #expect(stored == expected, "\(label): term \(stored) at the boundary \(boundary), expected \(expected)", sourceLocation: sourceLocation)
     }
 }

@@ -14,6 +14,9 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
 
     /// The storage under test (a new one after each restart).
     public private(set) var storage: Storage<Log, Snapshots>
+    /// Whether ``storage`` is open: `false` from the moment a restart closes or abandons it
+    /// until the stores opened again replace it, so after a failed restart.
+    private(set) var storageIsOpen = true
     /// Whether restarts are simulated crashes rather than clean closes.
     public var crashing: Bool {
         if case .crash = restartMode { true } else { false }
@@ -25,6 +28,13 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
 
     // The model.
     private var entries: [Entry] = []
+    /// The entries compacted away since the last installed snapshot, oldest first, ending at
+    /// `first - 1`: a restart that moves the boundary back (to an older snapshot marker) brings
+    /// some of them back, and they must be these.
+    private var compacted: [Entry] = []
+    /// The last snapshot installed from a leader (the empty log's boundary before any): the
+    /// boundary until a compaction moves it, when retention may have dropped the snapshot.
+    private var installed = SnapshotMarker.zero
     private var first: UInt64 = 1
     private var hardState = HardState()
     /// The HardState as of the last save or sync that made it durable: a crash may lose the
@@ -62,6 +72,7 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
         try storage.save(hardState: hardState, entries: new)
         entries += new
         if !new.isEmpty { durableHardState = hardState }
+        try checkIndexes(after: "appending \(count) entries")
     }
 
     /// Saves a HardState that only moves the commit index forward to `index`; not durable
@@ -69,6 +80,7 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
     public mutating func commitOnly(to index: UInt64) throws {
         hardState.commit = max(hardState.commit, min(index, last))
         try storage.save(hardState: hardState, entries: [])
+        try checkIndexes(after: "a commit-only HardState")
     }
 
     /// Makes everything saved so far durable.
@@ -88,6 +100,7 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
         entries.removeAll { $0.index >= start }
         entries += new
         durableHardState = hardState
+        try checkIndexes(after: "replacing the tail from \(start)")
     }
 
     /// Takes a local snapshot at `index` (clamped to what is committed and snapshottable).
@@ -109,10 +122,12 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
         let oldestKept = savedSnapshots.suffix(storage.options.retainedSnapshots).first?.metadata.index ?? index
         if index > retained, min(index - retained, oldestKept) >= first {
             let compactIndex = min(index - retained, oldestKept)
+            compacted += entries.filter { $0.index <= compactIndex }
             entries.removeAll { $0.index <= compactIndex }
             first = compactIndex + 1
         }
         savedSnapshots = Array(savedSnapshots.suffix(storage.options.retainedSnapshots))
+        try checkIndexes(after: "a snapshot at \(index)")
     }
 
     /// The leader sends a snapshot `ahead` entries past the last index, at a new term.
@@ -127,19 +142,39 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
         snapshot = installed
         savedSnapshots = Array((savedSnapshots + [installed]).suffix(storage.options.retainedSnapshots))
         durableHardState = hardState
+        // Entries dropped by an installed snapshot never come back.
         entries = []
+        compacted = []
+        self.installed = installed.metadata.marker
         first = index + 1
+        try checkIndexes(after: "installing a snapshot at \(index)")
     }
 
     private func termOf(_ index: UInt64) -> UInt64 {
         knownTerm(index) ?? 0
     }
 
-    /// The model's term at `index`, when it knows it.
+    /// The model's term at `index`, when it knows it: an entry's, a compacted entry's, the
+    /// installed snapshot's (term 0 at index 0 before any) or a snapshot's.
     private func knownTerm(_ index: UInt64) -> UInt64? {
         if let entry = entries.first(where: { $0.index == index }) { return entry.term }
+        if let entry = compacted.last(where: { $0.index == index }) { return entry.term }
+        if index == installed.index { return installed.term }
         if index == snapshot.metadata.index { return snapshot.metadata.term }
-        return nil
+        return savedSnapshots.last { $0.metadata.index == index }?.metadata.term
+    }
+
+    /// Checks what the protocol fixes right after a write, without a restart: the storage's
+    /// first and last index are the model's, and so is the term at the boundary.
+    private func checkIndexes(after what: String) throws {
+        let label = "\(context): after \(what)"
+        let storedFirst = try storage.firstIndex()
+        let storedLast = try storage.lastIndex()
+        #expect(storedFirst == first, "\(label): firstIndex \(storedFirst), expected \(first)", sourceLocation: sourceLocation)
+        #expect(storedLast == last, "\(label): lastIndex \(storedLast), expected \(last)", sourceLocation: sourceLocation)
+        guard storedFirst == first, let expected = knownTerm(first - 1) else { return }
+        let stored = try storage.term(at: first - 1)
+        #expect(stored == expected, "\(label): term \(stored) at the boundary \(first - 1), expected \(expected)", sourceLocation: sourceLocation)
     }
 
     /// Restarts the storage - closes it and reopens the stores, or (in the crash run) crashes
@@ -147,6 +182,7 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
     public mutating func restart() throws {
         let (log, snapshots) = try restartStores(damagingNewestSnapshot: false)
         storage = try Storage(log: log, snapshots: snapshots, options: storage.options)
+        storageIsOpen = true
         try check()
     }
 
@@ -161,6 +197,7 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
         }
         let (log, snapshots) = try restartStores(damagingNewestSnapshot: true)
         storage = try Storage(log: log, snapshots: snapshots, options: storage.options)
+        storageIsOpen = true
         savedSnapshots.removeLast()
         snapshot = savedSnapshots.last!
         let recovery = storage.recovery
@@ -176,8 +213,9 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
 
     /// Closes or crashes the stores and opens them again, damaging the newest snapshot before
     /// anything reads it when told to.
-    private func restartStores(damagingNewestSnapshot: Bool) throws -> (Log, Snapshots) {
+    private mutating func restartStores(damagingNewestSnapshot: Bool) throws -> (Log, Snapshots) {
         let stores: (Log, Snapshots)
+        storageIsOpen = false
         switch restartMode {
         case .reopen(let reopen):
             try storage.close()
@@ -215,20 +253,44 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
         let storedLast = try storage.lastIndex()
         #expect(storedLast == last, "\(label): lastIndex \(storedLast), expected \(last)", sourceLocation: sourceLocation)
         let storedFirst = try storage.firstIndex()
-        let limit = max(first, snapshot.metadata.index + 1)
-        #expect(storedFirst <= limit, "\(label): firstIndex \(storedFirst) beyond \(limit): entries lost", sourceLocation: sourceLocation)
+        guard storedFirst > 0 else {
+            Issue.record("\(label): firstIndex 0", sourceLocation: sourceLocation)
+            return
+        }
+        // The restart rule: the log restarts at its newest snapshot marker (the recovered
+        // snapshot), so entries kept behind it may be gone and compaction past it undone - the
+        // first index lies between the model's and the snapshot's next index, both included.
+        let afterSnapshot = snapshot.metadata.index + 1
+        let (lowest, highest) = (min(first, afterSnapshot), max(first, afterSnapshot))
+        #expect(storedFirst <= highest, "\(label): firstIndex \(storedFirst) beyond \(highest): entries lost", sourceLocation: sourceLocation)
+        #expect(storedFirst >= lowest, "\(label): firstIndex \(storedFirst) before \(lowest): the log restarted before its snapshot and its compaction", sourceLocation: sourceLocation)
+        // The model knows the term at every index a correct restart can put the boundary at.
         if let expected = knownTerm(storedFirst - 1) {
             let stored = try storage.term(at: storedFirst - 1)
             #expect(stored == expected, "\(label): term \(stored) at the boundary \(storedFirst - 1), expected \(expected)", sourceLocation: sourceLocation)
+        } else {
+            Issue.record("\(label): the log restarted after \(storedFirst - 1), where the model knows no entry or snapshot", sourceLocation: sourceLocation)
         }
         let common = max(first, storedFirst)
         if common <= last {
             let stored = try storage.entries(in: common..<(last + 1))
             #expect(stored == entries.filter { $0.index >= common }, "\(label): entries from \(common) differ", sourceLocation: sourceLocation)
         }
-        // Continue from what the store kept: entries behind its boundary are gone for good.
-        if storedFirst > first { entries.removeAll { $0.index < storedFirst } }
-        if storedFirst < first { entries = try storage.entries(in: storedFirst..<(last + 1)) }
+        if storedFirst > first {
+            // Entries behind the new boundary are gone from the log, but a later fallback to an
+            // older snapshot may bring them back.
+            compacted += entries.filter { $0.index < storedFirst }
+            entries.removeAll { $0.index < storedFirst }
+        }
+        if storedFirst < first {
+            // The boundary moved back: the entries it brought back must be the acknowledged
+            // ones the model compacted, not whatever the store returns.
+            let revived = compacted.filter { $0.index >= storedFirst }
+            let stored = storedLast >= first - 1 ? try storage.entries(in: storedFirst..<first) : []
+            #expect(stored == revived, "\(label): entries \(storedFirst)..<\(first) brought back by the restart differ from the acknowledged ones", sourceLocation: sourceLocation)
+            compacted.removeAll { $0.index >= storedFirst }
+            entries = revived + entries
+        }
         first = storedFirst
         let kept = try storage.snapshots.list()
         #expect(kept.count <= storage.options.retainedSnapshots, "\(label): \(kept.count) snapshots kept", sourceLocation: sourceLocation)

@@ -106,7 +106,14 @@ public struct StorageConformance<Log: LogStore, Snapshots: SnapshotStore>: Senda
         } catch {
             Issue.record("\(context): unexpected error: \(error)", sourceLocation: sourceLocation)
         }
-        try? driver.storage.close()
+        // Closing syncs the log: a failure is an issue. Stores a failed restart left closed or
+        // abandoned are left alone.
+        guard driver.storageIsOpen else { return }
+        do {
+            try driver.storage.close()
+        } catch {
+            Issue.record("\(context): close() after the workload failed: \(error)", sourceLocation: sourceLocation)
+        }
     }
 
     /// Runs every workload in turn.
