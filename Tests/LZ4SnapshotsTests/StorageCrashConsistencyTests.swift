@@ -39,6 +39,10 @@ struct StorageCrashConsistencyTests {
     func crashes(_ snapshots: FileStoreKind, _ workload: CrashWorkload<StorageCrashStep>) throws {
         let report = try snapshots == .etcd ? Self.etcd.check(workload) : Self.lz4.check(workload)
         #expect(report.operations > 20)
+        let outcomes = FaultInjectingFileSystem.CrashOutcome.standard
+        #expect(report.crashesRecovered + report.crashesRefusedAsDamage == report.operations * outcomes.count)
+        // Only writes arriving out of order may leave a WAL tail that reads like damage.
+        #expect(report.crashesRefusedAsDamage <= report.operations * outcomes.filter(\.reordersWrites).count)
         print("[crash-consistency] Storage(WAL + \(snapshots.rawValue)), \(workload.name): \(report.operations) crash points, \(report.crashesRecovered) recoveries, \(report.crashesRefusedAsDamage) refused as damage after out-of-order writes")
     }
 
@@ -46,6 +50,7 @@ struct StorageCrashConsistencyTests {
     func faults(_ snapshots: FileStoreKind, _ workload: CrashWorkload<StorageCrashStep>) throws {
         let report = try snapshots == .etcd ? Self.etcd.checkFaults(workload) : Self.lz4.checkFaults(workload)
         #expect(report.faultsInjected > 10)
+        #expect(report.faultsInjected * 10 >= report.runs * 8)
         print("[fault-consistency] Storage(WAL + \(snapshots.rawValue)), \(workload.name): \(report.runs) runs, \(report.faultsInjected) faults injected")
     }
 
