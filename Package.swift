@@ -92,6 +92,22 @@ let package = Package(
             dependencies: ["RaftStorage", "EtcdWAL", "LZ4Snapshots", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
+        // Counts every heap allocation of the process that links it by interposing malloc and
+        // friends (glibc), so only AllocationProbe may depend on it: never a library, a product
+        // or a test target.
+        .target(name: "CMallocCounter"),
+        // Feeds each decoder hostile length fields and prints the allocations it made, one JSON
+        // line per case; Tests/EtcdWALTests/AllocationBoundTests.swift checks them against the
+        // documented bounds (Docs/Reliability.md). Not a product.
+        .executableTarget(
+            name: "AllocationProbe",
+            dependencies: [
+                "RaftStorage", "EtcdWAL", "LZ4Snapshots", "RaftStoreCLI", "CXXHash", "CMallocCounter",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
 
         // MARK: - Examples
         // The key/value state machine is a library so `raftstore demo` runs the same code.

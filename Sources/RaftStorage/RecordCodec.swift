@@ -49,8 +49,10 @@ public struct DecodedRecord: Hashable, Sendable {
 ///   ``encodeSnapshot(_:into:)``'s output gives back the same snapshot.
 /// - Decoding any bytes (flipped bits, truncation, garbage) either throws a ``StorageError``
 ///   (``StorageError/Code/corrupt`` or ``StorageError/Code/crcMismatch``) or returns a
-///   well-formed value; it never traps, and never allocates more than a small multiple of the
-///   input's size whatever a length field claims.
+///   well-formed value; it never traps, and whatever a length field claims, no single
+///   allocation is larger than 4 times the input's size or 1 MiB + 64 KiB, whichever is more
+///   (data that really decompresses to more takes its decompressed size). This package's codecs
+///   are measured against that bound on hostile input (`AllocationBoundTests`).
 /// - ``encode(_:into:checksum:)`` calls `checksum` exactly once, with the record's payload,
 ///   except for ``LogRecord/crc(_:)`` records, which carry their own value.
 /// - ``snapshotFraming(of:)``, when not `nil`, gives `prefix + data + suffix` equal to

@@ -5,9 +5,11 @@ extension WALDump {
     /// be written: entry indexes consecutive from the snapshot marker's index + 1, terms never
     /// decreasing and not below the marker's.
     ///
-    /// Any input gives a dump or a ``RaftStorage/StorageError``; nothing traps, and nothing is allocated
-    /// beyond a small multiple of the input's size. This is the function `raftstore wal import`
-    /// uses, callable on its own (for fuzzing).
+    /// Any input gives a dump or a ``RaftStorage/StorageError``; nothing traps, and no single
+    /// allocation is larger than 8 times the input's size or 1 MiB + 64 KiB, whichever is more
+    /// (the parser's arrays take 8 bytes for each element of at least 2 input bytes, and double as
+    /// they grow). This is the function `raftstore wal import` uses, callable on its own (for
+    /// fuzzing).
     ///
     /// - Parameters:
     ///   - bytes: the JSON text.
@@ -44,7 +46,8 @@ extension WALDump {
         switch document["entries"] {
         case nil, .null?: break
         case .array(let elements)?:
-            dump.entries.reserveCapacity(elements.count)
+            // Not reserved up front: `[0,0,...]` would reserve an entry (32 bytes) for every two
+            // input bytes before the first element is refused; a valid entry takes 20 or more.
             for (position, element) in elements.enumerated() {
                 let path = "entries[\(position)]"
                 let fields = try JSONField.object(element, path)
