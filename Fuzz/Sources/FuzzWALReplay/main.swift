@@ -22,13 +22,6 @@ import RaftStorageTesting
 
 let quiet = Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() })
 
-/// Whether an entry at or below the boundary still truncates the entries after it when the log
-/// store replays from a snapshot marker. etcd's ReadAll skips such an entry with its truncation
-/// (etcd #22442, fix proposed in #22443), and `WALLogStore` does the same: when raft replaced
-/// uncommitted entries with a batch that ends at or below a later snapshot marker, the replaced
-/// entries come back on open (a log whose last entry has an older term than the boundary).
-/// `false` checks the store against etcd's rule; `true`, against raft's log (the fixed replay).
-let storeAppliesTruncationsAtBoundary = false
 let first = "0000000000000000-0000000000000000.wal"
 let second = "0000000000000001-0000000000000010.wal"
 
@@ -62,11 +55,11 @@ struct Written {
 
     /// What a replay from `start` that starts again at markers the log does not hold gives
     /// (`WALLogStore`'s open; Docs/Recovery.md): etcd's ReadAll rules over every write, entries at
-    /// or below the boundary ignored (with their truncation too, unless
-    /// `appliesTruncationsAtBoundary`). Records in the segments such a replay skips are all at or
+    /// or below the boundary ignored but for the truncation they imply (which etcd's ReadAll
+    /// skips too). Records in the segments such a replay skips are all at or
     /// below `start` (a segment is named after the highest index written before it), so reading
     /// every write gives the same. `nil` for a gap (which raft's writes never leave).
-    func replay(from start: SnapshotMarker, appliesTruncationsAtBoundary: Bool) -> (boundary: SnapshotMarker, entries: [Entry])? {
+    func replay(from start: SnapshotMarker) -> (boundary: SnapshotMarker, entries: [Entry])? {
         var boundary = start
         var entries: [Entry] = []
         for write in writes {
@@ -74,8 +67,9 @@ struct Written {
             case .entries(let batch):
                 for entry in batch {
                     guard entry.index > boundary.index else {
-                        // Replaces every entry after it, which all lie after the boundary.
-                        if appliesTruncationsAtBoundary { entries = [] }
+                        // Replaces every entry after it, which all lie after the boundary: raft
+                        // discarded them, and a replay from the marker must not bring them back.
+                        entries = []
                         continue
                     }
                     let slot = Int(entry.index - boundary.index - 1)
@@ -180,7 +174,7 @@ func checkOpened(_ store: WALLogStore<ProtobufRecordCodec>, against written: Wri
             fatalError("the opened WAL lists markers \(markers), the script's committed ones are \(valid)")
         }
         guard let start = valid.last,
-            let expected = written.replay(from: start, appliesTruncationsAtBoundary: storeAppliesTruncationsAtBoundary)
+            let expected = written.replay(from: start)
         else { return }
         let firstIndex = try store.firstIndex(), lastIndex = try store.lastIndex()
         let expectedLast = expected.boundary.index + UInt64(expected.entries.count)

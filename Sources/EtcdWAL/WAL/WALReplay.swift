@@ -195,11 +195,15 @@ extension WALReplay {
                     replay.highestIndex = max(replay.highestIndex, entry.index)
                     if try log.accept(index: entry.index, term: entry.term, at: position, in: reader) {
                         try sink.append(entry, at: position)
+                    } else if log.truncatesAtBoundary(index: entry.index) {
+                        try sink.restart(at: log.boundary)
                     }
                 case .entryMetadata(let entry):
                     replay.highestIndex = max(replay.highestIndex, entry.index)
                     if try log.accept(index: entry.index, term: entry.term, at: position, in: reader) {
                         try sink.append(entry, at: position)
+                    } else if log.truncatesAtBoundary(index: entry.index) {
+                        try sink.restart(at: log.boundary)
                     }
                 case .other(.hardState(let state)):
                     replay.hardState = state
@@ -288,6 +292,18 @@ struct ReplayLog {
         }
         if terms.last?.term != term { terms.append((index, term)) }
         lastIndex = index
+        return true
+    }
+
+    /// An entry at or below the boundary read after entries above it: raft rewrote the log
+    /// from there (a new leader replaced uncommitted entries), so the entries after the
+    /// boundary that came before it are gone. Returns true (and empties the log after the
+    /// boundary) when there were any. etcd's `ReadAll` skips such an entry and keeps them,
+    /// bringing back entries raft had discarded (Docs/Compatibility.md).
+    mutating func truncatesAtBoundary(index: UInt64) -> Bool {
+        guard index <= boundary.index, lastIndex > boundary.index else { return false }
+        lastIndex = boundary.index
+        terms.removeAll()
         return true
     }
 
