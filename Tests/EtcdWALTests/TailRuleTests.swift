@@ -23,6 +23,16 @@ struct TailRuleTests {
         return (records, state)
     }
 
+    /// Writes `original` changed by `change` to `segment`, then expects opening to refuse it.
+    static func expectRefused(
+        _ path: String, _ segment: String, original: [UInt8], comment: Comment, _ change: (inout [UInt8]) -> Void
+    ) throws {
+        var damaged = original
+        change(&damaged)
+        try writeBytes(damaged, to: segment)
+        try expectRefused(path, segment, comment: comment)
+    }
+
     /// Opening refuses with damage naming the segment, and changes nothing on disk.
     static func expectRefused(_ path: String, _ segment: String, comment: Comment) throws {
         let before = try readBytes(segment)
@@ -48,11 +58,10 @@ struct TailRuleTests {
         // Each pair of bytes of the word, changed upwards and downwards.
         for byte in 0..<7 {
             for delta: UInt8 in [0x01, 0x40, 0xff] {
-                var damaged = original
-                damaged[Int(target.offset) + byte] &+= delta
-                damaged[Int(target.offset) + byte + 1] ^= delta
-                try writeBytes(damaged, to: segment)
-                try Self.expectRefused(path, segment, comment: "byte \(byte), delta \(delta)")
+                try Self.expectRefused(path, segment, original: original, comment: "byte \(byte), delta \(delta)") { bytes in
+                    bytes[Int(target.offset) + byte] &+= delta
+                    bytes[Int(target.offset) + byte + 1] ^= delta
+                }
             }
         }
     }
@@ -67,23 +76,19 @@ struct TailRuleTests {
         let original = try readBytes(segment)
         for record in records.dropFirst().dropLast() {
             let start = Int(record.offset)
-            var flipped = original
-            flipped[start + record.frameSize / 2] ^= 0x04
-            try writeBytes(flipped, to: segment)
-            try Self.expectRefused(path, segment, comment: "bit flipped in the record at \(start)")
-
-            var word = original
-            for byte in start..<(start + 8) { word[byte] = 0 }
-            try writeBytes(word, to: segment)
-            try Self.expectRefused(path, segment, comment: "length word zeroed at \(start)")
+            try Self.expectRefused(path, segment, original: original, comment: "bit flipped in the record at \(start)") { bytes in
+                bytes[start + record.frameSize / 2] ^= 0x04
+            }
+            try Self.expectRefused(path, segment, original: original, comment: "length word zeroed at \(start)") { bytes in
+                bytes.replaceSubrange(start..<(start + 8), with: repeatElement(0, count: 8))
+            }
         }
         // Sectors before the last two records, so intact records follow each.
         let lastTwo = Int(records[records.count - 2].offset)
         for sector in stride(from: 512, through: lastTwo - 512, by: 512) {
-            var zeroed = original
-            for byte in sector..<(sector + 512) { zeroed[byte] = 0 }
-            try writeBytes(zeroed, to: segment)
-            try Self.expectRefused(path, segment, comment: "sector at \(sector) zeroed")
+            try Self.expectRefused(path, segment, original: original, comment: "sector at \(sector) zeroed") { bytes in
+                bytes.replaceSubrange(sector..<(sector + 512), with: repeatElement(0, count: 512))
+            }
         }
     }
 
@@ -127,10 +132,9 @@ struct TailRuleTests {
         let original = try readBytes(segment)
         let target = records[records.count / 2]
         for claimed in [UInt64(1 << 19), UInt64(1 << 20) - UInt64(target.offset) - 8, 1 << 40] {
-            var damaged = original
-            for byte in 0..<8 { damaged[Int(target.offset) + byte] = UInt8(truncatingIfNeeded: claimed >> (8 * UInt64(byte))) }
-            try writeBytes(damaged, to: segment)
-            try Self.expectRefused(path, segment, comment: "length \(claimed)")
+            try Self.expectRefused(path, segment, original: original, comment: "length \(claimed)") { bytes in
+                for byte in 0..<8 { bytes[Int(target.offset) + byte] = UInt8(truncatingIfNeeded: claimed >> (8 * UInt64(byte))) }
+            }
         }
     }
 }
