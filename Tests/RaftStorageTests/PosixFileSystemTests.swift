@@ -16,6 +16,30 @@ final class PosixFileSystemTests {
 
     func path(_ name: String) -> String { fs.join(directory, name) }
 
+    @Test("dataRanges covers every byte written, dirty or synced, in order and within the range")
+    func dataRangesSkipOnlyZeros() throws {
+        let file = try fs.open(path("sparse"), [.read, .write, .create], permissions: 0o600)
+        defer { try? file.close() }
+        let size: Int64 = 8 << 20
+        try file.preallocate(to: size)
+        let written: [(offset: Int64, count: Int)] = [(0, 100_000), (4 << 20, 4096), (size - 10, 10)]
+        for (offset, count) in written {
+            try [UInt8](repeating: 7, count: count).withRawBytes { (raw) throws(StorageError) in try file.write(raw, at: offset) }
+        }
+        try file.syncData()
+        try [UInt8](repeating: 9, count: 512).withRawBytes { (raw) throws(StorageError) in try file.write(raw, at: 6 << 20) }
+        let ranges = try file.dataRanges(in: 0..<size)
+        for (offset, count) in written + [(6 << 20, 512)] {
+            #expect(ranges.contains { $0.contains(offset) && $0.contains(offset + Int64(count) - 1) }, "\(offset) in \(ranges)")
+        }
+        #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound <= $1.lowerBound })
+        #expect(ranges.allSatisfy { $0.lowerBound >= 0 && $0.upperBound <= size })
+        // Skipping preallocated blocks never written is an optimisation some file systems
+        // (ext4, XFS) allow and others do not; only correctness is required.
+        print("[dataRanges] \(ranges.reduce(Int64(0)) { $0 + Int64($1.count) }) of \(size) bytes may hold data on this file system")
+        #expect(try file.dataRanges(in: (size - 5)..<size) == [(size - 5)..<size])
+    }
+
     @Test func positionalWritesAndReads() throws {
         let file = try fs.open(path("a"), [.read, .write, .create], permissions: 0o600)
         defer { try? file.close() }

@@ -5,30 +5,45 @@ extension SegmentWindow {
     /// range holds only zeros. Bytes the file no longer has (it shrank) count as zeros.
     ///
     /// Reads backwards in chunks through a buffer of its own, so the window's records stay loaded.
+    ///
+    /// Only the parts the file system says may hold data are read (``RaftStorage/StorageFile/dataRanges(in:)``):
+    /// the never-written rest of a preallocated segment costs nothing.
     func endOfData(in range: Range<Int>) throws(StorageError) -> Int {
         guard !range.isEmpty else { return range.lowerBound }
-        var buffer = [UInt8](repeating: 0, count: min(Self.chunk, range.count))
-        var end = range.upperBound
-        while end > range.lowerBound {
-            let begin = max(range.lowerBound, end - buffer.count)
-            let found = try read(begin..<end, into: &buffer) { raw in ZeroScan.lastNonZero(raw) }
-            if let found { return begin + found + 1 }
-            end = begin
+        var buffer: [UInt8] = []
+        for data in try dataRanges(in: range).reversed() {
+            if buffer.isEmpty { buffer = [UInt8](repeating: 0, count: min(Self.chunk, range.count)) }
+            var end = data.upperBound
+            while end > data.lowerBound {
+                let begin = max(data.lowerBound, end - buffer.count)
+                let found = try read(begin..<end, into: &buffer) { raw in ZeroScan.lastNonZero(raw) }
+                if let found { return begin + found + 1 }
+                end = begin
+            }
         }
         return range.lowerBound
     }
 
-    /// The offset of the first non-zero byte in `range`, or `nil` when it holds only zeros.
+    /// The offset of the first non-zero byte in `range`, or `nil` when it holds only zeros
+    /// (reading only what may hold data, as ``endOfData(in:)``).
     func firstNonZero(in range: Range<Int>) throws(StorageError) -> Int? {
         guard !range.isEmpty else { return nil }
-        var buffer = [UInt8](repeating: 0, count: min(Self.chunk, range.count))
-        var begin = range.lowerBound
-        while begin < range.upperBound {
-            let end = min(range.upperBound, begin + buffer.count)
-            if let found = try read(begin..<end, into: &buffer, { raw in ZeroScan.firstNonZero(raw) }) { return begin + found }
-            begin = end
+        var buffer: [UInt8] = []
+        for data in try dataRanges(in: range) {
+            if buffer.isEmpty { buffer = [UInt8](repeating: 0, count: min(Self.chunk, range.count)) }
+            var begin = data.lowerBound
+            while begin < data.upperBound {
+                let end = min(data.upperBound, begin + buffer.count)
+                if let found = try read(begin..<end, into: &buffer, { raw in ZeroScan.firstNonZero(raw) }) { return begin + found }
+                begin = end
+            }
         }
         return nil
+    }
+
+    /// The parts of `range` that may hold data.
+    private func dataRanges(in range: Range<Int>) throws(StorageError) -> [Range<Int>] {
+        try file.dataRanges(in: Int64(range.lowerBound)..<Int64(range.upperBound)).map { Int($0.lowerBound)..<Int($0.upperBound) }
     }
 
     /// Whether any 512-byte piece of `range`, cut at sector boundaries of the file, is all

@@ -109,6 +109,18 @@ public protocol StorageFile: AnyObject, Sendable {
     func lock(wait: Bool) throws(StorageError)
 
     func close() throws(StorageError)
+
+    /// The parts of `range` that may hold data, in order: the rest reads as zeros without
+    /// being read (holes and preallocated blocks never written, `SEEK_DATA`/`SEEK_HOLE`). The
+    /// default, for files that cannot tell, is `range` itself: callers then read every byte.
+    func dataRanges(in range: Range<Int64>) throws(StorageError) -> [Range<Int64>]
+}
+
+extension StorageFile {
+    /// Every byte may hold data: callers read them all.
+    public func dataRanges(in range: Range<Int64>) throws(StorageError) -> [Range<Int64>] {
+        range.isEmpty ? [] : [range]
+    }
 }
 
 extension FileSystem {

@@ -106,6 +106,15 @@ public struct PosixFileSystem: FileSystem {
 }
 
 /// An open POSIX file descriptor.
+#if os(Linux)
+// Glibc's headers declare these only with _GNU_SOURCE, which the Swift module does not set.
+private let seekData: Int32 = 3
+private let seekHole: Int32 = 4
+#else
+private let seekData: Int32 = SEEK_DATA
+private let seekHole: Int32 = SEEK_HOLE
+#endif
+
 final class PosixFile: StorageFile {
     let path: String
     private let descriptor: Mutex<Int32>
@@ -152,6 +161,30 @@ final class PosixFile: StorageFile {
             }
             done += count
         }
+    }
+
+    /// With `SEEK_DATA` and `SEEK_HOLE`: ext4, XFS and tmpfs skip blocks never written,
+    /// preallocated ones included, so the zero tail of a preallocated segment is not read.
+    /// A file system without them reports the whole file as data, which is still correct.
+    func dataRanges(in range: Range<Int64>) throws(StorageError) -> [Range<Int64>] {
+        let fd = try fd()
+        var ranges: [Range<Int64>] = []
+        var position = range.lowerBound
+        while position < range.upperBound {
+            let data = lseek(fd, off_t(position), seekData)
+            if data < 0 {
+                if errno == ENXIO { break }  // no data at or after `position`
+                return ranges + [position..<range.upperBound]  // not supported here: read it all
+            }
+            let start = Int64(data)
+            guard start < range.upperBound else { break }
+            let hole = lseek(fd, off_t(start), seekHole)
+            let end = hole < 0 ? range.upperBound : min(Int64(hole), range.upperBound)
+            guard end > start else { return ranges + [start..<range.upperBound] }
+            ranges.append(start..<end)
+            position = end
+        }
+        return ranges
     }
 
     func size() throws(StorageError) -> Int64 {
