@@ -35,10 +35,21 @@ public final class DictionaryLogStore: LogStore {
     public var diskForTests: DictionaryDisk { disk }
 
     /// Opens the store from what `disk` holds (empty for a new disk).
+    ///
+    /// As the `LogStore` restart rule says, the log starts after its newest snapshot marker
+    /// that the stored commit covers: a compaction that was not synced before a crash is not
+    /// on the disk, but the marker (synced when recorded) is, and the entries behind it are
+    /// no longer needed.
     public init(disk: DictionaryDisk) {
         self.disk = disk
         var opened = disk.synced.withLock { $0 } ?? State()
         opened.closed = false
+        if let newest = opened.markers.last(where: { $0.index <= opened.hardState.commit }),
+            newest.index > opened.boundary.index, newest.index <= opened.last
+        {
+            for dropped in (opened.boundary.index + 1)...newest.index { opened.entries[dropped] = nil }
+            opened.boundary = newest
+        }
         self.state = Mutex(opened)
     }
 
