@@ -23,6 +23,16 @@ struct TailRuleTests {
         return (records, state)
     }
 
+    /// A log from ``makeLog(at:count:)`` in a new directory: its records, its segment's path
+    /// and bytes. The caller removes `directory`.
+    static func preparedLog() throws -> (directory: TemporaryDirectory, path: String, records: [WALRecordInfo], segment: String, original: [UInt8]) {
+        let directory = TemporaryDirectory()
+        let path = directory.file("wal")
+        let (records, _) = try makeLog(at: path)
+        let segment = path + "/" + firstSegment
+        return (directory, path, records, segment, try readBytes(segment))
+    }
+
     /// Writes `original` changed by `change` to `segment`, then expects opening to refuse it.
     static func expectRefused(
         _ path: String, _ segment: String, original: [UInt8], comment: Comment, _ change: (inout [UInt8]) -> Void
@@ -48,12 +58,8 @@ struct TailRuleTests {
 
     @Test("two bytes of a length word changed early in the last segment: opening refuses, nothing is cut, term and vote do not go back")
     func damagedLengthWord() throws {
-        let directory = TemporaryDirectory()
+        let (directory, path, records, segment, original) = try Self.preparedLog()
         defer { directory.cleanup() }
-        let path = directory.file("wal")
-        let (records, _) = try Self.makeLog(at: path)
-        let segment = path + "/" + firstSegment
-        let original = try readBytes(segment)
         let target = try #require(records.first { if case .entry(let entry) = $0.record { entry.index == 4 } else { false } })
         // Each pair of bytes of the word, changed upwards and downwards.
         for byte in 0..<7 {
@@ -68,12 +74,8 @@ struct TailRuleTests {
 
     @Test("a flipped bit or a zeroed length word in any record but the last, a zeroed sector before the last two: damage, refused")
     func damageBeforeTheEnd() throws {
-        let directory = TemporaryDirectory()
+        let (directory, path, records, segment, original) = try Self.preparedLog()
         defer { directory.cleanup() }
-        let path = directory.file("wal")
-        let (records, _) = try Self.makeLog(at: path)
-        let segment = path + "/" + firstSegment
-        let original = try readBytes(segment)
         for record in records.dropFirst().dropLast() {
             let start = Int(record.offset)
             try Self.expectRefused(path, segment, original: original, comment: "bit flipped in the record at \(start)") { bytes in
@@ -124,12 +126,8 @@ struct TailRuleTests {
 
     @Test("a length word enlarged to swallow the records after it is damage, wherever its claimed end falls")
     func swallowingLengthWord() throws {
-        let directory = TemporaryDirectory()
+        let (directory, path, records, segment, original) = try Self.preparedLog()
         defer { directory.cleanup() }
-        let path = directory.file("wal")
-        let (records, _) = try Self.makeLog(at: path)
-        let segment = path + "/" + firstSegment
-        let original = try readBytes(segment)
         let target = records[records.count / 2]
         for claimed in [UInt64(1 << 19), UInt64(1 << 20) - UInt64(target.offset) - 8, 1 << 40] {
             try Self.expectRefused(path, segment, original: original, comment: "length \(claimed)") { bytes in

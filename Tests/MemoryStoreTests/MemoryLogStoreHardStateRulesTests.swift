@@ -9,14 +9,7 @@ import Testing
 struct MemoryLogStoreHardStateRulesTests {
     /// Expects `body` to be refused with `invalidArgument`.
     static func expectRefused(_ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) {
-        do {
-            try body()
-            Issue.record("expected invalidArgument, the save was accepted", sourceLocation: sourceLocation)
-        } catch let error as StorageError {
-            #expect(error.code == .invalidArgument, "\(error)", sourceLocation: sourceLocation)
-        } catch {
-            Issue.record("expected a StorageError, got \(error)", sourceLocation: sourceLocation)
-        }
+        #expect(sourceLocation: sourceLocation) { try body() } throws: { ($0 as? StorageError)?.code == .invalidArgument }
     }
 
     @Test("a commit past the last index is refused and changes nothing")
