@@ -12,7 +12,8 @@
 // The hardware paths run three independent CRC streams over adjacent blocks so the CPU can
 // overlap the instructions' three-cycle latency, then combine the streams by "shifting" a CRC
 // over a run of zero bytes with precomputed tables (Mark Adler's method). Measured on the
-// project machine: 14.6 GB/s versus 6.8 GB/s for a single stream (swift-style.md B.2).
+// project machine: 14.6 GB/s versus 6.8 GB/s for a single stream (`WALBenchmark crc
+// --instructions-only` measures this path; Docs/Performance.md has its runs).
 //
 // The functions carry __attribute__((target(...))) so the package needs no unsafeFlags; they
 // are only called after the run-time check.

@@ -1,4 +1,4 @@
-// A child process for the process-crash tests (issue 7): it appends to a WAL durably and reports
+// A child process for the process-crash tests (Docs/Reliability.md): it appends to a WAL durably and reports
 // every acknowledged batch on stdout, until its parent kills it with SIGKILL. The parent then
 // opens the WAL itself and checks that every reported entry is there.
 //

@@ -267,8 +267,8 @@ struct EtcdRecord {
     var payload: Range<Int>
 }
 
-/// Records etcd wrote (etcd-storage-spec 1.7 a, b: a new WAL and its first save, written by
-/// etcd 3.4.23, checksums chained), a snapshot record with membership as etcd 3.5 writes it
+/// Records etcd wrote (the first records of a new WAL and of its first save, as etcd 3.4.23
+/// writes them, checksums chained; Docs/OnDiskFormat.md, "What each segment starts with"), a snapshot record with membership as etcd 3.5 writes it
 /// (packed voters, auto_leave), and an entry without a Type field as etcd 3.7 writes it.
 let etcdRecords: [EtcdRecord] = [
     EtcdRecord(bytes: hexBytes("08 04 10 00"), record: .crc(0), checksum: 0, payload: 0..<0),

@@ -12,7 +12,8 @@ import Synchronization
 /// Opening creates the WAL when the directory holds none. Otherwise it reads every segment's
 /// snapshot markers and HardState, opens at the newest marker the HardState's commit covers
 /// (etcd's restart rule), and replays from there; a torn tail is cut off once (see
-/// ``Options/repairsTornTail``). During replay a snapshot marker whose entry the log does not
+/// ``Options/repairsTornTail``), damage is refused unless ``Options/recoveryMode`` says to
+/// discard it, and every cut is listed in ``recoveryActions``. During replay a snapshot marker whose entry the log does not
 /// hold (one written by ``applySnapshot(_:)``) restarts the log there, so an installed
 /// snapshot stays installed across restarts.
 ///

@@ -322,7 +322,7 @@ struct RecordReader<Codec: RecordCodec> {
 
     /// A frame the file ends inside: in the last file the tail rule decides between a torn
     /// write and damage; in an earlier one later segments exist, so it is lost data.
-    private mutating func truncated(_ last: Bool, _ detail: String, at start: Int, frameEnd: Int, bodyEnd: Int) throws(StorageError) -> StorageError {
+    private func truncated(_ last: Bool, _ detail: String, at start: Int, frameEnd: Int, bodyEnd: Int) throws(StorageError) -> StorageError {
         let path = window!.path
         guard last else {
             return StorageError(.corrupt, "segment ends inside a record, but later segments exist: \(detail)", path: path, offset: Int64(start))
