@@ -59,7 +59,7 @@ $(ETCD35_DIR)/etcd:
 GO ?= go
 GO_PACKAGES := golang-go golang-etcd-server-dev
 GOENV := GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS=
-FIXTURES_DIR := Tests/EtcdWALTests/Fixtures/go-written
+FIXTURES_DIR := Tests/EtcdStorageTests/Fixtures/go-written
 
 deps-go:
 	$(call apt_install,$(GO_PACKAGES))

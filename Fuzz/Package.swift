@@ -1,5 +1,5 @@
 // swift-tools-version: 6.1
-// libFuzzer targets (issue 7), in their own package so the library's build never compiles them.
+// libFuzzer targets, in their own package so the library's build never compiles them.
 // Built and run by `make fuzz` / `make fuzz-smoke` (see Docs/Reliability.md):
 //
 //   swift build --package-path Fuzz -Xswiftc -sanitize=fuzzer,address
@@ -22,7 +22,8 @@ let package = Package(
             dependencies: [
                 "FuzzSupport",
                 .product(name: "RaftStorage", package: "raftstore"),
-                .product(name: "EtcdWAL", package: "raftstore"),
+                .product(name: "EtcdStorage", package: "raftstore"),
+                .product(name: "RaftFiles", package: "raftstore"),
             ]
         ),
         .target(
@@ -38,7 +39,8 @@ let package = Package(
             dependencies: [
                 "FuzzSupport", "FuzzSnapshotSupport",
                 .product(name: "RaftStorage", package: "raftstore"),
-                .product(name: "EtcdWAL", package: "raftstore"),
+                .product(name: "EtcdStorage", package: "raftstore"),
+                .product(name: "RaftFiles", package: "raftstore"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -47,7 +49,8 @@ let package = Package(
             dependencies: [
                 "FuzzSupport", "FuzzSnapshotSupport",
                 .product(name: "RaftStorage", package: "raftstore"),
-                .product(name: "EtcdWAL", package: "raftstore"),
+                .product(name: "EtcdStorage", package: "raftstore"),
+                .product(name: "RaftFiles", package: "raftstore"),
                 .product(name: "LZ4Snapshots", package: "raftstore"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -60,7 +63,8 @@ let package = Package(
             name: "FuzzSeeds",
             dependencies: [
                 .product(name: "RaftStorage", package: "raftstore"),
-                .product(name: "EtcdWAL", package: "raftstore"),
+                .product(name: "EtcdStorage", package: "raftstore"),
+                .product(name: "RaftFiles", package: "raftstore"),
                 .product(name: "LZ4Snapshots", package: "raftstore"),
                 .product(name: "RaftStorageTesting", package: "raftstore"),
                 .product(name: "RaftStoreCLI", package: "raftstore"),
@@ -72,7 +76,8 @@ let package = Package(
             dependencies: [
                 "FuzzSupport",
                 .product(name: "RaftStorage", package: "raftstore"),
-                .product(name: "EtcdWAL", package: "raftstore"),
+                .product(name: "EtcdStorage", package: "raftstore"),
+                .product(name: "RaftFiles", package: "raftstore"),
                 .product(name: "RaftStorageTesting", package: "raftstore"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -8,7 +8,7 @@ The .snap / .snap.lz4 / JSON seeds are written by the tests' fixtures (see Corpu
 import hashlib, os, struct, sys
 
 here = os.path.dirname(os.path.abspath(__file__))
-fixtures = os.path.join(here, "..", "Tests", "EtcdWALTests", "Fixtures", "go-written")
+fixtures = os.path.join(here, "..", "Tests", "EtcdStorageTests", "Fixtures", "go-written")
 
 def seed(directory, data):
     path = os.path.join(here, "Corpus", directory)

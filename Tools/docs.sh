@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds the DocC documentation of every library module into one archive, with warnings as
-# errors, without the swift-docc-plugin (see shared/docs/swift-style.md A.11): symbol graphs from
+# errors, without the swift-docc-plugin (no dependency to fetch, and a broken link fails the run): symbol graphs from
 # `swift package dump-symbol-graph`, then one `docc convert` over all of them, so a doc comment in
 # one module can link to another's symbols as ``RaftStorage/StorageError``. Then checks that every
 # public symbol has a doc comment of its own (Tools/doc-coverage.py).
@@ -9,7 +9,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
-MODULES="RaftStorage MemoryStore EtcdWAL LZ4Snapshots RaftStorageTesting RaftStoreCLI KeyValueStateMachine"
+MODULES="RaftStorage MemoryStore EtcdStorage LZ4Snapshots RaftStorageTesting RaftStoreCLI KeyValueStateMachine"
 OUT=.build/docs
 GRAPHS=$OUT/symbol-graphs
 

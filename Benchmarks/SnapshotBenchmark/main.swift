@@ -1,10 +1,10 @@
-// Snapshot benchmark (issue 4): LZ4SnapshotStore against `lz4 -b1` on the same 64 MiB
+// Snapshot benchmark: LZ4SnapshotStore against `lz4 -b1` on the same 64 MiB
 // JSON-like state, side by side in one run. Build and run in release:
 //
 //     swift run -c release SnapshotBenchmark [--size MiB] [--rounds N] [--dir DIR]
 //
 // or `make bench-snapshots`. Prints a Markdown table for Docs/Performance.md.
-import EtcdWAL
+import EtcdStorage
 import Foundation
 import LZ4Snapshots
 import RaftStorage

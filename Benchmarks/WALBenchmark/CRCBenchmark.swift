@@ -1,5 +1,6 @@
+import RaftFiles
 import CCRC32C
-import EtcdWAL
+import EtcdStorage
 import Foundation
 
 /// CRC32C throughput over `recordSize`-byte records, as the WAL checksums them: one call per

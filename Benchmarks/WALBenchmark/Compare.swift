@@ -1,8 +1,9 @@
+import RaftFiles
 import CCRC32C
-import EtcdWAL
+import EtcdStorage
 import Foundation
 
-/// `make bench`: the workloads of issue 6 on `raftstore bench` and on etcd 3.4's own `wal`
+/// `make bench`: the write and replay workloads (Docs/Performance.md) on `raftstore bench` and on etcd 3.4's own `wal`
 /// package (`Benchmarks/etcd-go`), alternating run by run, with medians and ratios; then
 /// CRC32C and group commit in this process. Prints a Markdown report (for
 /// `Docs/Performance.md`).

@@ -1,4 +1,5 @@
 import RaftStorage
+import RaftFiles
 import RaftStorageTesting
 
 /// The real file system with every file write dropped (`probe-write --discard-writes`): what

@@ -1,6 +1,7 @@
-import EtcdWAL
+import EtcdStorage
 import Foundation
 import RaftStorage
+import RaftFiles
 
 /// In-process measurements used while optimising (`WALBenchmark probe-write ...`): the write
 /// phase of a workload with its user and system CPU time, so profiles and instruction counts

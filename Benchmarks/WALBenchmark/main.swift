@@ -1,5 +1,6 @@
-// WAL benchmark driver (issue 6). `make bench` runs `WALBenchmark compare`; the other
+// WAL benchmark driver. `make bench` runs `WALBenchmark compare`; the other
 // subcommands are its parts and probes for profiling.
+import RaftFiles
 import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())

@@ -7,7 +7,7 @@
 // Reading never changes the WAL. Like etcd itself, the snapshot store sets an unreadable
 // .snap file aside (renamed .broken) and falls back to an older one.
 
-import EtcdWAL
+import EtcdStorage
 import Foundation
 import RaftStorage
 

@@ -11,15 +11,17 @@
 //
 // `family` names the documented bound the case falls under (Docs/Reliability.md, "Allocation
 // bounds"); `error` is the code the decoder ended with (`none` when it accepted the input).
-// Tests/EtcdWALTests/AllocationBoundTests.swift runs this and checks every line against its bound.
+// Tests/EtcdStorageTests/AllocationBoundTests.swift runs this and checks every line against its bound.
 // Not a product: `swift build` builds it next to the tests.
 import CMallocCounter
 import CXXHash
-import EtcdWAL
+import EtcdStorage
 import InMemoryLogging
 import LZ4Snapshots
 import Logging
 import RaftStorage
+import LZ4Codec
+import RaftFiles
 import RaftStoreCLI
 
 #if canImport(Glibc)

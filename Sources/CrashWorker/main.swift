@@ -16,10 +16,11 @@
 // Entry data is a function of (index, term) only (see `payload`), so the parent can check any
 // entry it finds without being told what was written.
 
-import EtcdWAL
+import EtcdStorage
 import LZ4Snapshots
 import Logging
 import RaftStorage
+import RaftFiles
 
 #if canImport(Glibc)
 import Glibc

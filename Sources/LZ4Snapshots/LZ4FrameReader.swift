@@ -1,5 +1,6 @@
 import CLZ4
 import RaftStorage
+import RaftFiles
 import Synchronization
 #if canImport(Glibc)
 import Glibc

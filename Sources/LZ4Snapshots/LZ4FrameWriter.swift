@@ -1,6 +1,7 @@
 import CLZ4
 import Dispatch
 import RaftStorage
+import RaftFiles
 import Synchronization
 
 /// Writes one LZ4 frame (independent 1 MiB blocks, content checksum) to a file, in a pipeline.

@@ -1,5 +1,6 @@
 public import Logging
 public import RaftStorage
+public import RaftFiles
 
 /// Snapshots compressed with LZ4: one `<term>-<index>.snap.lz4` file each, a standard LZ4 frame
 /// (independent 1 MiB blocks, XXH32 content checksum) around the codec's snapshot encoding.

@@ -1,4 +1,5 @@
 import RaftStorage
+import RaftFiles
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

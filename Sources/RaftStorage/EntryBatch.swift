@@ -1,5 +1,5 @@
 // The one check every log store makes of a batch before appending it, shared (package-visible)
-// so MemoryStore and EtcdWAL word and bound it the same way.
+// so MemoryStore and EtcdStorage word and bound it the same way.
 
 extension Collection where Element == Entry {
     /// The first and last index of a batch whose indexes run on one by one; `nil` for an empty

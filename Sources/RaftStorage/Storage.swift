@@ -16,7 +16,7 @@ import Synchronization
 /// let chosen = try Storage(log: AnyLogStore(log), snapshots: AnySnapshotStore(snapshots))
 /// ```
 ///
-/// Recovery (etcd 3.4.8+, `etcd-storage-spec` 7.3): opening asks the log for the snapshot markers
+/// Recovery (etcd 3.4.8+, Docs/Recovery.md): opening asks the log for the snapshot markers
 /// it recorded whose index its committed HardState covers, loads the newest snapshot that matches
 /// one of them (unreadable snapshot files are set aside as `.broken` and older ones tried), starts
 /// the log at that snapshot, and checks raft's invariant that the HardState's commit lies between
@@ -196,7 +196,7 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
 
     // MARK: - Writes
 
-    /// Persists one batch of raft output (a `Ready`) in etcd's order (`etcd-storage-spec` 7.4).
+    /// Persists one batch of raft output (a `Ready`) in etcd's order (Docs/Durability.md).
     ///
     /// 1. A non-empty `snapshot` is saved to the snapshot store first (durable), then its marker
     ///    is recorded in the log, which drops the log's entries (``LogStore/applySnapshot(_:)``).
@@ -254,7 +254,7 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
     }
 
     /// Takes a local snapshot of the state machine at `index` (etcd's `EtcdServer.snapshot`,
-    /// `etcd-storage-spec` 7.5) and compacts the log behind it.
+    /// Docs/Durability.md) and compacts the log behind it.
     ///
     /// The snapshot is saved durably, its marker recorded in the log, the log synced, and the
     /// entries up to `index - retainedEntries` compacted, but never past the oldest snapshot

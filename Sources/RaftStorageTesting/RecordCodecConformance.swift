@@ -1,4 +1,5 @@
-public import RaftStorage
+import RaftStorage
+public import RaftFiles
 public import Testing
 
 /// The conformance suite for ``RaftStorage/RecordCodec``s: random records and snapshots round-trip, the

@@ -1,7 +1,8 @@
-import EtcdWAL
+import EtcdStorage
 import Foundation
 import LZ4Snapshots
 import RaftStorage
+import RaftFiles
 import Testing
 
 /// Streaming saves and loads hold a few block buffers, whatever the snapshot's size: measured as

@@ -1,8 +1,9 @@
 import EtcdTestSupport
-import EtcdWAL
+import EtcdStorage
 import Foundation
 import LZ4Snapshots
 import RaftStorage
+import RaftFiles
 import Testing
 
 /// Against real etcd servers: this package reads the `.snap` files etcd writes, re-encodes them

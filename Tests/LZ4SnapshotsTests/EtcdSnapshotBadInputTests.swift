@@ -1,8 +1,9 @@
-import EtcdWAL
+import EtcdStorage
 import Foundation
 import InMemoryLogging
 import Logging
 import RaftStorage
+import RaftFiles
 import RaftStorageTesting
 import Testing
 

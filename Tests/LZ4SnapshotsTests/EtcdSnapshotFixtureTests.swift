@@ -1,7 +1,8 @@
-import EtcdWAL
+import EtcdStorage
 import Foundation
 import LZ4Snapshots
 import RaftStorage
+import RaftFiles
 import Testing
 
 /// `.snap` files written by etcd 3.4.23's own `snap` package (Fixtures/etcd-snap, made by

@@ -1,14 +1,15 @@
-import EtcdWAL
+import EtcdStorage
 import Foundation
 import LZ4Snapshots
 import RaftStorage
+import RaftFiles
 import Testing
 
 /// etcd's `.snap` format: the golden file from etcd 3.4.23, the streaming encoder's field order,
 /// and the streaming decoder against the whole-content decoder on good and damaged input.
 @Suite("etcd .snap format")
 struct EtcdSnapshotFormatTests {
-    /// `etcd-storage-spec` 4.1: Snapshot{Data "xy", Metadata{ConfState{Voters[1]}, Index 10, Term 2}}.
+    /// Docs/OnDiskFormat.md, `.snap`: Snapshot{Data "xy", Metadata{ConfState{Voters[1]}, Index 10, Term 2}}.
     static let golden = Snapshot(data: Array("xy".utf8), metadata: SnapshotMetadata(confState: ConfState(voters: [1]), index: 10, term: 2))
     static let goldenFile: [UInt8] = [
         0x08, 0xce, 0xff, 0xda, 0xd5, 0x0a, 0x12, 0x10, 0x0a, 0x02, 0x78, 0x79,

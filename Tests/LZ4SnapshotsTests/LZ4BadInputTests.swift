@@ -1,9 +1,10 @@
-import EtcdWAL
+import EtcdStorage
 import Foundation
 import InMemoryLogging
 import Logging
 @testable import LZ4Snapshots
 import RaftStorage
+import RaftFiles
 import RaftStorageTesting
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 @testable import LZ4Snapshots
 import RaftStorage
+import RaftFiles
 import Testing
 
 /// The LZ4 frame layer against the reference: the `lz4` tool decompresses what the writer

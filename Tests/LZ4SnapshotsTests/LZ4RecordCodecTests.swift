@@ -1,7 +1,9 @@
-import EtcdWAL
+import EtcdStorage
 import Foundation
-@testable import LZ4Snapshots
+import LZ4Snapshots
 import RaftStorage
+@testable import LZ4Codec
+import RaftFiles
 import RaftStorageTesting
 import Testing
 

@@ -1,8 +1,9 @@
-import EtcdWAL
+import EtcdStorage
 import Foundation
 import LZ4Snapshots
 import Logging
 import RaftStorage
+import RaftFiles
 import RaftStorageTesting
 import Testing
 

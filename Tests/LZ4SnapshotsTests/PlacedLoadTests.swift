@@ -1,6 +1,7 @@
-import EtcdWAL
+import EtcdStorage
 @testable import LZ4Snapshots
 import RaftStorage
+import RaftFiles
 import Testing
 
 /// The whole load decompresses blocks straight into its result where it expects them (every

@@ -1,7 +1,8 @@
-import EtcdWAL
+import EtcdStorage
 import Foundation
 import LZ4Snapshots
 import RaftStorage
+import RaftFiles
 import Testing
 
 /// Recovery falls back to an older snapshot when the newest file is unreadable, with the real

@@ -1,6 +1,7 @@
-import EtcdWAL
+import EtcdStorage
 import Logging
 import RaftStorage
+import RaftFiles
 import RaftStorageTesting
 import Testing
 

@@ -1,8 +1,10 @@
-import EtcdWAL
+import EtcdStorage
 import Foundation
 import LZ4Snapshots
 import MemoryStore
 import RaftStorage
+import RaftFiles
+import LZ4Codec
 import RaftStorageTesting
 import Testing
 

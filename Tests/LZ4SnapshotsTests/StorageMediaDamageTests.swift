@@ -1,7 +1,8 @@
-import EtcdWAL
+import EtcdStorage
 import LZ4Snapshots
 import Logging
 import RaftStorage
+import RaftFiles
 import RaftStorageTesting
 import Testing
 

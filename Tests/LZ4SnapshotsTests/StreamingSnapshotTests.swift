@@ -1,7 +1,8 @@
-import EtcdWAL
+import EtcdStorage
 import Foundation
 import LZ4Snapshots
 import RaftStorage
+import RaftFiles
 import Testing
 
 /// The streaming calls of both file stores: saves in chunks, loads in chunks, the announced

@@ -1,4 +1,5 @@
 import RaftStorage
+import RaftFiles
 import RaftStorageTesting
 import Testing
 

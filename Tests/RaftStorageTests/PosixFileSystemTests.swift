@@ -1,5 +1,6 @@
 import Foundation
 import RaftStorage
+import RaftFiles
 import Testing
 
 @Suite("PosixFileSystem")

@@ -1,4 +1,4 @@
-import EtcdWAL
+import EtcdStorage
 import Foundation
 import LZ4Snapshots
 import MemoryStore

@@ -1,7 +1,8 @@
 import EtcdTestSupport
-import EtcdWAL
+import EtcdStorage
 import Foundation
 import RaftStorage
+import RaftFiles
 import Testing
 
 /// Every WAL subcommand and `inspect` on the data directory of a real etcd (3.4 from Debian,

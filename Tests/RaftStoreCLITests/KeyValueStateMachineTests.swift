@@ -1,8 +1,9 @@
-import EtcdWAL
+import EtcdStorage
 import KeyValueStateMachine
 import LZ4Snapshots
 import MemoryStore
 import RaftStorage
+import RaftFiles
 import Testing
 
 /// The example state machine the demo runs: its encodings, and recovery through `Storage`.

@@ -1,7 +1,8 @@
-import EtcdWAL
+import EtcdStorage
 import Foundation
 import LZ4Snapshots
 import RaftStorage
+import RaftFiles
 import Testing
 
 /// `raftstore snap ls`, `snap show` and `snap verify` on `.snap` files written by etcd's own Go

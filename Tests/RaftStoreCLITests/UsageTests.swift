@@ -1,6 +1,7 @@
-import EtcdWAL
+import EtcdStorage
 import Foundation
 import RaftStorage
+import RaftFiles
 import Testing
 
 /// Exit codes and one-line errors for command lines that are wrong, and for inputs that are

@@ -1,7 +1,9 @@
-import EtcdWAL
+import EtcdStorage
 import Foundation
 import LZ4Snapshots
 import RaftStorage
+import RaftFiles
+import LZ4Codec
 import Testing
 
 /// `raftstore wal verify`, `wal repair` and `wal snapshots` on WALs written by etcd's Go code.

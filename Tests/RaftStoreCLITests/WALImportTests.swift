@@ -1,6 +1,7 @@
-import EtcdWAL
+import EtcdStorage
 import Foundation
 import RaftStorage
+import RaftFiles
 @testable import RaftStoreCLI
 import Testing
 

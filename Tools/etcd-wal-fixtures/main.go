@@ -60,7 +60,7 @@ func main() {
 type index struct {
 	Generator  string   `json:"generator"`
 	Command    string   `json:"command"`
-	EtcdWAL    string   `json:"etcdWAL"`
+	EtcdStorage    string   `json:"etcdWAL"`
 	GoVersion  string   `json:"goVersion"`
 	Encoding   string   `json:"encoding"`
 	FixtureSet []string `json:"fixtures"`
@@ -97,7 +97,7 @@ func run(out, only string) error {
 	idx := index{
 		Generator: "Tools/etcd-wal-fixtures",
 		Command:   "make fixtures",
-		EtcdWAL:   "go.etcd.io/etcd/wal " + version.Version + " (Debian golang-etcd-server-dev, GOPATH mode)",
+		EtcdStorage:   "go.etcd.io/etcd/wal " + version.Version + " (Debian golang-etcd-server-dev, GOPATH mode)",
 		GoVersion: runtime.Version(),
 		Encoding: "metadata and entry data are standard base64 with padding; JSON null means the Go slice was nil " +
 			"(the protobuf field was absent), \"\" means present but empty",

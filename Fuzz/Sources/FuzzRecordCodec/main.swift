@@ -1,8 +1,9 @@
 // The WAL record codec (etcd's walpb.Record with raftpb payloads): decoding any bytes throws or
 // returns a record, and a decoded record encodes back to a record that decodes the same.
-import EtcdWAL
+import EtcdStorage
 import FuzzSupport
 import RaftStorage
+import RaftFiles
 
 let codec = ProtobufRecordCodec()
 /// Re-encodes with the snapshot's ConfState (etcd 3.5's field 3), which plain etcd 3.4 drops.

@@ -1,6 +1,6 @@
 // Writes the small seed corpora of the snapshot and JSON fuzz targets into Corpus/ with the
 // stores and the CLI's own encoders (run from the Fuzz directory: `make fuzz-seeds`).
-import EtcdWAL
+import EtcdStorage
 import Foundation
 import LZ4Snapshots
 import Logging

@@ -1,7 +1,7 @@
 // etcd .snap loading (snappb{crc, data} around raftpb.Snapshot), whole and streamed through the
 // streaming decoder in 61-byte reads: no trap, no hang, no allocation a length merely claims,
 // the two loads agree, and a file that fails is set aside.
-import EtcdWAL
+import EtcdStorage
 import FuzzSnapshotSupport
 import FuzzSupport
 import Logging

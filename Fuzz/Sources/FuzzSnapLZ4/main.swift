@@ -1,7 +1,7 @@
 // .snap.lz4 loading (an LZ4 frame with XXH32 checksums around etcd's .snap encoding), whole and
 // streamed: no trap, no hang, no allocation a frame header merely claims, the two loads agree,
 // and a file that fails is set aside.
-import EtcdWAL
+import EtcdStorage
 import FuzzSnapshotSupport
 import FuzzSupport
 import LZ4Snapshots

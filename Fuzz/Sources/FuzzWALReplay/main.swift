@@ -14,10 +14,11 @@
 //   offset and a byte to store there, or a cut when the byte is 0), unless bit 2 is set: then
 //   the intact WAL must open without repair, and read and open must give back exactly what the
 //   script wrote (a trap, `fatalError`, is the finding).
-import EtcdWAL
+import EtcdStorage
 import FuzzSupport
 import Logging
 import RaftStorage
+import RaftFiles
 import RaftStorageTesting
 
 let quiet = Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() })

@@ -1,4 +1,5 @@
 public import RaftStorage
+public import RaftFiles
 import Synchronization
 
 /// An in-memory ``RaftStorage/FileSystem`` that simulates crashes and injects faults, for testing that a

@@ -1,4 +1,5 @@
 public import RaftStorage
+public import RaftFiles
 
 /// A ``RaftStorage/FileSystem`` that passes every call to ``base``: a wrapper conforms and
 /// implements only the calls it changes (to fail, slow down, record or drop them).

@@ -1,4 +1,5 @@
 public import RaftStorage
+public import RaftFiles
 
 /// Damage a disk does to data it already holds durably, which no crash makes: bytes that were
 /// written and synced read back changed.

@@ -1,4 +1,5 @@
 import RaftStorage
+import RaftFiles
 import Synchronization
 
 /// An open file of a ``FaultInjectingFileSystem``.

@@ -1,4 +1,5 @@
 public import RaftStorage
+public import RaftFiles
 
 /// A ``RaftStorage/FileSystem`` that forwards every call to another one, except that each sync
 /// goes through a hook first: to count fsyncs, slow them down, block them, fail them, or skip them.

@@ -1,5 +1,5 @@
 import ArgumentParser
-import EtcdWAL
+import EtcdStorage
 import RaftStorage
 
 /// `raftstore bench [--entries N] [--size BYTES] [--batch B] [--no-fsync] [--dir DIR] [--json]`.

@@ -1,4 +1,4 @@
-import EtcdWAL
+import EtcdStorage
 import RaftStorage
 
 /// The replay half of the benchmark, run in a child process (`bench --replay DIR`) so its

@@ -1,5 +1,6 @@
-import EtcdWAL
+import EtcdStorage
 import RaftStorage
+import RaftFiles
 
 /// One benchmark run: write phase in this process, replay in a child.
 struct BenchWorkload {

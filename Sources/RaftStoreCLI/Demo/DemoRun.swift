@@ -3,9 +3,10 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import EtcdWAL
+import EtcdStorage
 import KeyValueStateMachine
 import RaftStorage
+import RaftFiles
 
 /// The demo as the user sees it: start the worker, count its acknowledgements, kill it,
 /// recover, check, report.

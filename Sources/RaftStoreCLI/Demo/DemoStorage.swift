@@ -1,4 +1,4 @@
-import EtcdWAL
+import EtcdStorage
 import KeyValueStateMachine
 import LZ4Snapshots
 import RaftStorage

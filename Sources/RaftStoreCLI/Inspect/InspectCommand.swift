@@ -1,5 +1,5 @@
 import ArgumentParser
-import EtcdWAL
+import EtcdStorage
 import RaftStorage
 
 /// `raftstore inspect DATA_DIR`.

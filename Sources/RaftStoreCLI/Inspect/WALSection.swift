@@ -1,5 +1,6 @@
-import EtcdWAL
+import EtcdStorage
 import RaftStorage
+import RaftFiles
 
 /// The WAL half of `inspect`.
 enum WALSection {

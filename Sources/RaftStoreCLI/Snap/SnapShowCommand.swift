@@ -1,5 +1,6 @@
 import ArgumentParser
 import RaftStorage
+import RaftFiles
 
 /// `raftstore snap show FILE [--json]`.
 struct SnapShowCommand: ParsableCommand {

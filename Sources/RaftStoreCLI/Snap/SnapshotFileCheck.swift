@@ -1,6 +1,7 @@
-import EtcdWAL
+import EtcdStorage
 import LZ4Snapshots
 import RaftStorage
+import RaftFiles
 
 /// Loads one snapshot file the way a restart does, through its store, without changing
 /// anything (``ReadOnlyFileSystem``), streaming the data through SHA-256 in bounded memory.

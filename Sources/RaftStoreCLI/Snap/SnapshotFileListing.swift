@@ -1,4 +1,5 @@
 import RaftStorage
+import RaftFiles
 
 /// The files of a snapshot directory, classified by name only (nothing is opened): etcd's
 /// `<term>-<index>.snap`, this package's `<term>-<index>.snap.lz4`, files set aside as

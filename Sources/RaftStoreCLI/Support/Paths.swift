@@ -1,4 +1,5 @@
 import RaftStorage
+import RaftFiles
 
 /// Checks on the paths a command is given; a missing path is a usage error (exit code 2).
 enum Paths {

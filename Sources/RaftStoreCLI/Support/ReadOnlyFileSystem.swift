@@ -1,4 +1,5 @@
 import RaftStorage
+import RaftFiles
 import Synchronization
 
 /// The disk as the read-only commands see it: reads go through, changes never happen.

@@ -1,6 +1,7 @@
-import EtcdWAL
+import EtcdStorage
 import Logging
 import RaftStorage
+import RaftFiles
 
 /// What checking a whole WAL found: the verify report, also used by `inspect`.
 struct WALCheck {

@@ -1,7 +1,9 @@
 import ArgumentParser
-import EtcdWAL
+import EtcdStorage
 import LZ4Snapshots
 import RaftStorage
+import LZ4Codec
+import RaftFiles
 
 /// The record codecs a WAL can be written with.
 enum WALCodecChoice: String, CaseIterable, ExpressibleByArgument {

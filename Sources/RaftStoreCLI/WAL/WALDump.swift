@@ -1,4 +1,4 @@
-public import EtcdWAL
+public import EtcdStorage
 public import RaftStorage
 
 /// What `raftstore wal dump --json` prints and `raftstore wal import` reads: a WAL's replay as

@@ -1,5 +1,5 @@
 import ArgumentParser
-import EtcdWAL
+import EtcdStorage
 import RaftStorage
 
 /// `raftstore wal dump DIR [--snap-index I --snap-term T] [--json]`.

@@ -1,6 +1,7 @@
 import ArgumentParser
-import EtcdWAL
+import EtcdStorage
 import RaftStorage
+import RaftFiles
 
 /// `raftstore wal import DIR FILE.json [--codec etcd|lz4]`.
 struct WALImportCommand: ParsableCommand {

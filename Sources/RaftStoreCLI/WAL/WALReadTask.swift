@@ -1,6 +1,7 @@
-import EtcdWAL
+import EtcdStorage
 import Logging
 import RaftStorage
+import RaftFiles
 
 /// Reads a WAL from a snapshot marker without changing it (etcd's `OpenForRead` + `ReadAll`).
 struct WALReadTask: WALCodecTask {

@@ -1,6 +1,7 @@
 import ArgumentParser
-import EtcdWAL
+import EtcdStorage
 import RaftStorage
+import RaftFiles
 
 /// `raftstore wal repair DIR [--discard-from-damage]`.
 struct WALRepairCommand: ParsableCommand {

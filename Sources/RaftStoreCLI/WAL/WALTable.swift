@@ -1,4 +1,4 @@
-import EtcdWAL
+import EtcdStorage
 import RaftStorage
 
 /// The readable form of a replay: a header, then one line per entry.

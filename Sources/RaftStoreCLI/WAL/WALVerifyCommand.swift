@@ -1,6 +1,7 @@
 import ArgumentParser
-import EtcdWAL
+import EtcdStorage
 import RaftStorage
+import RaftFiles
 
 /// `raftstore wal verify DIR`.
 struct WALVerifyCommand: ParsableCommand {

@@ -1,7 +1,8 @@
-import EtcdWAL
+import EtcdStorage
 import Foundation
 import LZ4Snapshots
 import RaftStorage
+import RaftFiles
 import Testing
 
 /// `ProtobufRecordCodec` without its streaming encoder and decoder, to run the stores' paths for

@@ -1,5 +1,6 @@
 import Foundation
 import RaftStorage
+import RaftFiles
 import Testing
 
 /// A fresh, empty temporary directory; `remove()` deletes it.

@@ -1,4 +1,5 @@
 import RaftStorage
+import RaftFiles
 
 /// A deliberately simple codec (fixed-width little-endian fields) that exercises
 /// `RecordCodecConformance` independently of the protobuf codec.

@@ -1,4 +1,5 @@
 import RaftStorage
+import RaftFiles
 import Synchronization
 
 /// A snapshot store for testing the snapshot crash checker: one file per snapshot holding

@@ -1,5 +1,6 @@
 import MemoryStore
 import RaftStorage
+import RaftFiles
 import Synchronization
 
 /// A durable log for testing the crash enumerator: a memory log whose whole state is written

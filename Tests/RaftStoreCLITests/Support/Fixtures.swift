@@ -10,8 +10,8 @@ enum Fixtures {
     }
 
     /// The WALs written by etcd 3.4's own Go code, with what etcd's ReadAll returned
-    /// (`Tests/EtcdWALTests/Fixtures/go-written`, see the README there).
-    static var goWritten: String { packageRoot + "/Tests/EtcdWALTests/Fixtures/go-written" }
+    /// (`Tests/EtcdStorageTests/Fixtures/go-written`, see the README there).
+    static var goWritten: String { packageRoot + "/Tests/EtcdStorageTests/Fixtures/go-written" }
 
     static func goWAL(_ name: String) -> String { goWritten + "/" + name + "/wal" }
 

@@ -7,7 +7,7 @@
 // generic over the backends, so choosing them is one line; `raftstore demo` runs the same node
 // and crashes it on purpose.
 
-import EtcdWAL
+import EtcdStorage
 import Foundation
 import KeyValueStateMachine
 import LZ4Snapshots

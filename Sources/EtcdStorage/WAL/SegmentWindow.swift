@@ -1,0 +1,65 @@
+import RaftStorage
+import RaftFiles
+
+/// A segment file read through a window that grows only as far as records are read.
+///
+/// Reading stops at the first zero length word, so the preallocated zero tail of a 64 MB
+/// segment is never read, and memory stays at one chunk or one record, bounded by the file's
+/// real size whatever a length word claims. The buffer is reused from chunk to chunk and from
+/// file to file (``takeBuffer()``), so a replay allocates it once.
+struct SegmentWindow {
+    static let chunk = 1 << 20
+
+    let path: String
+    let size: Int
+    let file: any StorageFile
+    /// `buffer[0..<valid]` holds the file's bytes from `start`; the rest is scratch.
+    private var buffer: [UInt8]
+    private(set) var valid = 0
+    private(set) var start = 0
+
+    init(path: String, fileSystem: any FileSystem, buffer: [UInt8] = []) throws(StorageError) {
+        self.path = path
+        self.buffer = buffer
+        file = try fileSystem.open(path, .read, permissions: 0)
+        do {
+            size = Int(try file.size())
+        } catch {
+            try? file.close()
+            throw error
+        }
+    }
+
+    func close() { try? file.close() }
+
+    /// Gives the buffer to the next file's window.
+    mutating func takeBuffer() -> [UInt8] {
+        defer { buffer = [] }
+        return buffer.count > 4 * Self.chunk ? [] : buffer
+    }
+
+    /// Makes `range` (which lies within the file's size) readable through
+    /// ``withBytes(_:)``; returns false when the file turned out shorter than its size said.
+    mutating func load(_ range: Range<Int>) throws(StorageError) -> Bool {
+        if range.lowerBound >= start && range.upperBound <= start + valid { return true }
+        let count = min(max(range.count, Self.chunk), size - range.lowerBound)
+        if buffer.count < count {
+            // The first chunk, or one record larger than a chunk; never more than the file holds.
+            buffer = [UInt8](repeating: 0, count: count)
+        }
+        let file = self.file
+        let offset = Int64(range.lowerBound)
+        valid = try buffer.withMutableRawBytes { (raw) throws(StorageError) in
+            try file.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), at: offset)
+        }
+        start = range.lowerBound
+        return range.upperBound <= start + valid
+    }
+
+    /// The loaded bytes; the first is at file offset ``start``.
+    @inline(__always)
+    func withBytes<Result, Failure: Error>(_ body: (UnsafeRawBufferPointer) throws(Failure) -> Result) throws(Failure) -> Result {
+        let valid = self.valid
+        return try buffer.withRawBytes { (raw) throws(Failure) in try body(UnsafeRawBufferPointer(rebasing: raw[0..<valid])) }
+    }
+}

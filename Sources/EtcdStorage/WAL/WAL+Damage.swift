@@ -1,0 +1,101 @@
+import Logging
+public import RaftStorage
+import RaftFiles
+
+/// Where a WAL is damaged and what cutting it there would lose: what an operator reads before
+/// choosing ``WAL/repair(at:codec:options:discardingDamage:)`` with `discardingDamage`.
+public struct WALDamageReport: Hashable, Sendable, CustomStringConvertible {
+    /// The damage as reading met it (file and offset included).
+    public var error: StorageError
+    /// The segment holding the damage.
+    public var path: String
+    /// Where the damaged record starts: the segment would be cut here.
+    public var offset: Int64
+    /// Bytes of the segment from `offset` to its last non-zero byte: what the cut removes.
+    public var bytesAfterDamage: Int64
+    /// Segments after the damaged one, which a cut sets aside (as `<name>.broken`).
+    public var laterSegments: [String]
+    /// The index of the last entry read intact before the damage (0 when none).
+    public var lastIntactIndex: UInt64
+    /// The last HardState read intact before the damage (what the log would come back with).
+    public var lastIntactHardState: HardState
+    /// The snapshot markers read intact before the damage.
+    public var intactMarkers: [SnapshotMarker]
+
+    /// What is lost, in one paragraph.
+    public var description: String {
+        var text = "damage in \(path) at offset \(offset): \(error.message)\n"
+        text += "a cut there removes \(bytesAfterDamage) bytes of that segment"
+        if !laterSegments.isEmpty { text += " and sets aside \(laterSegments.count) later segment(s) (\(laterSegments.joined(separator: ", ")))" }
+        text += ":\n  every entry after index \(lastIntactIndex), every HardState after \(lastIntactHardState), and every snapshot marker"
+        text += intactMarkers.last.map { " after \($0)" } ?? ""
+        text += " recorded there are lost;\n  the log would restart at HardState \(lastIntactHardState) with entries through \(lastIntactIndex)"
+        return text
+    }
+}
+
+extension WAL {
+    /// Reads every segment from the oldest and reports the first damage, or `nil` when the WAL
+    /// reads to its end (a torn tail is not damage). Changes nothing.
+    public static func damageReport(at directory: String, codec: Codec, options: WALOptions = WALOptions()) throws(StorageError) -> WALDamageReport? {
+        let fileSystem = options.fileSystem
+        let names = try WALDirectory.segments(in: directory, fileSystem: fileSystem, logger: options.logger)
+        let paths = names.map { fileSystem.join(directory, $0.fileName) }
+        var reader = RecordReader(codec: codec, fileSystem: fileSystem, paths: paths)
+        reader.entryBodies = .metadata
+        var lastIndex: UInt64 = 0
+        var state = HardState.empty
+        var markers: [SnapshotMarker] = []
+        do throws(StorageError) {
+            while let read = try reader.next() {
+                switch read.body {
+                case .entryMetadata(let entry): lastIndex = entry.index
+                case .entry(let entry): lastIndex = entry.index
+                case .other(.hardState(let recorded)): state = recorded
+                case .other(.snapshot(let marker)): markers.append(marker)
+                case .other: break
+                }
+            }
+            return nil
+        } catch where error.isDamage {
+            guard let path = error.path, error.offset != nil, let position = paths.firstIndex(of: path) else { throw error }
+            // The damaged record's start (the error may point inside it): where the last good one ended.
+            let start = Int64(reader.offset)
+            let window = try SegmentWindow(path: path, fileSystem: fileSystem)
+            defer { window.close() }
+            let dataEnd = try window.endOfData(in: Int(start)..<window.size)
+            return WALDamageReport(
+                error: error, path: path, offset: start, bytesAfterDamage: Int64(dataEnd) - start,
+                laterSegments: Array(paths[(position + 1)...]), lastIntactIndex: lastIndex, lastIntactHardState: state,
+                intactMarkers: markers)
+        } catch where error.code == .unexpectedEnd {
+            return nil
+        }
+    }
+
+    /// Cuts the WAL at `report`'s damage: the damaged segment is copied whole to
+    /// `<segment>.broken` and truncated at the damaged record, later segments are renamed
+    /// `<name>.broken`, and every change is fsynced (files and directory).
+    static func discard(_ report: WALDamageReport, directory: String, options: WALOptions) throws(StorageError) -> WALRepairOutcome {
+        let fileSystem = options.fileSystem
+        let file = try fileSystem.open(report.path, .readWrite, permissions: 0o600)
+        defer { try? file.close() }
+        try file.lock(wait: false)
+        let backup = report.path + ".broken"
+        try fileSystem.writeFileAtomically(backup, try fileSystem.readFile(report.path), permissions: 0o600)
+        var setAside: [String] = []
+        for later in report.laterSegments {
+            try fileSystem.rename(later, to: later + ".broken")
+            setAside.append(later + ".broken")
+        }
+        try file.truncate(to: report.offset)
+        try file.sync()
+        try fileSystem.syncDirectory(directory)
+        options.logger.error("discarded a damaged WAL from the damage on, as asked", metadata: [
+            "path": "\(report.path)", "offset": "\(report.offset)", "backup": "\(backup)",
+            "lastIntactIndex": "\(report.lastIntactIndex)", "hardState": "\(report.lastIntactHardState)",
+            "laterSegmentsSetAside": "\(setAside)", "cause": "\(report.error.message)",
+        ])
+        return .discardedDamage(report, backup: backup)
+    }
+}

@@ -1,0 +1,226 @@
+import EtcdStorage
+import Foundation
+import RaftStorage
+import RaftFiles
+import RaftStorageTesting
+import Synchronization
+import Testing
+
+/// Group commit (`WALLogStore.appendDurably`, `saveDurably`, `WAL.waitUntilDurable`) on the
+/// fault-injecting file system: ordering, when entries become readable and durable, one
+/// fdatasync per group, and a failed fdatasync failing its whole group and poisoning the log.
+///
+/// Serialized: the gated tests hold one cooperative thread inside fdatasync on purpose.
+@Suite("Group commit", .serialized)
+struct GroupCommitTests {
+    static let path = "/data/wal"
+
+    static func open(_ fileSystem: any FileSystem) throws -> WALLogStore<ProtobufRecordCodec> {
+        try WALLogStore.open(at: path, options: .init(wal: WALOptions(fileSystem: fileSystem, segmentSize: 64 * 1024), retainedSegments: nil))
+    }
+
+    static func payload(_ task: Int, _ number: Int) -> [UInt8] { Array("task \(task) entry \(number)".utf8) }
+
+    @Test("concurrent writers get consecutive indexes, in order per writer, all durable and readable")
+    func concurrentWriters() async throws {
+        let fileSystem = FaultInjectingFileSystem()
+        let log = try Self.open(fileSystem)
+        let tasks = 16, perTask = 40
+        let indexes = try await withThrowingTaskGroup(of: (Int, [UInt64]).self) { group in
+            for task in 0..<tasks {
+                group.addTask {
+                    var mine: [UInt64] = []
+                    for number in 0..<perTask { mine.append(try await log.appendDurably(term: 3, data: Self.payload(task, number))) }
+                    return (task, mine)
+                }
+            }
+            var all: [Int: [UInt64]] = [:]
+            for try await (task, mine) in group { all[task] = mine }
+            return all
+        }
+        #expect(try log.lastIndex() == UInt64(tasks * perTask))
+        #expect(try log.durableIndex() == UInt64(tasks * perTask))
+        let entries = try log.entries(from: 1)
+        #expect(Set(indexes.values.flatMap { $0 }) == Set(1...UInt64(tasks * perTask)))
+        for (task, mine) in indexes {
+            #expect(mine == mine.sorted(), "task \(task) got its indexes out of order")
+            for (number, index) in mine.enumerated() {
+                #expect(entries[Int(index) - 1].data == Self.payload(task, number))
+                #expect(entries[Int(index) - 1].term == 3)
+            }
+        }
+
+        // Everything acknowledged survives power loss.
+        fileSystem.crash(.dropUnsynced)
+        let reopened = try Self.open(fileSystem)
+        #expect(try reopened.entries(from: 1) == entries)
+        try reopened.close()
+    }
+
+    @Test("an appended entry is readable before it is durable, and durable when the call returns")
+    func readableBeforeDurable() async throws {
+        let gated = GatedFileSystem()
+        let log = try Self.open(gated.fileSystem)
+        try log.save(hardState: HardState(term: 1, vote: 1, commit: 0), entries: [Entry(term: 1, index: 1, data: [1])])
+        #expect(try log.durableIndex() == 1)
+
+        gated.closeGate()
+        let append = Task { try await log.appendDurably(term: 1, data: [2]) }
+        try await gated.waitForBlockedSyncs(1)
+        // The write reached the log; its fdatasync has not returned.
+        #expect(try log.lastIndex() == 2)
+        #expect(try log.entries(in: 2..<3).map(\.data) == [[2]])
+        #expect(try log.durableIndex() == 1)
+
+        gated.openGate()
+        #expect(try await append.value == 2)
+        #expect(try log.durableIndex() == 2)
+        try log.close()
+    }
+
+    @Test("writes made while a sync is in flight share the next one: one fdatasync per group")
+    func oneSyncPerGroup() async throws {
+        let gated = GatedFileSystem()
+        let log = try Self.open(gated.fileSystem)
+        let before = gated.dataSyncs
+
+        gated.closeGate()
+        let first = Task { try await log.appendDurably(term: 1, data: [0]) }
+        try await gated.waitForBlockedSyncs(1)
+        let group = (1...10).map { number in Task { try await log.appendDurably(term: 1, data: [UInt8(number)]) } }
+        // Every one of them wrote its entry and is waiting.
+        try await waitUntil { try log.lastIndex() == 11 }
+        #expect(try log.durableIndex() == 0)
+
+        gated.openGate()
+        #expect(try await first.value == 1)
+        var indexes: [UInt64] = []
+        for task in group { indexes.append(try await task.value) }
+        #expect(Set(indexes) == Set(2...11))
+        #expect(gated.dataSyncs - before == 2, "one fdatasync for the first write, one for the ten behind it")
+        #expect(try log.durableIndex() == 11)
+        try log.close()
+    }
+
+    @Test("a failed fdatasync fails every waiter of its group and poisons the log; reopening recovers what was durable")
+    func failedSyncPoisons() async throws {
+        let gated = GatedFileSystem()
+        let log = try Self.open(gated.fileSystem)
+        _ = try await log.appendDurably(term: 1, data: [1])
+        #expect(try log.durableIndex() == 1)
+
+        gated.closeGate()
+        let leader = Task { try await log.appendDurably(term: 1, data: [2]) }
+        try await gated.waitForBlockedSyncs(1)
+        let group = (3...6).map { number in Task { try await log.appendDurably(term: 1, data: [UInt8(number)]) } }
+        try await waitUntil { try log.lastIndex() == 6 }
+        gated.failNextSyncs(2)
+        gated.openGate()
+
+        var failures: [StorageError] = []
+        for task in [leader] + group {
+            do {
+                _ = try await task.value
+            } catch let error as StorageError {
+                failures.append(error)
+            }
+        }
+        #expect(failures.count == 5, "the leader's group and the one queued behind it all fail")
+        #expect(failures.allSatisfy { $0.code == .io || $0.code == .closed })
+        #expect(try log.durableIndex() == 1)
+
+        // Poisoned: later writes are refused, durable or not.
+        await #expect(throws: StorageError.self) { _ = try await log.appendDurably(term: 1, data: [7]) }
+        #expect(throws: StorageError.self) { try log.save(hardState: .empty, entries: [Entry(term: 1, index: 7)]) }
+        try? log.close()
+
+        // The simulated disk lost what the failed fdatasync did not write; the durable entry stays.
+        gated.base.crash(.dropUnsynced)
+        gated.failNextSyncs(0)
+        let reopened = try Self.open(gated.fileSystem)
+        #expect(try reopened.entries(in: 1..<2).map(\.data) == [[1]])
+        _ = try await reopened.appendDurably(term: 2, data: [9])
+        try reopened.close()
+    }
+
+    @Test("WAL.saveWithoutSync and waitUntilDurable: a sync() or a later wait covers earlier writes")
+    func walSequences() async throws {
+        let fileSystem = FaultInjectingFileSystem()
+        let wal = try WAL.create(at: "/w", metadata: nil, codec: ProtobufRecordCodec(), options: WALOptions(fileSystem: fileSystem))
+        let first = try wal.saveWithoutSync(hardState: .empty, entries: [Entry(term: 1, index: 1)])
+        let second = try wal.saveWithoutSync(hardState: HardState(term: 1, vote: 0, commit: 1), entries: [Entry(term: 1, index: 2)])
+        #expect(second > first)
+        #expect(wal.durableSequence < first)
+        try await wal.waitUntilDurable(second)
+        #expect(wal.durableSequence >= second)
+        try await wal.waitUntilDurable(first)  // already covered: returns at once
+
+        let third = try wal.saveWithoutSync(hardState: .empty, entries: [Entry(term: 1, index: 3)])
+        try wal.sync()
+        #expect(wal.durableSequence >= third)
+        try await wal.waitUntilDurable(third)
+        try wal.close()
+
+        fileSystem.crash(.dropUnsynced)
+        let replay = try WAL.read(at: "/w", from: .zero, codec: ProtobufRecordCodec(), options: WALOptions(fileSystem: fileSystem))
+        #expect(replay.entries.map(\.index) == [1, 2, 3])
+        #expect(replay.hardState.commit == 1)
+    }
+}
+
+/// Polls `condition` until it holds (10 s at most).
+func waitUntil(_ condition: () throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(10)
+    while try !condition() {
+        guard ContinuousClock.now < deadline else { throw StorageError(.unavailable, "condition not reached in 10 s") }
+        try await Task.sleep(for: .milliseconds(1))
+    }
+}
+
+/// The fault-injecting file system with a gate on fdatasync: while closed, fdatasyncs block
+/// (at most 10 s) until it opens; counts fdatasyncs and can fail the next ones.
+final class GatedFileSystem: Sendable {
+    let base = FaultInjectingFileSystem()
+    private let gate = NSCondition()
+    private let state = Mutex((closed: false, blocked: 0, syncs: 0, failures: 0))
+
+    /// The file system to hand to the log: `base`, with fdatasyncs that wait at the gate.
+    var fileSystem: SyncHookFileSystem {
+        SyncHookFileSystem(base: base) { [self] kind, _, perform throws(StorageError) in
+            if kind == .data { waitAtGate() }
+            try perform()
+        }
+    }
+
+    var dataSyncs: Int { state.withLock { $0.syncs } }
+
+    func closeGate() { state.withLock { $0.closed = true } }
+
+    func openGate() {
+        gate.lock()
+        state.withLock { $0.closed = false }
+        gate.broadcast()
+        gate.unlock()
+    }
+
+    /// Makes the next `count` fdatasyncs fail with EIO (losing unsynced data, as the base does).
+    func failNextSyncs(_ count: Int) {
+        state.withLock { $0.failures = count }
+        base.removeFaults()
+        if count > 0 { base.inject(.syncFails(times: count)) }
+    }
+
+    func waitForBlockedSyncs(_ count: Int) async throws {
+        try await waitUntil { state.withLock { $0.blocked } >= count }
+    }
+
+    private func waitAtGate() {
+        state.withLock { $0.syncs += 1 }
+        gate.lock()
+        let deadline = Date().addingTimeInterval(10)
+        state.withLock { $0.blocked += 1 }
+        while state.withLock({ $0.closed }) && Date() < deadline { _ = gate.wait(until: deadline) }
+        state.withLock { $0.blocked -= 1 }
+        gate.unlock()
+    }
+}
