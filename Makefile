@@ -8,7 +8,7 @@ DEMO_PACKAGES := liblz4-dev
 TEST_PACKAGES := liblz4-dev etcd-server etcd-client lz4
 ETCD35_DIR := .build-etcd/etcd-3.5.1
 
-.PHONY: demo test build docs deps-demo deps-test deps-go etcd35 fixtures snap-fixtures bench bench-go-build bench-go bench-snapshots clean fuzz fuzz-smoke fuzz-build fuzz-seeds sanitize
+.PHONY: demo test build docs deps-demo deps-test deps-go etcd35 fixtures snap-fixtures bench bench-versus bench-go-build bench-go bench-snapshots clean fuzz fuzz-smoke fuzz-build fuzz-seeds sanitize
 
 demo: deps-demo
 	$(SWIFT) build -c release --product raftstore
@@ -98,6 +98,22 @@ bench: bench-go-build
 	$(RELEASE_BIN)/WALBenchmark compare --raftstore $(RELEASE_BIN)/raftstore --etcd $(CURDIR)/$(ETCD_GO_BENCH) \
 		$(BENCH_DIR_FLAG) --runs $(BENCH_RUNS)
 	$(RELEASE_BIN)/WALBenchmark replay-memory --gigabytes $(BENCH_GIGABYTES) $(BENCH_DIR_FLAG)
+
+# This tree against the build of another commit (BASELINE, default the last commit), the same
+# workloads alternating round by round: fails when any is below 0.95 of the baseline (the median
+# of the paired ratios). The baseline is exported with `git archive`, built in .build-baseline.
+BASELINE ?= HEAD
+BASELINE_DIR := .build-baseline/src
+bench-versus:
+	rm -rf $(BASELINE_DIR) && mkdir -p $(BASELINE_DIR)
+	git archive $(BASELINE) | tar -x -C $(BASELINE_DIR)
+	cd $(BASELINE_DIR) && $(SWIFT) build -c release --product raftstore && $(SWIFT) build -c release --product WALBenchmark
+	$(SWIFT) build -c release --product raftstore
+	$(SWIFT) build -c release --product WALBenchmark
+	$(RELEASE_BIN)/WALBenchmark versus --runs $(BENCH_RUNS) $(BENCH_DIR_FLAG) \
+		--baseline $$(cd $(BASELINE_DIR) && $(SWIFT) build -c release --show-bin-path)/raftstore \
+		--baseline-bench $$(cd $(BASELINE_DIR) && $(SWIFT) build -c release --show-bin-path)/WALBenchmark \
+		--candidate $(RELEASE_BIN)/raftstore --candidate-bench $(RELEASE_BIN)/WALBenchmark
 
 bench-go-build: deps-go
 	@mkdir -p .build-go

@@ -12,6 +12,11 @@ do {
         try await Compare.run(
             raftstore: flags.string("--raftstore", ""), etcd: flags.string("--etcd", ""), directory: flags.value("--dir"),
             runs: flags.int("--runs", 5), groupCommitRounds: flags.int("--group-commit-rounds", 5), skipEtcd: flags.bool("--skip-etcd"))
+    case "versus":
+        try Versus.run(
+            baseline: Versus.Binaries(raftstore: flags.string("--baseline", ""), benchmark: flags.string("--baseline-bench", "")),
+            candidate: Versus.Binaries(raftstore: flags.string("--candidate", ""), benchmark: flags.string("--candidate-bench", "")),
+            directory: flags.value("--dir"), runs: flags.int("--runs", 7))
     case "replay-memory":
         try ReplayMemory.run(
             gigabytes: flags.double("--gigabytes", 2), size: flags.int("--size", 1000),
@@ -46,6 +51,7 @@ do {
     default:
         print("""
             usage: WALBenchmark compare --raftstore PATH --etcd PATH [--dir DIR] [--runs N] [--group-commit-rounds N] [--skip-etcd]
+                   WALBenchmark versus --baseline RAFTSTORE --baseline-bench WALBENCHMARK --candidate RAFTSTORE --candidate-bench WALBENCHMARK [--dir DIR] [--runs N]
                    WALBenchmark replay-memory [--gigabytes G] [--size B] [--dir DIR] [--with-read]
                    WALBenchmark replay-child --path WAL --mode stream|logstore|read --expected N
                    WALBenchmark write-wal --path WAL [--megabytes N] [--size B]
