@@ -126,17 +126,17 @@ let package = Package(
         ),
 
         // MARK: - Tests
-        // Starts real etcd servers for the tests of every target that runs one.
-        .target(name: "EtcdTestSupport", path: "Tests/EtcdTestSupport"),
+        // The helpers the test targets share: temporary directories, file bytes, the package's
+        // paths and built executables, real etcd servers. Foundation and the C library only.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "RaftStorageTests",
-            // EtcdStorage and LZ4Snapshots for the README's backend-swap snippet only.
-            dependencies: ["RaftStorage", "RaftFiles", "MemoryStore", "RaftStorageTesting", "EtcdStorage", "LZ4Snapshots"]
+            dependencies: ["RaftStorage", "RaftFiles", "MemoryStore", "RaftStorageTesting"]
         ),
         .testTarget(
             name: "EtcdStorageTests",
             dependencies: [
-                "RaftStorage", "RaftFiles", "EtcdStorage", "MemoryStore", "RaftStorageTesting", "EtcdTestSupport", "CCRC32C",
+                "RaftStorage", "RaftFiles", "EtcdStorage", "MemoryStore", "RaftStorageTesting", "TestSupport", "CCRC32C",
                 "LZ4Snapshots",  // the Storage process-crash test reopens the worker's LZ4 snapshots
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
@@ -146,8 +146,9 @@ let package = Package(
         ),
         .testTarget(
             name: "LZ4SnapshotsTests",
+            // EtcdStorage and MemoryStore also for the README's backend-swap snippet (ReadmeSnippetTests).
             dependencies: [
-                "RaftStorage", "LZ4Codec", "RaftFiles", "LZ4Snapshots", "EtcdStorage", "MemoryStore", "RaftStorageTesting", "EtcdTestSupport",
+                "RaftStorage", "LZ4Codec", "RaftFiles", "LZ4Snapshots", "EtcdStorage", "MemoryStore", "RaftStorageTesting", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
@@ -157,7 +158,7 @@ let package = Package(
             name: "RaftStoreCLITests",
             dependencies: [
                 "RaftStoreCLI", "RaftStorage", "LZ4Codec", "RaftFiles", "EtcdStorage", "LZ4Snapshots", "MemoryStore", "KeyValueStateMachine",
-                "EtcdTestSupport",
+                "TestSupport",
             ]
         ),
         .testTarget(

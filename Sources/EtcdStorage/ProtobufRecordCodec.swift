@@ -34,7 +34,10 @@ public struct ProtobufRecordCodec: RecordCodec {
 
     // walpb.Record: type=1 (int64, always), crc=2 (uint32, always), data=3 (bytes, if non-nil).
 
-    /// Appends a `walpb.Record`; see ``RaftStorage/RecordCodec/encode(_:into:checksum:)``.
+    /// Appends a `walpb.Record`; see ``RaftFiles/RecordCodec/encode(_:into:checksum:)``.
+    ///
+    /// An entry record is written by the same encoder as
+    /// ``frameEntries(_:into:crc:byteBudget:)`` uses, so the two give the same bytes.
     public func encode(_ record: LogRecord, into buffer: inout [UInt8], checksum: (UnsafeRawBufferPointer) -> UInt32) {
         switch record {
         case .crc(let value):
@@ -46,7 +49,7 @@ public struct ProtobufRecordCodec: RecordCodec {
                 if let data { $0.append(contentsOf: data) }
             }
         case .entry(let entry):
-            appendRecord(.entry, into: &buffer, checksum: checksum) { $0.appendEntry(entry) }
+            EntryFrame.appendRecord(entry, to: &buffer, checksum: checksum)
         case .hardState(let state):
             appendRecord(.state, into: &buffer, checksum: checksum) { $0.appendHardState(state) }
         case .snapshot(let marker):
@@ -90,11 +93,72 @@ public struct ProtobufRecordCodec: RecordCodec {
         }
     }
 
+    /// Frames a run of entry records straight into a log's buffer, continuing its running
+    /// CRC32C: the write path's hot loop; see
+    /// ``RaftFiles/RecordCodec/frameEntries(_:into:crc:byteBudget:)``.
+    ///
+    /// The usual entry (varints of at most five bytes) is framed in two passes over runs of 16:
+    /// every payload's CRC first, each from zero, then the frames, each CRC joined onto the
+    /// running value with one carry-less multiply. The bytes are ``encode(_:into:checksum:)``'s,
+    /// framed. Never `nil`.
+    public func frameEntries(
+        _ entries: UnsafeBufferPointer<Entry>, into buffer: UnsafeMutableRawBufferPointer, crc: inout UInt32, byteBudget: Int
+    ) -> FramedEntries? {
+        EntryFrame.writeRun(entries, into: buffer, crc: &crc, byteBudget: byteBudget)
+    }
+
     /// Decodes a `walpb.Record` and its payload message; the caller verifies the checksum.
+    ///
+    /// ``decodeLogRecord(_:entryData:)`` with whole entries: the same decoder.
     public func decode(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> DecodedRecord {
-        let frame = try Self.decodeFrame(bytes)
-        if frame.type == .crc { return DecodedRecord(record: .crc(frame.crc), checksum: frame.crc, payload: 0..<0) }
-        return DecodedRecord(record: try Self.record(of: frame, in: bytes), checksum: frame.crc, payload: frame.payload)
+        let decoded = try decodeLogRecord(bytes, entryData: .copy)
+        let record: LogRecord
+        switch decoded.body {
+        case .entry(let entry): record = .entry(entry)
+        // Not given for `.copy`; an entry without its data if it were.
+        case .entryIndexAndTerm(let index, let term): record = .entry(Entry(term: term, index: index))
+        case .other(let other): record = other
+        }
+        return DecodedRecord(record: record, checksum: decoded.checksum, payload: decoded.payload)
+    }
+
+    /// Decodes a `walpb.Record` for a log's reader; see
+    /// ``RaftFiles/RecordCodec/decodeLogRecord(_:entryData:)``.
+    ///
+    /// etcd's usual entry record (`08 02 10 <crc> 1a <length>`, then the entry's fields in
+    /// order) is parsed in one pass, and its data, when wanted, copied once; any other record,
+    /// or an entry of any other shape, goes to the general protobuf decoder, with its checks
+    /// and error messages. The two agree on every record the one-pass parser accepts.
+    @inline(__always)
+    public func decodeLogRecord(_ bytes: UnsafeRawBufferPointer, entryData: EntryDataMode) throws(StorageError) -> DecodedLogRecord {
+        if let canonical = CanonicalEntryRecord.parse(bytes) {
+            // Nothing left that could fail: at most one allocation, for the data.
+            let body: DecodedLogRecord.Body
+            switch entryData {
+            case .copy: body = .entry(canonical.entry(in: bytes))
+            case .skip: body = .entryIndexAndTerm(index: canonical.index, term: canonical.term)
+            }
+            return DecodedLogRecord(body: body, checksum: canonical.crc, payload: canonical.payload)
+        }
+        return try Self.decodeGeneral(bytes, entryData: entryData)
+    }
+
+    /// The general protobuf decoder: any `walpb.Record`, fields in any order, unknown fields
+    /// skipped.
+    static func decodeGeneral(_ bytes: UnsafeRawBufferPointer, entryData: EntryDataMode) throws(StorageError) -> DecodedLogRecord {
+        let frame = try decodeFrame(bytes)
+        let body: DecodedLogRecord.Body
+        switch frame.type {
+        case .crc:
+            return DecodedLogRecord(body: .other(.crc(frame.crc)), checksum: frame.crc, payload: 0..<0)
+        case .entry:
+            var inner = ProtobufReader(bytes).subReader(frame.payload)
+            let entry = try inner.readEntry(copyingData: entryData == .copy)
+            body = entryData == .copy ? .entry(entry) : .entryIndexAndTerm(index: entry.index, term: entry.term)
+        default:
+            body = .other(try record(of: frame, in: bytes))
+        }
+        return DecodedLogRecord(body: body, checksum: frame.crc, payload: frame.payload)
     }
 
     /// A `walpb.Record`'s fields, its payload message not yet decoded.
@@ -107,7 +171,7 @@ public struct ProtobufRecordCodec: RecordCodec {
         var payload: Range<Int> { data ?? 0..<0 }
     }
 
-    /// The first half of ``decode(_:)``: the record's type, checksum and payload bytes.
+    /// The first half of the general decoder: the record's type, checksum and payload bytes.
     @inline(__always)
     static func decodeFrame(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> Frame {
         var reader = ProtobufReader(bytes)
@@ -128,34 +192,19 @@ public struct ProtobufRecordCodec: RecordCodec {
         return Frame(type: known, crc: crc, data: data)
     }
 
-    /// The second half of ``decode(_:)``: the payload message of a record that is not a crc
-    /// record.
+    /// The second half of the general decoder: the payload message of a record that is not a
+    /// crc record, entries whole.
     @inline(__always)
     static func record(of frame: Frame, in bytes: UnsafeRawBufferPointer) throws(StorageError) -> LogRecord {
         let reader = ProtobufReader(bytes)
         var inner = reader.subReader(frame.payload)
         switch frame.type {
         case .metadata: return .metadata(frame.data.map { reader.copy($0) })
-        case .entry: return .entry(try inner.readEntry())
+        case .entry: return .entry(try inner.readEntry(copyingData: true))
         case .state: return .hardState(try inner.readHardState())
         case .crc: return .crc(frame.crc)
         case .snapshot: return .snapshot(try inner.readWALSnapshot())
         }
-    }
-
-    /// An entry record's entry (``record(of:in:)`` without the enum around it).
-    @inline(__always)
-    static func entry(of frame: Frame, in bytes: UnsafeRawBufferPointer) throws(StorageError) -> Entry {
-        var inner = ProtobufReader(bytes).subReader(frame.payload)
-        return try inner.readEntry()
-    }
-
-    /// An entry record's index and term, without copying its data (the same checks as
-    /// ``record(of:in:)``).
-    @inline(__always)
-    static func entryMetadata(of frame: Frame, in bytes: UnsafeRawBufferPointer) throws(StorageError) -> EntryMetadata {
-        var inner = ProtobufReader(bytes).subReader(frame.payload)
-        return try inner.readEntryMetadata()
     }
 }
 

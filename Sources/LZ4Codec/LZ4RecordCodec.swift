@@ -14,6 +14,11 @@ public import RaftFiles
 /// Entries without data, HardStates, snapshot markers, metadata and whole snapshots go through
 /// `Base` unchanged (snapshot files are compressed by `LZ4SnapshotStore` instead).
 ///
+/// `Base`'s fast paths are used when it has them: entries are wrapped and then framed by
+/// `Base`'s ``RaftFiles/RecordCodec/frameEntries(_:into:crc:byteBudget:)``, and records
+/// read by its ``RaftFiles/RecordCodec/decodeLogRecord(_:entryData:)`` (entries read for their
+/// index and term only are not decompressed).
+///
 /// A log written with this codec is not etcd's format: its ``formatName`` (`lz4+` and the base's
 /// name, `lz4+etcd` over `ProtobufRecordCodec`) is recorded in the log, and a log refuses to open
 /// with a codec of another name (``RaftStorage/StorageError/Code/codecMismatch``), so neither codec misreads
@@ -64,6 +69,74 @@ public struct LZ4RecordCodec<Base: RecordCodec>: RecordCodec {
         guard case .entry(var entry) = decoded.record, let data = entry.data else { return decoded }
         entry.data = try unwrap(data)
         decoded.record = .entry(entry)
+        return decoded
+    }
+
+    /// `Base`'s fast path over the entries with their data wrapped (and above the threshold
+    /// compressed), or `nil` when `Base` has none; see
+    /// ``RaftFiles/RecordCodec/frameEntries(_:into:crc:byteBudget:)``.
+    ///
+    /// Entries are wrapped a chunk at a time, about as many as the room and the budget left
+    /// can take, and each chunk is handed to `Base` in one call: the frames are exactly those
+    /// of ``encode(_:into:checksum:)``'s records.
+    public func frameEntries(
+        _ entries: UnsafeBufferPointer<Entry>, into buffer: UnsafeMutableRawBufferPointer, crc: inout UInt32, byteBudget: Int
+    ) -> FramedEntries? {
+        // Whether `Base` has a fast path does not depend on the arguments: ask with nothing.
+        var probe = crc
+        guard base.frameEntries(UnsafeBufferPointer(start: nil, count: 0), into: UnsafeMutableRawBufferPointer(start: nil, count: 0), crc: &probe, byteBudget: 0) != nil else {
+            return nil
+        }
+        var result = FramedEntries(entryCount: 0, byteCount: 0, storedCount: 0)
+        var wrapped: [Entry] = []
+        while result.entryCount < entries.count {
+            let room = buffer.count - result.byteCount
+            // Enough wrapped entries for `Base` to reach the budget or fill the room (frames
+            // are at least as long as their data), at least one.
+            let target = result.byteCount < byteBudget ? min(room, byteBudget - result.byteCount) : 0
+            wrapped.removeAll(keepingCapacity: true)
+            var wrappedBytes = 0
+            var next = result.entryCount
+            repeat {
+                var entry = entries[next]
+                if let data = entry.data { entry.data = wrap(data) }
+                wrappedBytes += (entry.data?.count ?? 0) + 16
+                wrapped.append(entry)
+                next += 1
+            } while next < entries.count && wrappedBytes < target
+            let start = result.byteCount
+            let chunk = wrapped.withUnsafeBufferPointer { wrapped in
+                base.frameEntries(
+                    wrapped, into: UnsafeMutableRawBufferPointer(rebasing: buffer[start...]), crc: &crc,
+                    byteBudget: byteBudget - start)
+            }
+            guard let chunk else { return nil }
+            guard chunk.entryCount > 0 else {
+                // Nothing more fits; when nothing did at all, say how much room the first needs.
+                if result.entryCount == 0 { result.neededCount = chunk.neededCount }
+                break
+            }
+            result.entryCount += chunk.entryCount
+            result.byteCount += chunk.byteCount
+            result.storedCount = max(result.storedCount, start + chunk.storedCount)
+            // `Base` stopped for the budget or for room, not for the end of the chunk.
+            if chunk.entryCount < wrapped.count || result.byteCount >= byteBudget { break }
+        }
+        result.storedCount = max(result.storedCount, result.byteCount)
+        return result
+    }
+
+    /// `Base`'s reading of the record, then entry data unwrapped; see
+    /// ``RaftFiles/RecordCodec/decodeLogRecord(_:entryData:)``. Entries read for their index
+    /// and term only are not unwrapped (nor is their marker checked).
+    ///
+    /// - Throws: what `decode(_:)` throws; with ``RaftFiles/EntryDataMode/skip``, what `Base`
+    ///   throws.
+    public func decodeLogRecord(_ bytes: UnsafeRawBufferPointer, entryData: EntryDataMode) throws(StorageError) -> DecodedLogRecord {
+        var decoded = try base.decodeLogRecord(bytes, entryData: entryData)
+        guard case .entry(var entry) = decoded.body, let data = entry.data else { return decoded }
+        entry.data = try unwrap(data)
+        decoded.body = .entry(entry)
         return decoded
     }
 

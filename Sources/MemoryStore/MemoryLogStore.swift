@@ -3,10 +3,11 @@ import Synchronization
 
 /// A log kept in memory with exactly the semantics of etcd raft's `MemoryStorage`.
 ///
-/// `entries[0]` is a dummy whose index and term are those of the last compacted or snapshotted
-/// entry; real entries follow it. Where `MemoryStorage` panics (an append leaving a gap, a read,
-/// snapshot or compaction past the last index) this store throws a ``RaftStorage/StorageError`` instead
-/// and changes nothing.
+/// The log starts after a boundary, the index and term of the last compacted or snapshotted
+/// entry, and holds whole entries after it. Where `MemoryStorage` panics (an append leaving a
+/// gap, a read, snapshot or compaction past the last index) this store throws a
+/// ``RaftStorage/StorageError`` instead and changes nothing. The rules are the package's one
+/// implementation of them, which `WALLogStore` follows too.
 ///
 /// Nothing is durable: ``sync()`` does nothing. After ``close()`` every call but `close()`
 /// throws ``RaftStorage/StorageError/Code/closed``, as for any log store; to simulate a restart,
@@ -14,16 +15,16 @@ import Synchronization
 ///
 /// Thread safety: every call takes one lock, so any number of tasks may read while one writes.
 public final class MemoryLogStore: LogStore {
+    /// The log's shape and rules; its slots are the entries themselves.
+    private typealias Log = LogWindow<EntrySlots>
+
     private struct State {
         var hardState = HardState()
         var snapshot = Snapshot()
-        /// `entries[0]` is the dummy at the boundary.
-        var entries = [Entry(term: 0, index: 0)]
+        /// The entries after the snapshot's (or the last compaction's) boundary.
+        var log = Log()
         /// Set by `close()`; every other call then throws `closed`.
         var closed = false
-
-        var offset: UInt64 { entries[0].index }
-        var lastIndex: UInt64 { offset + UInt64(entries.count) - 1 }
     }
 
     private let state: Mutex<State>
@@ -62,32 +63,22 @@ public final class MemoryLogStore: LogStore {
     // MARK: - Reads
 
     public func firstIndex() throws(StorageError) -> UInt64 {
-        try withOpenState { $0.offset + 1 }
+        try withOpenState { $0.log.firstIndex }
     }
 
     public func lastIndex() throws(StorageError) -> UInt64 {
-        try withOpenState { $0.lastIndex }
+        try withOpenState { $0.log.lastIndex }
     }
 
     public func term(at index: UInt64) throws(StorageError) -> UInt64 {
-        try withOpenState { (state) throws(StorageError) in
-            let offset = state.offset
-            guard index >= offset else { throw .compacted() }
-            guard index - offset < UInt64(state.entries.count) else { throw .unavailable() }
-            return state.entries[Int(index - offset)].term
-        }
+        try withOpenState { (state) throws(StorageError) in try state.log.term(at: index) }
     }
 
     public func entries(in range: Range<UInt64>, maxBytes: UInt64) throws(StorageError) -> [Entry] {
         try withOpenState { (state) throws(StorageError) in
-            let offset = state.offset
-            guard range.lowerBound > offset else { throw .compacted() }
-            guard range.upperBound <= state.lastIndex + 1 else {
-                throw .unavailable("entries' hi(\(range.upperBound)) is out of bound lastindex(\(state.lastIndex))")
+            try state.log.entries(in: range, maxBytes: maxBytes) { (slots: EntrySlots, range: Range<UInt64>, page: inout EntryPage) in
+                _ = page.add(contentsOf: slots[range])
             }
-            guard state.entries.count > 1 else { throw .unavailable() }
-            let slice = state.entries[Int(range.lowerBound - offset)..<Int(range.upperBound - offset)]
-            return Array(slice.prefix(limitedCount(slice, maxBytes: maxBytes)))
         }
     }
 
@@ -118,44 +109,27 @@ public final class MemoryLogStore: LogStore {
     /// The HardState and the stored snapshot's membership (`MemoryStorage.InitialState`).
     ///
     /// - Throws: ``RaftStorage/StorageError/Code/closed`` once the store is closed.
-    public func initialState() throws(StorageError) -> (hardState: HardState, confState: ConfState) {
-        try withOpenState { ($0.hardState, $0.snapshot.metadata.confState) }
+    public func initialState() throws(StorageError) -> InitialState {
+        try withOpenState { InitialState(hardState: $0.hardState, confState: $0.snapshot.metadata.confState) }
     }
 
     // MARK: - Writes
 
     public func save(hardState: HardState, entries: [Entry]) throws(StorageError) {
         try withOpenState { (state) throws(StorageError) in
-            let kept = try Self.acceptedPart(of: entries, boundary: state.offset, lastIndex: state.lastIndex)
-            // Both checks come before any change, so a refused save leaves the log as it was.
-            let lastIndexAfterSave = kept.last?.index ?? state.lastIndex
-            try hardState.validate(replacing: state.hardState, lastIndexAfterSave: lastIndexAfterSave)
-            if let first = kept.first?.index {
-                // `MemoryStorage.Append`: the batch replaces everything from its first index on.
-                state.entries.removeSubrange(Int(first - state.offset)...)
-                state.entries.append(contentsOf: kept)
-            }
+            // Every check comes before any change, so a refused save leaves the log as it was.
+            let kept = try state.log.admit(entries, hardState: hardState, replacing: state.hardState)
+            state.log.append(kept)
             if !hardState.isEmpty { state.hardState = hardState }
         }
-    }
-
-    /// The part of a batch `MemoryStorage.Append` keeps: entries at or below the boundary are
-    /// dropped; a batch that would leave a gap after `lastIndex` is refused.
-    private static func acceptedPart(of newEntries: [Entry], boundary: UInt64, lastIndex: UInt64) throws(StorageError) -> ArraySlice<Entry> {
-        guard let (firstNew, last) = try newEntries.contiguousIndexRange(), last > boundary else { return [] }
-        let keptFirst = max(firstNew, boundary + 1)
-        guard keptFirst <= lastIndex + 1 else {
-            throw StorageError(.invalidArgument, "missing log entry [last: \(lastIndex), append at: \(keptFirst)]")
-        }
-        return newEntries[Int(keptFirst - firstNew)...]
     }
 
     /// Installs a whole snapshot, data included (`MemoryStorage.ApplySnapshot`).
     public func applySnapshot(_ snapshot: Snapshot) throws(StorageError) {
         try withOpenState { (state) throws(StorageError) in
-            guard state.snapshot.metadata.index < snapshot.metadata.index else { throw .snapshotOutOfDate() }
+            try Log.requireNewer(snapshot.metadata.index, than: state.snapshot.metadata.index)
             state.snapshot = snapshot
-            state.entries = [Entry(term: snapshot.metadata.term, index: snapshot.metadata.index)]
+            state.log.reset(boundaryIndex: snapshot.metadata.index, term: snapshot.metadata.term)
         }
     }
 
@@ -173,13 +147,10 @@ public final class MemoryLogStore: LogStore {
     @discardableResult
     public func createSnapshot(at index: UInt64, confState: ConfState?, data: [UInt8]?) throws(StorageError) -> Snapshot {
         try withOpenState { (state) throws(StorageError) in
-            guard index > state.snapshot.metadata.index else { throw .snapshotOutOfDate() }
-            guard index <= state.lastIndex else {
-                throw .unavailable("snapshot \(index) is out of bound lastindex(\(state.lastIndex))")
-            }
-            guard index >= state.offset else { throw .compacted() }
+            try Log.requireNewer(index, than: state.snapshot.metadata.index)
+            let term = try state.log.snapshotTerm(at: index)
             state.snapshot.metadata.index = index
-            state.snapshot.metadata.term = state.entries[Int(index - state.offset)].term
+            state.snapshot.metadata.term = term
             if let confState { state.snapshot.metadata.confState = confState }
             state.snapshot.data = data
             return state.snapshot
@@ -187,29 +158,14 @@ public final class MemoryLogStore: LogStore {
     }
 
     public func recordSnapshot(_ metadata: SnapshotMetadata) throws(StorageError) {
-        let term: UInt64
-        do {
-            term = try self.term(at: metadata.index)
-        } catch where error.code == .unavailable {
-            throw .unavailable("snapshot \(metadata.index) is out of bound lastindex(\(try lastIndex()))")
+        try withOpenState { (state) throws(StorageError) in
+            try state.log.checkRecordable(metadata.index, term: metadata.term, newerThan: state.snapshot.metadata.index)
+            state.snapshot = Snapshot(metadata: metadata)
         }
-        guard term == metadata.term else {
-            throw StorageError(.invalidArgument, "snapshot term \(metadata.term) differs from the log's term \(term) at index \(metadata.index)")
-        }
-        try createSnapshot(at: metadata.index, confState: metadata.confState, data: nil)
     }
 
     public func compact(through index: UInt64) throws(StorageError) {
-        try withOpenState { (state) throws(StorageError) in
-            guard index > state.offset else { throw .compacted() }
-            guard index <= state.lastIndex else {
-                throw .unavailable("compact \(index) is out of bound lastindex(\(state.lastIndex))")
-            }
-            let position = Int(index - state.offset)
-            var kept = [Entry(term: state.entries[position].term, index: index)]
-            kept.append(contentsOf: state.entries[(position + 1)...])
-            state.entries = kept
-        }
+        try withOpenState { (state) throws(StorageError) in try state.log.compact(through: index) }
     }
 
     /// Nothing to make durable; throws ``RaftStorage/StorageError/Code/closed`` once the store

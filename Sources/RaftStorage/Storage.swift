@@ -70,19 +70,9 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
         public var actions: [RecoveryAction]
     }
 
-    /// The state raft starts from.
-    public struct InitialState: Sendable, Hashable {
-        /// The last HardState persisted.
-        public var hardState: HardState
-        /// The membership of the newest snapshot.
-        public var confState: ConfState
-
-        /// An initial state.
-        public init(hardState: HardState, confState: ConfState) {
-            self.hardState = hardState
-            self.confState = confState
-        }
-    }
+    /// The state raft starts from: the package's one ``RaftStorage/InitialState`` type, which
+    /// log stores that answer it themselves return too.
+    public typealias InitialState = RaftStorage.InitialState
 
     /// Opens storage over `log` and `snapshots`, recovering the newest consistent state.
     ///

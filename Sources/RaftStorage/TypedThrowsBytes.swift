@@ -4,7 +4,7 @@
 extension Array where Element == UInt8 {
     /// `withUnsafeBytes` that preserves a typed error.
     @inlinable
-    public func withRawBytes<Result, Failure: Error>(
+    package func withRawBytes<Result, Failure: Error>(
         _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
     ) throws(Failure) -> Result {
         let outcome: Swift.Result<Result, Failure> = withUnsafeBytes { raw in
@@ -15,7 +15,7 @@ extension Array where Element == UInt8 {
 
     /// `withUnsafeMutableBytes` that preserves a typed error.
     @inlinable
-    public mutating func withMutableRawBytes<Result, Failure: Error>(
+    package mutating func withMutableRawBytes<Result, Failure: Error>(
         _ body: (UnsafeMutableRawBufferPointer) throws(Failure) -> Result
     ) throws(Failure) -> Result {
         let outcome: Swift.Result<Result, Failure> = withUnsafeMutableBytes { raw in

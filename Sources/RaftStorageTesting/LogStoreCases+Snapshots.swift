@@ -154,6 +154,9 @@ private enum ConcurrentLog {
 /// with fewer cores). The writer appends batch `b` (entries `b * batchSize + 1` to
 /// `(b + 1) * batchSize`) only after every reader has seen batch `b - 1`, or once a deadline has
 /// passed, so reads interleave with the appends however the threads are scheduled.
+///
+/// The threads make no checks of their own: they only collect failures, which the case checks
+/// after ``wait()`` on the task that runs it, where ``ConformanceReporting`` reports them.
 private final class ConcurrentReadRun<Store: LogStore>: Sendable {
     let store: Store
     let readers: Int

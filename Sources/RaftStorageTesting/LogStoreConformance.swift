@@ -1,5 +1,4 @@
 public import RaftStorage
-public import Testing
 
 /// The conformance suite for ``RaftStorage/LogStore`` backends: etcd's `TestStorage*` tables plus empty logs,
 /// compaction, tail truncation, size limits, HardState round trips and rules, snapshot boundaries,
@@ -30,7 +29,18 @@ public import Testing
 /// `FaultInjectingFileSystem`) runs every case a third time, simulating a power failure at the
 /// same points instead, and the suite checks that everything the protocol says is durable at
 /// that point survived. Without `crash`, ``durabilityChecked`` is `false` and each call site of
-/// ``run(_:sourceLocation:)`` prints one line saying so.
+/// ``run(_:fileID:filePath:line:column:)`` prints one line saying so.
+///
+/// Failed checks are reported through ``ConformanceReporting``: as issues of the running Swift
+/// Testing test, at the line that called `run`, with the step of the case that failed in the
+/// comment. From XCTest, run the suite inside
+/// ``ConformanceReporting/withReporter(_:_:)``, which receives each failed check:
+///
+/// ```swift
+/// try ConformanceReporting.withReporter({ issue in XCTFail("\(issue) (run from \(issue.caller))") }) {
+///     try LogStoreConformance(makeStore: { MemoryLogStore() }).run()
+/// }
+/// ```
 public struct LogStoreConformance<Store: LogStore>: Sendable {
     /// Returns a new, empty store for each case and each pass.
     public let makeStore: @Sendable () throws -> Store
@@ -63,43 +73,52 @@ public struct LogStoreConformance<Store: LogStore>: Sendable {
     public var durabilityChecked: Bool { crash != nil }
 
     /// One named case.
-    public struct Case: Sendable, CustomTestStringConvertible, CustomStringConvertible {
+    public struct Case: Sendable, CustomStringConvertible {
         /// The case's name, shown in test results.
         public let name: String
         let body: @Sendable (inout LogStoreHarness<Store>) throws -> Void
 
-        public var testDescription: String { name }
+        /// The name, shown in test results and as a test argument.
         public var description: String { name }
     }
 
     /// Runs `testCase`; when the suite has a reopen closure, runs it again with restarts, and
-    /// when it has a crash closure, once more with simulated crashes.
-    public func run(_ testCase: Case, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        try runOnce(testCase, restart: nil, sourceLocation: sourceLocation)
+    /// when it has a crash closure, once more with simulated crashes. Failed checks are
+    /// reported at the caller's location (`fileID`, `filePath`, `line`, `column`; leave the
+    /// defaults) through ``ConformanceReporting``.
+    public func run(
+        _ testCase: Case, fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
+    ) throws {
+        try run(testCase, caller: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column))
+    }
+
+    /// Runs every case; see ``run(_:fileID:filePath:line:column:)``.
+    public func run(fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column) throws {
+        let caller = CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column)
+        for testCase in Self.cases {
+            try run(testCase, caller: caller)
+        }
+    }
+
+    func run(_ testCase: Case, caller: CheckLocation) throws {
+        try runOnce(testCase, restart: nil, caller: caller)
         if let reopen {
-            try runOnce(testCase, restart: .reopen(reopen), sourceLocation: sourceLocation)
+            try runOnce(testCase, restart: .reopen(reopen), caller: caller)
         }
         if let crash {
-            try runOnce(testCase, restart: .crash(crash), sourceLocation: sourceLocation)
+            try runOnce(testCase, restart: .crash(crash), caller: caller)
         } else {
-            DurabilityNotice.unchecked(suite: "LogStoreConformance", store: "\(Store.self)", sourceLocation: sourceLocation)
+            DurabilityNotice.unchecked(suite: "LogStoreConformance", store: "\(Store.self)", caller: caller)
         }
     }
 
-    /// Runs every case; see ``run(_:sourceLocation:)``.
-    public func run(sourceLocation: SourceLocation = #_sourceLocation) throws {
-        for testCase in Self.cases {
-            try run(testCase, sourceLocation: sourceLocation)
-        }
-    }
-
-    private func runOnce(_ testCase: Case, restart: LogStoreHarness<Store>.Restart?, sourceLocation: SourceLocation) throws {
-        var harness = LogStoreHarness(store: try makeStore(), caseName: testCase.name, restart: restart, sourceLocation: sourceLocation)
+    private func runOnce(_ testCase: Case, restart: LogStoreHarness<Store>.Restart?, caller: CheckLocation) throws {
+        var harness = LogStoreHarness(store: try makeStore(), caseName: testCase.name, restart: restart, caller: caller)
         do {
             try testCase.body(&harness)
             try harness.checkpoint()
         } catch {
-            Issue.record("\(harness.context): unexpected error: \(error)", sourceLocation: sourceLocation)
+            ConformanceReporting.record("\(harness.context): unexpected error: \(error)", caller: caller, step: CheckLocation())
         }
         // Closing is a sync: a store that fails it has not made everything durable. A store the
         // case closed itself, or that a failed restart left closed or abandoned, is left alone.
@@ -107,7 +126,7 @@ public struct LogStoreConformance<Store: LogStore>: Sendable {
         do {
             try harness.store.close()
         } catch {
-            Issue.record("\(harness.context): close() after the case failed: \(error)", sourceLocation: sourceLocation)
+            ConformanceReporting.record("\(harness.context): close() after the case failed: \(error)", caller: caller, step: CheckLocation())
         }
     }
 

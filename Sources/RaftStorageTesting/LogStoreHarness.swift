@@ -1,5 +1,4 @@
 public import RaftStorage
-import Testing
 
 /// The context a ``LogStoreConformance`` case runs in: the store under test and, for durable
 /// backends, the restart step.
@@ -12,6 +11,12 @@ import Testing
 /// survived - every entry, the term and vote, snapshot markers - while a commit-only change may
 /// be lost. The runner checkpoints once more after the case, so the outcome of the operation
 /// under test is checked across a restart as well.
+///
+/// Its checks (``equal(_:_:_:fileID:filePath:line:column:)``,
+/// ``expectError(_:_:fileID:filePath:line:column:_:)``,
+/// ``expectLog(first:last:terms:_:fileID:filePath:line:column:)``) report through
+/// ``ConformanceReporting`` at the line that ran the suite, naming the case's line that made
+/// the check as the step.
 public struct LogStoreHarness<Store: LogStore> {
     /// How checkpoints restart the store.
     enum Restart {
@@ -28,7 +33,8 @@ public struct LogStoreHarness<Store: LogStore> {
     /// Whether this run restarts through simulated crashes rather than clean closes.
     public let crashing: Bool
     let caseName: String
-    let sourceLocation: SourceLocation
+    /// The line that ran the suite: where failed checks are reported.
+    let caller: CheckLocation
     private let restart: Restart?
     /// What the store held when the case closed it through ``close()``: the next checkpoint
     /// expects all of it back, a close being a sync.
@@ -37,7 +43,7 @@ public struct LogStoreHarness<Store: LogStore> {
     /// closure fails: the old store is then closed (reopen) or abandoned (crash).
     private var handedOff = false
 
-    init(store: Store, caseName: String, restart: Restart?, sourceLocation: SourceLocation) {
+    init(store: Store, caseName: String, restart: Restart?, caller: CheckLocation) {
         self.store = store
         self.caseName = caseName
         self.restart = restart
@@ -46,7 +52,7 @@ public struct LogStoreHarness<Store: LogStore> {
         case .reopen: (reopening, crashing) = (true, false)
         case .crash: (reopening, crashing) = (true, true)
         }
-        self.sourceLocation = sourceLocation
+        self.caller = caller
     }
 
     var context: String { "\(caseName)\(crashing ? " [crash]" : reopening ? " [reopen]" : "")" }
@@ -101,28 +107,50 @@ public struct LogStoreHarness<Store: LogStore> {
         let after = try LogState(store)
         before.checkRestart(
             to: after, commitMayBeLost: !everythingDurable, label: "\(context): after \(crashing ? "crash" : "reopen")",
-            sourceLocation: sourceLocation)
+            caller: caller)
     }
 
-    /// Records an issue unless `actual == expected`.
-    public func equal<T: Equatable>(_ actual: T, _ expected: T, _ what: @autoclosure () -> String) {
-        #expect(actual == expected, "\(context): \(what()): got \(actual), expected \(expected)", sourceLocation: sourceLocation)
+    /// Records an issue unless `actual == expected`; the issue names the step at `fileID`,
+    /// `filePath`, `line` and `column` (leave the defaults: the case's line).
+    public func equal<T: Equatable>(
+        _ actual: T, _ expected: T, _ what: @autoclosure () -> String,
+        fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
+        equal(actual, expected, what(), step: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column))
     }
 
-    /// Records an issue unless `body` throws a ``RaftStorage/StorageError`` with `code`.
-    public func expectError<R>(_ code: StorageError.Code, _ what: @autoclosure () -> String, _ body: (Store) throws -> R) {
+    /// ``equal(_:_:_:fileID:filePath:line:column:)`` with the step given.
+    func equal<T: Equatable>(_ actual: T, _ expected: T, _ what: @autoclosure () -> String, step: CheckLocation) {
+        ConformanceReporting.checkEqual(actual, expected, "\(context): \(what())", caller: caller, step: step)
+    }
+
+    /// Records an issue unless `body` throws a ``RaftStorage/StorageError`` with `code`; the
+    /// issue names the step at `fileID`, `filePath`, `line` and `column` (leave the defaults).
+    public func expectError<R>(
+        _ code: StorageError.Code, _ what: @autoclosure () -> String,
+        fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column,
+        _ body: (Store) throws -> R
+    ) {
         let store = self.store
-        RaftStorageTesting.expectError(code, "\(context): \(what())", sourceLocation: sourceLocation) { try body(store) }
+        ConformanceReporting.checkThrows(
+            code, "\(context): \(what())", caller: caller,
+            step: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column)
+        ) { try body(store) }
     }
 
-    /// Checks first and last index and the term of every entry from the first index on.
-    public func expectLog(first: UInt64, last: UInt64, terms: [UInt64], _ what: @autoclosure () -> String = "log") throws {
+    /// Checks first and last index and the term of every entry from the first index on; an
+    /// issue names the step at `fileID`, `filePath`, `line` and `column` (leave the defaults).
+    public func expectLog(
+        first: UInt64, last: UInt64, terms: [UInt64], _ what: @autoclosure () -> String = "log",
+        fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
+    ) throws {
         let label = what()
-        equal(try store.firstIndex(), first, "\(label): firstIndex")
-        equal(try store.lastIndex(), last, "\(label): lastIndex")
+        let step = CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column)
+        equal(try store.firstIndex(), first, "\(label): firstIndex", step: step)
+        equal(try store.lastIndex(), last, "\(label): lastIndex", step: step)
         let stored = first <= last ? try store.entries(in: first..<(last + 1)) : []
-        equal(stored.map(\.term), terms, "\(label): terms from \(first)")
-        equal(stored.map(\.index), first <= last ? Array(first...last) : [], "\(label): indexes")
+        equal(stored.map(\.term), terms, "\(label): terms from \(first)", step: step)
+        equal(stored.map(\.index), first <= last ? Array(first...last) : [], "\(label): indexes", step: step)
     }
 }
 
@@ -163,38 +191,41 @@ struct LogState {
     /// be gone (the first index moves up to the marker's next index, no further) and compaction
     /// past it may be undone (the first index moves back to the marker's next index, no
     /// further). Where the old first index is that index, it must stay exactly where it was.
-    func checkRestart(to after: LogState, commitMayBeLost: Bool, label: String, sourceLocation: SourceLocation) {
+    func checkRestart(to after: LogState, commitMayBeLost: Bool, label: String, caller: CheckLocation) {
+        func check(_ condition: Bool, _ message: @autoclosure () -> String, step: CheckLocation) {
+            ConformanceReporting.check(condition, message(), caller: caller, step: step)
+        }
         if commitMayBeLost {
             let kept = after.hardState.term == hardState.term && after.hardState.vote == hardState.vote
                 && after.hardState.commit <= hardState.commit
-            #expect(kept, "\(label): hardState \(after.hardState), expected \(hardState) (only a commit-only change may be lost)", sourceLocation: sourceLocation)
+            check(kept, "\(label): hardState \(after.hardState), expected \(hardState) (only a commit-only change may be lost)", step: CheckLocation())
         } else {
-            #expect(after.hardState == hardState, "\(label): hardState \(after.hardState), expected \(hardState)", sourceLocation: sourceLocation)
+            check(after.hardState == hardState, "\(label): hardState \(after.hardState), expected \(hardState)", step: CheckLocation())
         }
-        #expect(after.last == last, "\(label): lastIndex \(after.last), expected \(last)", sourceLocation: sourceLocation)
-        #expect(after.lastTerm == lastTerm, "\(label): term at lastIndex \(after.lastTerm), expected \(lastTerm)", sourceLocation: sourceLocation)
+        check(after.last == last, "\(label): lastIndex \(after.last), expected \(last)", step: CheckLocation())
+        check(after.lastTerm == lastTerm, "\(label): term at lastIndex \(after.lastTerm), expected \(lastTerm)", step: CheckLocation())
         let newest = newestValidMarker
         let upper = max(first, (newest?.index ?? 0) + 1)
-        #expect(after.first <= upper, "\(label): firstIndex \(after.first) lost entries (was \(first), newest valid snapshot marker \(newest.map(String.init(describing:)) ?? "none"))", sourceLocation: sourceLocation)
+        check(after.first <= upper, "\(label): firstIndex \(after.first) lost entries (was \(first), newest valid snapshot marker \(newest.map(String.init(describing:)) ?? "none"))", step: CheckLocation())
         // A crash that lost a commit-only change may leave a marker uncovered: the store then
         // restarts at the newest marker the surviving commit still covers.
         let reachable = validMarkers.filter { $0.index <= after.hardState.commit }.max { $0.index < $1.index }
         let lower = min(first, (reachable?.index ?? 0) + 1)
-        #expect(after.first >= lower, "\(label): firstIndex \(after.first) is before both the old firstIndex \(first) and the newest committed snapshot marker \(reachable.map(String.init(describing:)) ?? "none"): compaction undone past the marker", sourceLocation: sourceLocation)
-        checkBoundaryTerm(after, label: label, sourceLocation: sourceLocation)
+        check(after.first >= lower, "\(label): firstIndex \(after.first) is before both the old firstIndex \(first) and the newest committed snapshot marker \(reachable.map(String.init(describing:)) ?? "none"): compaction undone past the marker", step: CheckLocation())
+        checkBoundaryTerm(after, label: label, caller: caller)
         let common = max(first, after.first)
         guard common <= last, after.last == last else { return }
         let expected = entries.drop { $0.index < common }
         let actual = after.entries.drop { $0.index < common }
-        #expect(Array(actual) == Array(expected), "\(label): entries from \(common) differ", sourceLocation: sourceLocation)
+        check(Array(actual) == Array(expected), "\(label): entries from \(common) differ", step: CheckLocation())
     }
 
     /// The term at the restarted store's boundary, wherever this state knows it: the old
     /// boundary's term when the boundary stayed, an entry's term when it moved up into the
     /// entries, a recorded marker's term when it moved to that marker.
-    private func checkBoundaryTerm(_ after: LogState, label: String, sourceLocation: SourceLocation) {
+    private func checkBoundaryTerm(_ after: LogState, label: String, caller: CheckLocation) {
         guard after.first > 0, let stored = after.boundaryTerm else {
-            Issue.record("\(label): firstIndex 0 after the restart", sourceLocation: sourceLocation)
+            ConformanceReporting.record("\(label): firstIndex 0 after the restart", caller: caller, step: CheckLocation())
             return
         }
         let boundary = after.first - 1
@@ -207,6 +238,7 @@ struct LogState {
             expected = (validMarkers + [marker]).first { $0.index == boundary }?.term
         }
         guard let expected else { return }
-        #expect(stored == expected, "\(label): term \(stored) at the boundary \(boundary), expected \(expected)", sourceLocation: sourceLocation)
+        ConformanceReporting.check(
+            stored == expected, "\(label): term \(stored) at the boundary \(boundary), expected \(expected)", caller: caller, step: CheckLocation())
     }
 }

@@ -1,5 +1,4 @@
 public import RaftStorage
-import Testing
 
 /// Drives a ``RaftStorage/Storage`` like a raft node and checks each restart against a model of what must
 /// survive it.
@@ -24,7 +23,8 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
     let restartMode: Restart
     let damageNewestSnapshot: (@Sendable (Snapshots) throws -> Void)?
     let context: String
-    let sourceLocation: SourceLocation
+    /// The line that ran the suite: where failed checks are reported.
+    let caller: CheckLocation
 
     // The model.
     private var entries: [Entry] = []
@@ -48,13 +48,23 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
 
     init(
         storage: Storage<Log, Snapshots>, restart: Restart, damageNewestSnapshot: (@Sendable (Snapshots) throws -> Void)?,
-        context: String, sourceLocation: SourceLocation
+        context: String, caller: CheckLocation
     ) {
         self.storage = storage
         self.restartMode = restart
         self.damageNewestSnapshot = damageNewestSnapshot
         self.context = context
-        self.sourceLocation = sourceLocation
+        self.caller = caller
+    }
+
+    /// Reports `message` unless `condition` holds; `step` is the check's line in this file.
+    private func expect(_ condition: Bool, _ message: @autoclosure () -> String, step: CheckLocation) {
+        ConformanceReporting.check(condition, message(), caller: caller, step: step)
+    }
+
+    /// Reports `message` as a failed check at `step`.
+    private func fail(_ message: String, step: CheckLocation) {
+        ConformanceReporting.record(message, caller: caller, step: step)
     }
 
     private var last: UInt64 { entries.last?.index ?? first - 1 }
@@ -111,7 +121,7 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
         let data = Array("state through \(index)".utf8)
         let saved = try storage.createSnapshot(at: index, confState: confState, data: data)
         let expected = Snapshot(data: data, metadata: SnapshotMetadata(confState: confState, index: index, term: termOf(index)))
-        #expect(saved == expected, "\(context): createSnapshot returned \(saved.metadata)", sourceLocation: sourceLocation)
+        expect(saved == expected, "\(context): createSnapshot returned \(saved.metadata)", step: CheckLocation())
         snapshot = expected
         savedSnapshots.append(expected)
         // createSnapshot syncs the log.
@@ -170,11 +180,11 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
         let label = "\(context): after \(what)"
         let storedFirst = try storage.firstIndex()
         let storedLast = try storage.lastIndex()
-        #expect(storedFirst == first, "\(label): firstIndex \(storedFirst), expected \(first)", sourceLocation: sourceLocation)
-        #expect(storedLast == last, "\(label): lastIndex \(storedLast), expected \(last)", sourceLocation: sourceLocation)
+        expect(storedFirst == first, "\(label): firstIndex \(storedFirst), expected \(first)", step: CheckLocation())
+        expect(storedLast == last, "\(label): lastIndex \(storedLast), expected \(last)", step: CheckLocation())
         guard storedFirst == first, let expected = knownTerm(first - 1) else { return }
         let stored = try storage.term(at: first - 1)
-        #expect(stored == expected, "\(label): term \(stored) at the boundary \(first - 1), expected \(expected)", sourceLocation: sourceLocation)
+        expect(stored == expected, "\(label): term \(stored) at the boundary \(first - 1), expected \(expected)", step: CheckLocation())
     }
 
     /// Restarts the storage - closes it and reopens the stores, or (in the crash run) crashes
@@ -192,7 +202,7 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
     public mutating func restartWithNewestSnapshotDamaged() throws {
         let label = "\(context): after restarting with the newest snapshot damaged"
         guard savedSnapshots.count >= 2, let damaged = savedSnapshots.last else {
-            Issue.record("\(label): the workload took fewer than two snapshots", sourceLocation: sourceLocation)
+            fail("\(label): the workload took fewer than two snapshots", step: CheckLocation())
             return
         }
         let (log, snapshots) = try restartStores(damagingNewestSnapshot: true)
@@ -202,12 +212,12 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
         snapshot = savedSnapshots.last!
         let recovery = storage.recovery
         let older = snapshot.metadata.marker
-        #expect(recovery.snapshot.matches(older), "\(label): recovered at \(recovery.snapshot), expected the older snapshot \(older)", sourceLocation: sourceLocation)
-        #expect(recovery.resumedFromOlderMarker, "\(label): recovery did not report resuming from an older marker", sourceLocation: sourceLocation)
+        expect(recovery.snapshot.matches(older), "\(label): recovered at \(recovery.snapshot), expected the older snapshot \(older)", step: CheckLocation())
+        expect(recovery.resumedFromOlderMarker, "\(label): recovery did not report resuming from an older marker", step: CheckLocation())
         let setAside = recovery.actions.contains { $0.kind == .snapshotSetAside && $0.snapshot?.matches(damaged.metadata.marker) == true }
-        #expect(setAside, "\(label): no snapshotSetAside action for \(damaged.metadata.marker) in \(recovery.actions)", sourceLocation: sourceLocation)
+        expect(setAside, "\(label): no snapshotSetAside action for \(damaged.metadata.marker) in \(recovery.actions)", step: CheckLocation())
         let storedFirst = try storage.firstIndex()
-        #expect(storedFirst == older.index + 1, "\(label): firstIndex \(storedFirst), expected \(older.index + 1)", sourceLocation: sourceLocation)
+        expect(storedFirst == older.index + 1, "\(label): firstIndex \(storedFirst), expected \(older.index + 1)", step: CheckLocation())
         try check()
     }
 
@@ -239,22 +249,22 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
             // Only commit-only changes since the last durable save or sync may be lost.
             let kept = state.hardState.term == hardState.term && state.hardState.vote == hardState.vote
                 && state.hardState.commit >= durableHardState.commit && state.hardState.commit <= hardState.commit
-            #expect(kept, "\(label): hardState \(state.hardState), expected \(hardState) (commit at least \(durableHardState.commit))", sourceLocation: sourceLocation)
+            expect(kept, "\(label): hardState \(state.hardState), expected \(hardState) (commit at least \(durableHardState.commit))", step: CheckLocation())
             hardState = state.hardState
         } else {
-            #expect(state.hardState == hardState, "\(label): hardState \(state.hardState), expected \(hardState)", sourceLocation: sourceLocation)
+            expect(state.hardState == hardState, "\(label): hardState \(state.hardState), expected \(hardState)", step: CheckLocation())
         }
         durableHardState = hardState
-        #expect(state.confState == snapshot.metadata.confState, "\(label): confState \(state.confState), expected \(snapshot.metadata.confState)", sourceLocation: sourceLocation)
-        #expect(storage.snapshotMetadata == snapshot.metadata, "\(label): snapshot \(storage.snapshotMetadata), expected \(snapshot.metadata)", sourceLocation: sourceLocation)
+        expect(state.confState == snapshot.metadata.confState, "\(label): confState \(state.confState), expected \(snapshot.metadata.confState)", step: CheckLocation())
+        expect(storage.snapshotMetadata == snapshot.metadata, "\(label): snapshot \(storage.snapshotMetadata), expected \(snapshot.metadata)", step: CheckLocation())
         if !snapshot.isEmpty {
-            #expect(try storage.snapshot() == snapshot, "\(label): snapshot data differs", sourceLocation: sourceLocation)
+            expect(try storage.snapshot() == snapshot, "\(label): snapshot data differs", step: CheckLocation())
         }
         let storedLast = try storage.lastIndex()
-        #expect(storedLast == last, "\(label): lastIndex \(storedLast), expected \(last)", sourceLocation: sourceLocation)
+        expect(storedLast == last, "\(label): lastIndex \(storedLast), expected \(last)", step: CheckLocation())
         let storedFirst = try storage.firstIndex()
         guard storedFirst > 0 else {
-            Issue.record("\(label): firstIndex 0", sourceLocation: sourceLocation)
+            fail("\(label): firstIndex 0", step: CheckLocation())
             return
         }
         // The restart rule: the log restarts at its newest snapshot marker (the recovered
@@ -262,19 +272,19 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
         // first index lies between the model's and the snapshot's next index, both included.
         let afterSnapshot = snapshot.metadata.index + 1
         let (lowest, highest) = (min(first, afterSnapshot), max(first, afterSnapshot))
-        #expect(storedFirst <= highest, "\(label): firstIndex \(storedFirst) beyond \(highest): entries lost", sourceLocation: sourceLocation)
-        #expect(storedFirst >= lowest, "\(label): firstIndex \(storedFirst) before \(lowest): the log restarted before its snapshot and its compaction", sourceLocation: sourceLocation)
+        expect(storedFirst <= highest, "\(label): firstIndex \(storedFirst) beyond \(highest): entries lost", step: CheckLocation())
+        expect(storedFirst >= lowest, "\(label): firstIndex \(storedFirst) before \(lowest): the log restarted before its snapshot and its compaction", step: CheckLocation())
         // The model knows the term at every index a correct restart can put the boundary at.
         if let expected = knownTerm(storedFirst - 1) {
             let stored = try storage.term(at: storedFirst - 1)
-            #expect(stored == expected, "\(label): term \(stored) at the boundary \(storedFirst - 1), expected \(expected)", sourceLocation: sourceLocation)
+            expect(stored == expected, "\(label): term \(stored) at the boundary \(storedFirst - 1), expected \(expected)", step: CheckLocation())
         } else {
-            Issue.record("\(label): the log restarted after \(storedFirst - 1), where the model knows no entry or snapshot", sourceLocation: sourceLocation)
+            fail("\(label): the log restarted after \(storedFirst - 1), where the model knows no entry or snapshot", step: CheckLocation())
         }
         let common = max(first, storedFirst)
         if common <= last {
             let stored = try storage.entries(in: common..<(last + 1))
-            #expect(stored == entries.filter { $0.index >= common }, "\(label): entries from \(common) differ", sourceLocation: sourceLocation)
+            expect(stored == entries.filter { $0.index >= common }, "\(label): entries from \(common) differ", step: CheckLocation())
         }
         if storedFirst > first {
             // Entries behind the new boundary are gone from the log, but a later fallback to an
@@ -287,13 +297,13 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
             // ones the model compacted, not whatever the store returns.
             let revived = compacted.filter { $0.index >= storedFirst }
             let stored = storedLast >= first - 1 ? try storage.entries(in: storedFirst..<first) : []
-            #expect(stored == revived, "\(label): entries \(storedFirst)..<\(first) brought back by the restart differ from the acknowledged ones", sourceLocation: sourceLocation)
+            expect(stored == revived, "\(label): entries \(storedFirst)..<\(first) brought back by the restart differ from the acknowledged ones", step: CheckLocation())
             compacted.removeAll { $0.index >= storedFirst }
             entries = revived + entries
         }
         first = storedFirst
         let kept = try storage.snapshots.list()
-        #expect(kept.count <= storage.options.retainedSnapshots, "\(label): \(kept.count) snapshots kept", sourceLocation: sourceLocation)
+        expect(kept.count <= storage.options.retainedSnapshots, "\(label): \(kept.count) snapshots kept", step: CheckLocation())
     }
 
     /// A random mix of the operations above, with restarts.

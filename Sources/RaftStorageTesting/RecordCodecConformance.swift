@@ -1,11 +1,15 @@
 import RaftStorage
 public import RaftFiles
-public import Testing
 
-/// The conformance suite for ``RaftStorage/RecordCodec``s: random records and snapshots round-trip, the
+/// The conformance suite for ``RaftFiles/RecordCodec``s: random records and snapshots round-trip, the
 /// checksum covers exactly the payload, and every single-bit flip and every truncation of an
 /// encoded record either fails with a ``RaftStorage/StorageError`` or decodes to a well-formed record -
-/// never a trap.
+/// never a trap. A codec's fast paths are checked against its plain requirements: the frames
+/// ``RaftFiles/RecordCodec/frameEntries(_:into:crc:byteBudget:)`` writes (when the codec
+/// has that path) are byte for byte ``RaftFiles/RecordFraming``'s frames of what
+/// ``RaftFiles/RecordCodec/encode(_:into:checksum:)`` writes, with the same CRC32C chain, and
+/// ``RaftFiles/RecordCodec/decodeLogRecord(_:entryData:)`` reads what `decode` reads, with
+/// and without entries' data.
 ///
 /// ```swift
 /// @Test(arguments: RecordCodecConformance<ProtobufRecordCodec>.cases)
@@ -19,8 +23,18 @@ public import Testing
 /// etcd 3.4's record format, whose `walpb.Snapshot` has no `conf_state`): then a decoded marker
 /// must have the encoded index and term and no membership at all.
 ///
-/// A codec without a ``RaftStorage/RecordCodec/formatName`` is etcd's plain format, so it must
+/// A codec without a ``RaftFiles/RecordCodec/formatName`` is etcd's plain format, so it must
 /// decode records etcd wrote (golden records of etcd 3.4.23, 3.5 and 3.7).
+///
+/// Failed checks are reported through ``ConformanceReporting``: as issues of the running Swift
+/// Testing test, at the line that called `run`, naming the check that failed. From XCTest, run
+/// the suite inside ``ConformanceReporting/withReporter(_:_:)``:
+///
+/// ```swift
+/// try ConformanceReporting.withReporter({ issue in XCTFail("\(issue) (run from \(issue.caller))") }) {
+///     try RecordCodecConformance(codec: MyCodec()).run()
+/// }
+/// ```
 public struct RecordCodecConformance<Codec: RecordCodec>: Sendable {
     /// The codec under test.
     public let codec: Codec
@@ -39,23 +53,31 @@ public struct RecordCodecConformance<Codec: RecordCodec>: Sendable {
     }
 
     /// One named case.
-    public struct Case: Sendable, CustomTestStringConvertible, CustomStringConvertible {
+    public struct Case: Sendable, CustomStringConvertible {
         /// The case's name, shown in test results.
         public let name: String
-        let body: @Sendable (RecordCodecConformance<Codec>, SourceLocation) throws -> Void
+        let body: @Sendable (RecordCodecConformance<Codec>, CheckLocation) throws -> Void
 
-        public var testDescription: String { name }
+        /// The name, shown in test results and as a test argument.
         public var description: String { name }
     }
 
-    /// Runs one case; issues are recorded at `sourceLocation`.
-    public func run(_ testCase: Case, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        try testCase.body(self, sourceLocation)
+    /// Runs one case. Failed checks are reported at the caller's location (`fileID`,
+    /// `filePath`, `line`, `column`; leave the defaults) through ``ConformanceReporting``.
+    public func run(
+        _ testCase: Case, fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
+    ) throws {
+        try run(testCase, caller: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column))
     }
 
-    /// Runs every case in turn.
-    public func run(sourceLocation: SourceLocation = #_sourceLocation) throws {
-        for testCase in Self.cases { try run(testCase, sourceLocation: sourceLocation) }
+    /// Runs every case in turn; see ``run(_:fileID:filePath:line:column:)``.
+    public func run(fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column) throws {
+        let caller = CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column)
+        for testCase in Self.cases { try run(testCase, caller: caller) }
+    }
+
+    func run(_ testCase: Case, caller: CheckLocation) throws {
+        try testCase.body(self, caller)
     }
 
     /// Every case, in a stable order.
@@ -123,13 +145,19 @@ public struct RecordCodecConformance<Codec: RecordCodec>: Sendable {
                 if let name = suite.codec.formatName {
                     // A log records the name NUL-terminated in its metadata records, and compares
                     // it with the reading codec's.
-                    #expect(!name.isEmpty, "formatName is empty", sourceLocation: location)
-                    #expect(!name.utf8.contains(0), "formatName \(name.debugDescription) contains a NUL byte", sourceLocation: location)
-                    #expect(suite.codec.formatName == name, "formatName changes from one call to the next", sourceLocation: location)
+                    suite.expect(!name.isEmpty, "formatName is empty", location)
+                    suite.expect(!name.utf8.contains(0), "formatName \(name.debugDescription) contains a NUL byte", location)
+                    suite.expect(suite.codec.formatName == name, "formatName changes from one call to the next", location)
                 } else {
                     // No name means etcd's plain format: a log without a name may be etcd's own.
                     for golden in etcdRecords { suite.checkDecodesEtcdRecord(golden, location) }
                 }
+            },
+            Case(name: "the entry write fast path frames entries exactly as encode does") { suite, location in
+                suite.checkEntryFrames(location)
+            },
+            Case(name: "the read fast path reads what decode reads, with and without entry data") { suite, location in
+                suite.checkLogRecordDecoding(location)
             },
         ]
     }
@@ -138,6 +166,26 @@ public struct RecordCodecConformance<Codec: RecordCodec>: Sendable {
 // MARK: - Checks
 
 extension RecordCodecConformance {
+    /// Reports `message` as a failed check of the run started at `caller`, naming this kit's
+    /// line that called it (leave `fileID`, `filePath`, `line` and `column` to their defaults).
+    func fail(
+        _ message: String, _ caller: CheckLocation,
+        fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
+    ) {
+        ConformanceReporting.record(message, caller: caller, step: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column))
+    }
+
+    /// Reports `message` unless `condition` holds; see ``fail(_:_:fileID:filePath:line:column:)``.
+    /// Returns `condition`.
+    @discardableResult
+    func expect(
+        _ condition: Bool, _ message: @autoclosure () -> String, _ caller: CheckLocation,
+        fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
+    ) -> Bool {
+        if !condition { fail(message(), caller, fileID: fileID, filePath: filePath, line: line, column: column) }
+        return condition
+    }
+
     struct Encoded {
         var bytes: [UInt8]
         var payload: [UInt8]
@@ -161,74 +209,76 @@ extension RecordCodecConformance {
         return Encoded(bytes: bytes, payload: payload, checksum: checksum, checksumCalls: calls)
     }
 
-    func checkRoundTrip(_ record: LogRecord, _ location: SourceLocation) {
+    func checkRoundTrip(_ record: LogRecord, _ location: CheckLocation) {
         let encoded = encode(record)
         let isCRC: Bool
         if case .crc = record { isCRC = true } else { isCRC = false }
-        #expect(encoded.checksumCalls == (isCRC ? 0 : 1), "\(record): checksum closure called \(encoded.checksumCalls) times", sourceLocation: location)
+        expect(encoded.checksumCalls == (isCRC ? 0 : 1), "\(record): checksum closure called \(encoded.checksumCalls) times", location)
         do {
             let decoded = try codec.decode(encoded.bytes)
-            #expect(sameRecord(decoded.record, record), "\(record): decoded as \(decoded.record)", sourceLocation: location)
-            #expect(decoded.checksum == encoded.checksum, "\(record): checksum \(decoded.checksum), expected \(encoded.checksum)", sourceLocation: location)
+            expect(sameRecord(decoded.record, record), "\(record): decoded as \(decoded.record)", location)
+            expect(decoded.checksum == encoded.checksum, "\(record): checksum \(decoded.checksum), expected \(encoded.checksum)", location)
             if decoded.payload.lowerBound >= 0 && decoded.payload.upperBound <= encoded.bytes.count {
-                #expect(Array(encoded.bytes[decoded.payload]) == encoded.payload, "\(record): payload range \(decoded.payload) is not the checksummed bytes", sourceLocation: location)
+                expect(Array(encoded.bytes[decoded.payload]) == encoded.payload, "\(record): payload range \(decoded.payload) is not the checksummed bytes", location)
             } else {
-                Issue.record("\(record): payload range \(decoded.payload) outside \(encoded.bytes.count) bytes", sourceLocation: location)
+                fail("\(record): payload range \(decoded.payload) outside \(encoded.bytes.count) bytes", location)
             }
         } catch {
-            Issue.record("\(record): decoding its own encoding failed: \(error)", sourceLocation: location)
+            fail("\(record): decoding its own encoding failed: \(error)", location)
         }
     }
 
-    func checkSnapshotRoundTrip(_ snapshot: Snapshot, _ location: SourceLocation) {
+    func checkSnapshotRoundTrip(_ snapshot: Snapshot, _ location: CheckLocation) {
         var bytes: [UInt8] = []
         codec.encodeSnapshot(snapshot, into: &bytes)
         do {
             let decoded = try codec.decodeSnapshot(bytes)
-            #expect(decoded == snapshot, "snapshot \(snapshot.metadata) decoded as \(decoded.metadata)", sourceLocation: location)
+            expect(decoded == snapshot, "snapshot \(snapshot.metadata) decoded as \(decoded.metadata)", location)
         } catch {
-            Issue.record("snapshot \(snapshot.metadata): decoding its own encoding failed: \(error)", sourceLocation: location)
+            fail("snapshot \(snapshot.metadata): decoding its own encoding failed: \(error)", location)
         }
     }
 
     /// Decoding must throw a data error or give a record that is well formed: its payload range
-    /// lies inside the input and encoding it again decodes to the same record.
-    func checkDecodesOrFails(_ bytes: [UInt8], _ what: @autoclosure () -> String, _ location: SourceLocation) {
+    /// lies inside the input and encoding it again decodes to the same record. The read fast
+    /// path must agree with `decode` on the same bytes.
+    func checkDecodesOrFails(_ bytes: [UInt8], _ what: @autoclosure () -> String, _ location: CheckLocation) {
         do {
             let decoded = try codec.decode(bytes)
             let inside = decoded.payload.lowerBound >= 0 && decoded.payload.upperBound <= bytes.count
-            #expect(inside, "\(what()): payload range \(decoded.payload) outside \(bytes.count) bytes", sourceLocation: location)
+            expect(inside, "\(what()): payload range \(decoded.payload) outside \(bytes.count) bytes", location)
             let again = encode(decoded.record)
             let redecoded = try codec.decode(again.bytes)
-            #expect(sameRecord(redecoded.record, decoded.record), "\(what()): decoded \(decoded.record) does not re-encode to itself", sourceLocation: location)
+            expect(sameRecord(redecoded.record, decoded.record), "\(what()): decoded \(decoded.record) does not re-encode to itself", location)
         } catch {
-            #expect(dataErrorCodes.contains(error.code), "\(what()): unexpected error code \(error)", sourceLocation: location)
+            expect(dataErrorCodes.contains(error.code), "\(what()): unexpected error code \(error)", location)
         }
+        checkFastDecoding(bytes, what(), location)
     }
 
     /// Decoding a snapshot must throw a data error or give a snapshot: the `original` that was
     /// damaged into `bytes` (a snapshot carries its own checksum, so damage it lets through
     /// must not have changed it), or for bytes that were never a snapshot, one that encodes
     /// again to itself.
-    func checkSnapshotDecodesOrFails(_ bytes: [UInt8], original: Snapshot?, _ what: @autoclosure () -> String, _ location: SourceLocation) {
+    func checkSnapshotDecodesOrFails(_ bytes: [UInt8], original: Snapshot?, _ what: @autoclosure () -> String, _ location: CheckLocation) {
         let decoded: Snapshot
         do {
             decoded = try codec.decodeSnapshot(bytes)
         } catch {
-            #expect(dataErrorCodes.contains(error.code), "\(what()): unexpected error code \(error)", sourceLocation: location)
+            expect(dataErrorCodes.contains(error.code), "\(what()): unexpected error code \(error)", location)
             return
         }
         if let original {
-            #expect(decoded == original, "\(what()): decoded as \(decoded.metadata) with \(decoded.data?.count ?? -1) data bytes, not as the snapshot that was damaged", sourceLocation: location)
+            expect(decoded == original, "\(what()): decoded as \(decoded.metadata) with \(decoded.data?.count ?? -1) data bytes, not as the snapshot that was damaged", location)
             return
         }
         var again: [UInt8] = []
         codec.encodeSnapshot(decoded, into: &again)
         do {
             let redecoded = try codec.decodeSnapshot(again)
-            #expect(redecoded == decoded, "\(what()): decoded \(decoded.metadata) does not re-encode to itself", sourceLocation: location)
+            expect(redecoded == decoded, "\(what()): decoded \(decoded.metadata) does not re-encode to itself", location)
         } catch {
-            Issue.record("\(what()): decoded \(decoded.metadata), whose encoding does not decode: \(error)", sourceLocation: location)
+            fail("\(what()): decoded \(decoded.metadata), whose encoding does not decode: \(error)", location)
         }
     }
 
@@ -243,15 +293,16 @@ extension RecordCodecConformance {
 
     /// A record etcd wrote decodes to the record, the checksum and the payload range etcd's
     /// reader uses.
-    func checkDecodesEtcdRecord(_ golden: EtcdRecord, _ location: SourceLocation) {
+    func checkDecodesEtcdRecord(_ golden: EtcdRecord, _ location: CheckLocation) {
         do {
             let decoded = try codec.decode(golden.bytes)
-            #expect(decoded.record == golden.record, "etcd's \(golden.record) decoded as \(decoded.record)", sourceLocation: location)
-            #expect(decoded.checksum == golden.checksum, "etcd's \(golden.record): checksum \(decoded.checksum), stored \(golden.checksum)", sourceLocation: location)
-            #expect(decoded.payload == golden.payload, "etcd's \(golden.record): payload \(decoded.payload), etcd's CRC covers \(golden.payload)", sourceLocation: location)
+            expect(decoded.record == golden.record, "etcd's \(golden.record) decoded as \(decoded.record)", location)
+            expect(decoded.checksum == golden.checksum, "etcd's \(golden.record): checksum \(decoded.checksum), stored \(golden.checksum)", location)
+            expect(decoded.payload == golden.payload, "etcd's \(golden.record): payload \(decoded.payload), etcd's CRC covers \(golden.payload)", location)
         } catch {
-            Issue.record("etcd's \(golden.record) does not decode: \(error)", sourceLocation: location)
+            fail("etcd's \(golden.record) does not decode: \(error)", location)
         }
+        checkFastDecoding(golden.bytes, "etcd's \(golden.record)", location)
     }
 }
 

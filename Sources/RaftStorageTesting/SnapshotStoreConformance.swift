@@ -1,7 +1,6 @@
 import Dispatch
 public import RaftStorage
 import Synchronization
-public import Testing
 
 /// The conformance suite for ``RaftStorage/SnapshotStore`` backends: save, list, load newest, load newest
 /// matching markers, retention, atomic replacement, and setting broken snapshots aside - every
@@ -16,6 +15,16 @@ public import Testing
 /// Durable backends pass `reopen` (close and open again from the files) and `corrupt` (damage
 /// the stored snapshot with the given marker so that it fails verification, for example by
 /// flipping a byte in its file); the broken-file cases run only when `corrupt` is given.
+///
+/// Failed checks are reported through ``ConformanceReporting``: as issues of the running Swift
+/// Testing test, at the line that called `run`, naming the case's failing step. From XCTest,
+/// run the suite inside ``ConformanceReporting/withReporter(_:_:)``:
+///
+/// ```swift
+/// try ConformanceReporting.withReporter({ issue in XCTFail("\(issue) (run from \(issue.caller))") }) {
+///     try SnapshotStoreConformance(makeStore: { MemorySnapshotStore() }).run()
+/// }
+/// ```
 public struct SnapshotStoreConformance<Store: SnapshotStore>: Sendable {
     /// Returns a new, empty store for each case.
     public let makeStore: @Sendable () throws -> Store
@@ -36,13 +45,13 @@ public struct SnapshotStoreConformance<Store: SnapshotStore>: Sendable {
     }
 
     /// One named case.
-    public struct Case: Sendable, CustomTestStringConvertible, CustomStringConvertible {
+    public struct Case: Sendable, CustomStringConvertible {
         /// The case's name, shown in test results.
         public let name: String
         let needsCorruption: Bool
         let body: @Sendable (inout Harness) throws -> Void
 
-        public var testDescription: String { name }
+        /// The name, shown in test results and as a test argument.
         public var description: String { name }
     }
 
@@ -53,7 +62,8 @@ public struct SnapshotStoreConformance<Store: SnapshotStore>: Sendable {
         let reopen: (@Sendable (Store) throws -> Store)?
         let corruptStore: (@Sendable (Store, SnapshotMarker) throws -> Void)?
         let context: String
-        let sourceLocation: SourceLocation
+        /// The line that ran the suite: where failed checks are reported.
+        let caller: CheckLocation
 
         /// Closes and reopens the store when the suite has a reopen closure.
         public mutating func checkpoint() throws {
@@ -65,9 +75,15 @@ public struct SnapshotStoreConformance<Store: SnapshotStore>: Sendable {
             try corruptStore?(store, marker)
         }
 
-        /// Records an issue naming `what` unless `actual` equals `expected`.
-        public func equal<T: Equatable>(_ actual: T, _ expected: T, _ what: @autoclosure () -> String) {
-            #expect(actual == expected, "\(context): \(what()): got \(actual), expected \(expected)", sourceLocation: sourceLocation)
+        /// Records an issue naming `what` unless `actual` equals `expected`; the issue names the
+        /// step at `fileID`, `filePath`, `line` and `column` (leave the defaults: the case's line).
+        public func equal<T: Equatable>(
+            _ actual: T, _ expected: T, _ what: @autoclosure () -> String,
+            fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
+        ) {
+            ConformanceReporting.checkEqual(
+                actual, expected, "\(context): \(what())", caller: caller,
+                step: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column))
         }
     }
 
@@ -78,28 +94,38 @@ public struct SnapshotStoreConformance<Store: SnapshotStore>: Sendable {
 
     /// Runs `testCase` (plain, and again with reopens when there is a reopen closure). A case
     /// that needs corruption is reported as an issue when the suite has no `corrupt` closure.
-    public func run(_ testCase: Case, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    /// Failed checks are reported at the caller's location (`fileID`, `filePath`, `line`,
+    /// `column`; leave the defaults) through ``ConformanceReporting``.
+    public func run(
+        _ testCase: Case, fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
+    ) throws {
+        try run(testCase, caller: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column))
+    }
+
+    /// Runs every applicable case; see ``run(_:fileID:filePath:line:column:)``.
+    public func run(fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column) throws {
+        let caller = CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column)
+        for testCase in applicableCases { try run(testCase, caller: caller) }
+    }
+
+    func run(_ testCase: Case, caller: CheckLocation) throws {
         if testCase.needsCorruption && corrupt == nil {
-            Issue.record("\(testCase.name) needs a `corrupt` closure; run `applicableCases` instead", sourceLocation: sourceLocation)
+            ConformanceReporting.record(
+                "\(testCase.name) needs a `corrupt` closure; run `applicableCases` instead", caller: caller, step: CheckLocation())
             return
         }
-        try runOnce(testCase, reopen: nil, sourceLocation: sourceLocation)
-        if let reopen { try runOnce(testCase, reopen: reopen, sourceLocation: sourceLocation) }
+        try runOnce(testCase, reopen: nil, caller: caller)
+        if let reopen { try runOnce(testCase, reopen: reopen, caller: caller) }
     }
 
-    /// Runs every applicable case.
-    public func run(sourceLocation: SourceLocation = #_sourceLocation) throws {
-        for testCase in applicableCases { try run(testCase, sourceLocation: sourceLocation) }
-    }
-
-    private func runOnce(_ testCase: Case, reopen: (@Sendable (Store) throws -> Store)?, sourceLocation: SourceLocation) throws {
+    private func runOnce(_ testCase: Case, reopen: (@Sendable (Store) throws -> Store)?, caller: CheckLocation) throws {
         var harness = Harness(
             store: try makeStore(), reopen: reopen, corruptStore: corrupt,
-            context: "\(testCase.name)\(reopen != nil ? " [reopen]" : "")", sourceLocation: sourceLocation)
+            context: "\(testCase.name)\(reopen != nil ? " [reopen]" : "")", caller: caller)
         do {
             try testCase.body(&harness)
         } catch {
-            Issue.record("\(harness.context): unexpected error: \(error)", sourceLocation: sourceLocation)
+            ConformanceReporting.record("\(harness.context): unexpected error: \(error)", caller: caller, step: CheckLocation())
         }
     }
 
@@ -182,6 +208,9 @@ extension SnapshotStoreConformance {
             },
             testCase("concurrent saves and loads") { h in
                 let store = h.store
+                // The workers run on other threads, outside the task that runs the case: they
+                // only collect failures, which the case checks on its own task once they are done
+                // (ConformanceReporting reports there).
                 // Worker w saves (w * 100 + 1 ... w * 100 + 10, term 1) in order, loading the newest
                 // after each save: that is a snapshot some worker saved, whole, and at least as new
                 // as the one this worker just saved.

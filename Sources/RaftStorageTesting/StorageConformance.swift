@@ -1,5 +1,4 @@
 public import RaftStorage
-public import Testing
 
 /// The conformance suite for a composed ``RaftStorage/Storage``: after any sequence of saves, local
 /// snapshots with compaction, installed leader snapshots and tail truncations, closing and
@@ -21,10 +20,20 @@ public import Testing
 /// example over a `FaultInjectingFileSystem`) also pass `crash`: every workload then runs a
 /// second time, on new stores, with each restart replaced by a crash, and the suite checks that
 /// everything acknowledged as durable survived. Without `crash`, ``durabilityChecked`` is
-/// `false` and each call site of ``run(_:sourceLocation:)`` prints one line saying so.
+/// `false` and each call site of ``run(_:fileID:filePath:line:column:)`` prints one line saying so.
 ///
 /// File-based snapshot stores also pass `damageNewestSnapshot`, which enables the
 /// ``damageCases``: recovery must fall back to the older snapshot when the newest one is unreadable.
+///
+/// Failed checks are reported through ``ConformanceReporting``: as issues of the running Swift
+/// Testing test, at the line that called `run`, naming the driver's check that failed. From
+/// XCTest, run the suite inside ``ConformanceReporting/withReporter(_:_:)``:
+///
+/// ```swift
+/// try ConformanceReporting.withReporter({ issue in XCTFail("\(issue) (run from \(issue.caller))") }) {
+///     try suite.run()
+/// }
+/// ```
 public struct StorageConformance<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
     /// Returns a new, empty log and snapshot store for each case and each pass.
     public let make: @Sendable () throws -> (Log, Snapshots)
@@ -74,37 +83,45 @@ public struct StorageConformance<Log: LogStore, Snapshots: SnapshotStore>: Senda
     public var durabilityChecked: Bool { crash != nil }
 
     /// One named workload.
-    public struct Case: Sendable, CustomTestStringConvertible, CustomStringConvertible {
+    public struct Case: Sendable, CustomStringConvertible {
         /// The case's name, shown in test results.
         public let name: String
         let steps: @Sendable (inout RaftNodeDriver<Log, Snapshots>) throws -> Void
 
-        public var testDescription: String { name }
+        /// The name, shown in test results and as a test argument.
         public var description: String { name }
     }
 
     /// Runs one workload, restarting at its checkpoints and at the end, then (with ``crash``)
-    /// again on new stores, crashing at the same points; issues are recorded at `sourceLocation`.
-    public func run(_ testCase: Case, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        try runOnce(testCase, restart: .reopen(reopen), sourceLocation: sourceLocation)
+    /// again on new stores, crashing at the same points; failed checks are reported at the
+    /// caller's location (`fileID`, `filePath`, `line`, `column`; leave the defaults) through
+    /// ``ConformanceReporting``.
+    public func run(
+        _ testCase: Case, fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
+    ) throws {
+        try run(testCase, caller: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column))
+    }
+
+    func run(_ testCase: Case, caller: CheckLocation) throws {
+        try runOnce(testCase, restart: .reopen(reopen), caller: caller)
         if let crash {
-            try runOnce(testCase, restart: .crash(crash), sourceLocation: sourceLocation)
+            try runOnce(testCase, restart: .crash(crash), caller: caller)
         } else {
-            DurabilityNotice.unchecked(suite: "StorageConformance", store: "\(Log.self), \(Snapshots.self)", sourceLocation: sourceLocation)
+            DurabilityNotice.unchecked(suite: "StorageConformance", store: "\(Log.self), \(Snapshots.self)", caller: caller)
         }
     }
 
-    private func runOnce(_ testCase: Case, restart: RaftNodeDriver<Log, Snapshots>.Restart, sourceLocation: SourceLocation) throws {
+    private func runOnce(_ testCase: Case, restart: RaftNodeDriver<Log, Snapshots>.Restart, caller: CheckLocation) throws {
         let (log, snapshots) = try make()
         let context = if case .crash = restart { "\(testCase.name) [crash]" } else { testCase.name }
         var driver = try RaftNodeDriver(
             storage: Storage(log: log, snapshots: snapshots, options: options), restart: restart,
-            damageNewestSnapshot: damageNewestSnapshot, context: context, sourceLocation: sourceLocation)
+            damageNewestSnapshot: damageNewestSnapshot, context: context, caller: caller)
         do {
             try testCase.steps(&driver)
             try driver.restart()
         } catch {
-            Issue.record("\(context): unexpected error: \(error)", sourceLocation: sourceLocation)
+            ConformanceReporting.record("\(context): unexpected error: \(error)", caller: caller, step: CheckLocation())
         }
         // Closing syncs the log: a failure is an issue. Stores a failed restart left closed or
         // abandoned are left alone.
@@ -112,13 +129,14 @@ public struct StorageConformance<Log: LogStore, Snapshots: SnapshotStore>: Senda
         do {
             try driver.storage.close()
         } catch {
-            Issue.record("\(context): close() after the workload failed: \(error)", sourceLocation: sourceLocation)
+            ConformanceReporting.record("\(context): close() after the workload failed: \(error)", caller: caller, step: CheckLocation())
         }
     }
 
-    /// Runs every workload in turn.
-    public func run(sourceLocation: SourceLocation = #_sourceLocation) throws {
-        for testCase in cases { try run(testCase, sourceLocation: sourceLocation) }
+    /// Runs every workload in turn; see ``run(_:fileID:filePath:line:column:)``.
+    public func run(fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column) throws {
+        let caller = CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column)
+        for testCase in cases { try run(testCase, caller: caller) }
     }
 
     /// Scripted workloads, the ``damageCases`` when the suite can damage snapshots, then random

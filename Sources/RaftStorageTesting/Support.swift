@@ -1,5 +1,4 @@
 public import RaftStorage
-import Testing
 
 /// A small, fast, seedable random number generator (SplitMix64), so conformance runs that use
 /// random data are reproducible from the seed printed on failure.
@@ -21,21 +20,4 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 /// Entries `indexes` at `term`, with small distinct payloads.
 public func makeEntries(_ indexes: ClosedRange<UInt64>, term: UInt64) -> [Entry] {
     indexes.map { Entry(term: term, index: $0, data: Array("entry \($0) term \(term)".utf8)) }
-}
-
-/// Runs `body`, expecting it to throw a ``RaftStorage/StorageError`` with `code`.
-func expectError<R>(
-    _ code: StorageError.Code,
-    _ what: @autoclosure () -> String,
-    sourceLocation: SourceLocation,
-    _ body: () throws -> R
-) {
-    do {
-        let result = try body()
-        Issue.record("\(what()): expected error \(code), got \(result)", sourceLocation: sourceLocation)
-    } catch let error as StorageError {
-        #expect(error.code == code, "\(what()): expected \(code), got \(error)", sourceLocation: sourceLocation)
-    } catch {
-        Issue.record("\(what()): expected a StorageError \(code), got \(error)", sourceLocation: sourceLocation)
-    }
 }

@@ -1,5 +1,6 @@
 #if os(Linux)
 import Foundation
+import TestSupport
 import Testing
 
 /// The allocation bounds the documentation promises for hostile input, measured
@@ -12,17 +13,7 @@ import Testing
 /// sanitizer's malloc hook under `make sanitize`.
 @Suite("Allocation bounds on hostile input")
 struct AllocationBoundTests {
-    static let executable: String = {
-        var candidates: [String] = []
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            candidates.append(URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("AllocationProbe").path)
-        }
-        let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        candidates.append(here.deletingLastPathComponent().appendingPathComponent("AllocationProbe").path)
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        candidates.append(root.appendingPathComponent(".build/debug/AllocationProbe").path)
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
-    }()
+    static let executable = PackagePaths.builtExecutable("AllocationProbe")
 
     static let mebibyte = 1 << 20
     /// One 1 MiB read chunk (the WAL's `SegmentWindow`, `EtcdSnapshotStore`'s streamed loads)

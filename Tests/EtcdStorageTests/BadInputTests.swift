@@ -4,12 +4,10 @@ import InMemoryLogging
 import Logging
 import RaftStorage
 import RaftFiles
+import TestSupport
 import Testing
 
 let firstSegment = "0000000000000000-0000000000000000.wal"
-
-func readBytes(_ path: String) throws -> [UInt8] { try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) }
-func writeBytes(_ bytes: [UInt8], to path: String) throws { try Data(bytes).write(to: URL(fileURLWithPath: path)) }
 
 /// Reads the file at `path`, lets `change` damage its bytes, and writes them back.
 func damage(_ path: String, _ change: (inout [UInt8]) throws -> Void) throws {
@@ -44,7 +42,7 @@ struct BadInputTests {
     @Test("truncation at every 8-byte boundary inside the last two records: read returns what precedes it, repair recovers and appends")
     func truncation() throws {
         let source = TemporaryDirectory()
-        defer { source.cleanup() }
+        defer { source.remove() }
         let records = try makeSingleSegmentWAL(at: source.file("wal"))
         let original = try readBytes(source.file("wal") + "/" + firstSegment)
         let lastTwo = Array(records.suffix(2))
@@ -53,7 +51,7 @@ struct BadInputTests {
         for cut in stride(from: start + 8, to: end, by: 8) where cut != Int(lastTwo[1].offset) {
             cuts += 1
             let directory = TemporaryDirectory()
-            defer { directory.cleanup() }
+            defer { directory.remove() }
             let path = directory.file("wal")
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             try writeBytes(Array(original[..<cut]), to: path + "/" + firstSegment)
@@ -86,7 +84,7 @@ struct BadInputTests {
     @Test("the last record with a zeroed sector (to its end or not) is a torn write; a partly zeroed one, written whole, is damage")
     func zeroedSector() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let records = try makeSingleSegmentWAL(at: path, count: 3, size: 3000)
         let segment = path + "/" + firstSegment
@@ -124,7 +122,7 @@ struct BadInputTests {
     @Test("a bit flip in an earlier record is a CRC mismatch naming file and offset, and is not repaired")
     func bitFlip() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let records = try makeSingleSegmentWAL(at: path)
         let segment = path + "/" + firstSegment
@@ -146,7 +144,7 @@ struct BadInputTests {
     @Test("a length word claiming 2^55 bytes over an intact last record is damage, and corrupt in an earlier segment")
     func hugeLength() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let records = try makeSingleSegmentWAL(at: path)
         let segment = path + "/" + firstSegment
@@ -173,7 +171,7 @@ struct BadInputTests {
     @Test("an unknown record type is a corrupt record at its offset")
     func unknownType() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let records = try makeSingleSegmentWAL(at: path)
         let segment = path + "/" + firstSegment
@@ -192,7 +190,7 @@ struct BadInputTests {
     @Test("a broken crc record at the start of a segment is a CRC mismatch")
     func brokenCRCRecord() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let files = try makeMultiSegmentWAL(at: path)
         let second = path + "/" + files[1]
@@ -210,7 +208,7 @@ struct BadInputTests {
     @Test("a missing segment in the sequence is refused as not found")
     func missingSegment() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let files = try makeMultiSegmentWAL(at: path)
         #expect(files.count >= 4)
@@ -225,7 +223,7 @@ struct BadInputTests {
     @Test("stray files are ignored with a warning; spare segments and .broken copies silently")
     func strayFiles() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         try makeSingleSegmentWAL(at: path)
         for name in ["notes.txt", firstSegment + ".broken", "0.tmp", "0000000000000000-000000000000000A.wal"] {
@@ -246,7 +244,7 @@ struct BadInputTests {
         arguments: [UInt64(1), 2, 3, 4])
     func randomDamage(seed: UInt64) throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let files = try makeMultiSegmentWAL(at: path, count: 12)
         let original = try WAL.read(at: path, from: .zero, codec: codec, replayOptions: WALReplayOptions(collectsRecords: true))

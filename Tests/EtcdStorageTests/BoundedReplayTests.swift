@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Peak memory of replaying a WAL far larger than a batch, measured in fresh child processes
@@ -9,19 +10,7 @@ import Testing
 /// Docs/Performance.md (also `make bench BENCH_2GB=1`).
 @Suite("Bounded-memory replay")
 struct BoundedReplayTests {
-    static let executable: String = {
-        var candidates: [String] = []
-        #if os(Linux)
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            candidates.append(URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("WALBenchmark").path)
-        }
-        #endif
-        let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        candidates.append(here.deletingLastPathComponent().appendingPathComponent("WALBenchmark").path)
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        candidates.append(root.appendingPathComponent(".build/debug/WALBenchmark").path)
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
-    }()
+    static let executable = PackagePaths.builtExecutable("WALBenchmark")
 
     struct Report {
         var entries: Int
@@ -70,7 +59,7 @@ struct BoundedReplayTests {
         let big = ProcessInfo.processInfo.environment["RAFTSTORE_2GB_REPLAY"] == "1"
         let megabytes = big ? 2000 : 200
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let count = try #require(Int(try Self.run(["write-wal", "--path", path, "--megabytes", String(megabytes), "--size", "1000"])))
 

@@ -2,6 +2,7 @@ import EtcdStorage
 import MemoryStore
 import RaftStorage
 import RaftFiles
+import TestSupport
 import Testing
 
 /// Reads snapshot markers at index 7 back at the largest index: the bytes a damaged or forged
@@ -30,7 +31,7 @@ struct ExtremeIndexTests {
     @Test("a WAL entry at the largest index is corrupt, named by file and offset")
     func entryAtMaximum() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let wal = try WAL.create(at: path, metadata: nil, codec: codec, options: smallOptions())
         try wal.save(hardState: .empty, entries: [Entry(term: 1, index: .max, data: [1])])
@@ -45,7 +46,7 @@ struct ExtremeIndexTests {
     @Test("a WAL snapshot marker read at the largest index is corrupt")
     func markerAtMaximum() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let wal = try WAL.create(at: path, metadata: nil, codec: MarkerAtMaximumCodec(), options: smallOptions())
         try wal.saveSnapshot(SnapshotMarker(index: 7, term: 1))
@@ -59,7 +60,7 @@ struct ExtremeIndexTests {
     @Test("the writer refuses a snapshot marker at the largest index")
     func writerRefusesMarker() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let wal = try WAL.create(at: directory.file("wal"), metadata: nil, codec: codec, options: smallOptions())
         defer { try? wal.close() }
         let error = try #require(throws: StorageError.self) { try wal.saveSnapshot(SnapshotMarker(index: .max, term: 1)) }
@@ -78,7 +79,7 @@ struct ExtremeIndexTests {
         #expect(memoryError.code == .invalidArgument)
 
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let store = try WALLogStore.open(at: directory.file("wal"))
         defer { try? store.close() }
         let walError = try #require(throws: StorageError.self) { try store.save(hardState: .empty, entries: entries) }

@@ -2,15 +2,16 @@ import EtcdStorage
 import Foundation
 import RaftStorage
 import RaftFiles
-import RaftStorageTesting
+import TestSupport
 import Testing
 
-/// etcd's codec takes specialised paths (entries framed straight into the page buffer, records
-/// decoded inline); every other codec goes through `RecordCodec`. A codec that only forwards
-/// to `ProtobufRecordCodec` takes the generic paths, so both must write identical bytes and
-/// read identical logs.
-/// `ProtobufRecordCodec` behind the protocol, so the WAL cannot recognise it and takes the
-/// generic paths; with a `formatName`, to check that WALs written with it are told apart.
+/// The WAL reaches a codec only through `RecordCodec`: runs of entries through
+/// `frameEntries` (etcd's codec frames them straight into the page buffer), records
+/// through `decodeLogRecord`. A codec that only forwards the plain requirements to
+/// `ProtobufRecordCodec` gets the protocol's defaults (no write fast path: record by record
+/// through `encode`; `decode` for reading), so both must write identical bytes and read
+/// identical logs. With a `formatName`, it also checks that WALs written with it are told
+/// apart.
 struct ForwardingCodec: RecordCodec {
     var formatName: String? = nil
     let inner = ProtobufRecordCodec()
@@ -23,7 +24,107 @@ struct ForwardingCodec: RecordCodec {
     func decodeSnapshot(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> Snapshot { try inner.decodeSnapshot(bytes) }
 }
 
-@Suite("Fast paths match the generic codec paths")
+/// A codec of its own format with neither fast path, as a third party might write one:
+/// `kind, checksum (4 bytes LE), payload`, fixed-width little-endian fields. The WAL must work
+/// with it through the protocol's defaults.
+struct TaggedTestCodec: RecordCodec {
+    var formatName: String? { "tagged-test" }
+
+    func encode(_ record: LogRecord, into buffer: inout [UInt8], checksum: (UnsafeRawBufferPointer) -> UInt32) {
+        var payload: [UInt8] = []
+        let kind: UInt8
+        switch record {
+        case .crc(let value):
+            buffer.append(5)
+            Self.put(value, into: &buffer)
+            return
+        case .metadata(let data):
+            kind = 1
+            Self.put(data, into: &payload)
+        case .entry(let entry):
+            kind = 2
+            Self.put(entry.term, into: &payload)
+            Self.put(entry.index, into: &payload)
+            Self.put(UInt32(bitPattern: entry.type.rawValue), into: &payload)
+            Self.put(entry.data, into: &payload)
+        case .hardState(let state):
+            kind = 3
+            for value in [state.term, state.vote, state.commit] { Self.put(value, into: &payload) }
+        case .snapshot(let marker):
+            kind = 4
+            Self.put(marker.index, into: &payload)
+            Self.put(marker.term, into: &payload)
+        }
+        let sum = payload.withUnsafeBytes(checksum)
+        buffer.append(kind)
+        Self.put(sum, into: &buffer)
+        buffer += payload
+    }
+
+    func decode(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> DecodedRecord {
+        var reader = Reader(bytes: bytes)
+        let kind = try reader.byte()
+        let sum = UInt32(truncatingIfNeeded: try reader.word(4))
+        let start = reader.position
+        let record: LogRecord
+        switch kind {
+        case 1: record = .metadata(try reader.data())
+        case 2:
+            let term = try reader.word(8), index = try reader.word(8)
+            let type = EntryType(rawValue: Int32(bitPattern: UInt32(truncatingIfNeeded: try reader.word(4))))
+            record = .entry(Entry(term: term, index: index, type: type, data: try reader.data()))
+        case 3: record = .hardState(HardState(term: try reader.word(8), vote: try reader.word(8), commit: try reader.word(8)))
+        case 4: record = .snapshot(SnapshotMarker(index: try reader.word(8), term: try reader.word(8)))
+        case 5: record = .crc(sum)
+        default: throw StorageError(.corrupt, "unknown kind \(kind)", offset: 0)
+        }
+        guard reader.position == bytes.count else { throw StorageError(.corrupt, "trailing bytes", offset: Int64(reader.position)) }
+        return DecodedRecord(record: record, checksum: sum, payload: kind == 5 ? start..<start : start..<bytes.count)
+    }
+
+    func encodeSnapshot(_ snapshot: Snapshot, into buffer: inout [UInt8]) { ProtobufRecordCodec().encodeSnapshot(snapshot, into: &buffer) }
+    func decodeSnapshot(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> Snapshot { try ProtobufRecordCodec().decodeSnapshot(bytes) }
+
+    private static func put<Value: FixedWidthInteger>(_ value: Value, into buffer: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { buffer += $0 }
+    }
+
+    private static func put(_ data: [UInt8]?, into buffer: inout [UInt8]) {
+        guard let data else { return buffer.append(0) }
+        buffer.append(1)
+        put(UInt64(data.count), into: &buffer)
+        buffer += data
+    }
+
+    private struct Reader {
+        let bytes: UnsafeRawBufferPointer
+        var position = 0
+
+        mutating func byte() throws(StorageError) -> UInt8 {
+            guard position < bytes.count else { throw StorageError(.corrupt, "short record", offset: Int64(position)) }
+            defer { position += 1 }
+            return bytes[position]
+        }
+
+        mutating func word(_ size: Int) throws(StorageError) -> UInt64 {
+            guard bytes.count - position >= size else { throw StorageError(.corrupt, "short record", offset: Int64(position)) }
+            var value: UInt64 = 0
+            for byte in 0..<size { value |= UInt64(bytes[position + byte]) << (8 * UInt64(byte)) }
+            position += size
+            return value
+        }
+
+        mutating func data() throws(StorageError) -> [UInt8]? {
+            guard try byte() == 1 else { return nil }
+            let count = try word(8)
+            guard count <= UInt64(bytes.count - position) else { throw StorageError(.corrupt, "length \(count) past the end", offset: Int64(position)) }
+            defer { position += Int(count) }
+            return Array(bytes[position..<(position + Int(count))])
+        }
+    }
+}
+
+@Suite("Fast paths match the plain codec paths")
 struct FastPathTests {
     /// Entries around every boundary the fast path has: varints of 1 to 10 bytes, negative
     /// types, absent, empty, short and long data, field headers just under and over 16 bytes.
@@ -52,10 +153,10 @@ struct FastPathTests {
         return entries
     }
 
-    @Test("entry frames written by the fast path are byte for byte the generic codec's")
+    @Test("entry frames written by the fast path are byte for byte the plain path's")
     func sameBytes() throws {
-        let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        let directory = TemporaryDirectory("fast-path")
+        defer { directory.remove() }
         let options = WALOptions(segmentSize: 256 * 1024)
         let fast = try WAL.create(at: directory.file("fast"), metadata: [1, 2], codec: ProtobufRecordCodec(), options: options)
         let generic = try WAL.create(at: directory.file("generic"), metadata: [1, 2], codec: ForwardingCodec(), options: options)
@@ -86,10 +187,10 @@ struct FastPathTests {
         }
     }
 
-    @Test("replays through the inline decoder and through the codec give the same log")
+    @Test("replays through the read fast path and through decode give the same log")
     func sameReplay() throws {
-        let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        let directory = TemporaryDirectory("fast-path")
+        defer { directory.remove() }
         let path = directory.file("wal")
         let wal = try WAL.create(at: path, metadata: nil, codec: ProtobufRecordCodec(), options: WALOptions(segmentSize: 128 * 1024))
         let entries = Self.awkwardEntries().enumerated().map { offset, entry in
@@ -121,5 +222,121 @@ struct FastPathTests {
         #expect(summary.entries.isEmpty)
         #expect(summary.lastIndex == UInt64(entries.count))
         #expect(streamed == entries)
+    }
+
+    /// Frames `entries` the way the WAL does, through the protocol only: runs into a buffer of
+    /// `bufferSize` bytes with `byteBudget`, a larger buffer when an entry asks for one.
+    /// `nil` when the codec has no write fast path.
+    static func framesThroughFastPath(
+        _ codec: some RecordCodec, _ entries: [Entry], crc: inout UInt32, bufferSize: Int, byteBudget: Int
+    ) throws -> [UInt8]? {
+        var frames: [UInt8] = []
+        var next = 0
+        var size = bufferSize
+        while next < entries.count {
+            var buffer = [UInt8](repeating: 0xEE, count: size)
+            let written = buffer.withUnsafeMutableBytes { raw in
+                entries.withUnsafeBufferPointer { entries in
+                    codec.frameEntries(UnsafeBufferPointer(rebasing: entries[next...]), into: raw, crc: &crc, byteBudget: byteBudget)
+                }
+            }
+            guard let written else { return nil }
+            if written.entryCount == 0 {
+                try #require(written.neededCount > size, "entry \(next) does not fit in \(size) bytes, and the codec asks for \(written.neededCount)")
+                size = written.neededCount
+                continue
+            }
+            frames += buffer[0..<written.byteCount]
+            next += written.entryCount
+            size = bufferSize
+        }
+        return frames
+    }
+
+    /// `RecordFraming`'s frames of `codec.encode`'s records, the CRC32C chain continued.
+    static func framesThroughEncode(_ codec: some RecordCodec, _ entries: [Entry], crc: inout UInt32) -> [UInt8] {
+        var frames: [UInt8] = []
+        for entry in entries { RecordFraming.append(.entry(entry), encodedBy: codec, crc: &crc, to: &frames) }
+        return frames
+    }
+
+    @Test("through the protocol, etcd's codec frames and reads entries exactly as its plain paths do")
+    func protocolFastPaths() throws {
+        let codec = ProtobufRecordCodec()
+        let entries = Self.awkwardEntries()
+        for (bufferSize, byteBudget) in [(1 << 22, Int.max), (64 * 1024, 16 * 1024), (512, 256), (64, 0)] {
+            var plainCRC: UInt32 = 0x1234_5678
+            var fastCRC: UInt32 = 0x1234_5678
+            let plain = Self.framesThroughEncode(codec, entries, crc: &plainCRC)
+            let framed = try Self.framesThroughFastPath(codec, entries, crc: &fastCRC, bufferSize: bufferSize, byteBudget: byteBudget)
+            let fast = try #require(framed)
+            #expect(fast == plain, "buffer of \(bufferSize), budget \(byteBudget)")
+            #expect(fastCRC == plainCRC, "buffer of \(bufferSize), budget \(byteBudget)")
+        }
+        // A codec with the defaults has no write fast path.
+        var crc: UInt32 = 0
+        let viaDefaults = try Self.framesThroughFastPath(ForwardingCodec(), entries, crc: &crc, bufferSize: 4096, byteBudget: 4096)
+        #expect(viaDefaults == nil)
+
+        // Reading each record back: whole, or index and term only, with decode's checksum and payload.
+        var running: UInt32 = 0
+        for entry in entries {
+            var record: [UInt8] = []
+            codec.encode(.entry(entry), into: &record) { payload in
+                running = CRC32C.update(running, payload)
+                return running
+            }
+            let decoded = try codec.decode(record)
+            #expect(decoded.record == .entry(entry))
+            for mode in [EntryDataMode.copy, .skip] {
+                let read = try record.withUnsafeBytes { raw in try codec.decodeLogRecord(raw, entryData: mode) }
+                let defaults = try record.withUnsafeBytes { raw in try ForwardingCodec().decodeLogRecord(raw, entryData: mode) }
+                #expect(read == defaults, "\(mode)")
+                #expect(read.checksum == decoded.checksum && read.checksum == running)
+                #expect(read.payload == decoded.payload)
+                switch mode {
+                case .copy: #expect(read.body == .entry(entry))
+                case .skip: #expect(read.body == .entryIndexAndTerm(index: entry.index, term: entry.term))
+                }
+            }
+        }
+    }
+
+    @Test("a codec without fast paths works in the WAL and the log store through the defaults")
+    func thirdPartyCodec() throws {
+        let directory = TemporaryDirectory("fast-path")
+        defer { directory.remove() }
+        let codec = TaggedTestCodec()
+        var crc: UInt32 = 0
+        let viaDefaults = try Self.framesThroughFastPath(codec, [Entry(term: 1, index: 1)], crc: &crc, bufferSize: 4096, byteBudget: 4096)
+        #expect(viaDefaults == nil)
+
+        // Consecutive indexes and growing terms, as raft writes them; every kind of data.
+        let entries = Self.awkwardEntries().enumerated().map { offset, entry in
+            Entry(term: 1 + UInt64(offset / 50), index: UInt64(offset + 1), type: entry.type, data: entry.data)
+        }
+        let path = directory.file("wal")
+        let options = WALLogStore<TaggedTestCodec>.Options(wal: WALOptions(segmentSize: 128 * 1024))
+        let store = try WALLogStore(directory: path, codec: codec, options: options)
+        var state = HardState()
+        for start in stride(from: 0, to: entries.count, by: 9) {
+            let batch = Array(entries[start..<min(start + 9, entries.count)])
+            state = HardState(term: batch.last!.term, vote: 1, commit: UInt64(start))
+            try store.save(hardState: state, entries: batch)
+        }
+        try store.close()
+
+        // Reopened: the earlier segments are indexed without their data, the last read whole.
+        let reopened = try WALLogStore(directory: path, codec: codec, options: options)
+        #expect(try reopened.lastIndex() == UInt64(entries.count))
+        #expect(try reopened.entries(in: 1..<UInt64(entries.count + 1), maxBytes: .max) == entries)
+        #expect(try reopened.hardState() == state)
+        try reopened.close()
+
+        let replay = try WAL.read(at: path, from: .zero, codec: codec)
+        #expect(replay.error == nil)
+        #expect(replay.entries == entries)
+        #expect(replay.segments.count > 2, "the entries should span several segments")
+        #expect(try WAL.damageReport(at: path, codec: codec) == nil)
     }
 }

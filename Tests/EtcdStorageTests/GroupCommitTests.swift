@@ -143,6 +143,30 @@ struct GroupCommitTests {
         try reopened.close()
     }
 
+    @Test("after resume(from:) the reopened WAL goes on with group commit: numbering and durability carry over")
+    func groupCommitAfterResume() async throws {
+        let fileSystem = FaultInjectingFileSystem()
+        let log = try Self.open(fileSystem)
+        for index in UInt64(1)...10 { _ = try await log.appendDurably(term: 1, data: [UInt8(index)]) }
+        try log.save(hardState: HardState(term: 1, vote: 1, commit: 10), entries: [])
+        try log.recordSnapshot(SnapshotMetadata(index: 4, term: 1))
+        try log.recordSnapshot(SnapshotMetadata(index: 7, term: 1))
+
+        try log.resume(from: SnapshotMarker(index: 4, term: 1))
+        #expect(try log.firstIndex() == 5)
+        #expect(try log.durableIndex() == 10)
+        #expect(try await log.appendDurably(term: 1, data: [11]) == 11)
+        #expect(try log.durableIndex() == 11)
+        let expected: [[UInt8]?] = (UInt64(5)...11).map { [UInt8($0)] }
+        #expect(try log.entries(in: 5..<12).map(\.data) == expected)
+        try log.close()
+
+        fileSystem.crash(.dropUnsynced)
+        let reopened = try Self.open(fileSystem)
+        #expect(try reopened.lastIndex() == 11)
+        try reopened.close()
+    }
+
     @Test("WAL.saveWithoutSync and waitUntilDurable: a sync() or a later wait covers earlier writes")
     func walSequences() async throws {
         let fileSystem = FaultInjectingFileSystem()

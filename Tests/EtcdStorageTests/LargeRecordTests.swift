@@ -2,6 +2,7 @@ import EtcdStorage
 import Foundation
 import RaftStorage
 import RaftFiles
+import TestSupport
 import Testing
 
 /// Records of 10 MiB and more, which etcd 3.4.10 to 3.5.4 refuse to read, are written and read
@@ -11,7 +12,7 @@ struct LargeRecordTests {
     @Test("a 12 MiB entry between small ones is written, replayed, reopened and read back intact")
     func twelveMiB() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         var generator = SeededBytes(seed: 12)
         let large = Entry(term: 1, index: 2, data: generator.bytes(12 << 20))

@@ -79,6 +79,53 @@ struct LocatedEntriesTests {
         try store.close()
     }
 
+    @Test("WALLogStore and MemoryLogStore refuse the same calls with the same errors")
+    func sameRulesAsMemory() throws {
+        let fileSystem = FaultInjectingFileSystem()
+        let store = try Self.open(fileSystem)
+        let model = MemoryLogStore()
+        for log in [store, model] as [any LogStore] {
+            try log.applySnapshot(SnapshotMetadata(index: 3, term: 3))
+            try log.append([Entry(term: 4, index: 4), Entry(term: 5, index: 5)])
+        }
+        let calls: [(String, (any LogStore) throws -> Void)] = [
+            ("term below the boundary", { _ = try $0.term(at: 2) }),
+            ("term past the end", { _ = try $0.term(at: 6) }),
+            ("entries at the boundary", { _ = try $0.entries(in: 3..<5) }),
+            ("entries past the end", { _ = try $0.entries(in: 4..<8) }),
+            ("a gap", { try $0.append([Entry(term: 5, index: 7)]) }),
+            ("a batch with a hole", { try $0.append([Entry(term: 5, index: 6), Entry(term: 5, index: 8)]) }),
+            ("a commit past the end", { try $0.save(hardState: HardState(term: 5, vote: 1, commit: 9), entries: []) }),
+            ("compaction at the boundary", { try $0.compact(through: 3) }),
+            ("compaction past the end", { try $0.compact(through: 6) }),
+            ("snapshot past the end", { try $0.recordSnapshot(SnapshotMetadata(index: 6, term: 5)) }),
+            ("snapshot in another term", { try $0.recordSnapshot(SnapshotMetadata(index: 4, term: 9)) }),
+            ("snapshot not newer", { try $0.applySnapshot(SnapshotMetadata(index: 3, term: 3)) }),
+        ]
+        for (name, call) in calls {
+            let walError = Self.error { try call(store) }
+            let memoryError = Self.error { try call(model) }
+            #expect(walError != nil, "\(name) was accepted")
+            #expect(walError?.code == memoryError?.code, "\(name): \(String(describing: walError)) / \(String(describing: memoryError))")
+            #expect(walError?.message == memoryError?.message, "\(name): \(String(describing: walError)) / \(String(describing: memoryError))")
+        }
+        try Self.expectSame(store, model, "after the refused calls")
+        try store.close()
+    }
+
+    /// What `call` threw, or `nil`.
+    static func error(_ call: () throws -> Void) -> StorageError? {
+        do {
+            try call()
+            return nil
+        } catch let error as StorageError {
+            return error
+        } catch {
+            Issue.record("threw \(error), not a StorageError")
+            return nil
+        }
+    }
+
     @Test("a damaged frame of a located entry is reported, not trusted")
     func damagedLocatedEntry() throws {
         let fileSystem = FaultInjectingFileSystem()

@@ -257,6 +257,56 @@ struct ProtobufRecordCodecTests {
         }
     }
 
+    @Test("the fast paths write etcd's golden entry frames and read them back (RecordFraming's length words)")
+    func fastPathsGolden() throws {
+        // The entries of the first save of a new WAL (etcd 3.4.23), after its crc, metadata and
+        // snapshot records: the running CRC there is 0x18206D80.
+        let entries = [Entry(term: 1, index: 1, data: Array("hi".utf8)), Entry(term: 1, index: 2)]
+        let records = [bytes("080210948699f40f1a0a08001001180122026869"), bytes("08021090f5e6be091a06080010011802")]
+        // 20 bytes padded by 4 (top byte 0x84), 16 bytes unpadded (top byte 0).
+        var golden: [UInt8] = []
+        for record in records { record.withUnsafeBytes { RecordFraming.append(frameOf: $0, to: &golden) } }
+        #expect(golden[0..<8] == [20, 0, 0, 0, 0, 0, 0, 0x84])
+        #expect(golden[32..<40] == [16, 0, 0, 0, 0, 0, 0, 0])
+        #expect(golden.count == 32 + 24)
+        let word = RecordFraming.decode(lengthWord: 0x8400_0000_0000_0014)
+        #expect(word.length == 20 && word.padding == 4)
+
+        var plainCRC: UInt32 = 0x1820_6D80
+        var plain: [UInt8] = []
+        for entry in entries { RecordFraming.append(.entry(entry), encodedBy: codec, crc: &plainCRC, to: &plain) }
+        #expect(plain == golden)
+        #expect(plainCRC == 0x97D9_BA90)
+
+        var crc: UInt32 = 0x1820_6D80
+        var buffer = [UInt8](repeating: 0xFF, count: 256)
+        let result = buffer.withUnsafeMutableBytes { raw in
+            entries.withUnsafeBufferPointer { entries in codec.frameEntries(entries, into: raw, crc: &crc, byteBudget: .max) }
+        }
+        let written = try #require(result)
+        #expect(written.entryCount == 2 && written.byteCount == golden.count && written.neededCount == 0)
+        #expect(Array(buffer[0..<written.byteCount]) == golden)
+        #expect(crc == 0x97D9_BA90)
+
+        // Read back: the one decoder, whole or index and term only, as decode reads them.
+        for (record, entry) in zip(records, entries) {
+            let decoded = try codec.decode(record)
+            #expect(decoded.record == .entry(entry))
+            let whole = try record.withUnsafeBytes { raw in try codec.decodeLogRecord(raw, entryData: .copy) }
+            let position = try record.withUnsafeBytes { raw in try codec.decodeLogRecord(raw, entryData: .skip) }
+            #expect(whole == DecodedLogRecord(body: .entry(entry), checksum: decoded.checksum, payload: 10..<record.count))
+            #expect(position == DecodedLogRecord(body: .entryIndexAndTerm(index: entry.index, term: entry.term), checksum: decoded.checksum, payload: 10..<record.count))
+        }
+        // Every other record is `other`, with decode's checksum and payload.
+        var running: UInt32 = 0
+        for record: LogRecord in [.crc(0), .metadata(Array("somedata".utf8)), .snapshot(.zero), .hardState(HardState(term: 1, vote: 1, commit: 1))] {
+            let encoded = encode(record, running: &running)
+            let decoded = try codec.decode(encoded)
+            let read = try encoded.withUnsafeBytes { raw in try codec.decodeLogRecord(raw, entryData: .skip) }
+            #expect(read == DecodedLogRecord(body: .other(record), checksum: decoded.checksum, payload: decoded.payload))
+        }
+    }
+
     /// Decodes `bytes`: an error must be ``StorageError/Code/corrupt`` at an offset inside them
     /// (the codec's only error), and a decoded record must lie inside them and encode again to
     /// the same record and checksum. Returns the record, or `nil` for an error.

@@ -3,6 +3,7 @@ import Foundation
 import MemoryStore
 import RaftStorage
 import RaftFiles
+import TestSupport
 import Testing
 
 /// The rule that tells a torn tail (cut off on open) from damage (refused), in the last segment.
@@ -60,7 +61,7 @@ struct TailRuleTests {
     @Test("two bytes of a length word changed early in the last segment: opening refuses, nothing is cut, term and vote do not go back")
     func damagedLengthWord() throws {
         let (directory, path, records, segment, original) = try Self.preparedLog()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let target = try #require(records.first { if case .entry(let entry) = $0.record { entry.index == 4 } else { false } })
         // Each pair of bytes of the word, changed upwards and downwards.
         for byte in 0..<7 {
@@ -76,7 +77,7 @@ struct TailRuleTests {
     @Test("a flipped bit or a zeroed length word in any record but the last, a zeroed sector before the last two: damage, refused")
     func damageBeforeTheEnd() throws {
         let (directory, path, records, segment, original) = try Self.preparedLog()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         for record in records.dropFirst().dropLast() {
             let start = Int(record.offset)
             try Self.expectRefused(path, segment, original: original, comment: "bit flipped in the record at \(start)") { bytes in
@@ -98,7 +99,7 @@ struct TailRuleTests {
     @Test("a write cut anywhere in its last record, even inside a sector, with zeros or the end of the file after it: a torn tail, repaired")
     func cutAnywhere() throws {
         let source = TemporaryDirectory()
-        defer { source.cleanup() }
+        defer { source.remove() }
         let (records, _) = try Self.makeLog(at: source.file("wal"), count: 6)
         let original = try readBytes(source.file("wal") + "/" + firstSegment)
         let last = records.last!
@@ -106,7 +107,7 @@ struct TailRuleTests {
         for cut in (start + 1)..<end {
             for endsFile in [false, true] {
                 let directory = TemporaryDirectory()
-                defer { directory.cleanup() }
+                defer { directory.remove() }
                 let path = directory.file("wal")
                 try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
                 var bytes = original
@@ -128,7 +129,7 @@ struct TailRuleTests {
     @Test("a length word enlarged to swallow the records after it is damage, wherever its claimed end falls")
     func swallowingLengthWord() throws {
         let (directory, path, records, segment, original) = try Self.preparedLog()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let target = records[records.count / 2]
         for claimed in [UInt64(1 << 19), UInt64(1 << 20) - UInt64(target.offset) - 8, 1 << 40] {
             try Self.expectRefused(path, segment, original: original, comment: "length \(claimed)") { bytes in
@@ -142,7 +143,7 @@ extension TailRuleTests {
     @Test("bytes after the end of the log that are not records (garbage behind a zero length word) end the log as etcd does, and are zeroed on open")
     func garbageAfterTheEnd() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let (records, state) = try Self.makeLog(at: path, count: 6)
         let segment = path + "/" + firstSegment
@@ -159,7 +160,7 @@ extension TailRuleTests {
     @Test("damage discarded when told to: the report names what is lost, the log opens with what precedes it, and recovery says so")
     func discardFromDamage() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let (records, _) = try Self.makeLog(at: path)
         let segment = path + "/" + firstSegment
@@ -193,7 +194,7 @@ extension TailRuleTests {
     @Test("Storage.recovery reports the torn tail its log cut, and nothing after a clean restart")
     func storageReportsTheCut() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let (records, state) = try Self.makeLog(at: path, count: 6)
         let segment = path + "/" + firstSegment

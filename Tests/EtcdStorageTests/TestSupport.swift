@@ -1,6 +1,4 @@
 import Foundation
-import RaftStorage
-import RaftFiles
 
 /// Bytes from a hex string; spaces are ignored.
 func bytes(_ hex: String) -> [UInt8] {
@@ -18,23 +16,6 @@ func bytes(_ hex: String) -> [UInt8] {
 
 func hexString(_ bytes: [UInt8]) -> String {
     bytes.map { String(format: "%02x", $0) }.joined()
-}
-
-/// A fresh, empty temporary directory, removed by `cleanup()`.
-struct TemporaryDirectory {
-    let path: String
-
-    init() {
-        let base = FileManager.default.temporaryDirectory.path
-        path = base + "/etcdwal-test-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func cleanup() {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
 }
 
 /// A deterministic pseudo-random byte generator (xorshift), so failures reproduce.

@@ -2,6 +2,7 @@ import EtcdStorage
 import Foundation
 import RaftStorage
 import RaftFiles
+import TestSupport
 import Testing
 
 /// A new leader's entry at an index the log's snapshot marker later covers truncates what came
@@ -24,7 +25,7 @@ struct TruncationAtBoundaryTests {
     @Test("reopened at the marker, the log ends at the marker: the discarded entry 5 does not come back")
     func reopen() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         try Self.writeLog(at: path)
         let store = try WALLogStore.open(at: path)
@@ -38,7 +39,7 @@ struct TruncationAtBoundaryTests {
     @Test("read from the marker or from the start, the WAL gives raft's log")
     func read() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         try Self.writeLog(at: path)
         let fromStart = try WAL.read(at: path, from: .zero, codec: codec)

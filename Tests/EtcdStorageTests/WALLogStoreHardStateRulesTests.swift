@@ -2,6 +2,7 @@ import EtcdStorage
 import MemoryStore
 import RaftStorage
 import RaftFiles
+import TestSupport
 import Testing
 
 /// `WALLogStore` refuses a HardState that breaks raft's invariants before writing anything:
@@ -30,7 +31,7 @@ struct WALLogStoreHardStateRulesTests {
     @Test("HardState(commit: 10) with last index 3 is refused, nothing written, and the store reopens fine")
     func commitPastTheLastIndex() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let store = try WALLogStore.open(at: path)
         try store.append(Self.entries(1...3))
@@ -50,7 +51,7 @@ struct WALLogStoreHardStateRulesTests {
     @Test("a commit past the batch's last entry writes neither the entries nor the HardState")
     func commitPastTheBatch() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let store = try WALLogStore.open(at: path)
         try store.save(hardState: HardState(term: 1, vote: 1, commit: 2), entries: Self.entries(1...3))
@@ -70,7 +71,7 @@ struct WALLogStoreHardStateRulesTests {
     @Test("a commit past a replaced tail is refused; committing the new tail's end is accepted")
     func commitPastAReplacedTail() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let store = try WALLogStore.open(at: path)
         try store.save(hardState: HardState(term: 1, vote: 1, commit: 3), entries: Self.entries(1...10))
@@ -91,7 +92,7 @@ struct WALLogStoreHardStateRulesTests {
     @Test("a lower term or a changed vote in the same term is refused and never reaches the WAL")
     func termAndVote() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let store = try WALLogStore.open(at: path)
         try store.save(hardState: HardState(term: 3, vote: 1, commit: 0), entries: [])
@@ -113,7 +114,7 @@ struct WALLogStoreHardStateRulesTests {
     @Test("the group-commit path checks the same rules")
     func saveDurably() async throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let store = try WALLogStore.open(at: directory.file("wal"))
         _ = try await store.appendDurably(term: 1, data: [1])
         await #expect(throws: StorageError.self) { try await store.saveDurably(hardState: HardState(term: 1, vote: 1, commit: 5), entries: []) }

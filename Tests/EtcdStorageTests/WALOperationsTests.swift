@@ -7,6 +7,7 @@ import MetricsTestKit
 import RaftStorage
 import RaftFiles
 import Synchronization
+import TestSupport
 import Testing
 
 @Suite("WAL operations")
@@ -14,7 +15,7 @@ struct WALOperationsTests {
     @Test("after a failed fsync every write is refused until the WAL is reopened")
     func failedSync() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let flaky = FlakyFileSystem()
         let options = WALOptions(fileSystem: flaky.fileSystem, segmentSize: 64 * 1024)
@@ -35,7 +36,7 @@ struct WALOperationsTests {
     @Test("a slow fsync logs a warning and every fsync is timed; bytes and cuts are counted")
     func slowSyncAndMetrics() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let flaky = FlakyFileSystem()
         flaky.settings.withLock { $0.syncDelay = .milliseconds(15) }
         let logs = InMemoryLogHandler()
@@ -64,7 +65,7 @@ struct WALOperationsTests {
     @Test("save fdatasyncs only under raft's MustSync rule; snapshot markers always")
     func mustSync() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let flaky = FlakyFileSystem()
         let wal = try WAL.create(at: directory.file("wal"), metadata: nil, codec: codec, options: WALOptions(fileSystem: flaky.fileSystem, segmentSize: 1 << 20))
         func syncs(_ body: () throws -> Void) rethrows -> Int {
@@ -87,7 +88,7 @@ struct WALOperationsTests {
     @Test("unsafe no-sync mode writes everything but never fdatasyncs")
     func unsafeNoSync() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let flaky = FlakyFileSystem()
         let options = WALOptions(fileSystem: flaky.fileSystem, segmentSize: 4096, unsafeNoSync: true)
@@ -106,7 +107,7 @@ struct WALOperationsTests {
     @Test("a WAL written with a named codec is refused by the plain codec and the other way round")
     func codecIdentification() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let named = directory.file("named"), plain = directory.file("plain")
         let test = ForwardingCodec(formatName: "test-codec")
         let wal = try WAL.create(at: named, metadata: [7, 7], codec: test, options: smallOptions())
@@ -139,7 +140,7 @@ struct WALOperationsTests {
     @Test("stale spare files are cut to zero before reuse")
     func staleSpares() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         try WAL.create(at: path, metadata: nil, codec: codec, options: smallOptions(segmentSize: 4096)).close()
         for spare in ["0.tmp", "1.tmp"] { try writeBytes(Array(repeating: 0xAB, count: 8192), to: path + "/" + spare) }
@@ -157,7 +158,7 @@ struct WALOperationsTests {
     @Test("releasing segments follows ReleaseLockTo; purging keeps the newest and stops at held ones")
     func releaseAndPurge() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let wal = try WAL.create(at: path, metadata: nil, codec: codec, options: smallOptions(segmentSize: 4096))
         for index in UInt64(1)...60 {
@@ -180,7 +181,7 @@ struct WALOperationsTests {
     @Test("WALLogStore releases and purges segments only behind a synced, committed snapshot marker")
     func logStoreRelease() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let options = WALLogStore<ProtobufRecordCodec>.Options(wal: smallOptions(segmentSize: 4096), retainedSegments: 2)
         let store = try WALLogStore(directory: path, codec: codec, options: options)
@@ -206,7 +207,7 @@ struct WALOperationsTests {
     @Test("applySnapshot survives a restart even when the commit index does not cover it")
     func applySnapshotDurable() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let store = try WALLogStore.open(at: path)
         try store.save(hardState: HardState(term: 1, vote: 1, commit: 3), entries: (1...5).map { Entry(term: 1, index: $0) })

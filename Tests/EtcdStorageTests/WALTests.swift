@@ -2,6 +2,7 @@ import EtcdStorage
 import Foundation
 import RaftStorage
 import RaftFiles
+import TestSupport
 import Testing
 
 let codec = ProtobufRecordCodec()
@@ -19,7 +20,7 @@ struct WALTests {
     @Test("a new WAL and its first save are byte-identical to etcd 3.4.23 (spec 1.7 a, b)")
     func golden() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let wal = try WAL.create(at: path, metadata: Array("somedata".utf8), codec: codec, options: smallOptions(segmentSize: 4096))
         let first = path + "/0000000000000000-0000000000000000.wal"
@@ -57,7 +58,7 @@ struct WALTests {
     @Test("reopening replays entries, HardState and metadata, and appends after the last record")
     func reopenAndAppend() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let wal = try WAL.create(at: path, metadata: [1, 2, 3], codec: codec, options: smallOptions())
         try wal.save(hardState: HardState(term: 1, vote: 1, commit: 2), entries: (1...3).map { Entry(term: 1, index: $0, data: [UInt8($0)]) })
@@ -81,7 +82,7 @@ struct WALTests {
     @Test("segments are cut at the segment size; the chain, metadata and HardState carry over")
     func cutSegments() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let options = smallOptions(segmentSize: 8 * 1024)
         let wal = try WAL.create(at: path, metadata: Array("meta".utf8), codec: codec, options: options)
@@ -125,7 +126,7 @@ struct WALTests {
     @Test("a second writer is refused with .locked; readers are not")
     func locking() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let wal = try WAL.create(at: path, metadata: nil, codec: codec, options: smallOptions())
         #expect { _ = try WAL.open(at: path, from: .zero, codec: codec, options: smallOptions()) } throws: { error in
@@ -140,7 +141,7 @@ struct WALTests {
     @Test("creating over an existing WAL is refused")
     func createTwice() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         try WAL.create(at: path, metadata: nil, codec: codec, options: smallOptions()).close()
         #expect { _ = try WAL.create(at: path, metadata: nil, codec: codec, options: smallOptions()) } throws: { error in
@@ -152,7 +153,7 @@ struct WALTests {
     @Test("snapshot markers: open at one, mismatch, not found, valid markers by commit")
     func snapshotMarkers() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let wal = try WAL.create(at: path, metadata: nil, codec: codec, options: smallOptions())
         try wal.save(hardState: HardState(term: 1, vote: 1, commit: 3), entries: (1...5).map { Entry(term: 1, index: $0) })
@@ -176,7 +177,7 @@ struct WALTests {
     @Test("the HardState is carried into segments cut after reopening (unlike etcd)")
     func hardStateAfterReopen() throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         let options = smallOptions(segmentSize: 4096)
         let wal = try WAL.create(at: path, metadata: nil, codec: codec, options: options)

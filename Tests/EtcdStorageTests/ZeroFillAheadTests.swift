@@ -5,6 +5,7 @@ import RaftStorage
 import RaftFiles
 import RaftStorageTesting
 import Synchronization
+import TestSupport
 import Testing
 
 /// `WALOptions.zeroFillAhead`: zeros written ahead of the records leave the files exactly as
@@ -30,7 +31,7 @@ struct ZeroFillAheadTests {
           arguments: [Int64(4096), 3000, 1 << 20, .max])
     func sameBytes(window: Int64) throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         try write(directory.file("plain"), zeroFillAhead: 0, entries: 1...2000, reopen: true)
         try write(directory.file("zeroed"), zeroFillAhead: window, entries: 1...2000, reopen: true)
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.file("zeroed")).sorted()
@@ -50,7 +51,7 @@ struct ZeroFillAheadTests {
     /// Bytes the WAL wrote (records and zeros) for a create and `saves` single-entry saves.
     func bytesWritten(zeroFillAhead: Int64, unsafeNoSync: Bool = false, saves: Int) throws -> Int64 {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let metrics = TestMetrics()
         let options = WALOptions(unsafeNoSync: unsafeNoSync, metricsFactory: metrics, zeroFillAhead: zeroFillAhead)
         let wal = try WAL.create(at: directory.file("wal"), metadata: nil, codec: ProtobufRecordCodec(), options: options)
@@ -89,7 +90,7 @@ struct ZeroPaddingTests {
           arguments: [Int64(1 << 20), 1_000_000])
     func alignedWrites(segmentSize: Int64) throws {
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let recorder = WriteRecordingFileSystem()
         for (name, zeros, fileSystem) in [("plain", Int64(0), PosixFileSystem() as any FileSystem), ("padded", 1 << 20, recorder)] {
             let options = WALOptions(fileSystem: fileSystem, segmentSize: segmentSize, unsafeNoSync: true, zeroFillAhead: zeros)

@@ -3,6 +3,7 @@ import Foundation
 import LZ4Snapshots
 import RaftStorage
 import RaftFiles
+import TestSupport
 import Testing
 
 /// Streaming saves and loads hold a few block buffers, whatever the snapshot's size: measured as

@@ -1,9 +1,9 @@
-import EtcdTestSupport
 import EtcdStorage
 import Foundation
 import LZ4Snapshots
 import RaftStorage
 import RaftFiles
+import TestSupport
 import Testing
 
 /// Against real etcd servers: this package reads the `.snap` files etcd writes, re-encodes them

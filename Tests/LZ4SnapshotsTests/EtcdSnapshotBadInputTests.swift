@@ -5,6 +5,7 @@ import Logging
 import RaftStorage
 import RaftFiles
 import RaftStorageTesting
+import TestSupport
 import Testing
 
 /// Damaged `.snap` files and strangers in etcd's `member/snap` directory.

@@ -3,6 +3,7 @@ import Foundation
 import LZ4Snapshots
 import RaftStorage
 import RaftFiles
+import TestSupport
 import Testing
 
 /// `.snap` files written by etcd 3.4.23's own `snap` package (Fixtures/etcd-snap, made by

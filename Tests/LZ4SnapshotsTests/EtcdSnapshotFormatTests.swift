@@ -3,6 +3,7 @@ import Foundation
 import LZ4Snapshots
 import RaftStorage
 import RaftFiles
+import TestSupport
 import Testing
 
 /// etcd's `.snap` format: the golden file from etcd 3.4.23, the streaming encoder's field order,

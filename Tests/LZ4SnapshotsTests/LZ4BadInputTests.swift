@@ -6,6 +6,7 @@ import Logging
 import RaftStorage
 import RaftFiles
 import RaftStorageTesting
+import TestSupport
 import Testing
 
 /// Hostile and damaged `.snap.lz4` files: each gives a clear ``StorageError`` and is set aside

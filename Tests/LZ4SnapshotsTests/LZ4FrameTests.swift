@@ -2,6 +2,7 @@ import Foundation
 @testable import LZ4Snapshots
 import RaftStorage
 import RaftFiles
+import TestSupport
 import Testing
 
 /// The LZ4 frame layer against the reference: the `lz4` tool decompresses what the writer

@@ -5,7 +5,22 @@ import RaftStorage
 @testable import LZ4Codec
 import RaftFiles
 import RaftStorageTesting
+import TestSupport
 import Testing
+
+/// `Base` behind the protocol's plain requirements only (format name included): the WAL then
+/// takes the defaults, no write fast path and `decode` for reading.
+struct PlainPathsCodec<Base: RecordCodec>: RecordCodec {
+    let base: Base
+
+    var formatName: String? { base.formatName }
+    func encode(_ record: LogRecord, into buffer: inout [UInt8], checksum: (UnsafeRawBufferPointer) -> UInt32) {
+        base.encode(record, into: &buffer, checksum: checksum)
+    }
+    func decode(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> DecodedRecord { try base.decode(bytes) }
+    func encodeSnapshot(_ snapshot: Snapshot, into buffer: inout [UInt8]) { base.encodeSnapshot(snapshot, into: &buffer) }
+    func decodeSnapshot(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> Snapshot { try base.decodeSnapshot(bytes) }
+}
 
 @Suite("LZ4RecordCodec")
 struct LZ4RecordCodecTests {
@@ -96,6 +111,124 @@ struct LZ4RecordCodecTests {
                 guard wrapped.first == 1 else { continue }
                 #expect(try codec.unwrap(wrapped) == data, "\(size) bytes")
             }
+        }
+    }
+
+    /// Entries of every size around the threshold, compressible or not, with and without data.
+    static func mixedEntries(count: Int) -> [Entry] {
+        (1...count).map { index in
+            let size = [0, 1, 100, 4095, 4096, 4097, 20_000, 70_000][index % 8]
+            let data: [UInt8]? = switch index % 5 {
+            case 0: nil
+            case 1, 2: compressibleBytes(size, seed: UInt64(index))
+            default: randomBytes(size, seed: UInt64(index))
+            }
+            return Entry(term: 1 + UInt64(index / 40), index: UInt64(index), type: EntryType(rawValue: Int32(index % 3)), data: data)
+        }
+    }
+
+    @Test("LZ4's fast paths write and read exactly what its plain paths do")
+    func fastPathsMatchPlainPaths() throws {
+        try withTemporaryDirectory("lz4-fast-path") { directory in
+            let codec = Codec(base: ProtobufRecordCodec(), threshold: 4096)
+            let entries = Self.mixedEntries(count: 200)
+            let options = WALOptions(segmentSize: 256 * 1024)
+            let fast = try WAL.create(at: directory.file("fast"), metadata: [9], codec: codec, options: options)
+            let plain = try WAL.create(at: directory.file("plain"), metadata: [9], codec: PlainPathsCodec(base: codec), options: options)
+            var start = 0
+            var batch = 1
+            while start < entries.count {
+                let slice = Array(entries[start..<min(start + batch, entries.count)])
+                let state = HardState(term: slice.last!.term, vote: 1, commit: UInt64(start))
+                try fast.save(hardState: state, entries: slice)
+                try plain.save(hardState: state, entries: slice)
+                start += slice.count
+                batch = batch % 17 + 1
+            }
+            try fast.close()
+            try plain.close()
+
+            let fastNames = try FileManager.default.contentsOfDirectory(atPath: directory.file("fast")).sorted()
+            #expect(try fastNames == FileManager.default.contentsOfDirectory(atPath: directory.file("plain")).sorted())
+            #expect(fastNames.filter { $0.hasSuffix(".wal") }.count > 2, "the entries should span several segments")
+            for name in fastNames where name.hasSuffix(".wal") {
+                #expect(try readBytes(directory.file("fast/" + name)) == readBytes(directory.file("plain/" + name)), "\(name) differs")
+            }
+
+            // Read with either codec: the same log. The log store reads earlier segments for
+            // index and term only, where the fast path does not decompress.
+            let read = try WAL.read(at: directory.file("fast"), from: .zero, codec: codec, replayOptions: WALReplayOptions(collectsRecords: true))
+            let readPlain = try WAL.read(
+                at: directory.file("fast"), from: .zero, codec: PlainPathsCodec(base: codec), replayOptions: WALReplayOptions(collectsRecords: true))
+            #expect(read.error == nil)
+            #expect(read.entries == entries)
+            #expect(read.records == readPlain.records)
+            let store = try WALLogStore(directory: directory.file("fast"), codec: codec)
+            #expect(try store.entries(in: 1..<UInt64(entries.count + 1), maxBytes: .max) == entries)
+            try store.close()
+        }
+    }
+
+    @Test("through the protocol, LZ4's fast paths equal its plain paths, and over a base without them it has none")
+    func protocolFastPaths() throws {
+        let codec = Codec(base: ProtobufRecordCodec(), threshold: 100)
+        let entries = Self.mixedEntries(count: 60)
+        // Runs into a small buffer with a small budget, so calls stop for both reasons.
+        var plainCRC: UInt32 = 77
+        var plain: [UInt8] = []
+        for entry in entries { RecordFraming.append(.entry(entry), encodedBy: codec, crc: &plainCRC, to: &plain) }
+        var fastCRC: UInt32 = 77
+        var fast: [UInt8] = []
+        var next = 0
+        var size = 8192
+        while next < entries.count {
+            var buffer = [UInt8](repeating: 0, count: size)
+            let result = buffer.withUnsafeMutableBytes { raw in
+                entries.withUnsafeBufferPointer { entries in
+                    codec.frameEntries(UnsafeBufferPointer(rebasing: entries[next...]), into: raw, crc: &fastCRC, byteBudget: 4096)
+                }
+            }
+            let written = try #require(result)
+            if written.entryCount == 0 {
+                try #require(written.neededCount > size)
+                size = written.neededCount
+                continue
+            }
+            fast += buffer[0..<written.byteCount]
+            next += written.entryCount
+            size = 8192
+        }
+        #expect(fast == plain)
+        #expect(fastCRC == plainCRC)
+
+        // Reading: whole entries unwrapped, or index and term only.
+        for entry in entries {
+            var record: [UInt8] = []
+            codec.encode(.entry(entry), into: &record) { _ in 5 }
+            let decoded = try codec.decode(record)
+            let whole = try record.withUnsafeBytes { raw in try codec.decodeLogRecord(raw, entryData: .copy) }
+            let position = try record.withUnsafeBytes { raw in try codec.decodeLogRecord(raw, entryData: .skip) }
+            #expect(whole == DecodedLogRecord(body: .entry(entry), checksum: decoded.checksum, payload: decoded.payload))
+            #expect(position == DecodedLogRecord(body: .entryIndexAndTerm(index: entry.index, term: entry.term), checksum: decoded.checksum, payload: decoded.payload))
+        }
+
+        // Over a base without a write fast path, LZ4 has none either, and the WAL still works.
+        let overPlain = LZ4RecordCodec(base: NonStreamingCodec())
+        var crc: UInt32 = 0
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let none = buffer.withUnsafeMutableBytes { raw in
+            entries.withUnsafeBufferPointer { entries in
+                overPlain.frameEntries(entries, into: raw, crc: &crc, byteBudget: 4096)
+            }
+        }
+        #expect(none == nil)
+        try withTemporaryDirectory("lz4-fast-path") { directory in
+            let store = try WALLogStore(directory: directory.file("wal"), codec: overPlain)
+            try store.save(hardState: HardState(term: entries.last!.term, vote: 1, commit: 1), entries: entries)
+            try store.close()
+            let reopened = try WALLogStore(directory: directory.file("wal"), codec: overPlain)
+            #expect(try reopened.entries(in: 1..<UInt64(entries.count + 1), maxBytes: .max) == entries)
+            try reopened.close()
         }
     }
 

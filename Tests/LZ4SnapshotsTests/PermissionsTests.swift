@@ -5,6 +5,7 @@ import Logging
 import RaftStorage
 import RaftFiles
 import RaftStorageTesting
+import TestSupport
 import Testing
 
 /// Files are created 0600 and directories 0700, as etcd does: on the real file system (where

@@ -2,6 +2,7 @@ import EtcdStorage
 @testable import LZ4Snapshots
 import RaftStorage
 import RaftFiles
+import TestSupport
 import Testing
 
 /// The whole load decompresses blocks straight into its result where it expects them (every

@@ -3,6 +3,7 @@ import Foundation
 import LZ4Snapshots
 import RaftStorage
 import RaftFiles
+import TestSupport
 import Testing
 
 /// Recovery falls back to an older snapshot when the newest file is unreadable, with the real

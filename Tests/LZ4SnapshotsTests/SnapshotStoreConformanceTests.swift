@@ -4,6 +4,7 @@ import LZ4Snapshots
 import RaftStorage
 import RaftFiles
 import RaftStorageTesting
+import TestSupport
 import Testing
 
 /// The file snapshot stores pass the shared conformance suite, with reopening and with files

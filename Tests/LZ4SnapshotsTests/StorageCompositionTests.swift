@@ -6,6 +6,7 @@ import RaftStorage
 import RaftFiles
 import LZ4Codec
 import RaftStorageTesting
+import TestSupport
 import Testing
 
 /// `Storage` over every log backend and every snapshot backend, through the restart conformance

@@ -3,6 +3,7 @@ import Foundation
 import LZ4Snapshots
 import RaftStorage
 import RaftFiles
+import TestSupport
 import Testing
 
 /// The streaming calls of both file stores: saves in chunks, loads in chunks, the announced

@@ -66,6 +66,9 @@ struct MemoryLogStoreCloseTests {
         #expect(try reopened.entries(from: 6) == makeEntries(6...8, term: 3))
         #expect(try reopened.hardState() == HardState(term: 3, vote: 1, commit: 7))
         #expect(try reopened.snapshot() == snapshot)
+        // The same struct `Storage.initialState()` returns.
+        let initial: InitialState = try reopened.initialState()
+        #expect(initial == InitialState(hardState: HardState(term: 3, vote: 1, commit: 7), confState: ConfState(voters: [1, 2])))
         #expect(try reopened.snapshotMarkers() == [SnapshotMarker(index: 5, term: 2)])
         try reopened.append(makeEntries(9...9, term: 3))
         #expect(try reopened.lastIndex() == 9)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `raftstore bench`: the JSON shape of Benchmarks/etcd-go, same keys in the same order.
@@ -6,7 +7,7 @@ import Testing
 struct BenchTests {
     @Test("--json prints the etcd-go shape with sane numbers")
     func json() throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory("cli")
         defer { scratch.remove() }
         let result = try RaftStoreTool.run(["bench", "--entries", "3000", "--size", "64", "--batch", "100", "--no-fsync", "--dir", scratch.path, "--json"])
         #expect(result.status == 0, "\(result)")

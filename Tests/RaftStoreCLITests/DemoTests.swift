@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `raftstore demo`, and every subcommand on the data directory it leaves (this package's own
@@ -7,7 +8,7 @@ import Testing
 struct DemoTests {
     @Test("the demo crashes its worker, recovers every acknowledged write, and its data passes every check")
     func demo() throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory("cli")
         defer { scratch.remove() }
         let data = scratch.file("demo")
         let result = try RaftStoreTool.run(["demo", "--dir", data, "--entries", "7000"])
@@ -56,7 +57,7 @@ struct DemoTests {
 
     @Test("the demo refuses a directory with data in it")
     func nonEmpty() throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory("cli")
         defer { scratch.remove() }
         _ = try scratch.write("x", to: "file")
         expectFailure(try RaftStoreTool.run(["demo", "--dir", scratch.path]), status: 2, mentioning: ["not empty"])

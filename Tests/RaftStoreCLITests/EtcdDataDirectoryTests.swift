@@ -1,8 +1,8 @@
-import EtcdTestSupport
 import EtcdStorage
 import Foundation
 import RaftStorage
 import RaftFiles
+import TestSupport
 import Testing
 
 /// Every WAL subcommand and `inspect` on the data directory of a real etcd (3.4 from Debian,
@@ -13,7 +13,7 @@ struct EtcdDataDirectoryTests {
 
     /// Starts etcd, puts the keys, kills it right after the last acknowledged put, and copies the
     /// data directory (etcd's own stays untouched for the next check).
-    private func crashedEtcd(_ version: EtcdVersion, scratch: Scratch) throws -> (data: String, keys: [String]) {
+    private func crashedEtcd(_ version: EtcdVersion, scratch: TemporaryDirectory) throws -> (data: String, keys: [String]) {
         let server = try EtcdServer(EtcdBinaries.locate(version), snapshotCount: 25)
         defer { server.shutdown() }
         try server.start()
@@ -26,7 +26,7 @@ struct EtcdDataDirectoryTests {
 
     @Test("wal dump, verify, snapshots, import; snap ls, show, verify; inspect", arguments: EtcdVersion.allCases)
     func walCommands(version: EtcdVersion) throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory("cli")
         defer { scratch.remove() }
         let (data, keys) = try crashedEtcd(version, scratch: scratch)
         let wal = data + "/member/wal"
@@ -106,7 +106,7 @@ struct EtcdDataDirectoryTests {
 
     @Test("damage in etcd's WAL: verify, dump and inspect name the file and offset; repair refuses", arguments: [EtcdVersion.v3_4])
     func damage(version: EtcdVersion) throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory("cli")
         defer { scratch.remove() }
         let (data, _) = try crashedEtcd(version, scratch: scratch)
         let wal = data + "/member/wal"

@@ -4,6 +4,7 @@ import LZ4Snapshots
 import MemoryStore
 import RaftStorage
 import RaftFiles
+import TestSupport
 import Testing
 
 /// The example state machine the demo runs: its encodings, and recovery through `Storage`.
@@ -63,7 +64,7 @@ struct KeyValueStateMachineTests {
 
     @Test("a node on the WAL and LZ4 snapshots recovers its state, snapshots and term")
     func nodeRecovers() throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory("cli")
         defer { scratch.remove() }
         func open() throws -> KeyValueNode<WALLogStore<ProtobufRecordCodec>, LZ4SnapshotStore<ProtobufRecordCodec>> {
             let storage = try Storage(

@@ -3,13 +3,14 @@ import Foundation
 import LZ4Snapshots
 import RaftStorage
 import RaftFiles
+import TestSupport
 import Testing
 
 /// `raftstore snap ls`, `snap show` and `snap verify` on `.snap` files written by etcd's own Go
 /// code and on `.snap.lz4` files written by `LZ4SnapshotStore`.
 @Suite("snap ls, show, verify")
 struct SnapCommandsTests {
-    static let etcdFixtures = Fixtures.packageRoot + "/Tests/LZ4SnapshotsTests/Fixtures/etcd-snap"
+    static let etcdFixtures = PackagePaths.root + "/Tests/LZ4SnapshotsTests/Fixtures/etcd-snap"
 
     struct Expected: Decodable {
         var file: String
@@ -35,7 +36,7 @@ struct SnapCommandsTests {
 
     /// SHA-256 by coreutils, an implementation independent of the tool's.
     static func sha256sum(_ bytes: [UInt8]) throws -> String {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory("cli")
         defer { scratch.remove() }
         let file = scratch.file("data")
         try Data(bytes).write(to: URL(fileURLWithPath: file))
@@ -52,7 +53,7 @@ struct SnapCommandsTests {
 
     @Test("snap show --json of etcd-written .snap files: metadata, data length and SHA-256")
     func showEtcdFixtures() throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory("cli")
         defer { scratch.remove() }
         // The library's own load of the same files, from a copy (a load may set files aside).
         let copy = scratch.file("snap")
@@ -77,7 +78,7 @@ struct SnapCommandsTests {
 
     @Test("snap ls and verify on etcd-written files, and on LZ4 files the store wrote")
     func listAndVerify() throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory("cli")
         defer { scratch.remove() }
         let etcd = try RaftStoreTool.run(["snap", "verify", Self.etcdFixtures])
         #expect(etcd.status == 0, "\(etcd)")
@@ -108,7 +109,7 @@ struct SnapCommandsTests {
 
     @Test("damaged files are reported with file and offset, and left where they are", arguments: [".snap", ".snap.lz4"])
     func damaged(suffix: String) throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory("cli")
         defer { scratch.remove() }
         let directory = scratch.file("snap")
         let snapshot = Snapshot(data: Array(repeating: 7, count: 100_000), metadata: SnapshotMetadata(confState: ConfState(voters: [1]), index: 9, term: 2))
@@ -143,7 +144,7 @@ struct SnapCommandsTests {
     func usage() throws {
         expectFailure(try RaftStoreTool.run(["snap"]), status: 2)
         expectFailure(try RaftStoreTool.run(["snap", "ls", "/nonexistent/raftstore"]), status: 2)
-        expectFailure(try RaftStoreTool.run(["snap", "show", Fixtures.packageRoot + "/Package.swift"]), status: 2, mentioning: ["not a snapshot file name"])
+        expectFailure(try RaftStoreTool.run(["snap", "show", PackagePaths.root + "/Package.swift"]), status: 2, mentioning: ["not a snapshot file name"])
         expectFailure(try RaftStoreTool.run(["snap", "show", Self.etcdFixtures]), status: 2)
         expectFailure(try RaftStoreTool.run(["snap", "verify"]), status: 2)
     }

@@ -2,6 +2,7 @@ import EtcdStorage
 import Foundation
 import RaftStorage
 import RaftFiles
+import TestSupport
 import Testing
 
 /// Exit codes and one-line errors for command lines that are wrong, and for inputs that are
@@ -54,7 +55,7 @@ struct UsageTests {
         "garbage WAL directories: dump and verify exit 1 with one line; snapshots and repair exit 0 only for a torn tail or no records",
         arguments: 0..<12)
     func garbage(seed: Int) throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory("cli")
         defer { scratch.remove() }
         var generator = SeededGenerator(seed: UInt64(seed) &* 7919 &+ 1)
         let wal = scratch.file("wal")
@@ -113,7 +114,7 @@ struct UsageTests {
 
     @Test("a directory with no WAL, and a WAL locked by a writer")
     func emptyAndLocked() throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory("cli")
         defer { scratch.remove() }
         let empty = scratch.file("empty")
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)

@@ -4,6 +4,7 @@ import LZ4Snapshots
 import RaftStorage
 import RaftFiles
 import LZ4Codec
+import TestSupport
 import Testing
 
 /// `raftstore wal verify`, `wal repair` and `wal snapshots` on WALs written by etcd's Go code.
@@ -42,7 +43,7 @@ struct WALCommandsTests {
 
     @Test("repair cuts a torn tail off, keeps a .broken copy, and the WAL then verifies", arguments: ["torn-tail", "torn-sector"])
     func repairTornTail(name: String) throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory("cli")
         defer { scratch.remove() }
         let wal = try scratch.copy(Fixtures.goWAL(name), as: "wal")
         let before = try RaftStoreTool.run(["wal", "dump", "--json", wal])
@@ -66,7 +67,7 @@ struct WALCommandsTests {
 
     @Test("damage in the last segment: verify calls it damage, repair refuses and changes nothing, --discard-from-damage prints the loss and cuts")
     func discardFromDamage() throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory("cli")
         defer { scratch.remove() }
         let wal = try scratch.copy(Fixtures.goWAL("crc-mismatch-last-segment"), as: "wal")
         let verify = try RaftStoreTool.run(["wal", "verify", wal])
@@ -87,7 +88,7 @@ struct WALCommandsTests {
 
     @Test("repair finds the codec: a torn LZ4-codec WAL is cut back to its last complete record")
     func repairLZ4() throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory("cli")
         defer { scratch.remove() }
         let dump = try RaftStoreTool.run(["wal", "dump", "--json", Fixtures.goWAL("large-entries")])
         let dumpFile = try scratch.write(dump.stdout, to: "dump.json")
@@ -113,7 +114,7 @@ struct WALCommandsTests {
 
     @Test("repair refuses other damage and changes nothing", arguments: ["crc-mismatch-last-segment", "unknown-record-type"])
     func repairRefuses(name: String) throws {
-        let scratch = try Scratch()
+        let scratch = TemporaryDirectory("cli")
         defer { scratch.remove() }
         let wal = try scratch.copy(Fixtures.goWAL(name), as: "wal")
         let before = try snapshotOfFiles(wal)

@@ -3,6 +3,7 @@ import Foundation
 import RaftStorage
 import RaftFiles
 @testable import RaftStoreCLI
+import TestSupport
 import Testing
 
 /// `raftstore wal import`: a dump imported and dumped again is the same dump, for every WAL
@@ -11,7 +12,8 @@ import Testing
 struct WALImportTests {
     @Test("import then dump round-trips", arguments: Fixtures.goFixtureNames)
     func roundTrip(name: String) throws {
-        let scratch = try Scratch()
+        // Qualified: the tool's own TemporaryDirectory is visible here through @testable.
+        let scratch = TestSupport.TemporaryDirectory("cli")
         defer { scratch.remove() }
         let expectations = try GoExpectations.load(name)
         var roundTrips = 0
@@ -48,7 +50,7 @@ struct WALImportTests {
 
     @Test("a replay from expected.json imports as is (extra keys are ignored)")
     func importsFixtureReplay() throws {
-        let scratch = try Scratch()
+        let scratch = TestSupport.TemporaryDirectory("cli")
         defer { scratch.remove() }
         let url = URL(fileURLWithPath: Fixtures.goWritten + "/overwrite/expected.json")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
@@ -69,7 +71,7 @@ struct WALImportTests {
 
     @Test("standard input, and the parser keeps nil and empty data apart")
     func standardInput() throws {
-        let scratch = try Scratch()
+        let scratch = TestSupport.TemporaryDirectory("cli")
         defer { scratch.remove() }
         let text = """
             {"metadata": "", "hardState": {"term": 2, "vote": 1, "commit": 3}, "entries": [
@@ -118,7 +120,7 @@ struct WALImportTests {
     @Test("bad dumps give one line and exit code 1, and create nothing", arguments: badDumps.indices)
     func badDump(number: Int) throws {
         let (text, fragment) = Self.badDumps[number]
-        let scratch = try Scratch()
+        let scratch = TestSupport.TemporaryDirectory("cli")
         defer { scratch.remove() }
         let file = try scratch.write(text, to: "bad.json")
         let result = try RaftStoreTool.run(["wal", "import", scratch.file("wal"), file])
@@ -128,7 +130,7 @@ struct WALImportTests {
 
     @Test("the parser survives random bytes and random mutations of a valid dump; what it accepts imports and dumps back")
     func parserFuzz() throws {
-        let scratch = try Scratch()
+        let scratch = TestSupport.TemporaryDirectory("cli")
         defer { scratch.remove() }
         var generator = SeededGenerator(seed: 0x5EED)
         // The dump `wal dump --json` prints for a fixture from its marker at (8, 2): a snapshot
@@ -183,7 +185,7 @@ struct WALImportTests {
 
     @Test("usage errors: existing WAL, missing file, bad codec")
     func usage() throws {
-        let scratch = try Scratch()
+        let scratch = TestSupport.TemporaryDirectory("cli")
         defer { scratch.remove() }
         let existing = try scratch.copy(Fixtures.goWAL("single-segment"), as: "existing")
         let dump = try scratch.write("{}", to: "empty.json")

@@ -18,11 +18,12 @@ import Synchronization
 /// hold (one written by ``applySnapshot(_:)``) restarts the log there, so an installed
 /// snapshot stays installed across restarts.
 ///
-/// Memory: entries of the tail segment are held with their data; entries of sealed segments
-/// (replayed on open, or sealed when the tail is cut) only by term and position, and
-/// ``entries(in:maxBytes:)`` reads them back from their segment, checking their CRCs. So a log
-/// far larger than memory opens in a few MiB (a 2 GB WAL in 22 MiB, `Docs/Performance.md`),
-/// and replaying it reads no entry data but the tail's.
+/// Memory: the index keeps every entry's term and, every few hundred entries, its position in
+/// the segments, never entry data; the entries of the tail segment are also held with their
+/// data, as written or replayed, and those of sealed segments (replayed on open, or sealed
+/// when the tail is cut) are read back from their segment by ``entries(in:maxBytes:)``,
+/// checking their CRCs. So a log far larger than memory opens in a few MiB (a 2 GB WAL in
+/// 22 MiB, `Docs/Performance.md`), and replaying it reads no entry data but the tail's.
 ///
 /// Durability: ``save(hardState:entries:)`` follows raft's `MustSync` rule;
 /// ``applySnapshot(_:)``, ``recordSnapshot(_:)`` and ``sync()`` are durable on return.
@@ -35,9 +36,9 @@ import Synchronization
 /// let many tasks append at once, sharing fdatasyncs; ``durableIndex()`` says how far the
 /// log is on disk.
 ///
-/// Thread safety: one writer at a time (writes are serialised) and any number of concurrent
-/// readers, which see the log before or after a write (reads of sealed segments' entries hold
-/// the index while they read).
+/// Thread safety: one writer at a time (writes are serialised by the WAL's writer lock) and
+/// any number of concurrent readers, which see the log before or after a write (reads of
+/// sealed segments' entries hold the index while they read).
 public final class WALLogStore<Codec: RecordCodec>: LogStore {
     /// The WAL's directory.
     public let directory: String
@@ -54,34 +55,19 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
     /// file, offset, bytes removed and the copy kept.
     public let recoveryActions: [RecoveryAction]
 
-    /// The writer; held for the whole of every write, which serialises writers. `nil` once
-    /// closed (or after a failed ``resume(from:)``).
-    private let writer: Mutex<WAL<Codec>?>
-    /// What readers see; taken briefly, inside `writer` when both are needed.
+    /// The WAL every write goes through. Its writer lock (``WAL/withWriter(_:)``) is the
+    /// store's one writer lock: each write checks the index, writes and publishes under it.
+    let wal: WAL<Codec>
+    /// What readers see.
+    ///
+    /// A second lock, for one reason: readers must never wait for a write's I/O (a page write,
+    /// an fdatasync, a segment cut), so a writer takes this one only briefly, inside the
+    /// writer lock and never across I/O: to check a batch before writing it, and to publish it
+    /// after. Readers of sealed segments' entries hold it while they read (compaction and
+    /// purging wait for them).
     let state: Mutex<LogView>
-
-    struct LogView {
-        var index: EntryIndex
-        var hardState: HardState
-        /// ``snapshotMarker()``: the newest marker recorded or replayed that the log holds.
-        var marker: SnapshotMarker
-        /// Every marker in the WAL's segments, with the segment's sequence number.
-        var markers: [(marker: SnapshotMarker, segment: UInt64)]
-        /// Which entries are on disk (``durableIndex()``).
-        var durability: DurabilityTracker
-        /// The WAL's tail segment when last looked at: entries held before a later tail are sealed.
-        var tail: SegmentName?
-        var closed = false
-
-        init(index: EntryIndex, hardState: HardState, marker: SnapshotMarker, markers: [(marker: SnapshotMarker, segment: UInt64)], tail: SegmentName?) {
-            self.index = index
-            self.hardState = hardState
-            self.marker = marker
-            self.markers = markers
-            self.durability = DurabilityTracker(durableIndex: index.lastIndex)
-            self.tail = tail
-        }
-    }
+    /// Where entries of sealed segments are read back from.
+    let reader: SegmentReader<Codec>
 
     /// Opens (or creates) the WAL log in `directory`.
     ///
@@ -95,101 +81,27 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
         let opened = try Self.openWAL(directory: directory, codec: codec, options: options, at: nil)
         self.repairs = opened.repairs
         self.recoveryActions = Self.actions(for: opened.repairs, fileSystem: options.wal.fileSystem)
-        self.writer = Mutex(opened.wal)
+        self.wal = WAL(directory: directory, metadata: opened.metadata, writer: opened.writer)
         self.state = Mutex(opened.view)
-    }
-
-    private struct Opened {
-        var wal: WAL<Codec>
-        var view: LogView
-        var repairs: [WALRepairOutcome] = []
-    }
-
-    /// Creates the WAL, or opens it at `marker` (default: the newest valid marker), repairing
-    /// a torn tail at most once, and discarding damage at most once when
-    /// ``Options/recoveryMode`` says so. Opened at `marker`, the log's marker is `marker`
-    /// itself, whatever later markers it holds (``resume(from:)``'s contract).
-    private static func openWAL(directory: String, codec: Codec, options: Options, at marker: SnapshotMarker?) throws(StorageError) -> Opened {
-        let walOptions = options.wal
-        guard WAL<Codec>.exists(at: directory, fileSystem: walOptions.fileSystem) else {
-            let wal = try WAL.create(at: directory, metadata: options.metadata, codec: codec, options: walOptions)
-            let view = LogView(
-                index: EntryIndex(boundaryIndex: 0, boundaryTerm: 0), hardState: .empty, marker: .zero, markers: [(.zero, 0)],
-                tail: wal.tailSegment)
-            return Opened(wal: wal, view: view)
-        }
-        var repairs: [WALRepairOutcome] = []
-        var tornTailCut = false, damageDiscarded = false
-        while true {
-            do throws(StorageError) {
-                let scan = try WAL.scanMarkers(at: directory, codec: codec, options: walOptions)
-                let valid = scan.markers.map(\.marker).filter { $0.index <= scan.hardState.commit }
-                guard let start = marker ?? valid.last else {
-                    throw StorageError(.notFound, "no snapshot marker in the WAL is covered by its commit index \(scan.hardState.commit)", path: directory)
-                }
-                // Sealed segments' entries are located, not loaded: a log larger than memory opens.
-                let names = try WALDirectory.segments(in: directory, fileSystem: walOptions.fileSystem, logger: walOptions.logger)
-                let selected = try WALDirectory.select(names, snapshotIndex: start.index, directory: directory)
-                var sink = IndexingSink(boundary: start, segments: Array(selected))
-                let (wal, replay) = try WAL.open(
-                    at: directory, from: start, codec: codec, options: walOptions,
-                    replayOptions: WALReplayOptions(restartsAtUnmatchedSnapshots: true), entryBodies: .metadataBeforeLastFile, sink: &sink)
-                let index = sink.index
-                let view = LogView(
-                    index: index, hardState: replay.hardState, marker: marker == nil ? newestHeldMarker(replay, index) : replay.boundary,
-                    markers: scan.markers, tail: selected.last)
-                return Opened(wal: wal, view: view, repairs: repairs)
-            } catch where error.code == .unexpectedEnd && options.repairsTornTail && !tornTailCut {
-                tornTailCut = true
-                repairs.append(try WAL.repair(at: directory, codec: codec, options: walOptions))
-            } catch where error.isDamage && options.recoveryMode == .discardFromDamage && !damageDiscarded {
-                damageDiscarded = true
-                repairs.append(try WAL.repair(at: directory, codec: codec, options: walOptions, discardingDamage: true))
-            }
-        }
-    }
-
-    /// The report of `repairs`, with the bytes each cut removed (read from the copy kept).
-    private static func actions(for repairs: [WALRepairOutcome], fileSystem: any FileSystem) -> [RecoveryAction] {
-        repairs.compactMap { repair in
-            switch repair {
-            case .nothingToRepair:
-                return nil
-            case .truncated(let path, let offset, let backup):
-                let removed = (try? SegmentWindow(path: backup, fileSystem: fileSystem)).flatMap { window in
-                    defer { window.close() }
-                    return (try? window.endOfData(in: Int(offset)..<window.size)).map { Int64($0) - offset }
-                }
-                return RecoveryAction(
-                    .tornTailCut, path: path, offset: offset, bytesRemoved: removed, backup: backup,
-                    detail: "a torn write (its bytes end in zeros or at the end of the file, nothing intact after it) was cut off; it held nothing acknowledged")
-            case .discardedDamage(let report, let backup):
-                return RecoveryAction(
-                    .damageDiscarded, path: report.path, offset: report.offset, bytesRemoved: report.bytesAfterDamage,
-                    backup: backup,
-                    detail: "damage discarded as the recovery mode allows: entries after \(report.lastIntactIndex), "
-                        + "HardStates after \(report.lastIntactHardState), snapshot markers after \(report.intactMarkers.last.map(\.description) ?? "none") "
-                        + "and \(report.laterSegments.count) later segment(s) are gone (\(report.error.message))")
-            }
-        }
-    }
-
-    /// The newest snapshot marker from the replay that the log holds: the boundary, or a later
-    /// marker whose entry is in the log with the same term.
-    private static func newestHeldMarker(_ replay: WALReplay, _ index: EntryIndex) -> SnapshotMarker {
-        var newest = replay.boundary
-        for marker in replay.snapshots where marker.index > newest.index && index.termIfPresent(at: marker.index) == marker.term {
-            newest = marker
-        }
-        return newest
+        self.reader = SegmentReader(codec: codec, fileSystem: options.wal.fileSystem, directory: directory)
     }
 
     // MARK: - Reads
 
-    private func read<Result>(_ body: (LogView) throws(StorageError) -> Result) throws(StorageError) -> Result {
+    /// Runs `body` on the view under its lock, or throws `closed` once the store is closed.
+    func read<Result>(_ body: (LogView) throws(StorageError) -> Result) throws(StorageError) -> Result {
         try state.withLock { (view) throws(StorageError) in
             guard !view.closed else { throw StorageError(.closed, "the log store is closed", path: directory) }
             return try body(view)
+        }
+    }
+
+    /// Runs `body` on the view under its lock to change it, or throws `closed` once the store
+    /// is closed.
+    private func change<Result>(_ body: (inout LogView) throws(StorageError) -> Result) throws(StorageError) -> Result {
+        try state.withLock { (view) throws(StorageError) in
+            guard !view.closed else { throw StorageError(.closed, "the log store is closed", path: directory) }
+            return try body(&view)
         }
     }
 
@@ -202,9 +114,7 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
     }
 
     public func entries(in range: Range<UInt64>, maxBytes: UInt64) throws(StorageError) -> [Entry] {
-        try read { (view) throws(StorageError) in
-            try view.index.entries(in: range, maxBytes: maxBytes, codec: codec, fileSystem: options.wal.fileSystem, directory: directory)
-        }
+        try read { (view) throws(StorageError) in try view.entries(in: range, maxBytes: maxBytes, reader: reader) }
     }
 
     public func hardState() throws(StorageError) -> HardState { try read { $0.hardState } }
@@ -219,125 +129,91 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
 
     // MARK: - Writes
 
-    /// Runs a write with the WAL, serialised with every other write.
-    func write<Result>(_ body: (WAL<Codec>) throws(StorageError) -> Result) throws(StorageError) -> Result {
-        try writer.withLock { (wal) throws(StorageError) in
-            guard let wal else { throw StorageError(.closed, "the log store is closed", path: directory) }
-            return try body(wal)
-        }
-    }
-
     public func save(hardState: HardState, entries: [Entry]) throws(StorageError) {
-        _ = try save(hardState: hardState, entries: entries, deferringSync: false)
+        _ = try wal.withWriter { (writer) throws(StorageError) in
+            try write(hardState: hardState, entries: entries, deferringSync: false, with: &writer)
+        }
     }
 
-    /// Appends like ``save(hardState:entries:)``, synced by raft's rule or not at all.
+    /// The store's one save, run under the WAL's writer lock with its `writer`
+    /// (``save(hardState:entries:)``, ``saveDurably(hardState:entries:)``,
+    /// ``appendDurably(term:type:data:)``): the batch is checked against the index, written by
+    /// the WAL's one save (``WALWriter/save(hardState:entries:deferringSync:)``, synced by
+    /// raft's rule unless `deferringSync`), and then published to readers. A refused batch
+    /// writes nothing.
     ///
-    /// - Returns: the WAL written to and the write's sequence number (0 when nothing was
-    ///   written), for ``WAL/waitUntilDurable(_:)``.
-    func save(hardState: HardState, entries: [Entry], deferringSync: Bool) throws(StorageError) -> (wal: WAL<Codec>, sequence: UInt64) {
-        try write { (wal) throws(StorageError) in
-            try save(hardState: hardState, entries: entries, deferringSync: deferringSync, holding: wal)
-        }
-    }
-
-    /// ``save(hardState:entries:deferringSync:)`` for a caller already holding the writer.
-    func save(
-        hardState: HardState, entries: [Entry], deferringSync: Bool, holding wal: WAL<Codec>
-    ) throws(StorageError) -> (wal: WAL<Codec>, sequence: UInt64) {
-        let kept = try state.withLock { (view) throws(StorageError) -> ArraySlice<Entry> in
-            let kept = try view.index.acceptedPart(of: entries)
-            // Checked before the WAL is written, so a refused HardState leaves nothing on disk.
-            try hardState.validate(replacing: view.hardState, lastIndexAfterSave: kept.last?.index ?? view.index.lastIndex)
-            return kept
-        }
-        guard !kept.isEmpty || !hardState.isEmpty else { return (wal, 0) }
-        let written = try wal.save(hardState: hardState, entries: Array(kept), deferringSync: deferringSync)
-        state.withLock { view in
-            view.index.append(kept, at: written.placement)
-            if written.tail != view.tail {
-                // The write cut the tail: what it held is in a sealed segment now.
-                view.index.seal(before: written.tail)
-                view.tail = written.tail
-            }
-            if !hardState.isEmpty { view.hardState = hardState }
-            if let first = kept.first?.index {
-                view.durability.wrote(written.sequence, from: first, through: view.index.lastIndex)
-            }
-            view.durability.durable(through: written.durable)
-        }
-        return (wal, written.sequence)
+    /// - Returns: the write's sequence number, for ``WAL/waitUntilDurable(_:)``; 0 when there
+    ///   was nothing to write.
+    func write(hardState: HardState, entries: [Entry], deferringSync: Bool, with writer: inout WALWriter<Codec>) throws(StorageError) -> UInt64 {
+        let kept = try read { (view) throws(StorageError) in try view.index.admit(entries, hardState: hardState, replacing: view.hardState) }
+        guard !kept.isEmpty || !hardState.isEmpty else { return 0 }
+        let written = try writer.save(hardState: hardState, entries: Array(kept), deferringSync: deferringSync)
+        let durable = writer.durableSequence
+        state.withLock { $0.publish(kept, hardState: hardState, written: written, durable: durable) }
+        return written.sequence
     }
 
     public func applySnapshot(_ metadata: SnapshotMetadata) throws(StorageError) {
-        try write { (wal) throws(StorageError) in
-            let current = state.withLock { $0.marker }
-            guard metadata.index > current.index else { throw .snapshotOutOfDate() }
+        try wal.withWriter { (writer) throws(StorageError) in
+            let current = try read { $0.marker }
+            try EntryIndex.requireNewer(metadata.index, than: current.index)
             let marker = SnapshotMarker(index: metadata.index, term: metadata.term, confState: metadata.confState)
-            try wal.saveSnapshot(marker)
-            let segment = wal.heldSegments.last?.sequence ?? 0
+            try writer.saveSnapshot(marker)
+            let segment = writer.segments.last?.name.sequence ?? 0
             state.withLock { view in
-                view.index.reset(boundaryIndex: metadata.index, term: metadata.term)
+                view.reset(after: marker)
                 view.marker = marker
                 view.markers.append((marker, segment))
-                view.durability = DurabilityTracker(durableIndex: metadata.index)
             }
         }
     }
 
     public func recordSnapshot(_ metadata: SnapshotMetadata) throws(StorageError) {
-        try write { (wal) throws(StorageError) in
-            try state.withLock { (view) throws(StorageError) in
-                let term: UInt64
-                do throws(StorageError) {
-                    term = try view.index.term(at: metadata.index)
-                } catch where error.code == .unavailable {
-                    throw .unavailable("snapshot \(metadata.index) is out of bound lastindex(\(view.index.lastIndex))")
-                }
-                guard term == metadata.term else {
-                    throw StorageError(.invalidArgument, "snapshot term \(metadata.term) differs from the log's term \(term) at index \(metadata.index)")
-                }
-                guard metadata.index > view.marker.index else { throw .snapshotOutOfDate() }
+        try wal.withWriter { (writer) throws(StorageError) in
+            try read { (view) throws(StorageError) in
+                try view.index.checkRecordable(metadata.index, term: metadata.term, newerThan: view.marker.index)
             }
             let marker = SnapshotMarker(index: metadata.index, term: metadata.term, confState: metadata.confState)
-            try wal.saveSnapshot(marker)
-            let segment = wal.heldSegments.last?.sequence ?? 0
+            try writer.saveSnapshot(marker)
+            let segment = writer.segments.last?.name.sequence ?? 0
             state.withLock { view in
                 view.marker = marker
                 view.markers.append((marker, segment))
             }
-            try releaseSegmentsIfSafe(wal)
+            try releaseSegmentsIfSafe(&writer)
         }
     }
 
     public func compact(through index: UInt64) throws(StorageError) {
-        try write { (wal) throws(StorageError) in
-            try state.withLock { (view) throws(StorageError) in try view.index.compact(through: index) }
-            try releaseSegmentsIfSafe(wal)
+        try wal.withWriter { (writer) throws(StorageError) in
+            try change { (view) throws(StorageError) in try view.compact(through: index) }
+            try releaseSegmentsIfSafe(&writer)
         }
     }
 
     public func sync() throws(StorageError) {
-        try write { (wal) throws(StorageError) in
-            try wal.sync()
-            let durable = wal.durableSequence
+        try wal.withWriter { (writer) throws(StorageError) in
+            try read { _ in }
+            try writer.guarded { (writer) throws(StorageError) in try writer.sync() }
+            let durable = writer.durableSequence
             state.withLock { $0.durability.durable(through: durable) }
-            try releaseSegmentsIfSafe(wal)
+            try releaseSegmentsIfSafe(&writer)
         }
     }
 
     /// Releases the segments behind the newest marker a synced HardState commits (and not
     /// beyond the compacted boundary), then purges released segments beyond
     /// ``Options/retainedSegments``.
-    private func releaseSegmentsIfSafe(_ wal: WAL<Codec>) throws(StorageError) {
-        let durableCommit = wal.syncedHardState.commit
+    private func releaseSegmentsIfSafe(_ writer: inout WALWriter<Codec>) throws(StorageError) {
+        let durableCommit = writer.syncedState.commit
         let (markers, boundary) = state.withLock { view in (view.markers, view.index.boundaryIndex) }
         guard let safe = markers.map(\.marker).filter({ $0.index <= durableCommit }).max(by: { $0.index < $1.index }) else { return }
         let releaseBelow = min(safe.index, boundary)
         guard releaseBelow > 0 else { return }
-        try wal.releaseSegments(below: releaseBelow)
+        try writer.guarded { (writer) throws(StorageError) in try writer.releaseSegments(below: releaseBelow) }
         guard let retained = options.retainedSegments else { return }
-        let removed = try wal.purgeReleasedSegments(keeping: retained)
+        if let unusable = writer.unusable { throw unusable }
+        let removed = try writer.purgeReleasedSegments(keeping: retained)
         guard !removed.isEmpty else { return }
         let purged = Set(removed.compactMap { path in
             SegmentName(fileName: String(path.split(separator: "/").last ?? ""))?.sequence
@@ -351,18 +227,16 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
     /// - Throws: ``RaftStorage/StorageError/Code/notFound`` when `marker` is not recorded in the WAL; replay
     ///   errors (the store is then closed).
     public func resume(from marker: SnapshotMarker) throws(StorageError) {
-        try writer.withLock { (held) throws(StorageError) in
-            guard let wal = held else { throw StorageError(.closed, "the log store is closed", path: directory) }
-            let recorded = state.withLock { view in view.markers.contains { $0.marker.matches(marker) } }
+        try wal.reopen { () throws(StorageError) in
+            let recorded = try read { view in view.markers.contains { $0.marker.matches(marker) } }
             guard recorded else {
                 throw StorageError(.notFound, "snapshot marker \(marker) is not recorded in the WAL", path: directory)
             }
-            try wal.close()
-            held = nil
+        } open: { () throws(StorageError) in
             do throws(StorageError) {
                 let opened = try Self.openWAL(directory: directory, codec: codec, options: options, at: marker)
-                held = opened.wal
                 state.withLock { $0 = opened.view }
+                return opened.writer
             } catch {
                 state.withLock { $0.closed = true }
                 throw error
@@ -373,11 +247,134 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
     /// Syncs and closes the WAL. Further calls throw ``RaftStorage/StorageError/Code/closed``; closing
     /// again does nothing.
     public func close() throws(StorageError) {
-        try writer.withLock { (held) throws(StorageError) in
-            state.withLock { $0.closed = true }
-            guard let wal = held else { return }
-            held = nil
-            try wal.close()
+        state.withLock { $0.closed = true }
+        try wal.close()
+    }
+}
+
+/// The WAL's index of its entries: etcd's `MemoryStorage` rules over terms and positions
+/// (``LocatedEntries``), without entry data.
+typealias EntryIndex = LogWindow<LocatedEntries>
+
+/// What ``WALLogStore``'s readers see: the index, the tail segment's entries with their data,
+/// the HardState and the snapshot markers.
+struct LogView: Sendable {
+    /// Every entry's term and position.
+    var index: EntryIndex
+    /// The entries of the tail segment, from ``EntrySlots/first`` to the index's last one,
+    /// with their data: the ones a read cannot take from a sealed segment (the tail's last
+    /// records may still be in the page buffer). A cut seals them, and they are dropped.
+    var tail: EntrySlots
+    var hardState: HardState
+    /// ``WALLogStore/snapshotMarker()``: the newest marker recorded or replayed that the log holds.
+    var marker: SnapshotMarker
+    /// Every marker in the WAL's segments, with the segment's sequence number.
+    var markers: [(marker: SnapshotMarker, segment: UInt64)]
+    /// Which entries are on disk (``WALLogStore/durableIndex()``).
+    var durability: DurabilityTracker
+    /// The WAL's tail segment when last written: a write that changes it cut the tail.
+    var tailSegment: SegmentName?
+    var closed = false
+
+    init(
+        index: EntryIndex, tail: EntrySlots, hardState: HardState, marker: SnapshotMarker,
+        markers: [(marker: SnapshotMarker, segment: UInt64)], tailSegment: SegmentName?
+    ) {
+        self.index = index
+        self.tail = tail
+        self.hardState = hardState
+        self.marker = marker
+        self.markers = markers
+        self.durability = DurabilityTracker(durableIndex: index.lastIndex)
+        self.tailSegment = tailSegment
+    }
+
+    /// The entries in `range` cut to `maxBytes` (``RaftStorage/LogStore/entries(in:maxBytes:)``):
+    /// those of sealed segments read back by `reader`, the tail's from memory.
+    func entries<Codec: RecordCodec>(in range: Range<UInt64>, maxBytes: UInt64, reader: SegmentReader<Codec>) throws(StorageError) -> [Entry] {
+        let tail = self.tail
+        return try index.entries(in: range, maxBytes: maxBytes) {
+            (positions: LocatedEntries, range: Range<UInt64>, page: inout EntryPage) throws(StorageError) in
+            let split = min(max(range.lowerBound, tail.first), range.upperBound)
+            if range.lowerBound < split {
+                try reader.read(range.lowerBound..<split, at: positions, into: &page)
+            }
+            if split < range.upperBound {
+                _ = page.add(contentsOf: tail[split..<range.upperBound])
+            }
         }
+    }
+
+    /// Makes a save visible: `kept` (what the index admitted) was written as `written` says,
+    /// and every write through sequence `durable` is on disk.
+    mutating func publish(_ kept: ArraySlice<Entry>, hardState: HardState, written: Written, durable: UInt64) {
+        if let first = kept.first?.index, let placement = written.placement {
+            // Every entry of the write is located at its first frame; the others follow it.
+            index.replace(from: first) { positions in
+                for entry in kept { positions.append(index: entry.index, term: entry.term, at: placement) }
+            }
+            tail.truncate(after: first - 1)
+            tail.append(contentsOf: kept)
+            durability.wrote(written.sequence, from: first, through: index.lastIndex)
+        }
+        if written.tail != tailSegment {
+            // The write cut the tail: its entries are in a sealed segment now, read from there.
+            tail = EntrySlots(after: index.lastIndex)
+            tailSegment = written.tail
+        }
+        if !hardState.isEmpty { self.hardState = hardState }
+        durability.durable(through: durable)
+    }
+
+    /// `MemoryStorage.Compact` of the index, and of the tail's entries.
+    mutating func compact(through boundary: UInt64) throws(StorageError) {
+        try index.compact(through: boundary)
+        tail.drop(through: boundary)
+    }
+
+    /// Drops every entry: the log starts after `marker` (an installed snapshot), durable.
+    mutating func reset(after marker: SnapshotMarker) {
+        index.reset(boundaryIndex: marker.index, term: marker.term)
+        tail = EntrySlots(after: marker.index)
+        durability = DurabilityTracker(durableIndex: marker.index)
+    }
+}
+
+/// Which of a log's entries are on disk: writes are numbered by the WAL (``WAL/saveWithoutSync(hardState:entries:)``);
+/// once write `n` is durable, so is the log as it stood after write `n`, except where later
+/// writes (not yet durable) replaced entries.
+struct DurabilityTracker: Sendable {
+    /// Every entry up to here is durable.
+    private(set) var durableIndex: UInt64
+    /// Writes not yet known to be durable, in order: their number, the first index they wrote
+    /// and the log's last index after them.
+    private var pending: [(sequence: UInt64, first: UInt64, last: UInt64)] = []
+    private var pendingStart = 0
+
+    init(durableIndex: UInt64) {
+        self.durableIndex = durableIndex
+    }
+
+    /// Write `sequence` wrote entries `first...last` (replacing any from `first` on).
+    mutating func wrote(_ sequence: UInt64, from first: UInt64, through last: UInt64) {
+        durableIndex = min(durableIndex, first - 1)
+        pending.append((sequence, first, last))
+    }
+
+    /// Every write through `sequence` is durable.
+    mutating func durable(through sequence: UInt64) {
+        var newest: UInt64?
+        while pendingStart < pending.count && pending[pendingStart].sequence <= sequence {
+            newest = pending[pendingStart].last
+            pendingStart += 1
+        }
+        if pendingStart > 64 && pendingStart * 2 > pending.count {
+            pending.removeFirst(pendingStart)
+            pendingStart = 0
+        }
+        guard var durable = newest else { return }
+        // Later writes, not yet durable, may have replaced some of those entries.
+        for write in pending[pendingStart...] { durable = min(durable, write.first - 1) }
+        durableIndex = max(durableIndex, durable)
     }
 }

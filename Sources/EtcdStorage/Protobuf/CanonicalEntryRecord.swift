@@ -1,7 +1,8 @@
 import RaftStorage
 
 /// An entry record exactly as etcd (and ``EntryFrame``) writes it, parsed in one pass: the
-/// replay's hot path.
+/// replay's hot path, the first step of ``ProtobufRecordCodec``'s one decoder
+/// (`decodeLogRecord(_:entryData:)`, which `decode(_:)` calls too).
 ///
 /// `08 02 10 <crc> 1a <length>` then the `raftpb.Entry` fields in order,
 /// `08 <type> 10 <term> 18 <index> [22 <length> <data>]`, filling the record exactly. Any other

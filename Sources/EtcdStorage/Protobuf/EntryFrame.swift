@@ -1,11 +1,15 @@
 import CCRC32C
 import RaftStorage
+import RaftFiles
 
-/// A whole framed `walpb.Record` of type entry, written through a raw pointer: the write
-/// path's hot loop (``PageWriter/append(entries:codec:crc:)``).
+/// etcd's entry record encoder: the one place `walpb.Record`s of type entry are written, framed
+/// into a log's buffer (``writeRun(_:into:crc:byteBudget:)``, ``ProtobufRecordCodec``'s
+/// `frameEntries`, the write path's hot loop) or alone into an array
+/// (``appendRecord(_:to:checksum:)``, `encode(.entry(_))`).
 ///
-/// The bytes are exactly what ``ProtobufRecordCodec`` and ``Framing`` produce (a test checks
-/// it): length word, `08 02 10 <crc> 1a <length>`, the `raftpb.Entry` payload, zero padding.
+/// A frame is what ``RaftFiles/RecordFraming`` describes around the record: length word,
+/// `08 02 10 <crc> 1a <length>`, the `raftpb.Entry` payload
+/// (`08 <type> 10 <term> 18 <index> [22 <length> <data>]`), zero padding.
 ///
 /// The record's `crc` field is the running CRC after the payload, and it comes before the
 /// payload. In the usual case (varints of at most five bytes, field headers within 16 bytes)
@@ -16,10 +20,66 @@ import RaftStorage
 /// of the data. The payload CRCs do not depend on each other, so the CPU overlaps them; computed
 /// one frame at a time, each frame's layout (its crc varint's length) waited for a whole CRC
 /// chain. Reading back bytes just stored would stall the CPU too (a load spanning several
-/// recent stores cannot be forwarded from them). Any other entry goes to
-/// ``writeGeneral(_:payloadCount:at:crc:)``: the payload is stored where it goes with a 5-byte
-/// crc varint, checksummed, and moved back in the rare case the varint is shorter.
+/// recent stores cannot be forwarded from them). Any other entry, and every entry encoded
+/// alone, goes through ``writeRecord(_:payloadCount:at:checksum:)``: the payload is stored
+/// where it goes with a 5-byte crc varint, checksummed, and moved back in the rare case the
+/// varint is shorter. Both give the same bytes (the conformance suite checks it).
 enum EntryFrame {
+    /// How many entries' payload CRCs are computed ahead of framing them.
+    static let preparedRun = 16
+
+    /// How far past the end of the last frame ``writeRun(_:into:crc:byteBudget:)`` may store
+    /// (wide stores of the field headers and the padding).
+    static let storeOverrun = 32
+
+    /// Frames `entries` from the first into `buffer` from its start, continuing the running
+    /// CRC: ``ProtobufRecordCodec``'s `frameEntries` (see its contract in `RecordCodec`).
+    ///
+    /// Stops after the frame that reaches `byteBudget` bytes, or before an entry whose
+    /// ``maximumSize(payloadCount:)`` does not fit in the rest of `buffer`.
+    @inline(__always)
+    static func writeRun(
+        _ entries: UnsafeBufferPointer<Entry>, into buffer: UnsafeMutableRawBufferPointer, crc: inout UInt32, byteBudget: Int
+    ) -> FramedEntries {
+        guard !entries.isEmpty else { return FramedEntries(entryCount: 0, byteCount: 0, storedCount: 0) }
+        let limit = buffer.count
+        guard let base = buffer.baseAddress else {
+            return FramedEntries(entryCount: 0, byteCount: 0, storedCount: 0, neededCount: maximumSize(payloadCount: payloadSize(of: entries[0])))
+        }
+        var running = crc
+        var at = 0
+        var next = 0
+        withUnsafeTemporaryAllocation(of: Prepared.self, capacity: preparedRun) { prepared in
+            // prepared[cursor..<count] belong to entries[next...].
+            var cursor = 0
+            var count = 0
+            while next < entries.count {
+                if cursor == count {
+                    (cursor, count) = (0, 0)
+                    while count < prepared.count, next + count < entries.count, let frame = prepare(entries[next + count]) {
+                        prepared.initializeElement(at: count, to: frame)
+                        count += 1
+                    }
+                }
+                let payloadCount = cursor < count ? prepared[cursor].payloadCount : payloadSize(of: entries[next])
+                guard at + maximumSize(payloadCount: payloadCount) <= limit else { break }
+                if cursor < count {
+                    at += write(entries[next], prepared: prepared[cursor], at: base + at, crc: &running)
+                    cursor += 1
+                } else {
+                    at += writeGeneral(entries[next], payloadCount: payloadCount, at: base + at, crc: &running)
+                }
+                next += 1
+                if at >= byteBudget { break }
+            }
+        }
+        guard next > 0 else {
+            return FramedEntries(entryCount: 0, byteCount: 0, storedCount: 0, neededCount: maximumSize(payloadCount: payloadSize(of: entries[0])))
+        }
+        crc = running
+        return FramedEntries(entryCount: next, byteCount: at, storedCount: min(limit, at + storeOverrun))
+    }
+
     /// The most bytes the frame of a payload of `payloadCount` bytes can take, with slack.
     @inline(__always)
     static func maximumSize(payloadCount: Int) -> Int {
@@ -69,10 +129,7 @@ enum EntryFrame {
         let crcVarint = varintLength(UInt64(checksum))
         let headerCount = 3 + crcVarint + 1 + lengthVarint
         let recordCount = headerCount + payloadCount
-        let padding = (8 - recordCount % 8) % 8
-        var word = UInt64(recordCount)
-        if padding > 0 { word |= UInt64(0x80 | padding) << 56 }
-        start.storeBytes(of: word.littleEndian, as: UInt64.self)
+        start.storeBytes(of: RecordFraming.lengthWord(forRecordLength: recordCount).littleEndian, as: UInt64.self)
         // 08 02 10 <crc> 1a <length>: at most 3 + 5 + 1 + 5 = 14 bytes, stored as 16.
         var header = Fields(bits: 0x10_02_08, count: 3)
         header.put(varintWord(UInt64(checksum)).word, crcVarint)
@@ -88,7 +145,7 @@ enum EntryFrame {
         // Zero padding (and a few bytes after it that the next frame overwrites).
         (start + 8 + recordCount).storeBytes(of: 0, as: UInt64.self)
         crc = checksum
-        return 8 + recordCount + padding
+        return RecordFraming.frameSize(forRecordLength: recordCount)
     }
 
     /// The payload's field headers (`08 <type> 10 <term> 18 <index> [22 <length>]`, all but
@@ -156,13 +213,53 @@ enum EntryFrame {
 
     // MARK: - Any entry
 
-    /// Every other entry (a negative type, huge terms or indexes, data of 2^35 bytes...): the
-    /// payload is stored where it goes with a 5-byte crc varint, checksummed, and moved back
-    /// when the varint is shorter.
+    /// The room ``writeRecord(_:payloadCount:at:checksum:)`` needs for a payload of
+    /// `payloadCount` bytes: the header with a 5-byte crc varint, and the payload.
+    @inline(__always)
+    static func recordCapacity(payloadCount: Int) -> Int {
+        3 + 5 + 1 + varintLength(UInt64(payloadCount)) + payloadCount
+    }
+
+    /// Appends the `walpb.Record` of `entry` (no framing) to `buffer`; `checksum` receives the
+    /// payload and returns the crc field's value: `encode(.entry(_))`.
+    static func appendRecord(_ entry: Entry, to buffer: inout [UInt8], checksum: (UnsafeRawBufferPointer) -> UInt32) {
+        let payloadCount = payloadSize(of: entry)
+        let capacity = recordCapacity(payloadCount: payloadCount)
+        let start = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: capacity))
+        let recordCount = buffer.withUnsafeMutableBytes { raw in
+            writeRecord(entry, payloadCount: payloadCount, at: raw.baseAddress! + start, checksum: checksum)
+        }
+        buffer.removeLast(capacity - recordCount)
+    }
+
+    /// The frame of every other entry (a negative type, huge terms or indexes, data of 2^35
+    /// bytes...) at `start`, which has ``maximumSize(payloadCount:)`` bytes of room,
+    /// continuing the running CRC; returns the frame's size.
     @inline(never)
     static func writeGeneral(_ entry: borrowing Entry, payloadCount: Int, at start: UnsafeMutableRawPointer, crc: inout UInt32) -> Int {
+        var running = crc
+        let recordCount = writeRecord(entry, payloadCount: payloadCount, at: start + 8) { payload in
+            running = ccrc32c_update(running, payload.baseAddress, payload.count)
+            return running
+        }
+        crc = running
+        (start + 8 + recordCount).storeBytes(of: 0, as: UInt64.self)
+        start.storeBytes(of: RecordFraming.lengthWord(forRecordLength: recordCount).littleEndian, as: UInt64.self)
+        return RecordFraming.frameSize(forRecordLength: recordCount)
+    }
+
+    /// Writes the `walpb.Record` of `entry` (no framing) at `start`, which has
+    /// ``recordCapacity(payloadCount:)`` bytes of room and stores nothing past them: the
+    /// payload is stored where it goes after a 5-byte crc varint, `checksum` gets it and
+    /// returns the crc field's value, and the payload is moved back when that varint is
+    /// shorter. Returns the record's size.
+    @inline(__always)
+    static func writeRecord(
+        _ entry: borrowing Entry, payloadCount: Int, at start: UnsafeMutableRawPointer, checksum: (UnsafeRawBufferPointer) -> UInt32
+    ) -> Int {
         let lengthVarint = varintLength(UInt64(payloadCount))
-        var payload = start + 8 + 3 + 5 + 1 + lengthVarint
+        var payload = start + 3 + 5 + 1 + lengthVarint
         var position = payload
         position.storeByte(1 << 3)
         position = storeVarint(UInt64(bitPattern: Int64(entry.type.rawValue)), at: position)
@@ -177,28 +274,21 @@ enum EntryFrame {
                 if let base = bytes.baseAddress { position.copyMemory(from: base, byteCount: bytes.count) }
             }
         }
-        crc = ccrc32c_update(crc, payload, payloadCount)
+        let crc = checksum(UnsafeRawBufferPointer(start: payload, count: payloadCount))
         let crcVarint = varintLength(UInt64(crc))
         if crcVarint < 5 {
             let shorter = payload - (5 - crcVarint)
             shorter.copyMemory(from: payload, byteCount: payloadCount)
             payload = shorter
         }
-        var header = start + 8
+        var header = start
         header.storeByte(1 << 3)
         header.storeByte(UInt8(WALRecordType.entry.rawValue))
         header.storeByte(2 << 3)
         header = storeVarint(UInt64(crc), at: header)
         header.storeByte(3 << 3 | 2)
         header = storeVarint(UInt64(payloadCount), at: header)
-
-        let recordCount = 3 + crcVarint + 1 + lengthVarint + payloadCount
-        let padding = (8 - recordCount % 8) % 8
-        var word = UInt64(recordCount)
-        (start + 8 + recordCount).storeBytes(of: 0, as: UInt64.self)
-        if padding > 0 { word |= UInt64(0x80 | padding) << 56 }
-        start.storeBytes(of: word.littleEndian, as: UInt64.self)
-        return 8 + recordCount + padding
+        return 3 + crcVarint + 1 + lengthVarint + payloadCount
     }
 
     @inline(__always)

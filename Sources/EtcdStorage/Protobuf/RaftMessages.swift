@@ -8,14 +8,10 @@ import RaftStorage
 
 // MARK: - Entry (raftpb.Entry: type=1 term=2 index=3 data=4)
 
-extension Array where Element == UInt8 {
-    mutating func appendEntry(_ entry: Entry) {
-        appendVarintField(1, UInt64(bitPattern: Int64(entry.type.rawValue)))
-        appendVarintField(2, entry.term)
-        appendVarintField(3, entry.index)
-        if let data = entry.data { appendBytesField(4, data) }
-    }
+// Entries are written by `EntryFrame` alone (the codec's one entry encoder) and read, when
+// `CanonicalEntryRecord` does not take them, by `readEntry(copyingData:)` below.
 
+extension Array where Element == UInt8 {
     mutating func appendHardState(_ state: HardState) {
         appendVarintField(1, state.term)
         appendVarintField(2, state.vote)
@@ -52,33 +48,22 @@ extension Array where Element == UInt8 {
 }
 
 extension ProtobufReader {
-    mutating func readEntry() throws(StorageError) -> Entry {
+    /// A `raftpb.Entry`, every field checked; its data copied out when `copyingData`, else
+    /// left `nil` (read for the index and term only).
+    mutating func readEntry(copyingData: Bool) throws(StorageError) -> Entry {
         var entry = Entry(term: 0, index: 0)
         while let (field, wireType) = try readTag() {
             switch field {
             case 1: entry.type = EntryType(rawValue: Int32(truncatingIfNeeded: try readVarint(wireType: wireType, field: field, in: "Entry")))
             case 2: entry.term = try readVarint(wireType: wireType, field: field, in: "Entry")
             case 3: entry.index = try readVarint(wireType: wireType, field: field, in: "Entry")
-            case 4: entry.data = copy(try readLengthDelimited(wireType: wireType, field: field, in: "Entry"))
+            case 4:
+                let data = try readLengthDelimited(wireType: wireType, field: field, in: "Entry")
+                if copyingData { entry.data = copy(data) }
             default: try skipField(wireType: wireType, field: field)
             }
         }
         return entry
-    }
-
-    /// ``readEntry()`` without copying the data: the index and term, every field checked.
-    mutating func readEntryMetadata() throws(StorageError) -> EntryMetadata {
-        var metadata = EntryMetadata(index: 0, term: 0)
-        while let (field, wireType) = try readTag() {
-            switch field {
-            case 1: _ = try readVarint(wireType: wireType, field: field, in: "Entry")
-            case 2: metadata.term = try readVarint(wireType: wireType, field: field, in: "Entry")
-            case 3: metadata.index = try readVarint(wireType: wireType, field: field, in: "Entry")
-            case 4: _ = try readLengthDelimited(wireType: wireType, field: field, in: "Entry")
-            default: try skipField(wireType: wireType, field: field)
-            }
-        }
-        return metadata
     }
 
     mutating func readHardState() throws(StorageError) -> HardState {

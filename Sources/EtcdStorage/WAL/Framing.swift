@@ -1,37 +1,24 @@
-import RaftStorage
 import RaftFiles
 
-// Record framing (Docs/OnDiskFormat.md, Record framing): an 8-byte little-endian length word, the record, and
-// zero padding to a multiple of 8. Bits 0..55 of the word hold the record's length; when padding
-// is present the top byte is 0x80 | padding. A zero word means "no more records in this file".
+// Record framing (Docs/OnDiskFormat.md, Record framing), as `RecordFraming` describes it: an
+// 8-byte little-endian length word, the record, and zero padding to a multiple of 8. Bits 0..55
+// of the word hold the record's length; when padding is present the top byte is 0x80 | padding.
+// A zero word means "no more records in this file". What the WAL adds here is the reader's
+// check of a word as a writer produces it (`plausible`).
 
 enum Framing {
-    static let lengthMask: UInt64 = 0x00FF_FFFF_FFFF_FFFF
+    static var lengthMask: UInt64 { RecordFraming.lengthMask }
 
     /// Appends one framed record, continuing the running CRC with its payload.
     @inline(__always)
     static func append<Codec: RecordCodec>(_ record: LogRecord, codec: Codec, crc: inout UInt32, to buffer: inout [UInt8]) {
-        let start = buffer.count
-        buffer.append(contentsOf: repeatElement(0, count: 8))
-        codec.encode(record, into: &buffer) { payload in
-            crc = CRC32C.update(crc, payload)
-            return crc
-        }
-        let length = buffer.count - start - 8
-        let padding = (8 - length % 8) % 8
-        var word = UInt64(length)
-        if padding > 0 {
-            word |= UInt64(0x80 | padding) << 56
-            buffer.append(contentsOf: repeatElement(0, count: padding))
-        }
-        for byte in 0..<8 { buffer[start + byte] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(byte))) }
+        RecordFraming.append(record, encodedBy: codec, crc: &crc, to: &buffer)
     }
 
     /// The record length and padding a length word announces.
     @inline(__always)
     static func decode(word: UInt64) -> (length: UInt64, padding: UInt64) {
-        let padding = word & (1 << 63) != 0 ? (word >> 56) & 7 : 0
-        return (word & lengthMask, padding)
+        RecordFraming.decode(lengthWord: word)
     }
 
     /// The record length and padding of a length word as a writer produces it - padding that

@@ -21,8 +21,6 @@ struct PageWriter {
     static let pageSize = 4096
     /// Writes, but the first after a flush, start and end on multiples of this in the file.
     static let watermark = 128 * 1024
-    /// How many entries' payload CRCs are computed ahead of framing them (see ``EntryFrame``).
-    static let preparedRun = 16
 
     let file: any StorageFile
     /// Where `storage[0]` goes in the file: everything before it has been written.
@@ -34,7 +32,7 @@ struct PageWriter {
     private var dirtyEnd = 0
     /// The file's size when zeros were first written ahead (``preallocatedSize()``).
     private var fileSize: Int64?
-    /// Where records of codecs without a direct entry encoder are encoded first.
+    /// Where records are encoded first when the codec does not frame them itself.
     private var scratch: [UInt8] = []
     /// Bytes handed to the file system since the last call to ``takeWrittenCount()``.
     private var written: Int = 0
@@ -72,62 +70,59 @@ struct PageWriter {
 
     /// Appends one framed entry record per entry, in order.
     ///
-    /// etcd's record encoding is framed straight into the buffer (one copy of each payload, one
-    /// CRC pass, no intermediate array); other codecs go through ``append(_:codec:crc:)``.
+    /// Runs of entries go to the codec's fast path, ``RaftFiles/RecordCodec/frameEntries(_:into:crc:byteBudget:)``,
+    /// one call per run: it frames them straight into the buffer (etcd's codec: one copy of
+    /// each payload, one CRC pass, no intermediate array). A codec without one goes record by
+    /// record through ``append(_:codec:crc:)``.
     ///
     /// - Returns: the highest index among `entries` (0 when empty).
     mutating func append<Codec: RecordCodec>(entries: [Entry], codec: Codec, crc: inout UInt32) throws(StorageError) -> UInt64 {
         var highest: UInt64 = 0
-        guard codec is ProtobufRecordCodec else {
-            for entry in entries {
-                try append(.entry(entry), codec: codec, crc: &crc)
-                highest = max(highest, entry.index)
-            }
-            return highest
-        }
         var next = 0
         while next < entries.count {
             // Frame entries up to the second 128 KiB boundary of the file, then write up to the last one.
-            reserve(EntryFrame.maximumSize(payloadCount: EntryFrame.payloadSize(of: entries[next])))
             var running = crc
-            var at = used
-            let boundary = bytesToBoundary
-            storage.withUnsafeMutableBytes { raw in
-                let limit = raw.count
-                let base = raw.baseAddress!
+            let at = used
+            let budget = bytesToBoundary - at
+            let first = next
+            let written: FramedEntries? = storage.withUnsafeMutableBytes { raw in
                 entries.withUnsafeBufferPointer { entries in
-                    withUnsafeTemporaryAllocation(of: EntryFrame.Prepared.self, capacity: Self.preparedRun) { prepared in
-                        // prepared[cursor..<count] belong to entries[next...].
-                        var cursor = 0
-                        var count = 0
-                        while next < entries.count {
-                            if cursor == count {
-                                (cursor, count) = (0, 0)
-                                while count < prepared.count, next + count < entries.count,
-                                      let frame = EntryFrame.prepare(entries[next + count]) {
-                                    prepared.initializeElement(at: count, to: frame)
-                                    count += 1
-                                }
-                            }
-                            let payloadCount = cursor < count ? prepared[cursor].payloadCount : EntryFrame.payloadSize(of: entries[next])
-                            guard at + EntryFrame.maximumSize(payloadCount: payloadCount) <= limit else { break }
-                            highest = max(highest, entries[next].index)
-                            if cursor < count {
-                                at += EntryFrame.write(entries[next], prepared: prepared[cursor], at: base + at, crc: &running)
-                                cursor += 1
-                            } else {
-                                at += EntryFrame.writeGeneral(entries[next], payloadCount: payloadCount, at: base + at, crc: &running)
-                            }
-                            next += 1
-                            if at >= boundary { break }
-                        }
-                    }
+                    codec.frameEntries(
+                        UnsafeBufferPointer(rebasing: entries[first...]), into: UnsafeMutableRawBufferPointer(rebasing: raw[at...]),
+                        crc: &running, byteBudget: budget)
                 }
             }
+            guard let written else {
+                // No fast path: every remaining entry through the codec's `encode`.
+                for entry in entries[next...] {
+                    try append(.entry(entry), codec: codec, crc: &crc)
+                    highest = max(highest, entry.index)
+                }
+                return highest
+            }
+            guard written.entryCount > 0 else {
+                let room = storage.count - used
+                if written.neededCount > room {
+                    reserve(written.neededCount)
+                } else {
+                    // The codec wrote nothing and asked for no more room than it had: this
+                    // entry through its `encode`, so the loop always advances.
+                    try append(.entry(entries[next]), codec: codec, crc: &crc)
+                    highest = max(highest, entries[next].index)
+                    next += 1
+                }
+                continue
+            }
+            precondition(
+                written.byteCount <= storage.count - at && written.storedCount <= storage.count - at,
+                "\(Codec.self).frameEntries reported bytes past the buffer it was given")
+            let end = next + min(written.entryCount, entries.count - next)
+            for index in next..<end { highest = max(highest, entries[index].index) }
+            next = end
             crc = running
-            used = at
-            // The frames' wide stores reach at most 32 bytes past their end.
-            dirtyEnd = max(dirtyEnd, at + 32)
+            used = at + written.byteCount
+            // Frames may store a few bytes past their end (wide stores).
+            dirtyEnd = max(dirtyEnd, at + max(written.storedCount, written.byteCount))
             if used >= bytesToBoundary { try writeToBoundary() }
         }
         return highest

@@ -78,8 +78,10 @@ struct ReadRecord {
 ///   segments exist, so this is lost data, not a torn tail.
 ///
 /// Segments are read through a ``SegmentWindow``: chunk by chunk, never past the first zero
-/// length word. With etcd's own codec records are decoded by a specialised path (no codec
-/// witness calls, entries' data copied once, or not at all for ``EntryBodies/metadata``).
+/// length word. Each record is decoded by one call to the codec's
+/// ``RaftFiles/RecordCodec/decodeLogRecord(_:entryData:)``, which for an entry read for
+/// ``EntryBodies/metadata`` copies no data (etcd's codec parses its usual entry records in
+/// one pass, and copies their data once when it is wanted); the reader verifies the checksum.
 struct RecordReader<Codec: RecordCodec> {
     /// What entry records are read into.
     enum EntryBodies {
@@ -199,17 +201,11 @@ struct RecordReader<Codec: RecordCodec> {
         let crcBefore = crc
         var running = crc
         let decoded: (body: ReadRecord.Body, checksum: UInt32)
+        let entryData: EntryDataMode = entryBodies == .metadata || (entryBodies == .metadataBeforeLastFile && !last) ? .skip : .copy
         do throws(StorageError) {
-            if let etcd = codec as? ProtobufRecordCodec {
-                let bodies = entryBodies
-                decoded = try window!.withBytes { (raw) throws(StorageError) in
-                    try Self.decodeEtcd(raw, body, etcd: etcd, entryBodies: bodies, last: last, running: &running, context: context)
-                }
-            } else {
-                let codec = self.codec
-                decoded = try window!.withBytes { (raw) throws(StorageError) in
-                    try Self.decodeGeneric(raw, body, codec: codec, running: &running, context: context)
-                }
+            let codec = self.codec
+            decoded = try window!.withBytes { (raw) throws(StorageError) in
+                try Self.decode(raw, body, codec: codec, entryData: entryData, running: &running, context: context)
             }
         } catch {
             // Errors from decoding name the record's offset; the file is added here.
@@ -231,56 +227,30 @@ struct RecordReader<Codec: RecordCodec> {
         var start: Int
     }
 
-    /// etcd's records with ``ProtobufRecordCodec``'s decoder inlined, entries' data copied
-    /// once or not at all.
+    /// Decodes the record in `raw[body]` through the codec's
+    /// ``RaftFiles/RecordCodec/decodeLogRecord(_:entryData:)`` and verifies its checksum.
     @inline(__always)
-    private static func decodeEtcd(
-        _ raw: UnsafeRawBufferPointer, _ body: Range<Int>, etcd: ProtobufRecordCodec, entryBodies: EntryBodies, last: Bool,
-        running: inout UInt32, context: FrameContext
+    private static func decode(
+        _ raw: UnsafeRawBufferPointer, _ body: Range<Int>, codec: Codec, entryData: EntryDataMode, running: inout UInt32,
+        context: FrameContext
     ) throws(StorageError) -> (body: ReadRecord.Body, checksum: UInt32) {
         let bytes = UnsafeRawBufferPointer(rebasing: raw[body])
-        let metadataOnly = entryBodies == .metadata || (entryBodies == .metadataBeforeLastFile && !last)
-        if let canonical = CanonicalEntryRecord.parse(bytes) {
-            // The usual entry record: nothing to decode that could fail, so the CRC first and
-            // then the one allocation, for the data.
-            try verify(false, checksum: canonical.crc, payload: UnsafeRawBufferPointer(rebasing: bytes[canonical.payload]), raw, running: &running, context: context)
-            if metadataOnly { return (.entryMetadata(EntryMetadata(index: canonical.index, term: canonical.term)), canonical.crc) }
-            return (.entry(canonical.entry(in: bytes)), canonical.crc)
+        let decoded: DecodedLogRecord
+        do throws(StorageError) {
+            decoded = try codec.decodeLogRecord(bytes, entryData: entryData)
+        } catch {
+            throw decodeFailure(error, raw, context: context)
         }
         let result: ReadRecord.Body
-        let frame: ProtobufRecordCodec.Frame
-        do throws(StorageError) {
-            frame = try ProtobufRecordCodec.decodeFrame(bytes)
-            switch frame.type {
-            case .crc:
-                result = .other(.crc(frame.crc))
-            case .entry where metadataOnly:
-                result = .entryMetadata(try ProtobufRecordCodec.entryMetadata(of: frame, in: bytes))
-            case .entry:
-                result = .entry(try ProtobufRecordCodec.entry(of: frame, in: bytes))
-            default:
-                result = .other(try ProtobufRecordCodec.record(of: frame, in: bytes))
-            }
-        } catch {
-            throw decodeFailure(error, raw, context: context)
+        var isCRC = false
+        switch decoded.body {
+        case .entry(let entry): result = .entry(entry)
+        case .entryIndexAndTerm(let index, let term): result = .entryMetadata(EntryMetadata(index: index, term: term))
+        case .other(.entry(let entry)): result = .entry(entry)
+        case .other(let record):
+            if case .crc = record { isCRC = true }
+            result = .other(record)
         }
-        try verify(frame.type == .crc, checksum: frame.crc, payload: UnsafeRawBufferPointer(rebasing: bytes[frame.payload]), raw, running: &running, context: context)
-        return (result, frame.crc)
-    }
-
-    /// Any other codec, through its `decode`.
-    private static func decodeGeneric(
-        _ raw: UnsafeRawBufferPointer, _ body: Range<Int>, codec: Codec, running: inout UInt32, context: FrameContext
-    ) throws(StorageError) -> (body: ReadRecord.Body, checksum: UInt32) {
-        let bytes = UnsafeRawBufferPointer(rebasing: raw[body])
-        let decoded: DecodedRecord
-        do throws(StorageError) {
-            decoded = try codec.decode(bytes)
-        } catch {
-            throw decodeFailure(error, raw, context: context)
-        }
-        let isCRC: Bool
-        if case .crc = decoded.record { isCRC = true } else { isCRC = false }
         if !isCRC {
             guard decoded.payload.lowerBound >= 0, decoded.payload.upperBound <= bytes.count else {
                 throw StorageError(.corrupt, "codec reported a payload outside the record", offset: Int64(context.start))
@@ -288,8 +258,7 @@ struct RecordReader<Codec: RecordCodec> {
         }
         let payload = isCRC ? UnsafeRawBufferPointer(rebasing: bytes[0..<0]) : UnsafeRawBufferPointer(rebasing: bytes[decoded.payload])
         try verify(isCRC, checksum: decoded.checksum, payload: payload, raw, running: &running, context: context)
-        if case .entry(let entry) = decoded.record { return (.entry(entry), decoded.checksum) }
-        return (.other(decoded.record), decoded.checksum)
+        return (result, decoded.checksum)
     }
 
     /// A record that does not decode: the codec's error located in the file.

@@ -32,6 +32,14 @@ extension WAL {
     public static func create(
         at directory: String, metadata: [UInt8]?, codec: Codec, options: WALOptions = WALOptions()
     ) throws(StorageError) -> WAL {
+        let writer = try createWriter(at: directory, metadata: metadata, codec: codec, options: options)
+        return WAL(directory: directory, metadata: metadata, writer: writer)
+    }
+
+    /// ``create(at:metadata:codec:options:)``'s work: the new WAL's writer, ready to append.
+    static func createWriter(
+        at directory: String, metadata: [UInt8]?, codec: Codec, options: WALOptions
+    ) throws(StorageError) -> WALWriter<Codec> {
         let fileSystem = options.fileSystem
         let stored = try CodecTag.wrap(metadata, formatName: codec.formatName)
         if let info = try fileSystem.info(directory) {
@@ -70,7 +78,7 @@ extension WAL {
             try? file.close()
             throw error
         }
-        return WAL(directory: directory, metadata: metadata, writer: writer)
+        return writer
     }
 
     /// Creates `path` (0700) and any missing parents, each made durable by an fsync of the

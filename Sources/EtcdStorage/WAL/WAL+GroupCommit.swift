@@ -16,7 +16,9 @@ extension WAL {
     /// - Returns: the write's sequence number (increasing; 0 when there was nothing to write
     ///   and nothing was ever written).
     public func saveWithoutSync(hardState: HardState, entries: [Entry]) throws(StorageError) -> UInt64 {
-        try save(hardState: hardState, entries: entries, deferringSync: true).sequence
+        try withWriter { (writer) throws(StorageError) in
+            try writer.save(hardState: hardState, entries: entries, deferringSync: true).sequence
+        }
     }
 
     /// Returns once write `sequence` (from ``saveWithoutSync(hardState:entries:)``) and
@@ -207,8 +209,15 @@ final class GroupCommit: Sendable {
         return .failed(error)
     }
 
-    /// A synchronous sync (``WAL/sync()``, a cut, a synced save) made writes through
-    /// `durable` durable.
+    /// The WAL was opened again (``WAL/reopen(check:open:)``) and every write through `durable`
+    /// is durable: an earlier failure no longer applies to the writes that follow.
+    func restart(durable: UInt64) {
+        state.withLock { $0.failure = nil }
+        advance(to: durable)
+    }
+
+    /// Writes through `durable` are durable without a sync round (``WAL/close()``, a reopen):
+    /// wakes the waiters they cover.
     func advance(to durable: UInt64) {
         let woken = state.withLock { state -> [CheckedContinuation<Role, Never>] in
             guard durable > state.durable else { return [] }

@@ -30,9 +30,10 @@ extension WAL {
         let selected = try WALDirectory.select(names, snapshotIndex: start.index, directory: directory)
         let sizes = fileSizes(selected.map { fileSystem.join(directory, $0.fileName) }, fileSystem: fileSystem)
         var sink = CollectingSink(boundary: start.index, fileSizes: sizes)
-        var (wal, replay) = try open(at: directory, from: start, codec: codec, options: options, replayOptions: replayOptions, sink: &sink)
+        let (writer, replayed) = try openWriter(at: directory, from: start, codec: codec, options: options, replayOptions: replayOptions, sink: &sink)
+        var replay = replayed
         replay.entries = sink.finished()
-        return (wal, replay)
+        return (WAL(directory: directory, metadata: replay.metadata, writer: writer), replay)
     }
 
     /// The sizes of `paths` (0 for any that cannot be read: they only guide a reservation).
@@ -40,13 +41,14 @@ extension WAL {
         paths.map { path in (try? fileSystem.info(path)).flatMap { $0 }.map { Int($0.size) } ?? 0 }
     }
 
-    /// ``open(at:from:codec:options:replayOptions:)`` with the replay's entries handed to
-    /// `sink` (read without their data where `entryBodies` says so).
-    static func open<Sink: ReplaySink>(
+    /// The work of ``open(at:from:codec:options:replayOptions:)``: the writer, ready to append,
+    /// with the replay's entries handed to `sink` (read without their data where `entryBodies`
+    /// says so).
+    static func openWriter<Sink: ReplaySink>(
         at directory: String, from start: SnapshotMarker, codec: Codec,
         options: WALOptions, replayOptions: WALReplayOptions,
         entryBodies: RecordReader<Codec>.EntryBodies = .full, sink: inout Sink
-    ) throws(StorageError) -> (wal: WAL, replay: WALReplay) {
+    ) throws(StorageError) -> (writer: WALWriter<Codec>, replay: WALReplay) {
         let fileSystem = options.fileSystem
         let names = try WALDirectory.segments(in: directory, fileSystem: fileSystem, logger: options.logger)
         let selected = try WALDirectory.select(names, snapshotIndex: start.index, directory: directory)
@@ -88,7 +90,7 @@ extension WAL {
                 try writer.sync()
             }
             try writer.prepareSpareUnlessOutOfSpace()
-            return (WAL(directory: directory, metadata: replay.metadata, writer: writer), replay)
+            return (writer, replay)
         } catch {
             for segment in held { try? segment.file.close() }
             throw error

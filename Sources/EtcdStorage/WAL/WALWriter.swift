@@ -51,7 +51,11 @@ struct WALWriter<Codec: RecordCodec> {
         var file: any StorageFile
     }
 
-    // MARK: - Writes
+    // MARK: - Failures
+
+    // What a save, a snapshot record or a sync does is WAL.swift's "write route"; this file
+    // keeps the writer's state, how a failure stops it, group commit's two halves of a sync and
+    // closing.
 
     /// Checks the WAL still accepts writes, and poisons it if `body` fails.
     mutating func guarded<Result>(_ body: (inout Self) throws(StorageError) -> Result) throws(StorageError) -> Result {
@@ -97,56 +101,6 @@ struct WALWriter<Codec: RecordCodec> {
         options.logger.warning("rewrote the WAL tail after an earlier write or fsync failure", metadata: ["path": "\(file.path)", "bytes": "\(end)"])
     }
 
-    mutating func append(_ record: LogRecord) throws(StorageError) {
-        try tail.append(record, codec: codec, crc: &crc)
-    }
-
-    /// etcd's `Save` (Docs/OnDiskFormat.md, Writing, syncing and cutting); with `deferringSync` the records are only
-    /// written (the caller syncs later, see ``prepareSync()``), unless the tail is cut.
-    ///
-    /// - Returns: the write's sequence number and where its first entry's frame went (the
-    ///   others follow it).
-    @discardableResult
-    mutating func save(hardState: HardState, entries: [Entry], deferringSync: Bool = false) throws(StorageError) -> (sequence: UInt64, placement: EntryPlacement?) {
-        if hardState.isEmpty && entries.isEmpty { return (writeSequence, nil) }
-        writeSequence += 1
-        let mustSync = hardState.mustSync(previous: lastState, entryCount: entries.count) && !deferringSync
-        var placement: EntryPlacement?
-        if !entries.isEmpty {
-            placement = EntryPlacement(segment: segments[segments.count - 1].name, offset: tail.endOffset, crcBefore: crc)
-            highestIndex = max(highestIndex, try tail.append(entries: entries, codec: codec, crc: &crc))
-        }
-        if !hardState.isEmpty {
-            try append(.hardState(hardState))
-            lastState = hardState
-        }
-        if tail.endOffset >= options.segmentSize {
-            try cut()
-        } else if mustSync {
-            try sync()
-        }
-        return (writeSequence, placement)
-    }
-
-    /// etcd's `SaveSnapshot`: a snapshot record, always synced.
-    mutating func saveSnapshot(_ marker: SnapshotMarker) throws(StorageError) {
-        guard marker.index < .max else {
-            throw StorageError(.invalidArgument, "a snapshot at index \(marker.index) leaves no index for the log after it")
-        }
-        writeSequence += 1
-        try append(.snapshot(marker))
-        highestIndex = max(highestIndex, marker.index)
-        try sync()
-    }
-
-    /// Flushes the page buffer and fdatasyncs the tail (unless `unsafeNoSync`).
-    mutating func sync() throws(StorageError) {
-        try flush()
-        try syncData(tail.file)
-        syncedState = lastState
-        durableSequence = writeSequence
-    }
-
     /// What a sync made outside the writer's lock covers (group commit).
     struct PendingSync {
         /// The tail, flushed: fdatasync it.
@@ -173,30 +127,6 @@ struct WALWriter<Codec: RecordCodec> {
             durableSequence = pending.sequence
             syncedState = pending.state
         }
-    }
-
-    mutating func flush() throws(StorageError) {
-        try Self.flush(&tail, options: options, instruments: instruments)
-    }
-
-    /// Writes what `writer` buffers with the zeros of ``WALOptions/zeroFillAhead`` and counts
-    /// the bytes. Without fsync the write is padded to the next 128 KiB boundary
-    /// (``PageWriter/flush(paddingWithin:)``); with fsync a window of zeros is written ahead of
-    /// the records before the fdatasync that follows (``PageWriter/zeroAhead(window:limit:)``).
-    /// That window only speeds up later fdatasyncs, so failing to write it fails nothing: the
-    /// segment goes on without it (a real I/O error shows in the fdatasync that follows).
-    static func flush(_ writer: inout PageWriter, options: WALOptions, instruments: WALInstruments) throws(StorageError) {
-        let zeros = options.zeroFillAhead > 0
-        try writer.flush(paddingWithin: options.unsafeNoSync && zeros ? options.segmentSize : 0)
-        if !options.unsafeNoSync && zeros {
-            do {
-                try writer.zeroAhead(window: options.zeroFillAhead, limit: options.segmentSize)
-            } catch {
-                writer.stopZeroing()
-                options.logger.debug("zeros ahead of the records not written", metadata: ["path": "\(writer.file.path)", "error": "\(error)"])
-            }
-        }
-        instruments.bytesWritten.increment(by: writer.takeWrittenCount())
     }
 
     /// fdatasync with timing, the slow-sync warning and the fsync metric.

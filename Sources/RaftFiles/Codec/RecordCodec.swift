@@ -35,10 +35,85 @@ public struct DecodedRecord: Hashable, Sendable {
     }
 }
 
+/// How ``RecordCodec/decodeLogRecord(_:entryData:)`` treats an entry's data.
+public enum EntryDataMode: Hashable, Sendable {
+    /// Whole entries: the data is decoded and copied out of the record.
+    case copy
+    /// Index and term only: the data is neither copied nor decoded (the log still verifies the
+    /// checksum that covers it).
+    case skip
+}
+
+/// One record as a log reads it (``RecordCodec/decodeLogRecord(_:entryData:)``): the record,
+/// or for an entry read without its data only its position, with what its writer stored to
+/// verify it.
+public struct DecodedLogRecord: Hashable, Sendable {
+    /// What a record decoded to.
+    public enum Body: Hashable, Sendable {
+        /// An entry, data included (``EntryDataMode/copy``).
+        case entry(Entry)
+        /// An entry read without its data (``EntryDataMode/skip``): its index and term.
+        case entryIndexAndTerm(index: UInt64, term: UInt64)
+        /// Any record but an entry; never ``LogRecord/entry(_:)``.
+        case other(LogRecord)
+    }
+
+    /// The record.
+    public var body: Body
+    /// The checksum stored in the record (for ``LogRecord/crc(_:)`` the value itself), as
+    /// ``DecodedRecord/checksum``.
+    public var checksum: UInt32
+    /// Where the record's payload lies in the decoded bytes, as ``DecodedRecord/payload``:
+    /// the bytes the checksum covers, an entry's data included even when it was not copied.
+    public var payload: Range<Int>
+
+    /// A record read as `body`, with its stored checksum and the range of its payload.
+    public init(body: Body, checksum: UInt32, payload: Range<Int>) {
+        self.body = body
+        self.checksum = checksum
+        self.payload = payload
+    }
+
+    /// The whole record; `nil` for an entry read without its data.
+    public var record: LogRecord? {
+        switch body {
+        case .entry(let entry): .entry(entry)
+        case .entryIndexAndTerm: nil
+        case .other(let record): record
+        }
+    }
+}
+
+/// What ``RecordCodec/frameEntries(_:into:crc:byteBudget:)`` wrote.
+public struct FramedEntries: Hashable, Sendable {
+    /// How many entries, from the first, were framed.
+    public var entryCount: Int
+    /// How many bytes their frames take, from the start of the buffer (a multiple of 8).
+    public var byteCount: Int
+    /// How far into the buffer anything was stored: at least ``byteCount``, at most the
+    /// buffer's size. The bytes between ``byteCount`` and this hold unspecified values; the
+    /// rest of the buffer is unchanged.
+    public var storedCount: Int
+    /// When no entry was written although there was one: the room that takes the first one
+    /// (more than the buffer had). Otherwise 0.
+    public var neededCount: Int
+
+    /// A result of `entryCount` entries in `byteCount` bytes, stores reaching `storedCount`,
+    /// and the room the first entry needs when none fitted (`neededCount`, else 0).
+    public init(entryCount: Int, byteCount: Int, storedCount: Int, neededCount: Int = 0) {
+        self.entryCount = entryCount
+        self.byteCount = byteCount
+        self.storedCount = storedCount
+        self.neededCount = neededCount
+    }
+}
+
 /// How a durable log's records, and whole snapshots, become bytes.
 ///
-/// The log owns framing (lengths, padding, alignment) and the checksum chain; the codec owns
-/// the bytes inside a frame. Backends: `ProtobufRecordCodec` (byte-for-byte etcd) and the
+/// The log owns framing (lengths, padding, alignment; ``RecordFraming``) and the checksum
+/// chain; the codec owns the bytes inside a frame, and writes whole frames only in its entry
+/// fast path, ``frameEntries(_:into:crc:byteBudget:)``, where the framing and the chain
+/// (CRC32C) are part of the contract. Backends: `ProtobufRecordCodec` (byte-for-byte etcd) and the
 /// compressing decorator `LZ4RecordCodec`.
 ///
 /// ## Implementation requirements
@@ -63,6 +138,23 @@ public struct DecodedRecord: Hashable, Sendable {
 ///   streamed; the streamed decoder hands back exactly the data, in order, whatever the chunking.
 /// - Codecs whose logs another codec must refuse (because it would misread them) have a
 ///   ``formatName``; a log stores it and refuses to open with a codec of another name.
+/// - ``frameEntries(_:into:crc:byteBudget:)``, when not `nil`, writes for each entry it
+///   takes exactly the frame ``RecordFraming/append(_:encodedBy:crc:to:)`` appends for
+///   `.entry(entry)` (``encode(_:into:checksum:)``'s bytes, framed, the CRC32C chain continued),
+///   stops where its documentation says, and stores nothing past what it reports.
+/// - ``decodeLogRecord(_:entryData:)`` gives what ``decode(_:)`` gives (record, checksum, payload
+///   range; with ``EntryDataMode/skip`` an entry's index and term only) for every input `decode`
+///   accepts, and with ``EntryDataMode/copy`` throws exactly when `decode` throws.
+///
+/// ## Fast paths
+///
+/// A log calls ``frameEntries(_:into:crc:byteBudget:)`` once per run of entries and
+/// ``decodeLogRecord(_:entryData:)`` once per record it reads. Their defaults are correct for
+/// every codec: no write fast path (`nil`, so the log frames ``encode(_:into:checksum:)``'s
+/// bytes record by record) and ``decode(_:)`` for reading. A codec implements them to encode
+/// entries straight into the log's buffer and to read entries without copying what is not
+/// wanted; `RaftStorageTesting.RecordCodecConformance` checks them against the plain
+/// requirements.
 public protocol RecordCodec: Sendable {
     /// The name a log written with this codec records, or `nil` for etcd's plain format.
     var formatName: String? { get }
@@ -91,6 +183,63 @@ public protocol RecordCodec: Sendable {
 
     /// A streaming decoder for snapshots, or `nil` when this codec cannot stream (the default).
     func makeSnapshotDecoder() -> (any SnapshotStreamDecoder)?
+
+    /// Writes framed entry records for a run of `entries`, in order, straight into `buffer`,
+    /// continuing the log's running checksum; `nil` (the default) when the codec has no such
+    /// fast path, and the log then frames ``encode(_:into:checksum:)``'s bytes record by record.
+    ///
+    /// Whether the result is `nil` depends on the codec only, never on the arguments: a codec
+    /// with a fast path returns a value for every call, even with no entries or no room.
+    ///
+    /// Contract, when not `nil`:
+    ///
+    /// - The frames of `entries[0..<entryCount]` fill `buffer[0..<byteCount]`, back to back,
+    ///   each byte for byte what ``RecordFraming/append(_:encodedBy:crc:to:)`` appends for
+    ///   `.entry(entry)`: a length word, the bytes ``encode(_:into:checksum:)`` writes for the
+    ///   entry when its `checksum` closure continues the running CRC32C over the payload and
+    ///   returns the new value (`CRC32C.update`), and zero padding to a multiple of 8. `crc`
+    ///   is the running CRC32C before the first entry and, on return, after the last one
+    ///   written (unchanged when none was).
+    /// - It stops after the first frame that brings `byteCount` to `byteBudget` or more (so at
+    ///   most one entry is written when `byteBudget` is 0 or less), and before an entry whose
+    ///   frame might not fit in the rest of `buffer`. It may stop for room only when that
+    ///   entry's frame and 64 more bytes do not fit: a codec may need that much slack for wide
+    ///   stores. Otherwise it writes every entry.
+    /// - It never stores outside `buffer`. Bytes from `byteCount` up to `storedCount` may have
+    ///   been overwritten with unspecified values; bytes from `storedCount` on are unchanged.
+    /// - When `entries` is not empty and not even the first entry fits, `entryCount`,
+    ///   `byteCount` and `storedCount` are 0 and `neededCount`, larger than `buffer.count`, is
+    ///   room that certainly takes it: a call with a buffer of `neededCount` bytes writes at
+    ///   least that entry. Otherwise `neededCount` is 0.
+    ///
+    /// - Parameters:
+    ///   - entries: the entries to frame, from the first.
+    ///   - buffer: where the frames go, from its start; its contents on entry do not matter.
+    ///   - crc: the running CRC32C, continued over each payload written.
+    ///   - byteBudget: how many bytes of frames are enough: no frame is started once that many
+    ///     have been written.
+    func frameEntries(
+        _ entries: UnsafeBufferPointer<Entry>, into buffer: UnsafeMutableRawBufferPointer, crc: inout UInt32, byteBudget: Int
+    ) -> FramedEntries?
+
+    /// Decodes one record that fills `bytes` exactly (the bytes between a frame's length word
+    /// and its padding), for a log reading its records; the caller verifies the checksum.
+    ///
+    /// The default calls ``decode(_:)``. Whatever `entryData` says, the result's
+    /// ``DecodedLogRecord/checksum`` and ``DecodedLogRecord/payload`` are those `decode(_:)`
+    /// gives (the payload range covers an entry's data even when it is not copied), and a
+    /// record that is not an entry is ``DecodedLogRecord/Body/other(_:)`` with the record
+    /// `decode(_:)` gives. An entry is:
+    ///
+    /// - with ``EntryDataMode/copy``, ``DecodedLogRecord/Body/entry(_:)`` with the entry
+    ///   `decode(_:)` gives, data included; decoding throws exactly when `decode(_:)` does;
+    /// - with ``EntryDataMode/skip``, ``DecodedLogRecord/Body/entryIndexAndTerm(index:term:)``
+    ///   with its index and term, the data neither copied nor transformed. Decoding may then
+    ///   accept an entry whose data `decode(_:)` would reject (the data is still covered by
+    ///   the checksum the caller verifies), and otherwise throws when `decode(_:)` does.
+    ///
+    /// - Throws: what `decode(_:)` throws for bytes that are not a record.
+    func decodeLogRecord(_ bytes: UnsafeRawBufferPointer, entryData: EntryDataMode) throws(StorageError) -> DecodedLogRecord
 }
 
 extension RecordCodec {
@@ -101,6 +250,27 @@ extension RecordCodec {
     public func makeSnapshotEncoder(metadata: SnapshotMetadata, dataCount: Int) -> (any SnapshotStreamEncoder)? { nil }
 
     public func makeSnapshotDecoder() -> (any SnapshotStreamDecoder)? { nil }
+
+    /// No write fast path: `nil`, so the log frames ``encode(_:into:checksum:)``'s bytes record
+    /// by record.
+    public func frameEntries(
+        _ entries: UnsafeBufferPointer<Entry>, into buffer: UnsafeMutableRawBufferPointer, crc: inout UInt32, byteBudget: Int
+    ) -> FramedEntries? {
+        nil
+    }
+
+    /// ``decode(_:)``, with an entry reduced to its index and term for ``EntryDataMode/skip``.
+    public func decodeLogRecord(_ bytes: UnsafeRawBufferPointer, entryData: EntryDataMode) throws(StorageError) -> DecodedLogRecord {
+        let decoded = try decode(bytes)
+        switch decoded.record {
+        case .entry(let entry) where entryData == .skip:
+            return DecodedLogRecord(body: .entryIndexAndTerm(index: entry.index, term: entry.term), checksum: decoded.checksum, payload: decoded.payload)
+        case .entry(let entry):
+            return DecodedLogRecord(body: .entry(entry), checksum: decoded.checksum, payload: decoded.payload)
+        default:
+            return DecodedLogRecord(body: .other(decoded.record), checksum: decoded.checksum, payload: decoded.payload)
+        }
+    }
 
     /// Decodes one record from an array.
     public func decode(_ bytes: [UInt8]) throws(StorageError) -> DecodedRecord {

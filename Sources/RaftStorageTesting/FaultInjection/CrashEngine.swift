@@ -1,4 +1,3 @@
-public import Testing
 import RaftStorage
 
 /// What a crash-point enumeration covered.
@@ -31,7 +30,7 @@ public struct FaultConsistencyReport: Sendable, Hashable {
 
 /// A named sequence of steps for a crash-consistency checker (``LogCrashConsistency``,
 /// ``SnapshotCrashConsistency``, ``StorageCrashConsistency``).
-public struct CrashWorkload<Step: Sendable>: Sendable, CustomTestStringConvertible, CustomStringConvertible {
+public struct CrashWorkload<Step: Sendable>: Sendable, CustomStringConvertible {
     /// What the workload does, for test names and problem reports.
     public let name: String
     /// The steps, run in order.
@@ -43,16 +42,8 @@ public struct CrashWorkload<Step: Sendable>: Sendable, CustomTestStringConvertib
         self.steps = steps
     }
 
-    /// The name, for test names.
-    public var testDescription: String { name }
-    /// The name, for problem reports.
+    /// The name, for test names (as a test argument) and problem reports.
     public var description: String { name }
-}
-
-/// Records an issue at `sourceLocation` for each problem an exploration found; returns its report.
-func recordingProblems<Report>(_ result: (Report, [String]), at sourceLocation: SourceLocation) -> Report {
-    for problem in result.1 { Issue.record(Comment(rawValue: problem), sourceLocation: sourceLocation) }
-    return result.0
 }
 
 /// A workload step the crash engine treats specially.

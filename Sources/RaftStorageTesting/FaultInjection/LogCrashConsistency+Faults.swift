@@ -1,5 +1,4 @@
 import RaftStorage
-public import Testing
 
 extension LogCrashConsistency {
     /// What a fault enumeration covered.
@@ -24,12 +23,14 @@ extension LogCrashConsistency {
     public func checkFaults(
         _ workload: Workload,
         faults: [FaultInjectingFileSystem.Fault] = defaultFaults,
-        sourceLocation: SourceLocation = #_sourceLocation
+        fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
     ) throws -> FaultReport {
-        recordingProblems(try exploreFaults(workload, faults: faults), at: sourceLocation)
+        ConformanceReporting.recording(
+            try exploreFaults(workload, faults: faults),
+            caller: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column), step: CheckLocation())
     }
 
-    /// ``checkFaults(_:faults:sourceLocation:)`` returning the problems, one line each.
+    /// ``checkFaults(_:faults:fileID:filePath:line:column:)`` returning the problems, one line each.
     public func exploreFaults(_ workload: Workload, faults: [FaultInjectingFileSystem.Fault] = defaultFaults) throws -> (FaultReport, [String]) {
         try engine.exploreFaults(workload.name, workload.steps, faults: faults)
     }

@@ -1,5 +1,4 @@
 public import RaftStorage
-public import Testing
 
 /// Crash-point enumeration for durable ``RaftStorage/LogStore``s: runs a workload, crashes the
 /// file system after every one of its operations in turn (and with each
@@ -20,6 +19,12 @@ public import Testing
 ///
 /// `open` must create the store when the file system holds none, and open (repairing if it
 /// must) the one it holds otherwise - which is what a node does on every start.
+///
+/// `check` and `checkFaults` report each problem through ``ConformanceReporting``: as an issue of
+/// the running Swift Testing test, at the line that called them. From XCTest, call them inside
+/// ``ConformanceReporting/withReporter(_:_:)`` with a reporter that calls `XCTFail`
+/// (`withReporter({ issue in XCTFail("\(issue)") }) { ... }`); `explore` and `exploreFaults` return
+/// the problems instead.
 public struct LogCrashConsistency<Store: LogStore>: Sendable {
     /// Creates the store on an empty file system, or opens (recovers) the one it holds.
     public let open: @Sendable (FaultInjectingFileSystem) throws -> Store
@@ -41,9 +46,11 @@ public struct LogCrashConsistency<Store: LogStore>: Sendable {
     public func check(
         _ workload: Workload,
         outcomes: [FaultInjectingFileSystem.CrashOutcome] = defaultOutcomes,
-        sourceLocation: SourceLocation = #_sourceLocation
+        fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
     ) throws -> Report {
-        recordingProblems(try explore(workload, outcomes: outcomes), at: sourceLocation)
+        ConformanceReporting.recording(
+            try explore(workload, outcomes: outcomes),
+            caller: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column), step: CheckLocation())
     }
 
     /// The crash outcomes tried at each crash point by default: unsynced writes dropped, kept,

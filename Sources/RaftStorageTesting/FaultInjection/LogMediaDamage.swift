@@ -1,5 +1,4 @@
 public import RaftStorage
-public import Testing
 
 /// Media-damage checks for durable ``RaftStorage/LogStore``s: damage that no crash makes - a flipped
 /// bit, a zeroed sector, a damaged record length word - applied to a log that was written, synced
@@ -27,6 +26,12 @@ public import Testing
 /// let report = try checker.check(LogMediaDamage<WALLogStore<ProtobufRecordCodec>>.cases(records: records),
 ///                                image: image, acknowledged: acknowledged)
 /// ```
+///
+/// `check` reports each problem through ``ConformanceReporting``: as an issue of the running Swift
+/// Testing test, at the line that called it. From XCTest, call it inside
+/// ``ConformanceReporting/withReporter(_:_:)`` with a reporter that calls `XCTFail`
+/// (`withReporter({ issue in XCTFail("\(issue)") }) { ... }`); `explore` returns the problems
+/// instead.
 public struct LogMediaDamage<Store: LogStore>: Sendable {
     /// Opens (recovers) the store the file system holds.
     public let open: @Sendable (FaultInjectingFileSystem) throws -> Store
@@ -93,12 +98,14 @@ public struct LogMediaDamage<Store: LogStore>: Sendable {
     @discardableResult
     public func check(
         _ cases: [MediaDamageCase], image: FaultInjectingFileSystem, acknowledged: AcknowledgedLog,
-        sourceLocation: SourceLocation = #_sourceLocation
+        fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
     ) throws -> MediaDamageReport {
-        recordingProblems(try explore(cases, image: image, acknowledged: acknowledged), at: sourceLocation)
+        ConformanceReporting.recording(
+            try explore(cases, image: image, acknowledged: acknowledged),
+            caller: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column), step: CheckLocation())
     }
 
-    /// ``check(_:image:acknowledged:sourceLocation:)`` returning the problems, one line each.
+    /// ``check(_:image:acknowledged:fileID:filePath:line:column:)`` returning the problems, one line each.
     public func explore(_ cases: [MediaDamageCase], image: FaultInjectingFileSystem, acknowledged: AcknowledgedLog) throws -> (MediaDamageReport, [String]) {
         var report = MediaDamageReport()
         var problems: [String] = []

@@ -1,5 +1,4 @@
 public import RaftStorage
-public import Testing
 
 /// Crash-point enumeration for durable ``RaftStorage/SnapshotStore``s: runs a workload of saves,
 /// loads and retention, crashes the file system after every one of its operations in turn (with
@@ -20,6 +19,12 @@ public import Testing
 /// `open` must create the store when the file system holds none and open it otherwise.
 /// `filePath` names the file that holds a snapshot, for the ``damageWorkloads`` (which flip
 /// bytes in it, as a failing disk would); without it those workloads throw.
+///
+/// `check` and `checkFaults` report each problem through ``ConformanceReporting``: as an issue of
+/// the running Swift Testing test, at the line that called them. From XCTest, call them inside
+/// ``ConformanceReporting/withReporter(_:_:)`` with a reporter that calls `XCTFail`
+/// (`withReporter({ issue in XCTFail("\(issue)") }) { ... }`); `explore` returns the problems
+/// instead.
 public struct SnapshotCrashConsistency<Store: SnapshotStore>: Sendable {
     /// Creates the store on an empty file system, or opens the one it holds.
     public let open: @Sendable (FaultInjectingFileSystem) throws -> Store
@@ -50,28 +55,32 @@ public struct SnapshotCrashConsistency<Store: SnapshotStore>: Sendable {
     public func check(
         _ workload: Workload,
         outcomes: [FaultInjectingFileSystem.CrashOutcome] = defaultOutcomes,
-        sourceLocation: SourceLocation = #_sourceLocation
+        fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
     ) throws -> CrashConsistencyReport {
-        recordingProblems(try explore(workload, outcomes: outcomes), at: sourceLocation)
+        ConformanceReporting.recording(
+            try explore(workload, outcomes: outcomes),
+            caller: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column), step: CheckLocation())
     }
 
-    /// ``check(_:outcomes:sourceLocation:)`` returning the problems, one line each.
+    /// ``check(_:outcomes:fileID:filePath:line:column:)`` returning the problems, one line each.
     public func explore(
         _ workload: Workload, outcomes: [FaultInjectingFileSystem.CrashOutcome] = defaultOutcomes
     ) throws -> (CrashConsistencyReport, [String]) {
         try engine(for: workload).explore(workload.name, workload.steps, outcomes: outcomes)
     }
 
-    /// Fault enumeration (see ``LogCrashConsistency/checkFaults(_:faults:sourceLocation:)``):
+    /// Fault enumeration (see ``LogCrashConsistency/checkFaults(_:faults:fileID:filePath:line:column:)``):
     /// each fsync, write and preallocation failing in turn; the store is reopened, the step
     /// retried, and after a final power failure every acknowledged save must load.
     @discardableResult
     public func checkFaults(
         _ workload: Workload,
         faults: [FaultInjectingFileSystem.Fault] = FaultInjectingFileSystem.Fault.standard,
-        sourceLocation: SourceLocation = #_sourceLocation
+        fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
     ) throws -> FaultConsistencyReport {
-        recordingProblems(try engine(for: workload).exploreFaults(workload.name, workload.steps, faults: faults), at: sourceLocation)
+        ConformanceReporting.recording(
+            try engine(for: workload).exploreFaults(workload.name, workload.steps, faults: faults),
+            caller: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column), step: CheckLocation())
     }
 
     private func engine(for workload: Workload) throws -> CrashEngine<SnapshotModel<Store>> {

@@ -1,5 +1,4 @@
 public import RaftStorage
-public import Testing
 
 /// Crash-point enumeration for ``RaftStorage/Storage`` as a whole (a durable log store and a
 /// durable snapshot store composed): runs a raft-like workload - Ready batches, local snapshots
@@ -26,6 +25,12 @@ public import Testing
 ///
 /// `open` must create the storage on an empty file system (including any parent directory the
 /// stores expect, durably) and recover it otherwise - what a node does on every start.
+///
+/// `check` and `checkFaults` report each problem through ``ConformanceReporting``: as an issue of
+/// the running Swift Testing test, at the line that called them. From XCTest, call them inside
+/// ``ConformanceReporting/withReporter(_:_:)`` with a reporter that calls `XCTFail`
+/// (`withReporter({ issue in XCTFail("\(issue)") }) { ... }`); `explore` returns the problems
+/// instead.
 public struct StorageCrashConsistency<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
     /// Creates the storage on an empty file system, or recovers the one it holds.
     public let open: @Sendable (FaultInjectingFileSystem) throws -> Storage<Log, Snapshots>
@@ -44,28 +49,32 @@ public struct StorageCrashConsistency<Log: LogStore, Snapshots: SnapshotStore>: 
     public func check(
         _ workload: Workload,
         outcomes: [FaultInjectingFileSystem.CrashOutcome] = FaultInjectingFileSystem.CrashOutcome.standard,
-        sourceLocation: SourceLocation = #_sourceLocation
+        fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
     ) throws -> CrashConsistencyReport {
-        recordingProblems(try explore(workload, outcomes: outcomes), at: sourceLocation)
+        ConformanceReporting.recording(
+            try explore(workload, outcomes: outcomes),
+            caller: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column), step: CheckLocation())
     }
 
-    /// ``check(_:outcomes:sourceLocation:)`` returning the problems, one line each.
+    /// ``check(_:outcomes:fileID:filePath:line:column:)`` returning the problems, one line each.
     public func explore(
         _ workload: Workload, outcomes: [FaultInjectingFileSystem.CrashOutcome] = FaultInjectingFileSystem.CrashOutcome.standard
     ) throws -> (CrashConsistencyReport, [String]) {
         try engine.explore(workload.name, workload.steps, outcomes: outcomes)
     }
 
-    /// Fault enumeration (see ``LogCrashConsistency/checkFaults(_:faults:sourceLocation:)``):
+    /// Fault enumeration (see ``LogCrashConsistency/checkFaults(_:faults:fileID:filePath:line:column:)``):
     /// each fsync, write and preallocation failing in turn; the storage is reopened, the step
     /// retried, and after a final power failure nothing acknowledged may be missing.
     @discardableResult
     public func checkFaults(
         _ workload: Workload,
         faults: [FaultInjectingFileSystem.Fault] = FaultInjectingFileSystem.Fault.standard,
-        sourceLocation: SourceLocation = #_sourceLocation
+        fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
     ) throws -> FaultConsistencyReport {
-        recordingProblems(try engine.exploreFaults(workload.name, workload.steps, faults: faults), at: sourceLocation)
+        ConformanceReporting.recording(
+            try engine.exploreFaults(workload.name, workload.steps, faults: faults),
+            caller: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column), step: CheckLocation())
     }
 
     private var engine: CrashEngine<StorageModel<Log, Snapshots>> {

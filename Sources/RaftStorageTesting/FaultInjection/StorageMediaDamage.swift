@@ -1,18 +1,17 @@
 public import RaftStorage
-public import Testing
 
 /// Media-damage checks for snapshot files, through a composed ``RaftStorage/Storage`` and through
 /// the snapshot store alone: a flipped bit or a zeroed sector at the start, in the middle and at
 /// the end of each snapshot file of a storage that was written, synced and closed cleanly, one
 /// case at a time, each on its own copy of the disk.
 ///
-/// The invariant through `Storage` (``checkStorage(_:image:acknowledged:sourceLocation:)``):
+/// The invariant through `Storage` (``checkStorage(_:image:acknowledged:fileID:filePath:line:column:)``):
 /// recovery returns the acknowledged HardState (term, vote, commit), a snapshot that loads with
 /// its acknowledged data, and every acknowledged entry after it - the newest snapshot, or an
 /// older one when the damaged newest file was set aside (no longer listed, and reported in
 /// `recovery.actions`) - or fails with a damage error naming the damaged file and an offset.
 ///
-/// Through the store (``checkSnapshotStore(_:image:acknowledged:sourceLocation:)``):
+/// Through the store (``checkSnapshotStore(_:image:acknowledged:fileID:filePath:line:column:)``):
 /// `loadNewest(matching:)` of the damaged snapshot returns it with exactly its acknowledged data,
 /// or nothing with the file set aside (no longer listed), or throws a damage error naming the
 /// file and an offset; every other snapshot stays listed.
@@ -20,6 +19,12 @@ public import Testing
 /// Give the storage room: no compaction (`retainedEntries` above the workload's last index) and
 /// no snapshot removed (`retainedSnapshots` above their number), so that recovery can go back to
 /// an older snapshot.
+///
+/// `checkStorage` and `checkSnapshotStore` report each problem through ``ConformanceReporting``: as
+/// an issue of the running Swift Testing test, at the line that called them. From XCTest, call them
+/// inside ``ConformanceReporting/withReporter(_:_:)`` with a reporter that calls `XCTFail`
+/// (`withReporter({ issue in XCTFail("\(issue)") }) { ... }`); `exploreStorage` and
+/// `exploreSnapshotStore` return the problems instead.
 public struct StorageMediaDamage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
     /// Opens (recovers) the log the file system holds, creating what it needs.
     public let openLog: @Sendable (FaultInjectingFileSystem) throws -> Log
@@ -82,12 +87,14 @@ public struct StorageMediaDamage<Log: LogStore, Snapshots: SnapshotStore>: Senda
     @discardableResult
     public func checkStorage(
         _ cases: [MediaDamageCase], image: FaultInjectingFileSystem, acknowledged: AcknowledgedStorage,
-        sourceLocation: SourceLocation = #_sourceLocation
+        fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
     ) throws -> MediaDamageReport {
-        recordingProblems(try exploreStorage(cases, image: image, acknowledged: acknowledged), at: sourceLocation)
+        ConformanceReporting.recording(
+            try exploreStorage(cases, image: image, acknowledged: acknowledged),
+            caller: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column), step: CheckLocation())
     }
 
-    /// ``checkStorage(_:image:acknowledged:sourceLocation:)`` returning the problems, one line each.
+    /// ``checkStorage(_:image:acknowledged:fileID:filePath:line:column:)`` returning the problems, one line each.
     public func exploreStorage(_ cases: [MediaDamageCase], image: FaultInjectingFileSystem, acknowledged: AcknowledgedStorage) throws -> (MediaDamageReport, [String]) {
         try explore(cases, image: image) { disk, damaged in recoverStorage(disk, damaged, acknowledged) }
     }
@@ -150,12 +157,14 @@ public struct StorageMediaDamage<Log: LogStore, Snapshots: SnapshotStore>: Senda
     @discardableResult
     public func checkSnapshotStore(
         _ cases: [MediaDamageCase], image: FaultInjectingFileSystem, acknowledged: AcknowledgedStorage,
-        sourceLocation: SourceLocation = #_sourceLocation
+        fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
     ) throws -> MediaDamageReport {
-        recordingProblems(try exploreSnapshotStore(cases, image: image, acknowledged: acknowledged), at: sourceLocation)
+        ConformanceReporting.recording(
+            try exploreSnapshotStore(cases, image: image, acknowledged: acknowledged),
+            caller: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column), step: CheckLocation())
     }
 
-    /// ``checkSnapshotStore(_:image:acknowledged:sourceLocation:)`` returning the problems, one
+    /// ``checkSnapshotStore(_:image:acknowledged:fileID:filePath:line:column:)`` returning the problems, one
     /// line each.
     public func exploreSnapshotStore(_ cases: [MediaDamageCase], image: FaultInjectingFileSystem, acknowledged: AcknowledgedStorage) throws -> (MediaDamageReport, [String]) {
         try explore(cases, image: image) { disk, damaged in loadDamaged(disk, damaged, acknowledged) }

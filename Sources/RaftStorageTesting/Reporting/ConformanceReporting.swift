@@ -2,9 +2,13 @@ import RaftStorage
 
 /// Where a conformance check sits: a step inside the kit, or the caller's line that ran it.
 public struct CheckLocation: Hashable, Sendable, CustomStringConvertible {
+    /// The file's module-qualified name, `Module/File.swift`, as `#fileID` gives it.
     public var fileID: String
+    /// The file's full path, as `#filePath` gives it.
     public var filePath: String
+    /// The line, 1 for the first.
     public var line: Int
+    /// The column, 1 for the first.
     public var column: Int
 
     /// The location of the code that writes `CheckLocation()` (or passes the defaults on).
@@ -27,6 +31,7 @@ public struct ConformanceIssue: Sendable, CustomStringConvertible {
     /// The step inside the kit that failed, when it is not the caller's line.
     public var step: CheckLocation?
 
+    /// An issue saying `message`, reported at `caller`, found by the check at `step`.
     public init(message: String, caller: CheckLocation, step: CheckLocation? = nil) {
         self.message = message
         self.caller = caller
@@ -41,17 +46,25 @@ public struct ConformanceIssue: Sendable, CustomStringConvertible {
 
 /// Where the conformance kit reports failed checks.
 ///
-/// The kit's checks never stop at the first failure: like `#expect`, each one reports and the
-/// case goes on. Under Swift Testing, failures are recorded as issues of the running test with
-/// no set-up. Any other runner installs a reporter around its calls, for example from XCTest:
+/// The kit's checks never stop at the first failure: like a Swift Testing expectation, each one
+/// reports and the case goes on. Under Swift Testing, failures are recorded as issues of the
+/// running test, at the line that ran the suite, with no set-up. Any other runner installs a
+/// reporter around its calls, for example XCTest:
 ///
 /// ```swift
-/// try ConformanceReporting.withReporter({ issue in
-///     XCTFail(issue.description, file: StaticString(issue.caller.filePath), line: UInt(issue.caller.line))
-/// }) {
-///     try LogStoreConformance(makeStore: { MemoryLogStore() }).run()
+/// final class MyLogTests: XCTestCase {
+///     func testConformance() throws {
+///         try ConformanceReporting.withReporter({ issue in XCTFail("\(issue) (run from \(issue.caller))") }) {
+///             try LogStoreConformance(makeStore: { MemoryLogStore() }).run()
+///         }
+///     }
 /// }
 /// ```
+///
+/// A reporter installed takes precedence: inside ``withReporter(_:_:)`` nothing is recorded as
+/// a Swift Testing issue, even when a Swift Testing test is running. Checks are made on the
+/// task that called the suite (work the kit runs on other threads hands its findings back to
+/// that task first), so the reporter sees every one of them.
 ///
 /// A check that fails with neither Swift Testing running nor a reporter installed stops the
 /// process with the failure's text: a conformance failure is never dropped silently.
@@ -102,5 +115,12 @@ public enum ConformanceReporting {
         } catch {
             record("\(what()): expected a StorageError \(code), got \(error)", caller: caller, step: step)
         }
+    }
+
+    /// Reports each of `problems` (one line each, as the checkers' `explore` methods return
+    /// them) and returns `report`.
+    static func recording<Report>(_ result: (Report, [String]), caller: CheckLocation, step: CheckLocation? = nil) -> Report {
+        for problem in result.1 { record(problem, caller: caller, step: step) }
+        return result.0
     }
 }

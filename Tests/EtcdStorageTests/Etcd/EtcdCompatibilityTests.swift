@@ -1,8 +1,8 @@
-import EtcdTestSupport
 import EtcdStorage
 import Foundation
 import RaftStorage
 import RaftFiles
+import TestSupport
 import Testing
 
 private typealias EtcdLog = WAL<ProtobufRecordCodec>

@@ -1,5 +1,5 @@
-import EtcdTestSupport
 import Foundation
+import TestSupport
 import Testing
 
 /// The harness itself: it runs the real binaries and reports missing ones clearly.

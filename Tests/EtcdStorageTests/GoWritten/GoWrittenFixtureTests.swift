@@ -2,6 +2,7 @@ import EtcdStorage
 import Foundation
 import RaftStorage
 import RaftFiles
+import TestSupport
 import Testing
 
 private typealias EtcdLog = WAL<ProtobufRecordCodec>
@@ -181,14 +182,20 @@ func expectError(
 
 /// A writable copy of a fixture's WAL directory in a temporary directory.
 struct FixtureCopy {
-    let root: String
-    var path: String { root + "/wal" }
+    let directory: TemporaryDirectory
+    /// The copied WAL directory.
+    let path: String
 
     init(_ fixture: GoFixture) throws {
-        root = FileManager.default.temporaryDirectory.path + "/go-fixture-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: fixture.walPath, toPath: path)
+        let directory = TemporaryDirectory("go-fixture")
+        do {
+            path = try directory.copy(fixture.walPath, as: "wal")
+        } catch {
+            directory.remove()
+            throw error
+        }
+        self.directory = directory
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: root) }
+    func remove() { directory.remove() }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -27,12 +28,7 @@ final class ChildProcess {
 
     /// The built `CrashWorker` next to the test bundle (override: `RAFTSTORE_CRASH_WORKER`).
     static var crashWorker: String {
-        if let path = ProcessInfo.processInfo.environment["RAFTSTORE_CRASH_WORKER"] { return path }
-        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var directory = URL(fileURLWithPath: me).deletingLastPathComponent()
-        // On Darwin the test bundle's executable sits inside <name>.xctest/Contents/MacOS.
-        while directory.path.contains(".xctest") { directory.deleteLastPathComponent() }
-        return directory.appendingPathComponent("CrashWorker").path
+        ProcessInfo.processInfo.environment["RAFTSTORE_CRASH_WORKER"] ?? PackagePaths.builtExecutable("CrashWorker")
     }
 
     /// The next line, or `nil` at the end of the output or when `deadline` passes first.

@@ -5,6 +5,7 @@ import Logging
 import RaftStorage
 import RaftFiles
 import RaftStorageTesting
+import TestSupport
 import Testing
 
 /// Real process crashes: a `CrashWorker` child appends durably through the WAL and reports each
@@ -52,7 +53,7 @@ struct ProcessCrashTests {
         let worker = ChildProcess.crashWorker
         try #require(FileManager.default.isExecutableFile(atPath: worker), "CrashWorker is not built at \(worker): run `swift build --build-tests`")
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("member/wal")
         var random = SeededGenerator(seed: UInt64(ProcessInfo.processInfo.environment["RAFTSTORE_CRASH_SEED"].flatMap(UInt64.init) ?? 7))
         var acknowledged = Acknowledged()
@@ -115,7 +116,7 @@ struct ProcessCrashTests {
     func killedStorage(snapshots kind: String) throws {
         let worker = ChildProcess.crashWorker
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("member")
         var random = SeededGenerator(seed: kind == "lz4" ? 17 : 13)
         var acknowledged = Acknowledged()
@@ -174,7 +175,7 @@ struct ProcessCrashTests {
     func secondProcessIsLocked() throws {
         let worker = ChildProcess.crashWorker
         let directory = TemporaryDirectory()
-        defer { directory.cleanup() }
+        defer { directory.remove() }
         let path = directory.file("wal")
         try WALLogStore.open(at: path, options: Self.options).close()
 

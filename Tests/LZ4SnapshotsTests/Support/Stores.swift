@@ -3,6 +3,7 @@ import Foundation
 import LZ4Snapshots
 import RaftStorage
 import RaftFiles
+import TestSupport
 import Testing
 
 /// `ProtobufRecordCodec` without its streaming encoder and decoder, to run the stores' paths for

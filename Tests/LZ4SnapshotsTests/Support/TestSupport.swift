@@ -1,47 +1,6 @@
 import Foundation
 import RaftStorage
-import RaftFiles
 import Testing
-
-/// A fresh, empty temporary directory; `remove()` deletes it.
-struct TemporaryDirectory {
-    let path: String
-
-    init(_ label: String = "snap") {
-        path = FileManager.default.temporaryDirectory.path + "/raftstore-\(label)-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func remove() {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    /// The names in the directory, sorted.
-    func names() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
-    }
-}
-
-/// Runs `body` with a temporary directory that is removed afterwards.
-func withTemporaryDirectory<R>(_ label: String = "snap", _ body: (TemporaryDirectory) throws -> R) rethrows -> R {
-    let directory = TemporaryDirectory(label)
-    defer { directory.remove() }
-    return try body(directory)
-}
-
-func readBytes(_ path: String) throws -> [UInt8] {
-    Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-}
-
-/// Writes a file without fsync (Foundation's `Data.write` fsyncs, which makes tests that write
-/// thousands of damaged files slow).
-func writeBytes(_ bytes: [UInt8], to path: String) throws {
-    let file = try PosixFileSystem().open(path, [.write, .create, .truncate], permissions: 0o600)
-    defer { try? file.close() }
-    try bytes.withRawBytes { (raw) throws(StorageError) in try file.write(raw, at: 0) }
-}
 
 /// The outcome of running a program.
 struct ProgramResult {

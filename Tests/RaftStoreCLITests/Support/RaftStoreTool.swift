@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs the built `raftstore` executable, as a user would: the exit code and both outputs.
@@ -14,17 +15,7 @@ struct RaftStoreTool {
     }
 
     /// The executable next to the test bundle (`swift build --build-tests` builds both).
-    static let path: String = {
-        let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        var candidates = [here.deletingLastPathComponent().appendingPathComponent("raftstore").path]
-        #if os(Linux)
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            candidates.insert(URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("raftstore").path, at: 0)
-        }
-        #endif
-        candidates.append(Fixtures.packageRoot + "/.build/debug/raftstore")
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
-    }()
+    static let path = PackagePaths.builtExecutable("raftstore")
 
     /// Runs `raftstore arguments...`, feeding `input` on standard input.
     static func run(_ arguments: [String], input: Data? = nil, timeout: Double = 120) throws -> Result {

@@ -1,8 +1,7 @@
 // A real etcd server for tests: started on 127.0.0.1 with free ports and a temporary data
 // directory, driven with etcdctl, killed like a crash, restarted on the same directory.
 //
-// Self-contained on purpose (Foundation and the C library only, nothing from this package): a
-// test-support target that every test target running real etcd imports.
+// Part of TestSupport, the helpers the test targets share (see TemporaryDirectory.swift).
 
 public import Foundation
 
@@ -46,7 +45,7 @@ public struct EtcdBinaries: Sendable {
         case .v3_4:
             return try locate(version, etcd: environment["ETCD34_BIN"] ?? "/usr/bin/etcd")
         case .v3_5:
-            return try locate(version, etcd: environment["ETCD35_BIN"] ?? packageRoot + "/.build-etcd/etcd-3.5.1/etcd")
+            return try locate(version, etcd: environment["ETCD35_BIN"] ?? PackagePaths.root + "/.build-etcd/etcd-3.5.1/etcd")
         }
     }
 
@@ -70,13 +69,6 @@ public struct EtcdBinaries: Sendable {
         // distribution's package, whose patch release differs between distributions.
         print("[etcd] \(version.rawValue) tests run \(etcd): \(firstLine)")
         return EtcdBinaries(version: version, etcd: etcd, etcdctl: etcdctl, versionLine: firstLine)
-    }
-
-    /// The package root, found from this file's path (Tests/EtcdTestSupport/EtcdServer.swift).
-    public static var packageRoot: String {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import LZ4Snapshots
 import MemoryStore
 import RaftStorage
+import TestSupport
 import Testing
 
 // README snippet: backend swap
@@ -23,12 +24,12 @@ func makeStorage(log: any LogStore, snapshots: any SnapshotStore) throws -> Stor
 }
 // end of README snippet
 
+/// Here rather than with the core's tests, so the core's test target needs no disk backend.
 @Suite("README")
 struct ReadmeSnippetTests {
     /// The README shows the snippet above verbatim, so the README never shows code that does not compile.
     @Test func readmeShowsTheCompiledSnippet() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let readme = try String(contentsOf: URL(fileURLWithPath: PackagePaths.root + "/README.md"), encoding: .utf8)
         let source = try String(contentsOf: URL(fileURLWithPath: #filePath), encoding: .utf8)
         let snippet = try #require(source.components(separatedBy: "// README snippet: backend swap\n").dropFirst().first?
             .components(separatedBy: "// end of README snippet").first)
@@ -42,12 +43,12 @@ struct ReadmeSnippetTests {
         try erased.save(hardState: HardState(term: 1, vote: 1, commit: 1), entries: [Entry(term: 1, index: 1, data: [1])])
         #expect(try typed.entries(in: 1..<2) == erased.entries(in: 1..<2))
 
-        let directory = FileManager.default.temporaryDirectory.path + "/readme-snippet-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let durable = try makeDurableStorage(in: directory)
+        let directory = TemporaryDirectory("readme-snippet")
+        defer { directory.remove() }
+        let durable = try makeDurableStorage(in: directory.path)
         try durable.save(hardState: HardState(term: 1, vote: 1, commit: 1), entries: [Entry(term: 1, index: 1, data: [1])])
         try durable.close()
-        let reopened = try makeDurableStorage(in: directory)
+        let reopened = try makeDurableStorage(in: directory.path)
         #expect(try reopened.entries(in: 1..<2) == typed.entries(in: 1..<2))
         try reopened.close()
     }
