@@ -268,16 +268,16 @@ package struct EntrySlots: LogSlots, Sendable {
 /// entry. Readers add entries in order until it is full, so nothing past the limit is loaded.
 package struct EntryPage {
     /// The size limit; `.max` for none.
-    package let maxBytes: UInt64
+    package var maxBytes: UInt64 { budget.maxBytes }
     /// The entries taken so far.
     package private(set) var entries: [Entry] = []
-    /// Their total size, counted only under a limit.
-    private var used: UInt64 = 0
+    /// raft's size rule, applied to the entries taken.
+    private var budget: EntrySizeBudget
     /// Set once an entry did not fit: every later one is refused too.
     package private(set) var isFull = false
 
     package init(maxBytes: UInt64) {
-        self.maxBytes = maxBytes
+        self.budget = EntrySizeBudget(maxBytes: maxBytes)
     }
 
     /// Takes `entry` when it fits (the first one always does); returns `false`, and takes
@@ -285,12 +285,9 @@ package struct EntryPage {
     @discardableResult
     package mutating func add(_ entry: Entry) -> Bool {
         guard !isFull else { return false }
-        if maxBytes != .max {
-            used += UInt64(entry.encodedSize)
-            if !entries.isEmpty && used > maxBytes {
-                isFull = true
-                return false
-            }
+        guard budget.take(entry) else {
+            isFull = true
+            return false
         }
         entries.append(entry)
         return true

@@ -8,14 +8,36 @@ public func limitSize(_ entries: [Entry], maxBytes: UInt64) -> [Entry] {
 /// How many leading entries of `entries` fit in `maxBytes` under raft's rule
 /// (always at least one); for callers that build the result lazily.
 public func limitedCount<C: RandomAccessCollection>(_ entries: C, maxBytes: UInt64) -> Int where C.Element == Entry {
-    guard !entries.isEmpty else { return 0 }
     guard maxBytes != .max else { return entries.count }
-    var total: UInt64 = 0
+    var budget = EntrySizeBudget(maxBytes: maxBytes)
     var count = 0
     for entry in entries {
-        total += UInt64(entry.encodedSize)
-        if count > 0 && total > maxBytes { break }
+        guard budget.take(entry) else { break }
         count += 1
     }
     return count
+}
+
+/// raft's size rule, written once: entries are taken in order while their total
+/// ``Entry/encodedSize`` stays at most `maxBytes`, but the first is always taken.
+package struct EntrySizeBudget {
+    /// The size limit; `.max` for none.
+    package let maxBytes: UInt64
+    /// The total size of the entries taken, counted only under a limit.
+    private var used: UInt64 = 0
+    private var takenAny = false
+
+    package init(maxBytes: UInt64) {
+        self.maxBytes = maxBytes
+    }
+
+    /// Takes `entry` when it fits after those taken so far; `false` when it does not.
+    package mutating func take(_ entry: Entry) -> Bool {
+        if maxBytes != .max {
+            used += UInt64(entry.encodedSize)
+            guard !takenAny || used <= maxBytes else { return false }
+        }
+        takenAny = true
+        return true
+    }
 }

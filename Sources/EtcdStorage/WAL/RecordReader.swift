@@ -31,13 +31,9 @@ struct RecordPosition {
 /// One record as ``RecordReader`` hands it out: cheap to pass around (no path), with the
 /// entry's data only when asked for.
 struct ReadRecord {
-    enum Body {
-        case entry(Entry)
-        /// An entry read without its data (``RecordReader/EntryBodies``).
-        case entryMetadata(EntryMetadata)
-        /// Any record but an entry.
-        case other(LogRecord)
-    }
+    /// The codec's own result, handed on as it is: converting it to another enum cost an
+    /// outlined copy of the entry per record on the replay's hot path.
+    typealias Body = DecodedLogRecord.Body
 
     /// Which of the reader's files holds the record.
     var fileIndex: Int
@@ -57,7 +53,7 @@ struct ReadRecord {
     var record: LogRecord? {
         switch body {
         case .entry(let entry): .entry(entry)
-        case .entryMetadata: nil
+        case .entryIndexAndTerm: nil
         case .other(let record): record
         }
     }
@@ -241,16 +237,8 @@ struct RecordReader<Codec: RecordCodec> {
         } catch {
             throw decodeFailure(error, raw, context: context)
         }
-        let result: ReadRecord.Body
-        var isCRC = false
-        switch decoded.body {
-        case .entry(let entry): result = .entry(entry)
-        case .entryIndexAndTerm(let index, let term): result = .entryMetadata(EntryMetadata(index: index, term: term))
-        case .other(.entry(let entry)): result = .entry(entry)
-        case .other(let record):
-            if case .crc = record { isCRC = true }
-            result = .other(record)
-        }
+        let isCRC: Bool
+        if case .other(.crc) = decoded.body { isCRC = true } else { isCRC = false }
         if !isCRC {
             guard decoded.payload.lowerBound >= 0, decoded.payload.upperBound <= bytes.count else {
                 throw StorageError(.corrupt, "codec reported a payload outside the record", offset: Int64(context.start))
@@ -258,7 +246,9 @@ struct RecordReader<Codec: RecordCodec> {
         }
         let payload = isCRC ? UnsafeRawBufferPointer(rebasing: bytes[0..<0]) : UnsafeRawBufferPointer(rebasing: bytes[decoded.payload])
         try verify(isCRC, checksum: decoded.checksum, payload: payload, raw, running: &running, context: context)
-        return (result, decoded.checksum)
+        // A codec that breaks the requirement and returns an entry as `other` is still read right.
+        if case .other(.entry(let entry)) = decoded.body { return (.entry(entry), decoded.checksum) }
+        return (decoded.body, decoded.checksum)
     }
 
     /// A record that does not decode: the codec's error located in the file.

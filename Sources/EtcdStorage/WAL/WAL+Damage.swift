@@ -49,7 +49,7 @@ extension WAL {
         do throws(StorageError) {
             while let read = try reader.next() {
                 switch read.body {
-                case .entryMetadata(let entry): lastIndex = entry.index
+                case .entryIndexAndTerm(let index, _): lastIndex = index
                 case .entry(let entry): lastIndex = entry.index
                 case .other(.hardState(let recorded)): state = recorded
                 case .other(.snapshot(let marker)): markers.append(marker)

@@ -188,7 +188,7 @@ extension WAL {
                     } catch {
                         throw error.at(path: reader.currentPath, offset: Int64(read.offset))
                     }
-                case .entry, .entryMetadata, .other: break
+                case .entry, .entryIndexAndTerm, .other: break
                 }
             }
         } catch where error.code == .unexpectedEnd {

@@ -199,7 +199,8 @@ extension WALReplay {
                     } else if log.truncatesAtBoundary(index: entry.index) {
                         try sink.restart(at: log.boundary)
                     }
-                case .entryMetadata(let entry):
+                case .entryIndexAndTerm(let index, let term):
+                    let entry = EntryMetadata(index: index, term: term)
                     replay.highestIndex = max(replay.highestIndex, entry.index)
                     if try log.accept(index: entry.index, term: entry.term, at: position, in: reader) {
                         try sink.append(entry, at: position)
