@@ -27,7 +27,7 @@ public import RaftFiles
 ///
 /// Thread safety: every call may come from any thread; saves of different snapshots may run
 /// concurrently.
-public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore {
+public final class LZ4SnapshotStore<Codec: SnapshotCodec>: StreamingSnapshotStore {
     /// The file-name suffix of these snapshot files.
     public static var fileSuffix: String { ".snap.lz4" }
     /// How many snapshots ``retainNewest()`` keeps: etcd's `--max-snapshots` default.
@@ -166,7 +166,7 @@ public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore 
     /// atomically, holding at most a few 1 MiB blocks in memory. Chunks of 1 MiB or more are
     /// compressed straight from the caller's memory.
     ///
-    /// A codec that cannot stream (``RaftStorage/RecordCodec/makeSnapshotEncoder(metadata:dataCount:)``
+    /// A codec that cannot stream (``RaftFiles/SnapshotCodec/makeSnapshotEncoder(metadata:dataCount:)``
     /// returns `nil`) makes this gather the data in memory and save it whole.
     ///
     /// - Throws: ``RaftStorage/StorageError/Code/invalidArgument`` for an empty snapshot (index 0) or when
@@ -220,7 +220,7 @@ public final class LZ4SnapshotStore<Codec: RecordCodec>: StreamingSnapshotStore 
     /// pieces of up to 256 KiB; see ``RaftStorage/StreamingSnapshotStore``. Every checksum (the frame's and the
     /// codec's) is verified before the metadata is returned.
     ///
-    /// A codec that cannot stream (``RaftStorage/RecordCodec/makeSnapshotDecoder()`` returns `nil`) makes
+    /// A codec that cannot stream (``RaftFiles/SnapshotCodec/makeSnapshotDecoder()`` returns `nil`) makes
     /// this decompress the whole content into memory first.
     public func loadNewest(
         matching markers: [SnapshotMarker]?,

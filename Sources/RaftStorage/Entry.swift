@@ -67,7 +67,7 @@ public struct Entry: Hashable, Sendable, CustomStringConvertible {
 
 /// The number of bytes a protobuf base-128 varint of `value` takes.
 @inlinable
-public func varintLength(_ value: UInt64) -> Int {
+package func varintLength(_ value: UInt64) -> Int {
     // One byte per started group of 7 bits; zero still takes one byte.
     (64 - (value | 1).leadingZeroBitCount + 6) / 7
 }

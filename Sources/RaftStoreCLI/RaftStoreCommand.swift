@@ -1,4 +1,4 @@
-public import ArgumentParser
+package import ArgumentParser
 import RaftStorage
 
 /// The `raftstore` command: inspect, check, repair, convert and benchmark etcd-compatible raft
@@ -6,9 +6,9 @@ import RaftStorage
 ///
 /// Run it through ``RaftStoreMain/run(_:)``, which maps every failure to one line on standard
 /// error and the exit codes in ``ExitStatus``.
-public struct RaftStoreCommand: ParsableCommand {
+package struct RaftStoreCommand: ParsableCommand {
     /// The subcommands and the help text.
-    public static let configuration = CommandConfiguration(
+    package static let configuration = CommandConfiguration(
         commandName: "raftstore",
         abstract: "Inspect, verify, repair, convert and benchmark etcd-compatible raft storage.",
         discussion: """
@@ -20,10 +20,10 @@ public struct RaftStoreCommand: ParsableCommand {
     )
 
     /// Creates the command (argument parsing fills it in).
-    public init() {}
+    package init() {}
 
     /// Without a subcommand: a usage error.
-    public func run() throws {
+    package func run() throws {
         throw CLIError.usage("missing subcommand: one of demo, wal, snap, inspect, bench")
     }
 }

@@ -1,8 +1,8 @@
 import RaftStorage
 
-/// How a WAL records which ``RaftStorage/RecordCodec`` wrote it (see `Docs/OnDiskFormat.md`).
+/// How a WAL records which ``RaftFiles/RecordCodec`` wrote it (see `Docs/OnDiskFormat.md`).
 ///
-/// A codec with a ``RaftStorage/RecordCodec/formatName`` writes its name in front of the application's
+/// A codec with a ``RaftFiles/RecordCodec/formatName`` writes its name in front of the application's
 /// metadata, inside every metadata record:
 ///
 ///     00 "raftstore-codec:" <name, UTF-8> 00 <flag> [metadata]

@@ -7,7 +7,7 @@ extension SegmentWindow {
     ///
     /// Reads backwards in chunks through a buffer of its own, so the window's records stay loaded.
     ///
-    /// Only the parts the file system says may hold data are read (``RaftStorage/StorageFile/dataRanges(in:)``):
+    /// Only the parts the file system says may hold data are read (``RaftFiles/StorageFile/dataRanges(in:)``):
     /// the never-written rest of a preallocated segment costs nothing.
     func endOfData(in range: Range<Int>) throws(StorageError) -> Int {
         guard !range.isEmpty else { return range.lowerBound }

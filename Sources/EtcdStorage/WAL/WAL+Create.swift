@@ -23,7 +23,7 @@ extension WAL {
     ///   - directory: the WAL directory; created with missing parents when it does not exist.
     ///   - metadata: opaque application data recorded at the start of every segment
     ///     (etcd stores its node and cluster id). With a codec that has a
-    ///     ``RaftStorage/RecordCodec/formatName``, the name is recorded in front of it.
+    ///     ``RaftFiles/RecordCodec/formatName``, the name is recorded in front of it.
     ///   - codec: the record encoding; `ProtobufRecordCodec` for etcd's.
     ///   - options: I/O, segment size, sync mode, logging and metrics.
     /// - Throws: ``RaftStorage/StorageError/Code/alreadyExists`` when `directory` holds a WAL or other

@@ -108,7 +108,7 @@ public struct FramedEntries: Hashable, Sendable {
     }
 }
 
-/// How a durable log's records, and whole snapshots, become bytes.
+/// How a durable log's records become bytes (and, as a ``SnapshotCodec``, whole snapshots).
 ///
 /// The log owns framing (lengths, padding, alignment; ``RecordFraming``) and the checksum
 /// chain; the codec owns the bytes inside a frame, and writes whole frames only in its entry
@@ -121,21 +121,15 @@ public struct FramedEntries: Hashable, Sendable {
 /// `RaftStorageTesting.RecordCodecConformance` checks every rule below.
 ///
 /// - ``decode(_:)`` of what ``encode(_:into:checksum:)`` wrote gives back the same record,
-///   and the checksum the closure returned; ``decodeSnapshot(_:)`` of
-///   ``encodeSnapshot(_:into:)``'s output gives back the same snapshot.
-/// - Decoding any bytes (flipped bits, truncation, garbage) either throws a ``StorageError``
-///   (``StorageError/Code/corrupt`` or ``StorageError/Code/crcMismatch``) or returns a
+///   and the checksum the closure returned; and the ``SnapshotCodec`` requirements hold.
+/// - Decoding any bytes (flipped bits, truncation, garbage) either throws a ``RaftStorage/StorageError``
+///   (``RaftStorage/StorageError/Code/corrupt`` or ``RaftStorage/StorageError/Code/crcMismatch``) or returns a
 ///   well-formed value; it never traps, and whatever a length field claims, no single
 ///   allocation is larger than 4 times the input's size or 1 MiB + 64 KiB, whichever is more
 ///   (data that really decompresses to more takes its decompressed size). This package's codecs
 ///   are measured against that bound on hostile input (`AllocationBoundTests`).
 /// - ``encode(_:into:checksum:)`` calls `checksum` exactly once, with the record's payload,
 ///   except for ``LogRecord/crc(_:)`` records, which carry their own value.
-/// - ``snapshotFraming(of:)``, when not `nil`, gives `prefix + data + suffix` equal to
-///   ``encodeSnapshot(_:into:)``'s output.
-/// - A codec that streams snapshots (``makeSnapshotEncoder(metadata:dataCount:)`` and
-///   ``makeSnapshotDecoder()`` not `nil`) decodes, whole and streamed, what it encodes whole and
-///   streamed; the streamed decoder hands back exactly the data, in order, whatever the chunking.
 /// - Codecs whose logs another codec must refuse (because it would misread them) have a
 ///   ``formatName``; a log stores it and refuses to open with a codec of another name.
 /// - ``frameEntries(_:into:crc:byteBudget:)``, when not `nil`, writes for each entry it
@@ -155,7 +149,7 @@ public struct FramedEntries: Hashable, Sendable {
 /// entries straight into the log's buffer and to read entries without copying what is not
 /// wanted; `RaftStorageTesting.RecordCodecConformance` checks them against the plain
 /// requirements.
-public protocol RecordCodec: Sendable {
+public protocol RecordCodec: SnapshotCodec {
     /// The name a log written with this codec records, or `nil` for etcd's plain format.
     var formatName: String? { get }
 
@@ -165,24 +159,6 @@ public protocol RecordCodec: Sendable {
 
     /// Decodes one record that fills `bytes` exactly. The caller verifies the checksum.
     func decode(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> DecodedRecord
-
-    /// Appends the encoding of a whole snapshot, including its own checksum, to `buffer`.
-    func encodeSnapshot(_ snapshot: Snapshot, into buffer: inout [UInt8])
-
-    /// Decodes and verifies a whole snapshot.
-    func decodeSnapshot(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> Snapshot
-
-    /// The encoding of `snapshot` split around its data, so a store can write the data without
-    /// copying it: `prefix`, the data, then `suffix` are exactly ``encodeSnapshot(_:into:)``'s
-    /// bytes. `nil` (the default) when the codec cannot split its encoding that way.
-    func snapshotFraming(of snapshot: Snapshot) -> SnapshotFraming?
-
-    /// A streaming encoder for a snapshot of `metadata` with `dataCount` data bytes, or `nil`
-    /// when this codec cannot stream (the default); stores then hold the whole snapshot in memory.
-    func makeSnapshotEncoder(metadata: SnapshotMetadata, dataCount: Int) -> (any SnapshotStreamEncoder)?
-
-    /// A streaming decoder for snapshots, or `nil` when this codec cannot stream (the default).
-    func makeSnapshotDecoder() -> (any SnapshotStreamDecoder)?
 
     /// Writes framed entry records for a run of `entries`, in order, straight into `buffer`,
     /// continuing the log's running checksum; `nil` (the default) when the codec has no such
@@ -245,12 +221,6 @@ public protocol RecordCodec: Sendable {
 extension RecordCodec {
     public var formatName: String? { nil }
 
-    public func snapshotFraming(of snapshot: Snapshot) -> SnapshotFraming? { nil }
-
-    public func makeSnapshotEncoder(metadata: SnapshotMetadata, dataCount: Int) -> (any SnapshotStreamEncoder)? { nil }
-
-    public func makeSnapshotDecoder() -> (any SnapshotStreamDecoder)? { nil }
-
     /// No write fast path: `nil`, so the log frames ``encode(_:into:checksum:)``'s bytes record
     /// by record.
     public func frameEntries(
@@ -275,10 +245,5 @@ extension RecordCodec {
     /// Decodes one record from an array.
     public func decode(_ bytes: [UInt8]) throws(StorageError) -> DecodedRecord {
         try bytes.withRawBytes { (raw) throws(StorageError) in try decode(raw) }
-    }
-
-    /// Decodes a snapshot from an array.
-    public func decodeSnapshot(_ bytes: [UInt8]) throws(StorageError) -> Snapshot {
-        try bytes.withRawBytes { (raw) throws(StorageError) in try decodeSnapshot(raw) }
     }
 }

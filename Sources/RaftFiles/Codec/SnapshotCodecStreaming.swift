@@ -2,13 +2,13 @@ public import RaftStorage
 
 // MARK: - Codec side
 
-/// The streaming form of ``RecordCodec/encodeSnapshot(_:into:)``.
+/// The streaming form of ``SnapshotCodec/encodeSnapshot(_:into:)``.
 ///
 /// The encoding is ``prefix()``, then the snapshot data unchanged, then ``suffix()``. The store
 /// writes the data itself and shows it to the encoder through ``update(_:)`` so the encoder can
 /// checksum it. The bytes may differ from `encodeSnapshot`'s (etcd's format, for one, can only
 /// place its checksum after the data when streaming), but
-/// ``RecordCodec/decodeSnapshot(_:)-(UnsafeRawBufferPointer)`` and the codec's
+/// ``SnapshotCodec/decodeSnapshot(_:)-(UnsafeRawBufferPointer)`` and the codec's
 /// ``SnapshotStreamDecoder`` read both.
 public protocol SnapshotStreamEncoder {
     /// The bytes before the data; called once, first.
@@ -21,7 +21,7 @@ public protocol SnapshotStreamEncoder {
     mutating func suffix() -> [UInt8]
 }
 
-/// The streaming form of ``RecordCodec/decodeSnapshot(_:)-(UnsafeRawBufferPointer)``.
+/// The streaming form of ``SnapshotCodec/decodeSnapshot(_:)-(UnsafeRawBufferPointer)``.
 ///
 /// Fed the encoded bytes in chunks of any size (split anywhere, even inside a varint), it hands
 /// back the snapshot data within them and verifies everything in ``finish()``.
@@ -31,7 +31,7 @@ public protocol SnapshotStreamEncoder {
 public protocol SnapshotStreamDecoder {
     /// Decodes the next encoded bytes, passing the data bytes among them to `data`, in order.
     ///
-    /// - Throws: ``StorageError/Code/corrupt`` for malformed input, with the offset in the
+    /// - Throws: ``RaftStorage/StorageError/Code/corrupt`` for malformed input, with the offset in the
     ///   encoded stream; whatever `data` throws.
     mutating func decode(
         _ bytes: UnsafeRawBufferPointer,
@@ -41,9 +41,9 @@ public protocol SnapshotStreamDecoder {
     /// Checks that the encoding ended where it should and that its checksums match, and returns
     /// what was decoded besides the data.
     ///
-    /// - Throws: ``StorageError/Code/unexpectedEnd`` for a truncated encoding,
-    ///   ``StorageError/Code/crcMismatch`` for a checksum that does not match,
-    ///   ``StorageError/Code/corrupt`` otherwise.
+    /// - Throws: ``RaftStorage/StorageError/Code/unexpectedEnd`` for a truncated encoding,
+    ///   ``RaftStorage/StorageError/Code/crcMismatch`` for a checksum that does not match,
+    ///   ``RaftStorage/StorageError/Code/corrupt`` otherwise.
     mutating func finish() throws(StorageError) -> StreamedSnapshot
 
     /// The data size the encoding announces, once the decoder has seen it; a hint for reserving
@@ -56,7 +56,7 @@ extension SnapshotStreamDecoder {
     public var announcedDataCount: Int? { nil }
 }
 
-/// A snapshot's encoding split around its data (``RecordCodec/snapshotFraming(of:)``).
+/// A snapshot's encoding split around its data (``SnapshotCodec/snapshotFraming(of:)``).
 public struct SnapshotFraming: Hashable, Sendable {
     /// The bytes before the data.
     public var prefix: [UInt8]
@@ -74,7 +74,7 @@ public struct SnapshotFraming: Hashable, Sendable {
 public struct StreamedSnapshot: Hashable, Sendable {
     /// The snapshot's metadata.
     public var metadata: SnapshotMetadata
-    /// The number of data bytes, or `nil` when the encoding had no data field (``Snapshot/data``
+    /// The number of data bytes, or `nil` when the encoding had no data field (``RaftStorage/Snapshot/data``
     /// is `nil`, not empty).
     public var dataCount: Int?
 

@@ -1,4 +1,4 @@
-public import RaftStorage
+package import RaftStorage
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -11,7 +11,7 @@ var currentErrno: Int32 { errno }
 
 extension StorageError {
     /// An `.io` error for a failed system call, carrying the current `errno`.
-    public static func systemCall(_ call: String, path: String? = nil, offset: Int64? = nil, errno code: Int32 = currentErrno) -> StorageError {
+    package static func systemCall(_ call: String, path: String? = nil, offset: Int64? = nil, errno code: Int32 = currentErrno) -> StorageError {
         StorageError(.io, "\(call) failed", path: path, offset: offset, errno: code)
     }
 }

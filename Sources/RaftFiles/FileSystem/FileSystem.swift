@@ -10,10 +10,10 @@ public import RaftStorage
 ///
 /// ## Implementation requirements
 ///
-/// - Every method reports failure as a ``StorageError`` naming the path (code
-///   ``StorageError/Code/io`` with the errno, ``StorageError/Code/notFound`` for a missing file,
-///   ``StorageError/Code/alreadyExists`` for an exclusive create of an existing one,
-///   ``StorageError/Code/locked`` from ``StorageFile/lock(wait:)`` when another holder has it).
+/// - Every method reports failure as a ``RaftStorage/StorageError`` naming the path (code
+///   ``RaftStorage/StorageError/Code/io`` with the errno, ``RaftStorage/StorageError/Code/notFound`` for a missing file,
+///   ``RaftStorage/StorageError/Code/alreadyExists`` for an exclusive create of an existing one,
+///   ``RaftStorage/StorageError/Code/locked`` from ``StorageFile/lock(wait:)`` when another holder has it).
 /// - A rename, creation or removal is durable only after ``syncDirectory(_:)`` of the directory
 ///   that holds the name; data is durable only after ``StorageFile/sync()`` or
 ///   ``StorageFile/syncData()``.
@@ -54,7 +54,7 @@ public struct OpenOptions: OptionSet, Hashable, Sendable {
     public static let write = OpenOptions(rawValue: 1 << 1)
     /// Create the file when it does not exist.
     public static let create = OpenOptions(rawValue: 1 << 2)
-    /// With `.create`: fail with ``StorageError/Code/alreadyExists`` when it exists.
+    /// With `.create`: fail with ``RaftStorage/StorageError/Code/alreadyExists`` when it exists.
     public static let exclusive = OpenOptions(rawValue: 1 << 3)
     /// Cut the file to zero length.
     public static let truncate = OpenOptions(rawValue: 1 << 4)
@@ -79,7 +79,7 @@ public struct FileInfo: Hashable, Sendable {
 
 /// An open file. All I/O is positional (`pread`/`pwrite`), so a file has no cursor to share.
 ///
-/// Closing releases any lock. Using a file after ``close()`` throws ``StorageError/Code/closed``.
+/// Closing releases any lock. Using a file after ``close()`` throws ``RaftStorage/StorageError/Code/closed``.
 public protocol StorageFile: AnyObject, Sendable {
     var path: String { get }
 
@@ -105,7 +105,7 @@ public protocol StorageFile: AnyObject, Sendable {
     func syncData() throws(StorageError)
 
     /// Takes an exclusive lock on the whole file. With `wait: false` it throws
-    /// ``StorageError/Code/locked`` at once when another open file holds it, even one in this
+    /// ``RaftStorage/StorageError/Code/locked`` at once when another open file holds it, even one in this
     /// process. Closing the file releases it.
     func lock(wait: Bool) throws(StorageError)
 

@@ -17,7 +17,7 @@ import Synchronization
 /// - Locks: open-file-description locks (`F_OFD_SETLK`) on Linux, which conflict even between
 ///   two opens in one process, so a second writer in the same process is refused too; `flock`
 ///   elsewhere or where OFD locks are unsupported. A lock ends when the file is closed. A lock
-///   held elsewhere is retried for about 40 ms before ``StorageError/Code/locked`` is reported.
+///   held elsewhere is retried for about 40 ms before ``RaftStorage/StorageError/Code/locked`` is reported.
 public struct PosixFileSystem: FileSystem {
     /// The process's own file system.
     public init() {}

@@ -157,7 +157,7 @@ package final class SnapshotDirectory: Sendable {
 
     /// Checks that the snapshot read from a file is the one its name says.
     ///
-    /// - Throws: ``StorageError/Code/corrupt`` when (index, term) differ, or for a snapshot at
+    /// - Throws: ``RaftStorage/StorageError/Code/corrupt`` when (index, term) differ, or for a snapshot at
     ///   index 0 (which stands for no snapshot and is never saved).
     package static func check(_ metadata: SnapshotMetadata, against marker: SnapshotMarker) throws(StorageError) {
         guard metadata.index != 0 else {

@@ -2,7 +2,7 @@ public import RaftStorage
 public import RaftFiles
 import Synchronization
 
-/// An in-memory ``RaftStorage/FileSystem`` that simulates crashes and injects faults, for testing that a
+/// An in-memory ``RaftFiles/FileSystem`` that simulates crashes and injects faults, for testing that a
 /// durable backend never loses what it acknowledged.
 ///
 /// - Crashes: ``crash(_:)`` throws away everything not yet durable - file contents not synced,

@@ -1,7 +1,7 @@
 public import RaftStorage
 public import RaftFiles
 
-/// A ``RaftStorage/FileSystem`` that passes every call to ``base``: a wrapper conforms and
+/// A ``RaftFiles/FileSystem`` that passes every call to ``base``: a wrapper conforms and
 /// implements only the calls it changes (to fail, slow down, record or drop them).
 ///
 /// ```swift
@@ -38,7 +38,7 @@ extension ForwardingFileSystem {
     public func info(_ path: String) throws(StorageError) -> FileInfo? { try base.info(path) }
 }
 
-/// A ``RaftStorage/StorageFile`` that passes every call to ``base``: the files a
+/// A ``RaftFiles/StorageFile`` that passes every call to ``base``: the files a
 /// ``ForwardingFileSystem`` opens, implementing only the calls the wrapper changes.
 public protocol ForwardingStorageFile: StorageFile {
     /// Where every call the wrapper does not implement goes.

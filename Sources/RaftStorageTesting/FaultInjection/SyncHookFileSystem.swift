@@ -1,7 +1,7 @@
 public import RaftStorage
 public import RaftFiles
 
-/// A ``RaftStorage/FileSystem`` that forwards every call to another one, except that each sync
+/// A ``RaftFiles/FileSystem`` that forwards every call to another one, except that each sync
 /// goes through a hook first: to count fsyncs, slow them down, block them, fail them, or skip them.
 ///
 /// A backend's tests use it to check how often the backend syncs (group commit: one fdatasync per
@@ -18,11 +18,11 @@ public import RaftFiles
 public struct SyncHookFileSystem: ForwardingFileSystem {
     /// The sync call a hook is asked about.
     public enum Sync: Sendable, Hashable {
-        /// ``RaftStorage/StorageFile/sync()`` (fsync) of a file.
+        /// ``RaftFiles/StorageFile/sync()`` (fsync) of a file.
         case file
-        /// ``RaftStorage/StorageFile/syncData()`` (fdatasync) of a file.
+        /// ``RaftFiles/StorageFile/syncData()`` (fdatasync) of a file.
         case data
-        /// ``RaftStorage/FileSystem/syncDirectory(_:)`` (fsync of a directory).
+        /// ``RaftFiles/FileSystem/syncDirectory(_:)`` (fsync of a directory).
         case directory
     }
 
