@@ -52,13 +52,8 @@ struct Probe {
 // MARK: - Bytes
 
 func varint(_ value: UInt64) -> [UInt8] {
-    var value = value
     var bytes: [UInt8] = []
-    while value >= 0x80 {
-        bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
-        value >>= 7
-    }
-    bytes.append(UInt8(value))
+    bytes.appendVarint(value)
     return bytes
 }
 

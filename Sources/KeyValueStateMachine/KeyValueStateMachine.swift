@@ -55,10 +55,10 @@ public struct KeyValueStateMachine: Hashable, Sendable {
 enum SnapshotCoding {
     static func encode(_ values: [String: String]) -> [UInt8] {
         var out: [UInt8] = []
-        appendVarint(UInt64(values.count), to: &out)
+        out.appendVarint(UInt64(values.count))
         for key in values.keys.sorted() {
             for text in [key, values[key]!] {
-                appendVarint(UInt64(text.utf8.count), to: &out)
+                out.appendVarint(UInt64(text.utf8.count))
                 out.append(contentsOf: text.utf8)
             }
         }
@@ -80,26 +80,9 @@ enum SnapshotCoding {
         return values
     }
 
-    private static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
-        var value = value
-        while value >= 0x80 {
-            out.append(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        out.append(UInt8(value))
-    }
-
     private static func readVarint(_ bytes: [UInt8], _ offset: inout Int) throws(StorageError) -> UInt64 {
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while offset < bytes.count, shift < 64 {
-            let byte = bytes[offset]
-            offset += 1
-            value |= UInt64(byte & 0x7F) << shift
-            if byte < 0x80 { return value }
-            shift += 7
-        }
-        throw corrupt("truncated or overlong length", offset)
+        guard let value = bytes.readVarint(at: &offset) else { throw corrupt("truncated or overlong length", offset) }
+        return value
     }
 
     private static func readString(_ bytes: [UInt8], _ offset: inout Int) throws(StorageError) -> String {

@@ -64,10 +64,3 @@ public struct Entry: Hashable, Sendable, CustomStringConvertible {
         "Entry(index: \(index), term: \(term), type: \(type), \(data.map { "\($0.count) bytes" } ?? "no data"))"
     }
 }
-
-/// The number of bytes a protobuf base-128 varint of `value` takes.
-@inlinable
-package func varintLength(_ value: UInt64) -> Int {
-    // One byte per started group of 7 bits; zero still takes one byte.
-    (64 - (value | 1).leadingZeroBitCount + 6) / 7
-}

@@ -1,3 +1,4 @@
+import RaftStorage
 // Protobuf wire-format writing, by hand: see ProtobufRecordCodec for why.
 
 /// Protobuf wire types.
@@ -11,16 +12,6 @@ enum WireType: UInt8 {
 }
 
 extension Array where Element == UInt8 {
-    @inline(__always)
-    mutating func appendVarint(_ value: UInt64) {
-        var value = value
-        while value >= 0x80 {
-            append(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        append(UInt8(value))
-    }
-
     @inline(__always)
     mutating func appendTag(_ field: UInt8, _ wireType: WireType) {
         // Every field number used here is below 16, so a tag is one byte.

@@ -1,3 +1,5 @@
+import RaftFiles
+
 /// The name of a WAL segment, `%016x-%016x.wal`: sequence number and the raft index of the
 /// first entry the segment was expected to hold (Docs/OnDiskFormat.md, Directory and segment files).
 public struct SegmentName: Hashable, Sendable, Comparable, CustomStringConvertible {
@@ -17,35 +19,18 @@ public struct SegmentName: Hashable, Sendable, Comparable, CustomStringConvertib
     public init?(fileName: String) {
         let utf8 = Array(fileName.utf8)
         guard utf8.count == 37, utf8[16] == UInt8(ascii: "-"), fileName.hasSuffix(".wal"),
-              let sequence = Self.hex(utf8[0..<16]), let index = Self.hex(utf8[17..<33])
+              let sequence = parseHex16(utf8[0..<16]), let index = parseHex16(utf8[17..<33])
         else { return nil }
         self.sequence = sequence
         self.index = index
     }
 
     /// The file name, e.g. `0000000000000001-0000000000000021.wal`.
-    public var fileName: String { Self.hex16(sequence) + "-" + Self.hex16(index) + ".wal" }
+    public var fileName: String { hex16(sequence) + "-" + hex16(index) + ".wal" }
 
     public var description: String { fileName }
 
     public static func < (lhs: SegmentName, rhs: SegmentName) -> Bool {
         (lhs.sequence, lhs.index) < (rhs.sequence, rhs.index)
-    }
-
-    private static func hex(_ digits: ArraySlice<UInt8>) -> UInt64? {
-        var value: UInt64 = 0
-        for digit in digits {
-            switch digit {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = value << 4 | UInt64(digit - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = value << 4 | UInt64(digit - UInt8(ascii: "a") + 10)
-            default: return nil
-            }
-        }
-        return value
-    }
-
-    private static func hex16(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
     }
 }

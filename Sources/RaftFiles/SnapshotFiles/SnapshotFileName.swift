@@ -1,7 +1,8 @@
 package import RaftStorage
 // File names of the file-based snapshot stores: etcd's `%016x-%016x` of term and index, plus the
 // store's suffix (`.snap`, `.snap.lz4`). Package-visible so EtcdStorage and LZ4Snapshots share one
-// strict parser without it becoming public API.
+// strict parser without it becoming public API; the WAL's segment names use the same two
+// helpers for their numbers.
 
 extension SnapshotMarker {
     /// `<term>-<index><suffix>`, each number as 16 lower-case hex digits (etcd's naming).
@@ -22,12 +23,14 @@ extension SnapshotMarker {
     }
 }
 
-private func hex16(_ value: UInt64) -> String {
+/// `value` as 16 lower-case hex digits, as etcd names its files.
+package func hex16(_ value: UInt64) -> String {
     let digits = String(value, radix: 16)
     return String(repeating: "0", count: 16 - digits.count) + digits
 }
 
-private func parseHex16(_ digits: ArraySlice<UInt8>) -> UInt64? {
+/// The value of lower-case hex `digits`; `nil` for any other character.
+package func parseHex16(_ digits: ArraySlice<UInt8>) -> UInt64? {
     var value: UInt64 = 0
     for digit in digits {
         switch digit {

@@ -1,0 +1,39 @@
+// Protobuf base-128 varints: etcd's records, the CLI's reading of etcd metadata and the example
+// state machine's commands all use them, so they are written once here, `package` for the
+// package's modules.
+
+/// The number of bytes a protobuf base-128 varint of `value` takes.
+@inlinable
+package func varintLength(_ value: UInt64) -> Int {
+    // One byte per started group of 7 bits; zero still takes one byte.
+    (64 - (value | 1).leadingZeroBitCount + 6) / 7
+}
+
+extension Array where Element == UInt8 {
+    /// Appends `value` as a varint.
+    @inlinable
+    package mutating func appendVarint(_ value: UInt64) {
+        var value = value
+        while value >= 0x80 {
+            append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        append(UInt8(value))
+    }
+
+    /// The varint at `offset`, which moves past it; `nil` when the bytes end inside it or it
+    /// runs past 64 bits.
+    @inlinable
+    package func readVarint(at offset: inout Int) -> UInt64? {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while offset < count, shift < 64 {
+            let byte = self[offset]
+            offset += 1
+            value |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 { return value }
+            shift += 7
+        }
+        return nil
+    }
+}
