@@ -16,7 +16,7 @@ demo: deps-demo
 
 test: deps-test etcd35
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
-	ETCD35_BIN=$(CURDIR)/$(ETCD35_DIR)/etcd $(SWIFT) test --skip-build --parallel
+	ETCD35_BIN=$(CURDIR)/$(ETCD35_DIR)/etcd RAFTSTORE_REQUIRE_TOOLS=1 $(SWIFT) test --skip-build --parallel
 	cd Examples/CustomBackend && $(SWIFT) build --build-tests $(BUILD_FLAGS) && $(SWIFT) test --skip-build
 	$(MAKE) docs
 	$(MAKE) fuzz-smoke
@@ -180,10 +180,10 @@ fuzz-seeds: fuzz-build
 # leaks, and ThreadSanitizer's blindness to Synchronization.Mutex's contended path).
 sanitize: deps-test etcd35
 	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
-	LSAN_OPTIONS=suppressions=$(CURDIR)/Tools/lsan-suppressions.txt ETCD35_BIN=$(CURDIR)/$(ETCD35_DIR)/etcd \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Tools/lsan-suppressions.txt ETCD35_BIN=$(CURDIR)/$(ETCD35_DIR)/etcd RAFTSTORE_REQUIRE_TOOLS=1 \
 		$(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --parallel
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
-	TSAN_OPTIONS=suppressions=$(CURDIR)/Tools/tsan-suppressions.txt ETCD35_BIN=$(CURDIR)/$(ETCD35_DIR)/etcd \
+	TSAN_OPTIONS=suppressions=$(CURDIR)/Tools/tsan-suppressions.txt ETCD35_BIN=$(CURDIR)/$(ETCD35_DIR)/etcd RAFTSTORE_REQUIRE_TOOLS=1 \
 		$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --parallel
 
 clean:

@@ -127,7 +127,9 @@ let package = Package(
 
         // MARK: - Tests
         // The helpers the test targets share: temporary directories, file bytes, the package's
-        // paths and built executables, real etcd servers. Foundation and the C library only.
+        // paths and built executables, real etcd servers, the outside tools tests need (skipped
+        // with the command to run them under a plain `swift test`). Foundation, the C library and
+        // Swift Testing.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "RaftStorageTests",

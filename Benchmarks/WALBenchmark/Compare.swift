@@ -60,6 +60,9 @@ enum Compare {
         progress("CRC32C")
         let crc = CRCBenchmark.run(recordSize: 4096, totalBytes: 256 << 20, rounds: 7)
         let crcInstructions = CRCBenchmark.run(recordSize: 4096, totalBytes: 256 << 20, rounds: 7, instructionsOnly: true)
+        progress("async Storage")
+        let storageGroup = try await StorageGroupCommitBenchmark.run(
+            tasks: 16, entries: 8000, size: 100, directory: directory ?? NSTemporaryDirectory(), rounds: groupCommitRounds)
         progress("group commit")
         let groupDirectory = directory ?? NSTemporaryDirectory()
         let group = try await GroupCommitBenchmark.run(
@@ -114,6 +117,8 @@ enum Compare {
         say("| CRC32C as above, CRC instructions only (x86-64 without AVX-512; best round \(String(format: "%.1f", crcInstructions.map(\.cpu).max() ?? 0))) | \(String(format: "%.1f", median(crcInstructions.map(\.cpu)))) GB/s | - | - | - | - |")
         let groupRatios = group.map { $0.concurrent / $0.single }
         say("| group commit: 16 tasks vs 1, single 100 B entries, durable | \(format(median(group.map(\.concurrent)))) vs \(format(median(group.map(\.single)))) entries/s | - | \(String(format: "%.1f", median(groupRatios)))x | >= 8x | \(median(groupRatios) >= 8 ? "yes" : "**no**") |")
+        let storageRatios = storageGroup.map { $0.concurrent / $0.synchronous }
+        say("| async `Storage`, 16 tasks, vs synchronous `Storage`, 1 task: single 100 B entries, durable | \(format(median(storageGroup.map(\.concurrent)))) vs \(format(median(storageGroup.map(\.synchronous)))) entries/s | - | \(String(format: "%.1f", median(storageRatios)))x | >= 8x | \(median(storageRatios) >= 8 ? "yes" : "**no**") |")
         say()
         say("Every run, entries/s (this package / etcd):")
         say()

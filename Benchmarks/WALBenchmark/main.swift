@@ -48,6 +48,14 @@ do {
             print(String(format: "1 task %.0f entries/s   %d tasks %.0f entries/s   ratio %.1fx   %.3f fdatasyncs per entry",
                          round.single, flags.int("--tasks", 16), round.concurrent, round.concurrent / round.single, round.syncsPerEntry))
         }
+    case "storage-groupcommit":
+        let rounds = try await StorageGroupCommitBenchmark.run(
+            tasks: flags.int("--tasks", 16), entries: flags.int("--entries", 8000), size: flags.int("--size", 100),
+            directory: flags.string("--dir", NSTemporaryDirectory()), rounds: flags.int("--rounds", 3))
+        for round in rounds {
+            print(String(format: "sync Storage, 1 task %.0f entries/s   async Storage, %d tasks %.0f entries/s   ratio %.1fx",
+                         round.synchronous, flags.int("--tasks", 16), round.concurrent, round.concurrent / round.synchronous))
+        }
     default:
         print("""
             usage: WALBenchmark compare --raftstore PATH --etcd PATH [--dir DIR] [--runs N] [--group-commit-rounds N] [--skip-etcd]
@@ -57,6 +65,7 @@ do {
                    WALBenchmark write-wal --path WAL [--megabytes N] [--size B]
                    WALBenchmark crc [--record BYTES] [--mib N] [--rounds N] [--instructions-only]
                    WALBenchmark groupcommit [--tasks N] [--single N] [--entries N] [--size B] [--dir DIR] [--rounds N]
+                   WALBenchmark storage-groupcommit [--tasks N] [--entries N] [--size B] [--dir DIR] [--rounds N]
                    WALBenchmark probe-write [--entries N] [--size B] [--batch B] [--no-fsync] [--dir DIR] [--rounds N] [--discard-writes]
                    WALBenchmark probe-replay [--entries N] [--size B] [--dir DIR] [--rounds N]
             """)

@@ -4,13 +4,14 @@ import Glibc
 import Darwin
 #endif
 
-/// A thread of its own that runs blocking jobs (fdatasyncs) in order, so async callers never
-/// block a thread of Swift concurrency's cooperative pool: on a machine with few cores a
-/// handful of slow fdatasyncs would otherwise stall every task in the process.
+/// A thread of its own that runs blocking jobs (fdatasyncs, a store's synchronous calls) in
+/// order, so async callers never block a thread of Swift concurrency's cooperative pool: on a
+/// machine with few cores a handful of slow fdatasyncs would otherwise stall every task in the
+/// process. The WAL's group commit and the async defaults of ``LogStore`` run on one.
 ///
 /// Started on the first ``submit(_:)``; ``stop()`` (or deinit) lets it finish the queued jobs
 /// and exit. Hand-written over pthreads because the library avoids Foundation.
-final class SyncThread: @unchecked Sendable {
+package final class BlockingThread: @unchecked Sendable {
     // @unchecked: every field is guarded by `mutex` (a pthread mutex at a stable address).
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -19,7 +20,7 @@ final class SyncThread: @unchecked Sendable {
     private var stopping = false
     private var thread: pthread_t?
 
-    init() {
+    package init() {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
     }
@@ -33,7 +34,7 @@ final class SyncThread: @unchecked Sendable {
     }
 
     /// Runs `job` on the thread, after the jobs submitted before it.
-    func submit(_ job: @escaping @Sendable () -> Void) {
+    package func submit(_ job: @escaping @Sendable () -> Void) {
         pthread_mutex_lock(mutex)
         jobs.append(job)
         if !started && !stopping {
@@ -46,7 +47,7 @@ final class SyncThread: @unchecked Sendable {
     }
 
     /// Lets the thread finish its queued jobs and waits for it to exit.
-    func stop() {
+    package func stop() {
         pthread_mutex_lock(mutex)
         stopping = true
         let running = thread
@@ -72,13 +73,13 @@ final class SyncThread: @unchecked Sendable {
         #if canImport(Glibc)
         var handle = pthread_t()
         let result = pthread_create(&handle, nil, { context in
-            Unmanaged<SyncThread>.fromOpaque(context!).takeRetainedValue().run()
+            Unmanaged<BlockingThread>.fromOpaque(context!).takeRetainedValue().run()
             return nil
         }, context)
         #else
         var handle: pthread_t?
         let result = pthread_create(&handle, nil, { context in
-            Unmanaged<SyncThread>.fromOpaque(context).takeRetainedValue().run()
+            Unmanaged<BlockingThread>.fromOpaque(context).takeRetainedValue().run()
             return nil
         }, context)
         #endif
@@ -86,7 +87,7 @@ final class SyncThread: @unchecked Sendable {
             thread = handle
         } else {
             // No thread: run jobs where they are submitted.
-            Unmanaged<SyncThread>.fromOpaque(context).release()
+            Unmanaged<BlockingThread>.fromOpaque(context).release()
             stopping = true
         }
     }
@@ -108,4 +109,26 @@ final class SyncThread: @unchecked Sendable {
 
 extension Int32 {
     fileprivate var isTrue: Bool { self != 0 }
+}
+
+extension BlockingThread {
+    /// Runs `body` on this thread and returns its result to the awaiting task, which waits
+    /// without holding a thread of the cooperative pool.
+    package func run<Result: Sendable>(
+        _ body: @escaping @Sendable () throws(StorageError) -> Result
+    ) async throws(StorageError) -> Result {
+        let outcome: Swift.Result<Result, StorageError> = await withCheckedContinuation { continuation in
+            submit {
+                do throws(StorageError) {
+                    continuation.resume(returning: .success(try body()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try outcome.get()
+    }
+
+    /// The thread the async defaults of ``LogStore`` run a store's synchronous calls on.
+    package static let shared = BlockingThread()
 }

@@ -1,21 +1,35 @@
-/// raft's `limitSize`: the longest prefix of `entries` whose total ``Entry/encodedSize`` is at
-/// most `maxBytes`, but always at least the first entry.
-public func limitSize(_ entries: [Entry], maxBytes: UInt64) -> [Entry] {
-    let count = limitedCount(entries, maxBytes: maxBytes)
-    return count == entries.count ? entries : Array(entries[..<count])
-}
-
-/// How many leading entries of `entries` fit in `maxBytes` under raft's rule
-/// (always at least one); for callers that build the result lazily.
-public func limitedCount<C: RandomAccessCollection>(_ entries: C, maxBytes: UInt64) -> Int where C.Element == Entry {
-    guard maxBytes != .max else { return entries.count }
-    var budget = EntrySizeBudget(maxBytes: maxBytes)
-    var count = 0
-    for entry in entries {
-        guard budget.take(entry) else { break }
-        count += 1
+extension Collection where Element == Entry {
+    /// How many leading entries fit in `maxBytes` under raft's size rule (``EntrySizeBudget``):
+    /// the longest prefix whose total ``Entry/encodedSize`` is at most `maxBytes`, but at least
+    /// one entry when the collection is not empty. `.max` means no limit.
+    ///
+    /// For callers that build their result lazily; ``prefix(maxBytes:)`` cuts the collection.
+    public func prefixCount(maxBytes: UInt64) -> Int {
+        guard maxBytes != .max else { return count }
+        var budget = EntrySizeBudget(maxBytes: maxBytes)
+        var taken = 0
+        for entry in self {
+            guard budget.take(entry) else { break }
+            taken += 1
+        }
+        return taken
     }
-    return count
+
+    /// The longest prefix whose total ``Entry/encodedSize`` is at most `maxBytes`, but always
+    /// the first entry (raft's size rule, ``EntrySizeBudget``). `.max` means no limit.
+    ///
+    /// ```swift
+    /// let page = Array(entries.prefix(maxBytes: 64 * 1024))
+    /// ```
+    public func prefix(maxBytes: UInt64) -> SubSequence {
+        prefix(prefixCount(maxBytes: maxBytes))
+    }
+
+    /// The total ``Entry/encodedSize`` of the entries, the unit of every `maxBytes` limit
+    /// (raft's `entsSize`).
+    public var totalEncodedSize: UInt64 {
+        reduce(UInt64(0)) { $0 + UInt64($1.encodedSize) }
+    }
 }
 
 /// raft's size rule, written once: entries are taken in order while their total

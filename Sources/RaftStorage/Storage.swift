@@ -303,3 +303,55 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
         try log.close()
     }
 }
+
+// MARK: - Async
+
+/// The async API: the same operations, returning when what they wrote is durable, without
+/// blocking a thread of the cooperative pool. Use it from async code (an actor driving raft,
+/// request handlers); use the synchronous calls from a thread of your own. Concurrent callers
+/// share syncs where the log can (group commit: `WALLogStore` makes one fdatasync for every
+/// write that reached it while the previous one ran; other stores join through
+/// ``LogStore/saveDurably(hardState:entries:)``, whose default runs their synchronous calls on a
+/// thread of its own).
+extension Storage {
+    /// Persists one batch of raft output like the synchronous `save(hardState:entries:snapshot:)`, and returns
+    /// once the entries and the HardState are durable (whatever raft's `MustSync` says).
+    ///
+    /// Without a snapshot the batch goes to ``LogStore/saveDurably(hardState:entries:)``, so
+    /// concurrent callers share one fdatasync; with one, the snapshot file and the log's marker
+    /// are written on a thread of their own, in the synchronous call's order.
+    public func save(hardState: HardState, entries: [Entry], snapshot: Snapshot? = nil) async throws(StorageError) {
+        if let snapshot, !snapshot.isEmpty {
+            try await BlockingThread.shared.run { () throws(StorageError) in
+                try self.save(hardState: hardState, entries: entries, snapshot: snapshot)
+                try self.log.sync()
+            }
+            return
+        }
+        try await log.saveDurably(hardState: hardState, entries: entries)
+    }
+
+    /// Appends one entry after the last in `term` and returns its index once it is durable;
+    /// concurrent callers get consecutive indexes and share fdatasyncs
+    /// (``LogStore/appendDurably(term:type:data:)``). For a single node's proposals; a raft
+    /// node with followers saves the entries raft hands it with
+    /// `save(hardState:entries:snapshot:)`.
+    public func append(term: UInt64, type: EntryType = .normal, data: [UInt8]?) async throws(StorageError) -> UInt64 {
+        try await log.appendDurably(term: term, type: type, data: data)
+    }
+
+    /// Takes a local snapshot like the synchronous `createSnapshot(at:confState:data:)`, on a thread of its
+    /// own; returns once the snapshot file and the log's marker are durable.
+    @discardableResult
+    public func createSnapshot(at index: UInt64, confState: ConfState? = nil, data: [UInt8]?) async throws(StorageError) -> Snapshot {
+        try await BlockingThread.shared.run { () throws(StorageError) -> Snapshot in
+            try self.createSnapshot(at: index, confState: confState, data: data)
+        }
+    }
+
+    /// Makes everything saved so far durable, sharing the sync with concurrent callers
+    /// (``LogStore/syncDurably()``).
+    public func sync() async throws(StorageError) {
+        try await log.syncDurably()
+    }
+}

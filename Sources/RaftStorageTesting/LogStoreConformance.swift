@@ -5,36 +5,39 @@ public import RaftStorage
 /// resuming from older markers, closing, durability and concurrent reads - every rule in
 /// ``RaftStorage/LogStore``'s "Implementation requirements".
 ///
-/// Run all of it with one call:
+/// Every suite of the kit has the same shape: `makeStore:` and the optional `reopen:` and
+/// `crash:` hooks, ``cases`` to pass to `@Test(arguments:)`, and
+/// ``run(_:fileID:filePath:line:column:)`` for one case or ``run(fileID:filePath:line:column:)``
+/// for all of them. Run one test per case, so a failure names its case:
 ///
 /// ```swift
-/// @Test func conformance() throws {
-///     try LogStoreConformance(makeStore: { MemoryLogStore() }).run()
-/// }
-/// ```
+/// static let suite = LogStoreConformance(
+///     makeStore: { try MyLog(directory: newTemporaryDirectory()) },
+///     reopen: { old in try MyLog(directory: old.directory) },      // old is closed already
+///     crash: { old in old.fileSystem.crash(.dropUnsynced); return try MyLog(directory: old.directory, fileSystem: old.fileSystem) })
 ///
-/// or one test per case, so a failure names its case:
-///
-/// ```swift
-/// @Test(arguments: LogStoreConformance<MyLog>.cases)
+/// @Test(arguments: suite.cases)
 /// func conformance(_ testCase: LogStoreConformance<MyLog>.Case) throws {
-///     try LogStoreConformance(makeStore: makeLog, reopen: reopenLog, crash: crashLog).run(testCase)
+///     try Self.suite.run(testCase)
 /// }
 /// ```
 ///
-/// A durable backend passes `reopen`, a closure that closes the store it is given and opens it
-/// again from its files; every case then runs a second time with restarts in the middle and at
-/// the end. A reopen syncs first and closes, so it cannot tell whether the store made anything
-/// durable before it was asked to: a backend that also passes `crash` (typically over a
-/// `FaultInjectingFileSystem`) runs every case a third time, simulating a power failure at the
-/// same points instead, and the suite checks that everything the protocol says is durable at
-/// that point survived. Without `crash`, ``durabilityChecked`` is `false` and each call site of
-/// ``run(_:fileID:filePath:line:column:)`` prints one line saying so.
+/// or all of it with one call: `try LogStoreConformance(makeStore: { MemoryLogStore() }).run()`.
+///
+/// Each case runs once on a store from `makeStore` without restarts (the plain run). With a
+/// `reopen` hook it runs again on a new store, restarting it in the middle and at the end: the
+/// suite syncs and closes the store, then `reopen` opens it again from what the closed store left.
+/// A reopen syncs first, so it cannot tell whether the store made anything durable before it
+/// was asked to: with a `crash` hook (typically over a `FaultInjectingFileSystem`) the case runs
+/// a third time, the suite handing the open store to `crash` at the same points instead, and
+/// checks that everything the protocol says is durable at that point survived. Without `crash`,
+/// ``durabilityChecked`` is `false` and each call site of ``run(_:fileID:filePath:line:column:)``
+/// prints one line saying so.
 ///
 /// Failed checks are reported through ``ConformanceReporting``: as issues of the running Swift
-/// Testing test, at the line that called `run`, with the step of the case that failed in the
-/// comment. From XCTest, run the suite inside
-/// ``ConformanceReporting/withReporter(_:_:)``, which receives each failed check:
+/// Testing test, at the line that called `run`, each naming the suite, the store type, the case,
+/// the run (`[reopen]`, `[crash]`) and the step of the case that failed. From XCTest, run the
+/// suite inside ``ConformanceReporting/withReporter(_:_:)``, which receives each failed check:
 ///
 /// ```swift
 /// try ConformanceReporting.withReporter({ issue in XCTFail("\(issue) (run from \(issue.caller))") }) {
@@ -42,21 +45,23 @@ public import RaftStorage
 /// }
 /// ```
 public struct LogStoreConformance<Store: LogStore>: Sendable {
-    /// Returns a new, empty store for each case and each pass.
+    /// Returns a new, empty store for each run of each case.
     public let makeStore: @Sendable () throws -> Store
-    /// Closes a store and opens it again from its files; `nil` for stores that keep nothing.
+    /// Opens a store again from what it left when the suite closed it; `nil` for stores that keep
+    /// nothing.
     public let reopen: (@Sendable (Store) throws -> Store)?
-    /// Simulates a crash: drops everything the store has not made durable and opens the store
-    /// again from what survived; the old store is abandoned without ``RaftStorage/LogStore/close()``.
-    /// `nil` when the backend cannot simulate one.
+    /// Simulates a crash: drops everything the open store has not made durable and opens the store
+    /// again from what survived; the suite abandons the old store without
+    /// ``RaftStorage/LogStore/close()``. `nil` when the backend cannot simulate one.
     public let crash: (@Sendable (Store) throws -> Store)?
 
     /// - Parameters:
-    ///   - makeStore: returns a new, empty store each time it is called.
-    ///   - reopen: for durable stores, closes the given store and returns it opened again.
-    ///   - crash: for durable stores that can simulate a power failure, drops what the given
-    ///     store has not made durable (without closing it) and returns it opened again from
-    ///     what is left; with a `FaultInjectingFileSystem`, `fileSystem.crash(.dropUnsynced)`
+    ///   - makeStore: returns a new, empty store each time it is called (once per run of a case).
+    ///   - reopen: for durable stores: gets a store the suite has synced and closed, and returns
+    ///     it opened again from its files. It must not close the store itself.
+    ///   - crash: for durable stores that can simulate a power failure: gets the open store,
+    ///     drops what it has not made durable (without closing it) and returns it opened again
+    ///     from what is left; with a `FaultInjectingFileSystem`, `fileSystem.crash(.dropUnsynced)`
     ///     and then the same open call as `reopen`.
     public init(
         makeStore: @escaping @Sendable () throws -> Store,
@@ -74,7 +79,7 @@ public struct LogStoreConformance<Store: LogStore>: Sendable {
 
     /// One named case.
     public struct Case: Sendable, CustomStringConvertible {
-        /// The case's name, shown in test results.
+        /// The case's name, shown in test results and in every failure of the case.
         public let name: String
         let body: @Sendable (inout LogStoreHarness<Store>) throws -> Void
 
@@ -82,20 +87,27 @@ public struct LogStoreConformance<Store: LogStore>: Sendable {
         public var description: String { name }
     }
 
-    /// Runs `testCase`; when the suite has a reopen closure, runs it again with restarts, and
-    /// when it has a crash closure, once more with simulated crashes. Failed checks are
-    /// reported at the caller's location (`fileID`, `filePath`, `line`, `column`; leave the
-    /// defaults) through ``ConformanceReporting``.
+    /// The cases this suite runs, in a stable order: every one (none needs a hook). Pass them to
+    /// `@Test(arguments:)` and each to ``run(_:fileID:filePath:line:column:)``.
+    public var cases: [Case] { Self.allCases }
+
+    /// Runs `testCase`: plain, then (with ``reopen``) with restarts, then (with ``crash``) with
+    /// simulated crashes, each time on a new store. Failed checks are reported at the caller's
+    /// location (`fileID`, `filePath`, `line`, `column`; leave the defaults) through
+    /// ``ConformanceReporting``.
+    ///
+    /// - Throws: ``ConformanceSetupError`` when ``makeStore`` throws; failed checks are reported,
+    ///   not thrown.
     public func run(
         _ testCase: Case, fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
     ) throws {
         try run(testCase, caller: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column))
     }
 
-    /// Runs every case; see ``run(_:fileID:filePath:line:column:)``.
+    /// Runs every case of ``cases``; see ``run(_:fileID:filePath:line:column:)``.
     public func run(fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column) throws {
         let caller = CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column)
-        for testCase in Self.cases {
+        for testCase in cases {
             try run(testCase, caller: caller)
         }
     }
@@ -113,25 +125,35 @@ public struct LogStoreConformance<Store: LogStore>: Sendable {
     }
 
     private func runOnce(_ testCase: Case, restart: LogStoreHarness<Store>.Restart?, caller: CheckLocation) throws {
-        var harness = LogStoreHarness(store: try makeStore(), caseName: testCase.name, restart: restart, caller: caller)
-        do {
-            try testCase.body(&harness)
-            try harness.checkpoint()
-        } catch {
-            ConformanceReporting.record("\(harness.context): unexpected error: \(error)", caller: caller, step: CheckLocation())
+        let run: ConformanceRun = switch restart {
+        case nil: .plain
+        case .some(.reopen): .reopen
+        case .some(.crash): .crash
         }
-        // Closing is a sync: a store that fails it has not made everything durable. A store the
-        // case closed itself, or that a failed restart left closed or abandoned, is left alone.
-        guard harness.storeNeedsClose else { return }
-        do {
-            try harness.store.close()
-        } catch {
-            ConformanceReporting.record("\(harness.context): close() after the case failed: \(error)", caller: caller, step: CheckLocation())
+        try ConformanceReporting.inRun(
+            of: "LogStoreConformance", backendType: "\(Store.self)", testCase: testCase.name, run: run,
+            make: makeStore, name: { backendName($0) }
+        ) { store in
+            var harness = LogStoreHarness(store: store, restart: restart, caller: caller)
+            do {
+                try testCase.body(&harness)
+                try harness.checkpoint()
+            } catch {
+                ConformanceReporting.recordThrown(error, caller: caller, step: CheckLocation())
+            }
+            // Closing is a sync: a store that fails it has not made everything durable. A store the
+            // case closed itself, or that a failed restart left closed or abandoned, is left alone.
+            guard harness.storeNeedsClose else { return }
+            do {
+                try harness.store.close()
+            } catch {
+                ConformanceReporting.record("close() after the case: \(error)", caller: caller, step: CheckLocation())
+            }
         }
     }
 
     /// Every case, in a stable order.
-    public static var cases: [Case] {
+    static var allCases: [Case] {
         termCases + entriesCases + indexCases + compactCases + recordSnapshotCases + appendCases
             + applySnapshotCases + emptyLogCases + truncationCases + payloadCases + hardStateCases
             + hardStateRuleCases + markerCases + resumeCases + closeCases + durabilityCases + concurrencyCases

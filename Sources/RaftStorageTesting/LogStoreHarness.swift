@@ -3,14 +3,14 @@ public import RaftStorage
 /// The context a ``LogStoreConformance`` case runs in: the store under test and, for durable
 /// backends, the restart step.
 ///
-/// A case calls ``checkpoint()`` after its setup. In the plain run that does nothing. In the
-/// reopen run it syncs the store, closes and reopens it through the backend's reopen closure,
-/// and checks that the reopened store holds what the old one did (see ``RaftStorage/LogStore``'s
-/// restart requirements). In the crash run it does not sync: it crashes the store through the
-/// backend's crash closure and checks that what the protocol makes durable without a sync
-/// survived - every entry, the term and vote, snapshot markers - while a commit-only change may
-/// be lost. The runner checkpoints once more after the case, so the outcome of the operation
-/// under test is checked across a restart as well.
+/// A case calls ``checkpoint(fileID:filePath:line:column:)`` after its setup. In the plain run
+/// that does nothing. In the reopen run it syncs and closes the store, has the suite's `reopen`
+/// hook open it again, and checks that the reopened store holds what the old one did (see
+/// ``RaftStorage/LogStore``'s restart requirements). In the crash run it neither syncs nor
+/// closes: it hands the open store to the suite's `crash` hook and checks that what the protocol
+/// makes durable without a sync survived - every entry, the term and vote, snapshot markers -
+/// while a commit-only change may be lost. The runner checkpoints once more after the case, so
+/// the outcome of the operation under test is checked across a restart as well.
 ///
 /// Its checks (``equal(_:_:_:fileID:filePath:line:column:)``,
 /// ``expectError(_:_:fileID:filePath:line:column:_:)``,
@@ -20,7 +20,7 @@ public import RaftStorage
 public struct LogStoreHarness<Store: LogStore> {
     /// How checkpoints restart the store.
     enum Restart {
-        /// Sync, close and open again.
+        /// Sync and close (the harness), then open again (the hook).
         case reopen(@Sendable (Store) throws -> Store)
         /// Lose what is not durable and open again, without a sync or a close.
         case crash(@Sendable (Store) throws -> Store)
@@ -32,7 +32,6 @@ public struct LogStoreHarness<Store: LogStore> {
     public let reopening: Bool
     /// Whether this run restarts through simulated crashes rather than clean closes.
     public let crashing: Bool
-    let caseName: String
     /// The line that ran the suite: where failed checks are reported.
     let caller: CheckLocation
     private let restart: Restart?
@@ -43,9 +42,8 @@ public struct LogStoreHarness<Store: LogStore> {
     /// closure fails: the old store is then closed (reopen) or abandoned (crash).
     private var handedOff = false
 
-    init(store: Store, caseName: String, restart: Restart?, caller: CheckLocation) {
+    init(store: Store, restart: Restart?, caller: CheckLocation) {
         self.store = store
-        self.caseName = caseName
         self.restart = restart
         switch restart {
         case nil: (reopening, crashing) = (false, false)
@@ -55,8 +53,6 @@ public struct LogStoreHarness<Store: LogStore> {
         self.caller = caller
     }
 
-    var context: String { "\(caseName)\(crashing ? " [crash]" : reopening ? " [reopen]" : "")" }
-
     /// Whether the runner still has to close ``store`` after the case: not when the case
     /// closed it through ``close()`` (and no restart opened it again since), nor when a restart
     /// failed after handing it to the backend's closure.
@@ -64,16 +60,18 @@ public struct LogStoreHarness<Store: LogStore> {
 
     /// Restarts the store (in the reopen and crash runs) and checks that nothing durable was
     /// lost. In the crash run nothing is synced first: call it right after operations that are
-    /// durable on return.
-    public mutating func checkpoint() throws {
-        try restartAndCheck(synced: false)
+    /// durable on return. A restart that fails is reported at `fileID`, `filePath`, `line` and
+    /// `column` (leave the defaults: the case's line) and ends the run.
+    public mutating func checkpoint(fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column) throws {
+        try restartAndCheck(synced: false, at: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column))
     }
 
-    /// Syncs the store, then restarts it like ``checkpoint()``; in the crash run everything
-    /// saved before the sync must survive, commit-only HardState changes included.
-    public mutating func syncAndCheckpoint() throws {
+    /// Syncs the store, then restarts it like ``checkpoint(fileID:filePath:line:column:)``; in the
+    /// crash run everything saved before the sync must survive, commit-only HardState changes
+    /// included.
+    public mutating func syncAndCheckpoint(fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column) throws {
         try store.sync()
-        try restartAndCheck(synced: true)
+        try restartAndCheck(synced: true, at: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column))
     }
 
     /// Closes the store, remembering what it held, so the next checkpoint (the runner's final
@@ -84,7 +82,7 @@ public struct LogStoreHarness<Store: LogStore> {
         try store.close()
     }
 
-    private mutating func restartAndCheck(synced: Bool) throws {
+    private mutating func restartAndCheck(synced: Bool, at step: CheckLocation) throws {
         guard let restart else { return }
         let before: LogState
         var everythingDurable = true
@@ -99,15 +97,31 @@ public struct LogStoreHarness<Store: LogStore> {
         }
         handedOff = true
         switch restart {
-        case .reopen(let reopen): store = try reopen(store)
-        case .crash(let crash): store = try crash(store)
+        case .reopen(let reopen):
+            // The suite closes the store (unless the case did); the hook only opens it again.
+            if closedState == nil {
+                do {
+                    try store.close()
+                } catch {
+                    throw ConformanceStepError(message: "close() before reopening: \(error)", step: step)
+                }
+            }
+            do {
+                store = try reopen(store)
+            } catch {
+                throw ConformanceStepError(message: "the reopen hook threw: \(error)", step: step)
+            }
+        case .crash(let crash):
+            do {
+                store = try crash(store)
+            } catch {
+                throw ConformanceStepError(message: "the crash hook threw: \(error)", step: step)
+            }
         }
         handedOff = false
         closedState = nil
         let after = try LogState(store)
-        before.checkRestart(
-            to: after, commitMayBeLost: !everythingDurable, label: "\(context): after \(crashing ? "crash" : "reopen")",
-            caller: caller)
+        before.checkRestart(to: after, commitMayBeLost: !everythingDurable, label: "after \(crashing ? "crash" : "reopen")", caller: caller, step: step)
     }
 
     /// Records an issue unless `actual == expected`; the issue names the step at `fileID`,
@@ -121,7 +135,7 @@ public struct LogStoreHarness<Store: LogStore> {
 
     /// ``equal(_:_:_:fileID:filePath:line:column:)`` with the step given.
     func equal<T: Equatable>(_ actual: T, _ expected: T, _ what: @autoclosure () -> String, step: CheckLocation) {
-        ConformanceReporting.checkEqual(actual, expected, "\(context): \(what())", caller: caller, step: step)
+        ConformanceReporting.checkEqual(actual, expected, what(), caller: caller, step: step)
     }
 
     /// Records an issue unless `body` throws a ``RaftStorage/StorageError`` with `code`; the
@@ -133,7 +147,7 @@ public struct LogStoreHarness<Store: LogStore> {
     ) {
         let store = self.store
         ConformanceReporting.checkThrows(
-            code, "\(context): \(what())", caller: caller,
+            code, what(), caller: caller,
             step: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column)
         ) { try body(store) }
     }
@@ -191,41 +205,41 @@ struct LogState {
     /// be gone (the first index moves up to the marker's next index, no further) and compaction
     /// past it may be undone (the first index moves back to the marker's next index, no
     /// further). Where the old first index is that index, it must stay exactly where it was.
-    func checkRestart(to after: LogState, commitMayBeLost: Bool, label: String, caller: CheckLocation) {
-        func check(_ condition: Bool, _ message: @autoclosure () -> String, step: CheckLocation) {
+    func checkRestart(to after: LogState, commitMayBeLost: Bool, label: String, caller: CheckLocation, step: CheckLocation) {
+        func check(_ condition: Bool, _ message: @autoclosure () -> String) {
             ConformanceReporting.check(condition, message(), caller: caller, step: step)
         }
         if commitMayBeLost {
             let kept = after.hardState.term == hardState.term && after.hardState.vote == hardState.vote
                 && after.hardState.commit <= hardState.commit
-            check(kept, "\(label): hardState \(after.hardState), expected \(hardState) (only a commit-only change may be lost)", step: CheckLocation())
+            check(kept, "\(label): hardState \(after.hardState), expected \(hardState) (only a commit-only change may be lost)")
         } else {
-            check(after.hardState == hardState, "\(label): hardState \(after.hardState), expected \(hardState)", step: CheckLocation())
+            check(after.hardState == hardState, "\(label): hardState \(after.hardState), expected \(hardState)")
         }
-        check(after.last == last, "\(label): lastIndex \(after.last), expected \(last)", step: CheckLocation())
-        check(after.lastTerm == lastTerm, "\(label): term at lastIndex \(after.lastTerm), expected \(lastTerm)", step: CheckLocation())
+        check(after.last == last, "\(label): lastIndex \(after.last), expected \(last)")
+        check(after.lastTerm == lastTerm, "\(label): term at lastIndex \(after.lastTerm), expected \(lastTerm)")
         let newest = newestValidMarker
         let upper = max(first, (newest?.index ?? 0) + 1)
-        check(after.first <= upper, "\(label): firstIndex \(after.first) lost entries (was \(first), newest valid snapshot marker \(newest.map(String.init(describing:)) ?? "none"))", step: CheckLocation())
+        check(after.first <= upper, "\(label): firstIndex \(after.first) lost entries (was \(first), newest valid snapshot marker \(newest.map(String.init(describing:)) ?? "none"))")
         // A crash that lost a commit-only change may leave a marker uncovered: the store then
         // restarts at the newest marker the surviving commit still covers.
         let reachable = validMarkers.filter { $0.index <= after.hardState.commit }.max { $0.index < $1.index }
         let lower = min(first, (reachable?.index ?? 0) + 1)
-        check(after.first >= lower, "\(label): firstIndex \(after.first) is before both the old firstIndex \(first) and the newest committed snapshot marker \(reachable.map(String.init(describing:)) ?? "none"): compaction undone past the marker", step: CheckLocation())
-        checkBoundaryTerm(after, label: label, caller: caller)
+        check(after.first >= lower, "\(label): firstIndex \(after.first) is before both the old firstIndex \(first) and the newest committed snapshot marker \(reachable.map(String.init(describing:)) ?? "none"): compaction undone past the marker")
+        checkBoundaryTerm(after, label: label, caller: caller, step: step)
         let common = max(first, after.first)
         guard common <= last, after.last == last else { return }
         let expected = entries.drop { $0.index < common }
         let actual = after.entries.drop { $0.index < common }
-        check(Array(actual) == Array(expected), "\(label): entries from \(common) differ", step: CheckLocation())
+        check(Array(actual) == Array(expected), "\(label): entries from \(common) differ")
     }
 
     /// The term at the restarted store's boundary, wherever this state knows it: the old
     /// boundary's term when the boundary stayed, an entry's term when it moved up into the
     /// entries, a recorded marker's term when it moved to that marker.
-    private func checkBoundaryTerm(_ after: LogState, label: String, caller: CheckLocation) {
+    private func checkBoundaryTerm(_ after: LogState, label: String, caller: CheckLocation, step: CheckLocation) {
         guard after.first > 0, let stored = after.boundaryTerm else {
-            ConformanceReporting.record("\(label): firstIndex 0 after the restart", caller: caller, step: CheckLocation())
+            ConformanceReporting.record("\(label): firstIndex 0 after the restart", caller: caller, step: step)
             return
         }
         let boundary = after.first - 1
@@ -239,6 +253,6 @@ struct LogState {
         }
         guard let expected else { return }
         ConformanceReporting.check(
-            stored == expected, "\(label): term \(stored) at the boundary \(boundary), expected \(expected)", caller: caller, step: CheckLocation())
+            stored == expected, "\(label): term \(stored) at the boundary \(boundary), expected \(expected)", caller: caller, step: step)
     }
 }

@@ -1,11 +1,11 @@
 public import RaftStorage
 
 /// Drives a ``RaftStorage/Storage`` like a raft node and checks each restart against a model of what must
-/// survive it.
+/// survive it (in ``StorageConformance``'s plain run, the open storage at each restart point).
 public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
-    /// How ``restart()`` restarts the storage.
+    /// How ``restart(fileID:filePath:line:column:)`` restarts the storage.
     enum Restart {
-        /// Close the storage (a sync) and open the stores again.
+        /// Close the storage (a sync; the driver), then open the stores again (the hook).
         case reopen(@Sendable (Log, Snapshots) throws -> (Log, Snapshots))
         /// Lose what is not durable and open the stores again, without a sync or a close.
         case crash(@Sendable (Log, Snapshots) throws -> (Log, Snapshots))
@@ -18,11 +18,12 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
     private(set) var storageIsOpen = true
     /// Whether restarts are simulated crashes rather than clean closes.
     public var crashing: Bool {
-        if case .crash = restartMode { true } else { false }
+        if case .some(.crash) = restartMode { true } else { false }
     }
-    let restartMode: Restart
+    /// How restarts restart the storage; `nil` in the plain run, where a restart point only
+    /// checks the open storage against the model.
+    let restartMode: Restart?
     let damageNewestSnapshot: (@Sendable (Snapshots) throws -> Void)?
-    let context: String
     /// The line that ran the suite: where failed checks are reported.
     let caller: CheckLocation
 
@@ -47,13 +48,12 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
     private var term: UInt64 = 1
 
     init(
-        storage: Storage<Log, Snapshots>, restart: Restart, damageNewestSnapshot: (@Sendable (Snapshots) throws -> Void)?,
-        context: String, caller: CheckLocation
+        storage: Storage<Log, Snapshots>, restart: Restart?, damageNewestSnapshot: (@Sendable (Snapshots) throws -> Void)?,
+        caller: CheckLocation
     ) {
         self.storage = storage
         self.restartMode = restart
         self.damageNewestSnapshot = damageNewestSnapshot
-        self.context = context
         self.caller = caller
     }
 
@@ -121,7 +121,7 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
         let data = Array("state through \(index)".utf8)
         let saved = try storage.createSnapshot(at: index, confState: confState, data: data)
         let expected = Snapshot(data: data, metadata: SnapshotMetadata(confState: confState, index: index, term: termOf(index)))
-        expect(saved == expected, "\(context): createSnapshot returned \(saved.metadata)", step: CheckLocation())
+        expect(saved == expected, "createSnapshot returned \(saved.metadata)", step: CheckLocation())
         snapshot = expected
         savedSnapshots.append(expected)
         // createSnapshot syncs the log.
@@ -177,7 +177,7 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
     /// Checks what the protocol fixes right after a write, without a restart: the storage's
     /// first and last index are the model's, and so is the term at the boundary.
     private func checkIndexes(after what: String) throws {
-        let label = "\(context): after \(what)"
+        let label = "after \(what)"
         let storedFirst = try storage.firstIndex()
         let storedLast = try storage.lastIndex()
         expect(storedFirst == first, "\(label): firstIndex \(storedFirst), expected \(first)", step: CheckLocation())
@@ -188,26 +188,33 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
     }
 
     /// Restarts the storage - closes it and reopens the stores, or (in the crash run) crashes
-    /// them - recovers, and checks the result against the model.
-    public mutating func restart() throws {
-        let (log, snapshots) = try restartStores(damagingNewestSnapshot: false)
-        storage = try Storage(log: log, snapshots: snapshots, options: storage.options)
-        storageIsOpen = true
+    /// them - recovers, and checks the result against the model; in the plain run, checks the
+    /// open storage against the model. A restart that fails is reported at `fileID`,
+    /// `filePath`, `line` and `column` (leave the defaults: the workload's line) and ends the run.
+    public mutating func restart(fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column) throws {
+        let step = CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column)
+        guard restartMode != nil else { return try check() }
+        let (log, snapshots) = try restartStores(damagingNewestSnapshot: false, at: step)
+        try recover(log, snapshots, at: step)
         try check()
     }
 
-    /// Restarts like ``restart()``, but makes the newest snapshot unreadable first: recovery
-    /// must set it aside, resume the log at the snapshot before it and lose no acknowledged
-    /// entry. Needs the suite's `damageNewestSnapshot` and two snapshots taken.
-    public mutating func restartWithNewestSnapshotDamaged() throws {
-        let label = "\(context): after restarting with the newest snapshot damaged"
+    /// Restarts like ``restart(fileID:filePath:line:column:)``, but makes the newest snapshot
+    /// unreadable first: recovery must set it aside, resume the log at the snapshot before it
+    /// and lose no acknowledged entry. Needs the suite's `damageNewestSnapshot` and two
+    /// snapshots taken; in the plain run, only checks the open storage like a restart there.
+    public mutating func restartWithNewestSnapshotDamaged(
+        fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
+    ) throws {
+        let step = CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column)
+        guard restartMode != nil else { return try check() }
+        let label = "after restarting with the newest snapshot damaged"
         guard savedSnapshots.count >= 2, let damaged = savedSnapshots.last else {
-            fail("\(label): the workload took fewer than two snapshots", step: CheckLocation())
+            fail("\(label): the workload took fewer than two snapshots", step: step)
             return
         }
-        let (log, snapshots) = try restartStores(damagingNewestSnapshot: true)
-        storage = try Storage(log: log, snapshots: snapshots, options: storage.options)
-        storageIsOpen = true
+        let (log, snapshots) = try restartStores(damagingNewestSnapshot: true, at: step)
+        try recover(log, snapshots, at: step)
         savedSnapshots.removeLast()
         snapshot = savedSnapshots.last!
         let recovery = storage.recovery
@@ -223,27 +230,55 @@ public struct RaftNodeDriver<Log: LogStore, Snapshots: SnapshotStore> {
 
     /// Closes or crashes the stores and opens them again, damaging the newest snapshot before
     /// anything reads it when told to.
-    private mutating func restartStores(damagingNewestSnapshot: Bool) throws -> (Log, Snapshots) {
+    private mutating func restartStores(damagingNewestSnapshot: Bool, at step: CheckLocation) throws -> (Log, Snapshots) {
+        guard let restartMode else { return (storage.log, storage.snapshots) }
         let stores: (Log, Snapshots)
         storageIsOpen = false
         switch restartMode {
         case .reopen(let reopen):
-            try storage.close()
-            stores = try reopen(storage.log, storage.snapshots)
+            // The suite closes the storage; the hook only opens the stores again.
+            do {
+                try storage.close()
+            } catch {
+                throw ConformanceStepError(message: "close() before reopening: \(error)", step: step)
+            }
+            do {
+                stores = try reopen(storage.log, storage.snapshots)
+            } catch {
+                throw ConformanceStepError(message: "the reopen hook threw: \(error)", step: step)
+            }
         case .crash(let crash):
-            stores = try crash(storage.log, storage.snapshots)
+            do {
+                stores = try crash(storage.log, storage.snapshots)
+            } catch {
+                throw ConformanceStepError(message: "the crash hook threw: \(error)", step: step)
+            }
         }
         if damagingNewestSnapshot {
             guard let damageNewestSnapshot else {
-                throw StorageError(.unsupported, "this workload needs the suite's damageNewestSnapshot closure")
+                throw ConformanceStepError(message: "this workload needs the suite's damageNewestSnapshot hook", step: step)
             }
-            try damageNewestSnapshot(stores.1)
+            do {
+                try damageNewestSnapshot(stores.1)
+            } catch {
+                throw ConformanceStepError(message: "the damageNewestSnapshot hook threw: \(error)", step: step)
+            }
         }
         return stores
     }
 
+    /// Recovers a storage from the stores a restart opened again.
+    private mutating func recover(_ log: Log, _ snapshots: Snapshots, at step: CheckLocation) throws {
+        do {
+            storage = try Storage(log: log, snapshots: snapshots, options: storage.options)
+        } catch {
+            throw ConformanceStepError(message: "recovery after the \(crashing ? "crash" : "restart") threw: \(error)", step: step)
+        }
+        storageIsOpen = true
+    }
+
     private mutating func check() throws {
-        let label = "\(context): after \(crashing ? "crash" : "restart")"
+        let label = restartMode == nil ? "at a restart point" : "after \(crashing ? "crash" : "restart")"
         let state = try storage.initialState()
         if crashing {
             // Only commit-only changes since the last durable save or sync may be lost.

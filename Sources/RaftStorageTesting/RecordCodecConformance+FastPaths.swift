@@ -6,7 +6,7 @@ import RaftFiles
 // with the same CRC32C chain and stop where its contract says, and `decodeLogRecord` must read
 // what `decode` reads.
 
-extension RecordCodecConformance {
+extension RecordCodecChecks {
     // MARK: - Write fast path
 
     /// What one call of the write fast path did: its result, the whole buffer afterwards (the

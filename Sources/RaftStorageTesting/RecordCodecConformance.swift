@@ -11,10 +11,18 @@ public import RaftFiles
 /// ``RaftFiles/RecordCodec/decodeLogRecord(_:entryData:)`` reads what `decode` reads, with
 /// and without entries' data.
 ///
+/// It has the shape of every suite of the kit (see ``LogStoreConformance``): a factory of the
+/// backend under test (here `makeCodec:`, called once per case), ``cases`` for
+/// `@Test(arguments:)`, and ``run(_:fileID:filePath:line:column:)`` /
+/// ``run(fileID:filePath:line:column:)``. A codec keeps nothing, so it has no `reopen:` or
+/// `crash:` hook: each case has one run.
+///
 /// ```swift
-/// @Test(arguments: RecordCodecConformance<ProtobufRecordCodec>.cases)
+/// static let suite = RecordCodecConformance(makeCodec: { ProtobufRecordCodec() }, storesSnapshotMembership: false)
+///
+/// @Test(arguments: suite.cases)
 /// func conformance(_ testCase: RecordCodecConformance<ProtobufRecordCodec>.Case) throws {
-///     try RecordCodecConformance(codec: ProtobufRecordCodec()).run(testCase)
+///     try Self.suite.run(testCase)
 /// }
 /// ```
 ///
@@ -27,61 +35,82 @@ public import RaftFiles
 /// decode records etcd wrote (golden records of etcd 3.4.23, 3.5 and 3.7).
 ///
 /// Failed checks are reported through ``ConformanceReporting``: as issues of the running Swift
-/// Testing test, at the line that called `run`, naming the check that failed. From XCTest, run
-/// the suite inside ``ConformanceReporting/withReporter(_:_:)``:
+/// Testing test, at the line that called `run`, naming the suite, the codec type, the case and
+/// the check that failed. From XCTest, run the suite inside
+/// ``ConformanceReporting/withReporter(_:_:)``:
 ///
 /// ```swift
 /// try ConformanceReporting.withReporter({ issue in XCTFail("\(issue) (run from \(issue.caller))") }) {
-///     try RecordCodecConformance(codec: MyCodec()).run()
+///     try RecordCodecConformance(makeCodec: { MyCodec() }).run()
 /// }
 /// ```
 public struct RecordCodecConformance<Codec: RecordCodec>: Sendable {
-    /// The codec under test.
-    public let codec: Codec
+    /// Returns the codec under test, once for each case.
+    public let makeCodec: @Sendable () throws -> Codec
     /// Seeds the random records, so a failure can be reproduced.
     public let seed: UInt64
     /// Whether the codec stores a snapshot marker's ``RaftStorage/SnapshotMarker/confState``.
     public let storesSnapshotMembership: Bool
 
-    /// A suite for `codec`, with random records drawn from `seed`. Pass
+    /// A suite for the codecs `makeCodec` returns, with random records drawn from `seed`. Pass
     /// `storesSnapshotMembership: false` only for a codec whose format has no place for a
     /// snapshot marker's membership (etcd 3.4's, as `ProtobufRecordCodec()` writes it).
-    public init(codec: Codec, seed: UInt64 = 0x5EED, storesSnapshotMembership: Bool = true) {
-        self.codec = codec
+    public init(makeCodec: @escaping @Sendable () throws -> Codec, seed: UInt64 = 0x5EED, storesSnapshotMembership: Bool = true) {
+        self.makeCodec = makeCodec
         self.seed = seed
         self.storesSnapshotMembership = storesSnapshotMembership
     }
 
     /// One named case.
     public struct Case: Sendable, CustomStringConvertible {
-        /// The case's name, shown in test results.
+        /// The case's name, shown in test results and in every failure of the case.
         public let name: String
-        let body: @Sendable (RecordCodecConformance<Codec>, CheckLocation) throws -> Void
+        let body: @Sendable (RecordCodecChecks<Codec>, CheckLocation) throws -> Void
 
         /// The name, shown in test results and as a test argument.
         public var description: String { name }
     }
 
-    /// Runs one case. Failed checks are reported at the caller's location (`fileID`,
-    /// `filePath`, `line`, `column`; leave the defaults) through ``ConformanceReporting``.
+    /// The cases this suite runs, in a stable order: every one. Pass them to
+    /// `@Test(arguments:)` and each to ``run(_:fileID:filePath:line:column:)``.
+    public var cases: [Case] { Self.allCases }
+
+    /// Runs one case on a codec from ``makeCodec``. Failed checks are reported at the caller's
+    /// location (`fileID`, `filePath`, `line`, `column`; leave the defaults) through
+    /// ``ConformanceReporting``.
+    ///
+    /// - Throws: ``ConformanceSetupError`` when ``makeCodec`` throws; failed checks are reported,
+    ///   not thrown.
     public func run(
         _ testCase: Case, fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
     ) throws {
         try run(testCase, caller: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column))
     }
 
-    /// Runs every case in turn; see ``run(_:fileID:filePath:line:column:)``.
+    /// Runs every case of ``cases`` in turn; see ``run(_:fileID:filePath:line:column:)``.
     public func run(fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column) throws {
         let caller = CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column)
-        for testCase in Self.cases { try run(testCase, caller: caller) }
+        for testCase in cases { try run(testCase, caller: caller) }
     }
 
     func run(_ testCase: Case, caller: CheckLocation) throws {
-        try testCase.body(self, caller)
+        let seed = self.seed
+        let storesSnapshotMembership = self.storesSnapshotMembership
+        try ConformanceReporting.inRun(
+            of: "RecordCodecConformance", backendType: "\(Codec.self)", testCase: testCase.name, run: .plain,
+            make: makeCodec, name: { backendName($0) }
+        ) { codec in
+            let checks = RecordCodecChecks(codec: codec, seed: seed, storesSnapshotMembership: storesSnapshotMembership)
+            do {
+                try testCase.body(checks, caller)
+            } catch {
+                ConformanceReporting.recordThrown(error, caller: caller, step: CheckLocation())
+            }
+        }
     }
 
     /// Every case, in a stable order.
-    public static var cases: [Case] {
+    static var allCases: [Case] {
         [
             Case(name: "random records round trip") { suite, location in
                 var random = SeededGenerator(seed: suite.seed)
@@ -165,7 +194,18 @@ public struct RecordCodecConformance<Codec: RecordCodec>: Sendable {
 
 // MARK: - Checks
 
-extension RecordCodecConformance {
+/// The codec one case of ``RecordCodecConformance`` runs on, with the suite's settings, and the
+/// checks the cases make.
+struct RecordCodecChecks<Codec: RecordCodec> {
+    /// The codec under test.
+    let codec: Codec
+    /// Seeds the random records.
+    let seed: UInt64
+    /// Whether the codec stores a snapshot marker's membership.
+    let storesSnapshotMembership: Bool
+}
+
+extension RecordCodecChecks {
     /// Reports `message` as a failed check of the run started at `caller`, naming this kit's
     /// line that called it (leave `fileID`, `filePath`, `line` and `column` to their defaults).
     func fail(

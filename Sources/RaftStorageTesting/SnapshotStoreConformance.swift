@@ -6,19 +6,35 @@ import Synchronization
 /// matching markers, retention, atomic replacement, and setting broken snapshots aside - every
 /// rule in ``RaftStorage/SnapshotStore``'s "Implementation requirements".
 ///
+/// It has the shape of every suite of the kit (see ``LogStoreConformance``): `makeStore:`, the
+/// optional `reopen:` and `crash:` hooks, ``cases`` for `@Test(arguments:)`, and
+/// ``run(_:fileID:filePath:line:column:)`` / ``run(fileID:filePath:line:column:)``:
+///
 /// ```swift
-/// @Test func conformance() throws {
-///     try SnapshotStoreConformance(makeStore: { MemorySnapshotStore() }).run()
+/// static let suite = SnapshotStoreConformance(
+///     makeStore: { try MySnapshots(directory: newTemporaryDirectory()) },
+///     reopen: { old in try MySnapshots(directory: old.directory) },
+///     corrupt: { store, marker in try flipMiddleBit(of: store.filePath(of: marker)) })
+///
+/// @Test(arguments: suite.cases)
+/// func conformance(_ testCase: SnapshotStoreConformance<MySnapshots>.Case) throws {
+///     try Self.suite.run(testCase)
 /// }
 /// ```
 ///
-/// Durable backends pass `reopen` (close and open again from the files) and `corrupt` (damage
-/// the stored snapshot with the given marker so that it fails verification, for example by
-/// flipping a byte in its file); the broken-file cases run only when `corrupt` is given.
+/// Each case runs once without restarts, then (with `reopen`) once more with the store opened
+/// again from its files at the case's checkpoints, then (with `crash`) once more with a
+/// simulated power failure at those points instead. A snapshot store has no `close()`: `reopen`
+/// gets the store the suite stops using, `crash` the store as it is. Without `crash`,
+/// ``durabilityChecked`` is `false` and each call site prints one line saying so. A durable
+/// backend also passes `corrupt` (damage the stored snapshot with the given marker so that it
+/// fails verification, for example by flipping a byte in its file, durably, as a bad sector
+/// would); the broken-file cases are in ``cases`` only then.
 ///
 /// Failed checks are reported through ``ConformanceReporting``: as issues of the running Swift
-/// Testing test, at the line that called `run`, naming the case's failing step. From XCTest,
-/// run the suite inside ``ConformanceReporting/withReporter(_:_:)``:
+/// Testing test, at the line that called `run`, naming the suite, the store type, the case, the
+/// run and the case's failing step. From XCTest, run the suite inside
+/// ``ConformanceReporting/withReporter(_:_:)``:
 ///
 /// ```swift
 /// try ConformanceReporting.withReporter({ issue in XCTFail("\(issue) (run from \(issue.caller))") }) {
@@ -26,27 +42,45 @@ import Synchronization
 /// }
 /// ```
 public struct SnapshotStoreConformance<Store: SnapshotStore>: Sendable {
-    /// Returns a new, empty store for each case.
+    /// Returns a new, empty store for each run of each case.
     public let makeStore: @Sendable () throws -> Store
-    /// Closes a store and opens it again from its files; `nil` for stores that keep nothing.
+    /// Opens a store again from its files; `nil` for stores that keep nothing.
     public let reopen: (@Sendable (Store) throws -> Store)?
-    /// Damages the stored snapshot at a marker; `nil` skips the broken-file cases.
+    /// Simulates a crash: drops everything the store has not made durable and opens it again
+    /// from what survived; `nil` when the backend cannot simulate one.
+    public let crash: (@Sendable (Store) throws -> Store)?
+    /// Damages the stored snapshot at a marker; `nil` leaves the broken-file cases out.
     public let corrupt: (@Sendable (Store, SnapshotMarker) throws -> Void)?
 
-    /// A suite over the given closures; see the type's discussion.
+    /// - Parameters:
+    ///   - makeStore: returns a new, empty store each time it is called (once per run of a case).
+    ///   - reopen: for durable stores: gets a store the suite no longer uses and returns it
+    ///     opened again from its files.
+    ///   - crash: for durable stores that can simulate a power failure: gets the store, drops
+    ///     what it has not made durable and returns it opened again from what is left; with a
+    ///     `FaultInjectingFileSystem`, `fileSystem.crash(.dropUnsynced)` and then the same open
+    ///     call as `reopen`.
+    ///   - corrupt: for file-based stores: makes the stored snapshot at the marker fail to
+    ///     verify, durably; adds the broken-file cases to ``cases``.
     public init(
         makeStore: @escaping @Sendable () throws -> Store,
         reopen: (@Sendable (Store) throws -> Store)? = nil,
+        crash: (@Sendable (Store) throws -> Store)? = nil,
         corrupt: (@Sendable (Store, SnapshotMarker) throws -> Void)? = nil
     ) {
         self.makeStore = makeStore
         self.reopen = reopen
+        self.crash = crash
         self.corrupt = corrupt
     }
 
+    /// Whether runs check durability across simulated crashes: `true` when the suite has a
+    /// ``crash`` closure.
+    public var durabilityChecked: Bool { crash != nil }
+
     /// One named case.
     public struct Case: Sendable, CustomStringConvertible {
-        /// The case's name, shown in test results.
+        /// The case's name, shown in test results and in every failure of the case.
         public let name: String
         let needsCorruption: Bool
         let body: @Sendable (inout Harness) throws -> Void
@@ -55,24 +89,61 @@ public struct SnapshotStoreConformance<Store: SnapshotStore>: Sendable {
         public var description: String { name }
     }
 
+    /// How a harness restarts the store.
+    enum Restart {
+        case reopen(@Sendable (Store) throws -> Store)
+        case crash(@Sendable (Store) throws -> Store)
+    }
+
     /// The context a case runs in.
     public struct Harness {
-        /// The store the case works on (a new one after each ``checkpoint()``).
+        /// The store the case works on (a new one after each restart at
+        /// ``checkpoint(fileID:filePath:line:column:)``).
         public private(set) var store: Store
-        let reopen: (@Sendable (Store) throws -> Store)?
+        let restart: Restart?
         let corruptStore: (@Sendable (Store, SnapshotMarker) throws -> Void)?
-        let context: String
         /// The line that ran the suite: where failed checks are reported.
         let caller: CheckLocation
 
-        /// Closes and reopens the store when the suite has a reopen closure.
-        public mutating func checkpoint() throws {
-            if let reopen { store = try reopen(store) }
+        /// Whether this run restarts through simulated crashes rather than reopens.
+        public var crashing: Bool {
+            if case .some(.crash) = restart { true } else { false }
+        }
+
+        /// Opens the store again (reopen run) or crashes it (crash run); does nothing in the plain
+        /// run. A restart that fails is reported at `fileID`, `filePath`, `line` and `column`
+        /// (leave the defaults: the case's line) and ends the run.
+        public mutating func checkpoint(fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column) throws {
+            let step = CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column)
+            switch restart {
+            case nil:
+                return
+            case .some(.reopen(let reopen)):
+                do {
+                    store = try reopen(store)
+                } catch {
+                    throw ConformanceStepError(message: "the reopen hook threw: \(error)", step: step)
+                }
+            case .some(.crash(let crash)):
+                do {
+                    store = try crash(store)
+                } catch {
+                    throw ConformanceStepError(message: "the crash hook threw: \(error)", step: step)
+                }
+            }
         }
 
         /// Damages the stored snapshot at `marker`.
         public func corrupt(_ marker: SnapshotMarker) throws {
             try corruptStore?(store, marker)
+        }
+
+        /// The markers the store lists after a checkpoint that followed `retainNewest`, less any
+        /// of `removed` in the crash run: the protocol makes saves durable on return, not
+        /// removals, so a crash may bring a removed snapshot back.
+        func listedAfterRetention(removed: [SnapshotMarker]) throws -> [SnapshotMarker] {
+            let listed = try store.list()
+            return crashing ? listed.filter { !removed.contains($0) } : listed
         }
 
         /// Records an issue naming `what` unless `actual` equals `expected`; the issue names the
@@ -82,50 +153,72 @@ public struct SnapshotStoreConformance<Store: SnapshotStore>: Sendable {
             fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
         ) {
             ConformanceReporting.checkEqual(
-                actual, expected, "\(context): \(what())", caller: caller,
+                actual, expected, what(), caller: caller,
                 step: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column))
         }
     }
 
-    /// The cases this suite runs: all of them when it can corrupt files, else those that need not.
-    public var applicableCases: [Case] {
-        Self.cases.filter { corrupt != nil || !$0.needsCorruption }
+    /// The cases this suite runs, in a stable order: all of them when it can corrupt files
+    /// (``corrupt``), else those that need not. Pass them to `@Test(arguments:)` and each to
+    /// ``run(_:fileID:filePath:line:column:)``.
+    public var cases: [Case] {
+        Self.allCases.filter { corrupt != nil || !$0.needsCorruption }
     }
 
-    /// Runs `testCase` (plain, and again with reopens when there is a reopen closure). A case
-    /// that needs corruption is reported as an issue when the suite has no `corrupt` closure.
-    /// Failed checks are reported at the caller's location (`fileID`, `filePath`, `line`,
-    /// `column`; leave the defaults) through ``ConformanceReporting``.
+    /// Runs `testCase`: plain, then (with ``reopen``) with reopens, then (with ``crash``) with
+    /// simulated crashes, each time on a new store. A case that needs ``corrupt`` is reported as
+    /// an issue when the suite has none. Failed checks are reported at the caller's location
+    /// (`fileID`, `filePath`, `line`, `column`; leave the defaults) through
+    /// ``ConformanceReporting``.
+    ///
+    /// - Throws: ``ConformanceSetupError`` when ``makeStore`` throws; failed checks are reported,
+    ///   not thrown.
     public func run(
         _ testCase: Case, fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
     ) throws {
         try run(testCase, caller: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column))
     }
 
-    /// Runs every applicable case; see ``run(_:fileID:filePath:line:column:)``.
+    /// Runs every case of ``cases``; see ``run(_:fileID:filePath:line:column:)``.
     public func run(fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column) throws {
         let caller = CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column)
-        for testCase in applicableCases { try run(testCase, caller: caller) }
+        for testCase in cases { try run(testCase, caller: caller) }
     }
 
     func run(_ testCase: Case, caller: CheckLocation) throws {
         if testCase.needsCorruption && corrupt == nil {
-            ConformanceReporting.record(
-                "\(testCase.name) needs a `corrupt` closure; run `applicableCases` instead", caller: caller, step: CheckLocation())
+            let scope = ConformanceScope(suite: "SnapshotStoreConformance", backend: "\(Store.self)", testCase: testCase.name, run: .plain)
+            ConformanceReporting.withScope(scope) {
+                ConformanceReporting.record(
+                    "the case needs the suite's `corrupt:` hook; run the suite's `cases`", caller: caller, step: CheckLocation())
+            }
             return
         }
-        try runOnce(testCase, reopen: nil, caller: caller)
-        if let reopen { try runOnce(testCase, reopen: reopen, caller: caller) }
+        try runOnce(testCase, restart: nil, caller: caller)
+        if let reopen { try runOnce(testCase, restart: .reopen(reopen), caller: caller) }
+        if let crash {
+            try runOnce(testCase, restart: .crash(crash), caller: caller)
+        } else {
+            DurabilityNotice.unchecked(suite: "SnapshotStoreConformance", store: "\(Store.self)", caller: caller)
+        }
     }
 
-    private func runOnce(_ testCase: Case, reopen: (@Sendable (Store) throws -> Store)?, caller: CheckLocation) throws {
-        var harness = Harness(
-            store: try makeStore(), reopen: reopen, corruptStore: corrupt,
-            context: "\(testCase.name)\(reopen != nil ? " [reopen]" : "")", caller: caller)
-        do {
-            try testCase.body(&harness)
-        } catch {
-            ConformanceReporting.record("\(harness.context): unexpected error: \(error)", caller: caller, step: CheckLocation())
+    private func runOnce(_ testCase: Case, restart: Restart?, caller: CheckLocation) throws {
+        let run: ConformanceRun = switch restart {
+        case nil: .plain
+        case .some(.reopen): .reopen
+        case .some(.crash): .crash
+        }
+        try ConformanceReporting.inRun(
+            of: "SnapshotStoreConformance", backendType: "\(Store.self)", testCase: testCase.name, run: run,
+            make: makeStore, name: { backendName($0) }
+        ) { store in
+            var harness = Harness(store: store, restart: restart, corruptStore: corrupt, caller: caller)
+            do {
+                try testCase.body(&harness)
+            } catch {
+                ConformanceReporting.recordThrown(error, caller: caller, step: CheckLocation())
+            }
         }
     }
 
@@ -134,7 +227,7 @@ public struct SnapshotStoreConformance<Store: SnapshotStore>: Sendable {
     }
 
     /// Every case, in a stable order.
-    public static var cases: [Case] { basicCases + matchingCases + retentionCases + brokenCases }
+    static var allCases: [Case] { basicCases + matchingCases + retentionCases + brokenCases }
 }
 
 /// A snapshot at (`index`, `term`) with a payload that names it.
@@ -286,14 +379,14 @@ extension SnapshotStoreConformance {
                 let removed = try h.store.retainNewest(2)
                 try h.checkpoint()
                 h.equal(Set(removed), Set([marker(1, 1), marker(2, 1), marker(3, 1)]), "removed")
-                h.equal(try h.store.list(), [marker(5, 1), marker(4, 1)], "kept")
+                h.equal(try h.listedAfterRetention(removed: removed), [marker(5, 1), marker(4, 1)], "kept")
                 h.equal(try h.store.loadNewest(matching: [marker(4, 1)]), makeSnapshot(index: 4, term: 1), "kept one loads")
             },
             testCase("retainNewest always keeps the newest") { h in
                 for index in [1, 2] as [UInt64] { try h.store.save(makeSnapshot(index: index, term: 1)) }
-                try h.store.retainNewest(0)
+                let removed = try h.store.retainNewest(0)
                 try h.checkpoint()
-                h.equal(try h.store.list(), [marker(2, 1)], "kept")
+                h.equal(try h.listedAfterRetention(removed: removed), [marker(2, 1)], "kept")
             },
             testCase("retainNewest with room for all removes nothing") { h in
                 for index in [1, 2, 3] as [UInt64] { try h.store.save(makeSnapshot(index: index, term: 1)) }

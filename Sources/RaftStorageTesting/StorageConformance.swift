@@ -1,33 +1,47 @@
 public import RaftStorage
 
 /// The conformance suite for a composed ``RaftStorage/Storage``: after any sequence of saves, local
-/// snapshots with compaction, installed leader snapshots and tail truncations, closing and
-/// reopening yields the same HardState, entries and snapshot.
+/// snapshots with compaction, installed leader snapshots and tail truncations, restarting yields
+/// the same HardState, entries and snapshot.
 ///
 /// It drives the storage like a raft node would (appends at the leader's term, commit
 /// advances, conflicting tails replaced above the commit index, snapshots of applied state)
-/// and checks every restart against a model.
+/// and checks the storage against a model at every restart point of the workload.
+///
+/// It has the shape of every suite of the kit (see ``LogStoreConformance``): `makeStore:`, the
+/// optional `reopen:` and `crash:` hooks, ``cases`` for `@Test(arguments:)`, and
+/// ``run(_:fileID:filePath:line:column:)`` / ``run(fileID:filePath:line:column:)``; its store
+/// is the pair of a log and a snapshot store:
 ///
 /// ```swift
-/// let suite = StorageConformance(
-///     make: { (try WALLogStore.open(at: dir), MemorySnapshotStore()) },
-///     reopen: { log, snapshots in (try WALLogStore.open(at: dir), snapshots) })
-/// @Test(arguments: suite.cases) func restart(_ testCase: ...Case) throws { try suite.run(testCase) }
+/// static let suite = StorageConformance(
+///     makeStore: { (try WALLogStore.open(at: newTemporaryDirectory()), MemorySnapshotStore()) },
+///     reopen: { log, snapshots in (try WALLogStore.open(at: log.directory), snapshots) })   // log is closed already
+///
+/// @Test(arguments: suite.cases)
+/// func restart(_ testCase: StorageConformance<WALLogStore<ProtobufRecordCodec>, MemorySnapshotStore>.Case) throws {
+///     try Self.suite.run(testCase)
+/// }
 /// ```
 ///
-/// A restart closes the storage, which syncs the log, so it cannot tell whether the stores made
-/// anything durable before they were asked to. Stores that can simulate a power failure (for
-/// example over a `FaultInjectingFileSystem`) also pass `crash`: every workload then runs a
-/// second time, on new stores, with each restart replaced by a crash, and the suite checks that
-/// everything acknowledged as durable survived. Without `crash`, ``durabilityChecked`` is
-/// `false` and each call site of ``run(_:fileID:filePath:line:column:)`` prints one line saying so.
+/// Each workload runs once without restarts (each restart point checks the open storage against
+/// the model), then (with `reopen`) on new stores with each restart point a restart: the suite
+/// closes the storage (which syncs and closes the log; a snapshot store has no close) and
+/// `reopen` opens the stores again. A close syncs, so it cannot tell whether the stores made
+/// anything durable before they were asked to: stores that can simulate a power failure (for
+/// example over a `FaultInjectingFileSystem`) also pass `crash`, and every workload runs once
+/// more with each restart a crash of the open stores, checking that everything acknowledged as
+/// durable survived. Without `crash`, ``durabilityChecked`` is `false` and each call site of
+/// ``run(_:fileID:filePath:line:column:)`` prints one line saying so.
 ///
-/// File-based snapshot stores also pass `damageNewestSnapshot`, which enables the
-/// ``damageCases``: recovery must fall back to the older snapshot when the newest one is unreadable.
+/// File-based snapshot stores also pass `damageNewestSnapshot`, which adds the
+/// ``damageCases`` to ``cases``: recovery must fall back to the older snapshot when the newest
+/// one is unreadable (in the runs with restarts; the plain run checks the workload only).
 ///
 /// Failed checks are reported through ``ConformanceReporting``: as issues of the running Swift
-/// Testing test, at the line that called `run`, naming the driver's check that failed. From
-/// XCTest, run the suite inside ``ConformanceReporting/withReporter(_:_:)``:
+/// Testing test, at the line that called `run`, naming the suite, both store types, the
+/// workload, the run and the driver's check that failed. From XCTest, run the suite inside
+/// ``ConformanceReporting/withReporter(_:_:)``:
 ///
 /// ```swift
 /// try ConformanceReporting.withReporter({ issue in XCTFail("\(issue) (run from \(issue.caller))") }) {
@@ -35,13 +49,14 @@ public import RaftStorage
 /// }
 /// ```
 public struct StorageConformance<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
-    /// Returns a new, empty log and snapshot store for each case and each pass.
-    public let make: @Sendable () throws -> (Log, Snapshots)
-    /// Opens the (closed) stores again from their files.
-    public let reopen: @Sendable (Log, Snapshots) throws -> (Log, Snapshots)
-    /// Simulates a crash: drops everything the stores have not made durable and opens them
-    /// again from what survived; the old stores are abandoned without closing them. `nil` when
-    /// the backends cannot simulate one.
+    /// Returns a new, empty log and snapshot store for each run of each workload.
+    public let makeStore: @Sendable () throws -> (Log, Snapshots)
+    /// Opens the stores again after the suite closed the storage; `nil` for stores that keep
+    /// nothing.
+    public let reopen: (@Sendable (Log, Snapshots) throws -> (Log, Snapshots))?
+    /// Simulates a crash: drops everything the open stores have not made durable and opens them
+    /// again from what survived; the suite abandons the old stores without closing them. `nil`
+    /// when the backends cannot simulate one.
     public let crash: (@Sendable (Log, Snapshots) throws -> (Log, Snapshots))?
     /// Makes the newest snapshot file of an opened snapshot store unreadable (flips bytes in
     /// it) before the storage recovers from it; `nil` when the store has no files to damage.
@@ -51,27 +66,29 @@ public struct StorageConformance<Log: LogStore, Snapshots: SnapshotStore>: Senda
     public let options: Storage<Log, Snapshots>.Options
 
     /// - Parameters:
-    ///   - make: returns a new, empty log and snapshot store each time it is called (once per
-    ///     case, twice with `crash`).
-    ///   - reopen: closes nothing itself; gets the (already closed) stores and returns them
-    ///     opened again from their files (a `MemoryLogStore` returns its `reopened()` copy, a
-    ///     `MemorySnapshotStore` itself).
-    ///   - crash: for stores that can simulate a power failure: drops what the given stores
-    ///     have not made durable (without closing them) and returns them opened again from
+    ///   - makeStore: returns a new, empty log and snapshot store each time it is called (once
+    ///     per run of a workload).
+    ///   - reopen: for durable stores: gets the stores of a storage the suite has closed (the
+    ///     log synced and closed) and returns them opened again from their files. It must not
+    ///     close them itself. A `MemoryLogStore` returns its `reopened()` copy, a
+    ///     `MemorySnapshotStore` itself.
+    ///   - crash: for stores that can simulate a power failure: gets the open stores, drops what
+    ///     they have not made durable (without closing them) and returns them opened again from
     ///     what is left; with a `FaultInjectingFileSystem`, `fileSystem.crash(.dropUnsynced)`
     ///     and then the same open calls as `reopen`.
     ///   - damageNewestSnapshot: for file-based snapshot stores: makes the newest snapshot file
-    ///     of the given (opened, not yet used) store fail to verify; enables ``damageCases``.
+    ///     of the given (opened, not yet used) store fail to verify; adds ``damageCases`` to
+    ///     ``cases``. It needs `reopen` or `crash` to be of use.
     ///   - options: the storage options under test; small retention by default, so compaction
     ///     and snapshot removal happen often.
     public init(
-        make: @escaping @Sendable () throws -> (Log, Snapshots),
-        reopen: @escaping @Sendable (Log, Snapshots) throws -> (Log, Snapshots),
+        makeStore: @escaping @Sendable () throws -> (Log, Snapshots),
+        reopen: (@Sendable (Log, Snapshots) throws -> (Log, Snapshots))? = nil,
         crash: (@Sendable (Log, Snapshots) throws -> (Log, Snapshots))? = nil,
         damageNewestSnapshot: (@Sendable (Snapshots) throws -> Void)? = nil,
         options: Storage<Log, Snapshots>.Options = .init(retainedEntries: 3, retainedSnapshots: 2)
     ) {
-        self.make = make
+        self.makeStore = makeStore
         self.reopen = reopen
         self.crash = crash
         self.damageNewestSnapshot = damageNewestSnapshot
@@ -84,74 +101,112 @@ public struct StorageConformance<Log: LogStore, Snapshots: SnapshotStore>: Senda
 
     /// One named workload.
     public struct Case: Sendable, CustomStringConvertible {
-        /// The case's name, shown in test results.
+        /// The case's name, shown in test results and in every failure of the case.
         public let name: String
+        let needsDamage: Bool
         let steps: @Sendable (inout RaftNodeDriver<Log, Snapshots>) throws -> Void
+
+        init(name: String, needsDamage: Bool = false, steps: @escaping @Sendable (inout RaftNodeDriver<Log, Snapshots>) throws -> Void) {
+            self.name = name
+            self.needsDamage = needsDamage
+            self.steps = steps
+        }
 
         /// The name, shown in test results and as a test argument.
         public var description: String { name }
     }
 
-    /// Runs one workload, restarting at its checkpoints and at the end, then (with ``crash``)
-    /// again on new stores, crashing at the same points; failed checks are reported at the
-    /// caller's location (`fileID`, `filePath`, `line`, `column`; leave the defaults) through
-    /// ``ConformanceReporting``.
+    /// Runs one workload: plain, then (with ``reopen``) restarting at its restart points and at
+    /// the end, then (with ``crash``) crashing at the same points, each time on new stores. A
+    /// workload that needs ``damageNewestSnapshot`` is reported as an issue when the suite has
+    /// none. Failed checks are reported at the caller's location (`fileID`, `filePath`, `line`,
+    /// `column`; leave the defaults) through ``ConformanceReporting``.
+    ///
+    /// - Throws: ``ConformanceSetupError`` when ``makeStore`` throws, or the storage cannot be
+    ///   created on the new stores; failed checks are reported, not thrown.
     public func run(
         _ testCase: Case, fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
     ) throws {
         try run(testCase, caller: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column))
     }
 
-    func run(_ testCase: Case, caller: CheckLocation) throws {
-        try runOnce(testCase, restart: .reopen(reopen), caller: caller)
-        if let crash {
-            try runOnce(testCase, restart: .crash(crash), caller: caller)
-        } else {
-            DurabilityNotice.unchecked(suite: "StorageConformance", store: "\(Log.self), \(Snapshots.self)", caller: caller)
-        }
-    }
-
-    private func runOnce(_ testCase: Case, restart: RaftNodeDriver<Log, Snapshots>.Restart, caller: CheckLocation) throws {
-        let (log, snapshots) = try make()
-        let context = if case .crash = restart { "\(testCase.name) [crash]" } else { testCase.name }
-        var driver = try RaftNodeDriver(
-            storage: Storage(log: log, snapshots: snapshots, options: options), restart: restart,
-            damageNewestSnapshot: damageNewestSnapshot, context: context, caller: caller)
-        do {
-            try testCase.steps(&driver)
-            try driver.restart()
-        } catch {
-            ConformanceReporting.record("\(context): unexpected error: \(error)", caller: caller, step: CheckLocation())
-        }
-        // Closing syncs the log: a failure is an issue. Stores a failed restart left closed or
-        // abandoned are left alone.
-        guard driver.storageIsOpen else { return }
-        do {
-            try driver.storage.close()
-        } catch {
-            ConformanceReporting.record("\(context): close() after the workload failed: \(error)", caller: caller, step: CheckLocation())
-        }
-    }
-
-    /// Runs every workload in turn; see ``run(_:fileID:filePath:line:column:)``.
+    /// Runs every workload of ``cases`` in turn; see ``run(_:fileID:filePath:line:column:)``.
     public func run(fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column) throws {
         let caller = CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column)
         for testCase in cases { try run(testCase, caller: caller) }
     }
 
-    /// Scripted workloads, the ``damageCases`` when the suite can damage snapshots, then random
-    /// ones (one per seed).
+    func run(_ testCase: Case, caller: CheckLocation) throws {
+        if testCase.needsDamage && damageNewestSnapshot == nil {
+            let scope = ConformanceScope(suite: "StorageConformance", backend: Self.backendType, testCase: testCase.name, run: .plain)
+            ConformanceReporting.withScope(scope) {
+                ConformanceReporting.record(
+                    "the workload needs the suite's `damageNewestSnapshot:` hook; run the suite's `cases`", caller: caller,
+                    step: CheckLocation())
+            }
+            return
+        }
+        try runOnce(testCase, restart: nil, caller: caller)
+        if let reopen { try runOnce(testCase, restart: .reopen(reopen), caller: caller) }
+        if let crash {
+            try runOnce(testCase, restart: .crash(crash), caller: caller)
+        } else {
+            DurabilityNotice.unchecked(suite: "StorageConformance", store: Self.backendType, caller: caller)
+        }
+    }
+
+    /// Both store types, as failures name them.
+    static var backendType: String { "\(Log.self) + \(Snapshots.self)" }
+
+    private func runOnce(_ testCase: Case, restart: RaftNodeDriver<Log, Snapshots>.Restart?, caller: CheckLocation) throws {
+        let run: ConformanceRun = switch restart {
+        case nil: .plain
+        case .some(.reopen): .reopen
+        case .some(.crash): .crash
+        }
+        let options = self.options
+        let damageNewestSnapshot = self.damageNewestSnapshot
+        try ConformanceReporting.inRun(
+            of: "StorageConformance", backendType: Self.backendType, testCase: testCase.name, run: run,
+            make: { () throws -> Storage<Log, Snapshots> in
+                let (log, snapshots) = try makeStore()
+                return try Storage(log: log, snapshots: snapshots, options: options)
+            },
+            name: { storage in "\(backendName(storage.log)) + \(backendName(storage.snapshots))" }
+        ) { storage in
+            var driver = RaftNodeDriver(
+                storage: storage, restart: restart, damageNewestSnapshot: damageNewestSnapshot, caller: caller)
+            do {
+                try testCase.steps(&driver)
+                try driver.restart()
+            } catch {
+                ConformanceReporting.recordThrown(error, caller: caller, step: CheckLocation())
+            }
+            // Closing syncs the log: a failure is an issue. Stores a failed restart left closed or
+            // abandoned are left alone.
+            guard driver.storageIsOpen else { return }
+            do {
+                try driver.storage.close()
+            } catch {
+                ConformanceReporting.record("close() after the workload: \(error)", caller: caller, step: CheckLocation())
+            }
+        }
+    }
+
+    /// The workloads this suite runs, in a stable order: the scripted ones, the ``damageCases``
+    /// when the suite has ``damageNewestSnapshot``, then random ones (one per seed). Pass them to
+    /// `@Test(arguments:)` and each to ``run(_:fileID:filePath:line:column:)``.
     public var cases: [Case] {
         Self.scripted + (damageNewestSnapshot == nil ? [] : Self.damageCases) + (1...24).map { seed in
             Case(name: "random workload, seed \(seed)") { driver in try driver.randomWorkload(seed: UInt64(seed), steps: 80) }
         }
     }
 
-    /// The workloads that need ``damageNewestSnapshot``: run them with a suite that has it
-    /// (``cases`` includes them then).
+    /// The workloads that need ``damageNewestSnapshot``, which ``cases`` holds when the suite
+    /// has it: for a test that runs them apart from the others.
     public static var damageCases: [Case] {
         [
-            Case(name: "fallback when the newest snapshot is unreadable") { driver in
+            Case(name: "fallback when the newest snapshot is unreadable", needsDamage: true) { driver in
                 try driver.append(10, commitTo: 10)
                 try driver.snapshot(at: 8)
                 try driver.append(6, commitTo: 6)

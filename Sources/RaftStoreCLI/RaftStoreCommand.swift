@@ -11,13 +11,29 @@ package struct RaftStoreCommand: ParsableCommand {
     package static let configuration = CommandConfiguration(
         commandName: "raftstore",
         abstract: "Inspect, verify, repair, convert and benchmark etcd-compatible raft storage.",
-        discussion: """
-            Exit codes: 0 success, 1 the data has a problem (corrupt, mismatch, locked), 2 usage error.
+        discussion: RaftStoreCommand.exitCodeTable + """
+
+
+            Directories: the wal commands take the WAL directory and the snap commands the \
+            snapshot directory; given an etcd data directory (<dir>/member/wal, \
+            <dir>/member/snap) or a member directory (<dir>/wal, <dir>/snap) they read the one \
+            inside it and say so in a note on standard error. inspect takes the data or member \
+            directory. Errors are one line on standard error. See Docs/CLI.md.
             """,
         subcommands: [
             DemoCommand.self, WALCommand.self, SnapCommand.self, InspectCommand.self, BenchCommand.self,
         ]
     )
+
+    /// The exit codes, as `raftstore --help` prints them (Docs/CLI.md has the same table).
+    static let exitCodeTable = """
+        Exit codes, the same for every command:
+          0  success: done, and no problem found
+          1  a problem found in the data, or an operation on it failed: corrupt,
+             torn, mismatched, locked, unreadable, an I/O error, a failed check
+          2  usage error or something not found: a wrong command line, a missing
+             file or directory, no WAL or snapshot files where they were expected
+        """
 
     /// Creates the command (argument parsing fills it in).
     package init() {}
@@ -31,10 +47,13 @@ package struct RaftStoreCommand: ParsableCommand {
 /// Runs `raftstore` with the given arguments.
 public enum RaftStoreMain {
     /// Parses `arguments` (without the program name), runs the command, and returns the exit
-    /// status: 0 success, 1 a data problem, 2 a usage error.
+    /// status (``ExitStatus``): 0 success, 1 a problem found in the data, 2 a usage error or
+    /// something not found.
     ///
     /// Every error is reported as one line on standard error, naming the file and byte offset
-    /// where they apply. Help goes to standard output with status 0.
+    /// where they apply, with the command's notes (which directory it read) in parentheses.
+    /// After a success the notes are printed one `raftstore: note:` line each. Help goes to
+    /// standard output with status 0.
     public static func run(_ arguments: [String]) -> Int32 {
         var command: any ParsableCommand
         do {
@@ -44,16 +63,24 @@ public enum RaftStoreMain {
         }
         do {
             try command.run()
+            for note in Console.takeNotes() { Console.error("raftstore: note: " + Format.oneLine(note)) }
             return ExitStatus.success
         } catch let error as CLIError {
-            Console.error("raftstore: " + Format.oneLine(error.message))
+            fail(error.message)
             return error.exitCode
         } catch let error as StorageError {
-            Console.error("raftstore: " + Format.oneLine(error.description))
+            fail(error.description)
             return ExitStatus.dataProblem
         } catch {
+            _ = Console.takeNotes()
             return report(parsingError: error)
         }
+    }
+
+    /// The one line a failure prints: the message, then the notes kept.
+    private static func fail(_ message: String) {
+        let notes = Console.takeNotes().map { " (note: \(Format.oneLine($0)))" }.joined()
+        Console.error("raftstore: " + Format.oneLine(message) + notes)
     }
 
     private static func report(parsingError error: any Error) -> Int32 {

@@ -28,12 +28,10 @@ func conformanceLogOptions() -> ProtobufWALLog.Options {
 struct WALLogStoreConformanceTests {
     static let suite = LogStoreConformance(
         makeStore: { try ProtobufWALLog(directory: ConformanceDirectories.fresh(), codec: ProtobufRecordCodec(), options: conformanceLogOptions()) },
-        reopen: { store in
-            try store.close()
-            return try ProtobufWALLog(directory: store.directory, codec: store.codec, options: store.options)
-        })
+        // The suite closed the store.
+        reopen: { store in try ProtobufWALLog(directory: store.directory, codec: store.codec, options: store.options) })
 
-    @Test(arguments: LogStoreConformance<ProtobufWALLog>.cases)
+    @Test(arguments: suite.cases)
     func conformance(_ testCase: LogStoreConformance<ProtobufWALLog>.Case) throws {
         try Self.suite.run(testCase)
     }
@@ -47,7 +45,7 @@ struct WALLogStoreCrashConformanceTests {
         makeStore: { try FaultInjectedStores.newLog() },
         crash: { store in try FaultInjectedStores.crash(store) })
 
-    @Test(arguments: LogStoreConformance<ProtobufWALLog>.cases)
+    @Test(arguments: suite.cases)
     func conformance(_ testCase: LogStoreConformance<ProtobufWALLog>.Case) throws {
         #expect(Self.suite.durabilityChecked)
         try Self.suite.run(testCase)
@@ -56,25 +54,29 @@ struct WALLogStoreCrashConformanceTests {
 
 @Suite("ProtobufRecordCodec conformance")
 struct ProtobufRecordCodecConformanceTests {
-    @Test(arguments: RecordCodecConformance<ProtobufRecordCodec>.cases)
+    // etcd 3.4's walpb.Snapshot, which this writes by default, has no conf_state field.
+    static let suite = RecordCodecConformance(makeCodec: { ProtobufRecordCodec() }, storesSnapshotMembership: false)
+    static let writingConfState = RecordCodecConformance(makeCodec: { ProtobufRecordCodec(writesSnapshotConfState: true) })
+
+    @Test(arguments: suite.cases)
     func conformance(_ testCase: RecordCodecConformance<ProtobufRecordCodec>.Case) throws {
-        // etcd 3.4's walpb.Snapshot, which this writes by default, has no conf_state field.
-        try RecordCodecConformance(codec: ProtobufRecordCodec(), storesSnapshotMembership: false).run(testCase)
+        try Self.suite.run(testCase)
     }
 
-    @Test(arguments: RecordCodecConformance<ProtobufRecordCodec>.cases)
+    @Test(arguments: writingConfState.cases)
     func conformanceWritingConfState(_ testCase: RecordCodecConformance<ProtobufRecordCodec>.Case) throws {
-        try RecordCodecConformance(codec: ProtobufRecordCodec(writesSnapshotConfState: true)).run(testCase)
+        try Self.writingConfState.run(testCase)
     }
 }
 
 @Suite("Storage over WALLogStore and MemorySnapshotStore: restart conformance")
 struct WALStorageConformanceTests {
     static let suite = StorageConformance(
-        make: {
+        makeStore: {
             (try ProtobufWALLog(directory: ConformanceDirectories.fresh(), codec: ProtobufRecordCodec(), options: conformanceLogOptions()),
              MemorySnapshotStore())
         },
+        // The suite closed the storage.
         reopen: { log, snapshots in
             (try ProtobufWALLog(directory: log.directory, codec: log.codec, options: log.options), snapshots)
         })
@@ -92,7 +94,7 @@ struct WALStorageCrashConformanceTests {
     typealias Suite = StorageConformance<ProtobufWALLog, SimulatedEtcdSnapshots>
 
     static let suite = Suite(
-        make: {
+        makeStore: {
             let fileSystem = FaultInjectingFileSystem()
             return (try FaultInjectedStores.newLog(on: fileSystem), try SimulatedEtcdSnapshots(on: fileSystem))
         },

@@ -13,10 +13,7 @@ struct UnsyncedWALDetectionTests {
 
     static let suite = Suite(
         makeStore: { try FaultInjectedStores.newLog(unsafeNoSync: true) },
-        reopen: { store in
-            try store.close()
-            return try FaultInjectedStores.reopen(store)
-        },
+        reopen: { store in try FaultInjectedStores.reopen(store) },
         crash: { store in try FaultInjectedStores.crash(store) })
 
     /// Only issues from the crash run are expected: the plain and reopen runs must pass.
@@ -24,7 +21,7 @@ struct UnsyncedWALDetectionTests {
         issue.comments.contains { $0.rawValue.contains("[crash]") }
     }
 
-    @Test("each durability case fails in the crash run", arguments: Suite.cases.filter { $0.name.hasPrefix("durability:") })
+    @Test("each durability case fails in the crash run", arguments: suite.cases.filter { $0.name.hasPrefix("durability:") })
     func durabilityCasesFail(_ testCase: Suite.Case) throws {
         try withKnownIssue("a WAL without fsync loses acknowledged writes in a crash", isIntermittent: false) {
             try Self.suite.run(testCase)

@@ -11,9 +11,17 @@ import Testing
 /// after the data) and serves its keys.
 @Suite("etcd compatibility", .serialized)
 struct EtcdCompatibilityTests {
-    @Test(arguments: EtcdVersion.allCases)
-    func roundTripThroughEtcd(version: EtcdVersion) throws {
-        try #require(lz4ToolAvailable, "the lz4 tool is missing: apt-get install lz4 (make test does)")
+    @Test(.requires(Tools.lz4, Tools.etcd34))
+    func roundTripThroughEtcd34() throws {
+        try roundTripThroughEtcd(version: .v3_4)
+    }
+
+    @Test(.requires(Tools.lz4, Tools.etcd35))
+    func roundTripThroughEtcd35() throws {
+        try roundTripThroughEtcd(version: .v3_5)
+    }
+
+    private func roundTripThroughEtcd(version: EtcdVersion) throws {
         let etcd = try EtcdServer(EtcdBinaries.locate(version), snapshotCount: 10)
         defer { etcd.shutdown() }
         try etcd.start()

@@ -64,8 +64,7 @@ struct EtcdSnapshotFixtureTests {
         }
     }
 
-    @Test func writesWhatEtcdWrote() throws {
-        try #require(lz4ToolAvailable, "the lz4 tool is missing: apt-get install lz4 (make test does)")
+    @Test(.requires(Tools.lz4)) func writesWhatEtcdWrote() throws {
         try withTemporaryDirectory("fixtures") { directory in
             let etcd = try EtcdSnapshotStore(directory: directory.file("etcd"))
             let lz4 = try LZ4SnapshotStore(directory: directory.file("lz4"), codec: ProtobufRecordCodec())

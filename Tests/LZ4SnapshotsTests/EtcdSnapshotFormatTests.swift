@@ -28,8 +28,7 @@ struct EtcdSnapshotFormatTests {
     }
 
     /// The recommended content: `lz4 -d` of a `.snap.lz4` is the `.snap` etcd writes.
-    @Test func lz4DecompressesToTheEtcdFile() throws {
-        try #require(lz4ToolAvailable, "the lz4 tool is missing: apt-get install lz4 (make test does)")
+    @Test(.requires(Tools.lz4)) func lz4DecompressesToTheEtcdFile() throws {
         try withTemporaryDirectory { directory in
             let etcd = try EtcdSnapshotStore(directory: directory.file("etcd"))
             let lz4 = try LZ4SnapshotStore(directory: directory.file("lz4"), codec: ProtobufRecordCodec())

@@ -34,9 +34,8 @@ struct LZ4FrameTests {
         return content
     }
 
-    @Test("the lz4 tool decompresses what the writer writes", arguments: sizes)
+    @Test("the lz4 tool decompresses what the writer writes", .requires(Tools.lz4), arguments: sizes)
     func toolReadsWriter(size: Int) throws {
-        try #require(lz4ToolAvailable, "the lz4 tool is missing: apt-get install lz4 (make test does)")
         try withTemporaryDirectory { directory in
             for (name, content) in [("text", compressibleBytes(size)), ("random", randomBytes(size))] {
                 for chunk in [1 << 20, 4 << 20, 5 << 20, 777] where chunk < 4096 ? size < 200_000 : true {
@@ -57,9 +56,8 @@ struct LZ4FrameTests {
         ["-B6", "--content-size", "-BD"], ["-9"], ["-1", "-B7", "-BD"],
     ]
 
-    @Test("the reader reads what the lz4 tool writes", arguments: toolOptions)
+    @Test("the reader reads what the lz4 tool writes", .requires(Tools.lz4), arguments: toolOptions)
     func readerReadsTool(options: [String]) throws {
-        try #require(lz4ToolAvailable, "the lz4 tool is missing: apt-get install lz4 (make test does)")
         try withTemporaryDirectory { directory in
             // Text with random stretches, longer than a 4 MiB block, so linked blocks refer back.
             let content = compressibleBytes(6 << 20) + randomBytes(300_000) + compressibleBytes(3 << 20, seed: 7)

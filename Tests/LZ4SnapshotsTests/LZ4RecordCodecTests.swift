@@ -26,16 +26,20 @@ struct PlainPathsCodec<Base: RecordCodec>: RecordCodec {
 struct LZ4RecordCodecTests {
     typealias Codec = LZ4RecordCodec<ProtobufRecordCodec>
 
-    @Test(arguments: RecordCodecConformance<Codec>.cases)
+    // Snapshot markers go through the base unchanged, and etcd 3.4's records have no membership.
+    static let suite = RecordCodecConformance(makeCodec: { Codec(base: ProtobufRecordCodec()) }, storesSnapshotMembership: false)
+    /// With a tiny threshold, so the suite's random entries really are compressed.
+    static let compressingEverything = RecordCodecConformance(
+        makeCodec: { Codec(base: ProtobufRecordCodec(), threshold: 1) }, storesSnapshotMembership: false)
+
+    @Test(arguments: suite.cases)
     func conformance(_ testCase: RecordCodecConformance<Codec>.Case) throws {
-        // Snapshot markers go through the base unchanged, and etcd 3.4's records have no membership.
-        try RecordCodecConformance(codec: Codec(base: ProtobufRecordCodec()), storesSnapshotMembership: false).run(testCase)
+        try Self.suite.run(testCase)
     }
 
-    /// With a tiny threshold, so the suite's random entries really are compressed.
-    @Test(arguments: RecordCodecConformance<Codec>.cases)
+    @Test(arguments: compressingEverything.cases)
     func conformanceCompressingEverything(_ testCase: RecordCodecConformance<Codec>.Case) throws {
-        try RecordCodecConformance(codec: Codec(base: ProtobufRecordCodec(), threshold: 1), storesSnapshotMembership: false).run(testCase)
+        try Self.compressingEverything.run(testCase)
     }
 
     @Test func formatNames() {

@@ -52,9 +52,8 @@ struct PlacedLoadTests {
         #expect(loaded.streamed == Self.snapshot.data)
     }
 
-    @Test("frames the lz4 tool writes load whole", arguments: [["-B4"], ["-B4", "-BD"], ["-B5", "-BX"], ["-B6", "--content-size"], ["-B7"], ["-B7", "-BD"]])
+    @Test("frames the lz4 tool writes load whole", .requires(Tools.lz4), arguments: [["-B4"], ["-B4", "-BD"], ["-B5", "-BX"], ["-B6", "--content-size"], ["-B7"], ["-B7", "-BD"]])
     func toolFrames(options: [String]) throws {
-        try #require(lz4ToolAvailable, "the lz4 tool is missing: apt-get install lz4 (make test does)")
         let frame = try withTemporaryDirectory { directory in
             let plain = directory.file("plain.snap")
             try writeBytes(Self.content(), to: plain)

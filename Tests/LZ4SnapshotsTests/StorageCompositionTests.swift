@@ -83,17 +83,22 @@ struct StorageCompositionTests {
         (snapshots.base as? EtcdSnapshotStore)?.directory ?? (snapshots.base as? LZ4SnapshotStore<ProtobufRecordCodec>)?.directory
     }
 
-    /// The suite's workloads (they do not depend on the backends).
-    static let cases = Suite(make: { throw StorageError(.invalidArgument, "only for the case list") }, reopen: { ($0, $1) }).cases
+    /// The suite's workloads but the damage ones (they do not depend on the backends; listing
+    /// them makes no store).
+    static let cases = Suite(makeStore: { throw StorageError(.invalidArgument, "only for the case list") }, reopen: { ($0, $1) }).cases
 
     /// The suite for `pair` with its files under `base`; file snapshot stores can be damaged.
     static func suite(_ pair: Pair, _ base: TemporaryDirectory) -> Suite {
         var damage: (@Sendable (AnySnapshotStore) throws -> Void)?
         if pair.snapshots != .memory { damage = { snapshots in try Self.damageNewest(snapshots) } }
         return Suite(
-            make: {
-                (try Self.openLog(pair.log, base.file("wal")), try Self.openSnapshots(pair.snapshots, base.file("snap")))
+            // A fresh pair of directories for each run of a case (plain, then reopen).
+            makeStore: {
+                let run = base.file(UUID().uuidString)
+                try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+                return (try Self.openLog(pair.log, run + "/wal"), try Self.openSnapshots(pair.snapshots, run + "/snap"))
             },
+            // The suite closed the storage.
             reopen: { log, snapshots in
                 let reopenedLog = try Self.directory(of: log).map { try Self.reopenLog(pair.log, $0) } ?? Self.reopenedInMemory(log)
                 let reopenedSnapshots = try Self.directory(of: snapshots).map { try Self.openSnapshots(pair.snapshots, $0) } ?? snapshots

@@ -6,8 +6,8 @@ import Testing
 @Suite("Storage over memory stores: restart conformance")
 struct MemoryStorageConformanceTests {
     static let suite = StorageConformance(
-        make: { (MemoryLogStore(), MemorySnapshotStore()) },
-        // The log was closed by the restart; a snapshot store has no close.
+        makeStore: { (MemoryLogStore(), MemorySnapshotStore()) },
+        // The suite closed the log; a snapshot store has no close.
         reopen: { log, snapshots in (log.reopened(), snapshots) })
 
     @Test(arguments: suite.cases)

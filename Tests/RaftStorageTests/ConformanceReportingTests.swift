@@ -25,10 +25,10 @@ struct ConformanceReportingTests {
     }
 
     static func logCase(named name: String) throws -> LogSuite.Case {
-        try #require(LogSuite.cases.first { $0.name == name }, "no LogStoreConformance case named \(name)")
+        try #require(BrokenBackendTests.logSuite(nil).cases.first { $0.name == name }, "no LogStoreConformance case named \(name)")
     }
 
-    @Test("a failing LogStoreConformance case reports to the reporter, naming the caller's line and the case's step")
+    @Test("a failing LogStoreConformance case reports to the reporter, naming the backend, the case, the caller's line and the case's step")
     func failingLogCase() throws {
         let name = "term: below the boundary is compacted"
         let testCase = try Self.logCase(named: name)
@@ -42,9 +42,14 @@ struct ConformanceReportingTests {
         for issue in issues {
             #expect(issue.caller.fileID == #fileID && issue.caller.line == callerLine, "\(issue): reported at \(issue.caller)")
             #expect(issue.caller.filePath == #filePath, "\(issue): reported in \(issue.caller.filePath)")
-            #expect(issue.message.hasPrefix(name), "\(issue): the message names the case")
+            #expect(issue.suite == "LogStoreConformance", "\(issue): the issue names the suite")
+            #expect(issue.backend == "BrokenLogStore", "\(issue): the issue names the store type")
+            #expect(issue.testCase == name, "\(issue): the issue names the case")
+            #expect(issue.description.hasPrefix("LogStoreConformance of BrokenLogStore, case \"\(name)\""), "\(issue): the text names them")
             #expect(issue.step?.fileID.hasPrefix("RaftStorageTesting/") == true, "\(issue): no step inside the kit")
         }
+        // Every run of the case fails, each naming its run.
+        #expect(Set(issues.map(\.run)) == [nil, "reopen", "crash"], "\(issues.map(\.run))")
         // The case's own check, term(at: 2) expecting compacted, is the step that failed.
         let step = issues.first { $0.message.contains("term(at: 2): expected compacted") }?.step
         #expect(step?.fileID == "RaftStorageTesting/LogStoreCases+Reads.swift", "step \(String(describing: step))")
@@ -72,6 +77,8 @@ struct ConformanceReportingTests {
         #expect(!issues.isEmpty, "a store that loses its vote passed \(testCase.name)")
         for issue in issues {
             #expect(issue.caller.fileID == #fileID && issue.caller.line == callerLine, "\(issue): reported at \(issue.caller)")
+            #expect(issue.suite == "StorageConformance" && issue.testCase == testCase.name, "\(issue): names the suite and the case")
+            #expect(issue.backend == "BrokenLogStore + MemorySnapshotStore", "\(issue): names both store types")
             #expect(issue.step?.fileID.hasPrefix("RaftStorageTesting/") == true, "\(issue): no step inside the kit")
         }
         // The driver's restart check finds the vote gone.

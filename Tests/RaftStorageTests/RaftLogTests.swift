@@ -2,22 +2,22 @@ import MemoryStore
 import RaftStorage
 import Testing
 
-/// The behaviours of etcd raft's `raftLog` (its `log_test.go` tables), in our own words.
+/// The behaviours of etcd raft's `raftLog` unit tests, in our own words.
 @Suite("RaftLog")
 struct RaftLogTests {
     static let previous = entries([(1, 1), (2, 2), (3, 3)])
 
     struct ConflictCase: Sendable, CustomTestStringConvertible {
         var incoming: [(UInt64, UInt64)]
-        var conflict: UInt64
-        var testDescription: String { "\(incoming) -> \(conflict)" }
+        var conflict: UInt64?
+        var testDescription: String { "\(incoming) -> \(String(describing: conflict))" }
     }
 
     @Test(arguments: [
-        ConflictCase(incoming: [], conflict: 0),
-        ConflictCase(incoming: [(1, 1), (2, 2), (3, 3)], conflict: 0),
-        ConflictCase(incoming: [(2, 2), (3, 3)], conflict: 0),
-        ConflictCase(incoming: [(3, 3)], conflict: 0),
+        ConflictCase(incoming: [], conflict: nil),
+        ConflictCase(incoming: [(1, 1), (2, 2), (3, 3)], conflict: nil),
+        ConflictCase(incoming: [(2, 2), (3, 3)], conflict: nil),
+        ConflictCase(incoming: [(3, 3)], conflict: nil),
         ConflictCase(incoming: [(1, 1), (2, 2), (3, 3), (4, 4), (5, 4)], conflict: 4),
         ConflictCase(incoming: [(2, 2), (3, 3), (4, 4), (5, 4)], conflict: 4),
         ConflictCase(incoming: [(3, 3), (4, 4), (5, 4)], conflict: 4),
@@ -26,10 +26,10 @@ struct RaftLogTests {
         ConflictCase(incoming: [(2, 1), (3, 4), (4, 4)], conflict: 2),
         ConflictCase(incoming: [(3, 1), (4, 2), (5, 4), (6, 4)], conflict: 3),
     ])
-    func findConflict(_ c: ConflictCase) throws {
+    func firstConflict(_ c: ConflictCase) throws {
         var log = try MemoryRaftLog(storage: makeStorage())
         try log.append(Self.previous)
-        #expect(log.findConflict(entries(c.incoming)) == c.conflict)
+        #expect(log.firstConflict(in: entries(c.incoming)) == c.conflict)
     }
 
     @Test(arguments: [
@@ -64,10 +64,11 @@ struct RaftLogTests {
         #expect(log.unstable.offset == c.unstableOffset)
     }
 
-    struct MaybeAppendCase: Sendable, CustomTestStringConvertible {
+    struct LeaderAppendCase: Sendable, CustomTestStringConvertible {
         var name: String
         var logTerm: UInt64, index: UInt64, committed: UInt64
         var incoming: [(UInt64, UInt64)]
+        /// The last new index, or `nil` for a mismatch.
         var lastNew: UInt64?
         var commit: UInt64
         var fails = false
@@ -76,42 +77,66 @@ struct RaftLogTests {
 
     // previous = (1,1) (2,2) (3,3); commit 1.
     @Test(arguments: [
-        MaybeAppendCase(name: "term differs", logTerm: 2, index: 3, committed: 3, incoming: [(4, 4)], lastNew: nil, commit: 1),
-        MaybeAppendCase(name: "index past the log", logTerm: 3, index: 4, committed: 3, incoming: [(5, 4)], lastNew: nil, commit: 1),
-        MaybeAppendCase(name: "match at the last entry", logTerm: 3, index: 3, committed: 3, incoming: [], lastNew: 3, commit: 3),
-        MaybeAppendCase(name: "commit never past the last new entry", logTerm: 3, index: 3, committed: 4, incoming: [], lastNew: 3, commit: 3),
-        MaybeAppendCase(name: "commit up to the leader's", logTerm: 3, index: 3, committed: 2, incoming: [], lastNew: 3, commit: 2),
-        MaybeAppendCase(name: "commit never decreases", logTerm: 3, index: 3, committed: 0, incoming: [], lastNew: 3, commit: 1),
-        MaybeAppendCase(name: "match at index 0", logTerm: 0, index: 0, committed: 3, incoming: [], lastNew: 0, commit: 1),
-        MaybeAppendCase(name: "new entry, commit to leader's", logTerm: 3, index: 3, committed: 3, incoming: [(4, 4)], lastNew: 4, commit: 3),
-        MaybeAppendCase(name: "new entry, commit to it", logTerm: 3, index: 3, committed: 4, incoming: [(4, 4)], lastNew: 4, commit: 4),
-        MaybeAppendCase(name: "new entry, commit capped", logTerm: 3, index: 3, committed: 5, incoming: [(4, 4)], lastNew: 4, commit: 4),
-        MaybeAppendCase(name: "two new entries", logTerm: 3, index: 3, committed: 5, incoming: [(4, 4), (5, 4)], lastNew: 5, commit: 5),
-        MaybeAppendCase(name: "match in the middle, conflict at the end", logTerm: 2, index: 2, committed: 3, incoming: [(3, 4)], lastNew: 3, commit: 3),
-        MaybeAppendCase(name: "match at the start, conflict after", logTerm: 1, index: 1, committed: 3, incoming: [(2, 4)], lastNew: 2, commit: 2),
-        MaybeAppendCase(name: "conflict with a committed entry", logTerm: 0, index: 0, committed: 3, incoming: [(1, 4)], lastNew: nil, commit: 1, fails: true),
-        MaybeAppendCase(name: "replace two uncommitted entries", logTerm: 1, index: 1, committed: 3, incoming: [(2, 4), (3, 4)], lastNew: 3, commit: 3),
+        LeaderAppendCase(name: "term differs", logTerm: 2, index: 3, committed: 3, incoming: [(4, 4)], lastNew: nil, commit: 1),
+        LeaderAppendCase(name: "index past the log", logTerm: 3, index: 4, committed: 3, incoming: [(5, 4)], lastNew: nil, commit: 1),
+        LeaderAppendCase(name: "match at the last entry", logTerm: 3, index: 3, committed: 3, incoming: [], lastNew: 3, commit: 3),
+        LeaderAppendCase(name: "commit never past the last new entry", logTerm: 3, index: 3, committed: 4, incoming: [], lastNew: 3, commit: 3),
+        LeaderAppendCase(name: "commit up to the leader's", logTerm: 3, index: 3, committed: 2, incoming: [], lastNew: 3, commit: 2),
+        LeaderAppendCase(name: "commit never decreases", logTerm: 3, index: 3, committed: 0, incoming: [], lastNew: 3, commit: 1),
+        LeaderAppendCase(name: "match at index 0", logTerm: 0, index: 0, committed: 3, incoming: [], lastNew: 0, commit: 1),
+        LeaderAppendCase(name: "new entry, commit to leader's", logTerm: 3, index: 3, committed: 3, incoming: [(4, 4)], lastNew: 4, commit: 3),
+        LeaderAppendCase(name: "new entry, commit to it", logTerm: 3, index: 3, committed: 4, incoming: [(4, 4)], lastNew: 4, commit: 4),
+        LeaderAppendCase(name: "new entry, commit capped", logTerm: 3, index: 3, committed: 5, incoming: [(4, 4)], lastNew: 4, commit: 4),
+        LeaderAppendCase(name: "two new entries", logTerm: 3, index: 3, committed: 5, incoming: [(4, 4), (5, 4)], lastNew: 5, commit: 5),
+        LeaderAppendCase(name: "match in the middle, conflict at the end", logTerm: 2, index: 2, committed: 3, incoming: [(3, 4)], lastNew: 3, commit: 3),
+        LeaderAppendCase(name: "match at the start, conflict after", logTerm: 1, index: 1, committed: 3, incoming: [(2, 4)], lastNew: 2, commit: 2),
+        LeaderAppendCase(name: "conflict with a committed entry", logTerm: 0, index: 0, committed: 3, incoming: [(1, 4)], lastNew: nil, commit: 1, fails: true),
+        LeaderAppendCase(name: "replace two uncommitted entries", logTerm: 1, index: 1, committed: 3, incoming: [(2, 4), (3, 4)], lastNew: 3, commit: 3),
     ])
-    func maybeAppend(_ c: MaybeAppendCase) throws {
+    func appendFromALeader(_ c: LeaderAppendCase) throws {
         var log = try MemoryRaftLog(storage: makeStorage())
         try log.append(Self.previous)
         try log.commit(to: 1)
         if c.fails {
             let error = #expect(throws: StorageError.self) {
-                try log.maybeAppend(index: c.index, logTerm: c.logTerm, committed: c.committed, entries: entries(c.incoming))
+                try log.append(entries(c.incoming), after: c.index, term: c.logTerm, committed: c.committed)
             }
             #expect(error?.code == .invariantViolation)
-            #expect(error?.message.contains("conflict with committed entry") == true)
+            #expect(error?.message.contains("conflicting entry (1) must be above committed (1)") == true)
             #expect(log.committed == 1)
+            #expect(try log.allEntries() == Self.previous)
             return
         }
-        let lastNew = try log.maybeAppend(index: c.index, logTerm: c.logTerm, committed: c.committed, entries: entries(c.incoming))
-        #expect(lastNew == c.lastNew)
-        #expect(log.committed == c.commit)
-        if lastNew != nil, !c.incoming.isEmpty {
-            let last = try log.lastIndex()
-            #expect(try log.slice(last - UInt64(c.incoming.count) + 1, last + 1, maxBytes: .max) == entries(c.incoming))
+        let result = try log.append(entries(c.incoming), after: c.index, term: c.logTerm, committed: c.committed)
+        let expected: MemoryRaftLog.AppendResult
+        if let lastNew = c.lastNew {
+            expected = .appended(lastIndex: lastNew)
+        } else {
+            expected = .mismatch
         }
+        #expect(result == expected)
+        #expect(log.committed == c.commit)
+        if case .appended = result, !c.incoming.isEmpty {
+            let last = try log.lastIndex()
+            #expect(try log.entries(in: (last - UInt64(c.incoming.count) + 1)..<(last + 1)) == entries(c.incoming))
+        }
+        if result == .mismatch {
+            #expect(try log.allEntries() == Self.previous)
+        }
+    }
+
+    @Test func appendFromALeaderRefusesEntriesThatDoNotFollowThePreviousIndex() throws {
+        var log = try MemoryRaftLog(storage: makeStorage())
+        try log.append(Self.previous)
+        for bad in [[(3, 4)], [(4, 4), (6, 4)]] as [[(UInt64, UInt64)]] {
+            let error = #expect(throws: StorageError.self) {
+                try log.append(entries(bad), after: 3, term: 3, committed: 3)
+            }
+            #expect(error?.code == .invariantViolation)
+            #expect(error?.message.contains("must be contiguous from index 4") == true)
+        }
+        #expect(try log.allEntries() == Self.previous)
+        #expect(log.committed == 0)
     }
 
     @Test func compactionKeepsTermsAndUnstableEntries() throws {
@@ -119,16 +144,16 @@ struct RaftLogTests {
         let storage = try makeStorage(stable: stable)
         var log = try MemoryRaftLog(storage: storage)
         try log.append((UInt64(751)...1000).map { Entry(term: $0, index: $0) })
-        #expect(try log.maybeCommit(maxIndex: 1000, term: 1000))
+        #expect(try log.commit(to: 1000, term: 1000))
         try log.applied(to: log.committed)
         try storage.compact(through: 500)
         #expect(try log.lastIndex() == 1000)
         for index in UInt64(500)...1000 {
             #expect(try log.term(at: index) == index)
-            #expect(log.matchTerm(index, index))
+            #expect(log.hasEntry(at: index, term: index))
         }
-        #expect(log.unstableEntries().count == 250)
-        #expect(log.unstableEntries().first?.index == 751)
+        #expect(log.entriesToPersist.count == 250)
+        #expect(log.entriesToPersist.first?.index == 751)
         try log.append([Entry(term: 1001, index: 1001)])
         #expect(try log.lastIndex() == 1001)
         #expect(try log.entries(from: 1001).count == 1)
@@ -137,22 +162,22 @@ struct RaftLogTests {
     static let applyCases: [(UInt64, [UInt64])] = [(0, [4, 5]), (3, [4, 5]), (4, [5]), (5, [])]
 
     @Test(arguments: applyCases)
-    func nextEntriesToApply(applied: UInt64, expected: [UInt64]) throws {
+    func entriesToApply(applied: UInt64, expected: [UInt64]) throws {
         var log = try MemoryRaftLog(storage: makeStorage(snapshot: (3, 1)))
         try log.append(entries([(4, 1), (5, 1), (6, 1)]))
-        #expect(try log.maybeCommit(maxIndex: 5, term: 1))
+        #expect(try log.commit(to: 5, term: 1))
         try log.applied(to: applied)
-        #expect(try log.hasNextEntriesToApply() == !expected.isEmpty)
-        #expect(try log.nextEntriesToApply().map(\.index) == expected)
+        #expect(log.hasEntriesToApply() == !expected.isEmpty)
+        #expect(try log.entriesToApply().map(\.index) == expected)
     }
 
-    @Test func nextEntriesToApplyHonoursTheSizeLimit() throws {
-        var log = try MemoryRaftLog(storage: makeStorage(), maxNextEntriesSize: 0)
+    @Test func entriesToApplyHonoursTheSizeLimit() throws {
+        var log = try MemoryRaftLog(storage: makeStorage(), maxApplyingBytes: 0)
         try log.append(entries([(1, 1), (2, 1), (3, 1)]))
         try log.commit(to: 3)
-        #expect(try log.nextEntriesToApply().map(\.index) == [1])
-        log.maxNextEntriesSize = .max
-        #expect(try log.nextEntriesToApply().map(\.index) == [1, 2, 3])
+        #expect(try log.entriesToApply().map(\.index) == [1])
+        log.maxApplyingBytes = .max
+        #expect(try log.entriesToApply().map(\.index) == [1, 2, 3])
     }
 
     static let unstableCases: [(UInt64, [UInt64])] = [(3, []), (1, [1, 2])]
@@ -163,13 +188,14 @@ struct RaftLogTests {
         let storage = try makeStorage(stable: Array(all[..<Int(firstUnstable - 1)]))
         var log = try MemoryRaftLog(storage: storage)
         try log.append(Array(all[Int(firstUnstable - 1)...]))
-        let unstable = log.unstableEntries()
+        let unstable = log.entriesToPersist
         if let last = unstable.last {
             try storage.save(hardState: .empty, entries: unstable)
-            log.stable(to: last.index, term: last.term)
+            #expect(log.stable(to: last.index, term: last.term) == .accepted)
         }
         #expect(unstable == expected.map { Entry(term: $0, index: $0) })
         #expect(log.unstable.offset == 3)
+        #expect(!log.hasUnpersistedEntries)
     }
 
     @Test func commitToNeverDecreasesAndNeverPassesTheLastIndex() throws {
@@ -182,7 +208,8 @@ struct RaftLogTests {
         #expect(log.committed == 3)
         let error = #expect(throws: StorageError.self) { try log.commit(to: 4) }
         #expect(error?.code == .invariantViolation)
-        #expect(error?.message.contains("tocommit(4) is out of range [lastIndex(3)]") == true)
+        #expect(error?.message.contains("committed (4) must not pass lastIndex (3)") == true)
+        #expect(log.committed == 3)
     }
 
     @Test func appliedStaysBetweenAppliedAndCommitted() throws {
@@ -192,10 +219,12 @@ struct RaftLogTests {
         try log.applied(to: 2)
         try log.applied(to: 0)
         #expect(log.applied == 2)
-        for bad in [UInt64(3), 1] {
-            let error = #expect(throws: StorageError.self) { try log.applied(to: bad) }
-            #expect(error?.code == .invariantViolation)
-        }
+        let beyond = #expect(throws: StorageError.self) { try log.applied(to: 3) }
+        #expect(beyond?.code == .invariantViolation)
+        #expect(beyond?.message.contains("applied (3) must not pass committed (2)") == true)
+        let behind = #expect(throws: StorageError.self) { try log.applied(to: 1) }
+        #expect(behind?.code == .invariantViolation)
+        #expect(behind?.message.contains("applied (1) must not go below the previous applied (2)") == true)
         #expect(log.applied == 2)
     }
 
@@ -204,53 +233,68 @@ struct RaftLogTests {
         try log.append(Self.previous)
         try log.commit(to: 2)
         let error = #expect(throws: StorageError.self) { try log.append(entries([(2, 5)])) }
-        #expect(error?.message.contains("after(1) is out of range [committed(2)]") == true)
+        #expect(error?.code == .invariantViolation)
+        #expect(error?.message.contains("first appended index (2) must be above committed (2)") == true)
         #expect(try log.lastIndex() == 3)
     }
 
+    struct StableCase: Sendable, CustomTestStringConvertible {
+        var index: UInt64, term: UInt64
+        var offset: UInt64
+        var acknowledgement: Unstable.Acknowledgement
+        var testDescription: String { "stable(to: \(index), term: \(term))" }
+    }
+
+    // unstable (1, 1) (2, 2)
     @Test(arguments: [
-        (UInt64(1), UInt64(1), UInt64(2)), (2, 2, 3), (2, 1, 1), (3, 1, 1),
+        StableCase(index: 1, term: 1, offset: 2, acknowledgement: .accepted),
+        StableCase(index: 2, term: 2, offset: 3, acknowledgement: .accepted),
+        StableCase(index: 2, term: 1, offset: 1, acknowledgement: .refused(.termMismatch(index: 2, acknowledged: 1, current: 2))),
+        StableCase(index: 3, term: 1, offset: 1, acknowledgement: .refused(.unknownIndex(3))),
     ])
-    func stableTo(index: UInt64, term: UInt64, offset: UInt64) throws {
+    func stableTo(_ c: StableCase) throws {
         var log = try MemoryRaftLog(storage: makeStorage())
         try log.append(entries([(1, 1), (2, 2)]))
-        log.stable(to: index, term: term)
-        #expect(log.unstable.offset == offset)
+        #expect(log.stable(to: c.index, term: c.term) == c.acknowledgement)
+        #expect(log.unstable.offset == c.offset)
     }
 
     struct StableWithSnapshotCase: Sendable, CustomTestStringConvertible {
         var index: UInt64, term: UInt64
         var incoming: [(UInt64, UInt64)]
         var offset: UInt64
+        var acknowledgement: Unstable.Acknowledgement
         var testDescription: String { "stable(to: \(index), term: \(term)) after \(incoming)" }
     }
 
-    // snapshot at (5, 2)
+    // snapshot at (5, 2), in storage: indexes at or below 5 are already stable.
     @Test(arguments: [
-        StableWithSnapshotCase(index: 6, term: 2, incoming: [], offset: 6),
-        StableWithSnapshotCase(index: 5, term: 2, incoming: [], offset: 6),
-        StableWithSnapshotCase(index: 4, term: 2, incoming: [], offset: 6),
-        StableWithSnapshotCase(index: 6, term: 3, incoming: [], offset: 6),
-        StableWithSnapshotCase(index: 5, term: 3, incoming: [], offset: 6),
-        StableWithSnapshotCase(index: 4, term: 3, incoming: [], offset: 6),
-        StableWithSnapshotCase(index: 6, term: 2, incoming: [(6, 2)], offset: 7),
-        StableWithSnapshotCase(index: 5, term: 2, incoming: [(6, 2)], offset: 6),
-        StableWithSnapshotCase(index: 4, term: 2, incoming: [(6, 2)], offset: 6),
-        StableWithSnapshotCase(index: 6, term: 3, incoming: [(6, 2)], offset: 6),
-        StableWithSnapshotCase(index: 5, term: 3, incoming: [(6, 2)], offset: 6),
-        StableWithSnapshotCase(index: 4, term: 3, incoming: [(6, 2)], offset: 6),
+        StableWithSnapshotCase(index: 6, term: 2, incoming: [], offset: 6, acknowledgement: .refused(.unknownIndex(6))),
+        StableWithSnapshotCase(index: 5, term: 2, incoming: [], offset: 6, acknowledgement: .refused(.alreadyStable(5))),
+        StableWithSnapshotCase(index: 4, term: 2, incoming: [], offset: 6, acknowledgement: .refused(.alreadyStable(4))),
+        StableWithSnapshotCase(index: 6, term: 3, incoming: [], offset: 6, acknowledgement: .refused(.unknownIndex(6))),
+        StableWithSnapshotCase(index: 5, term: 3, incoming: [], offset: 6, acknowledgement: .refused(.alreadyStable(5))),
+        StableWithSnapshotCase(index: 4, term: 3, incoming: [], offset: 6, acknowledgement: .refused(.alreadyStable(4))),
+        StableWithSnapshotCase(index: 6, term: 2, incoming: [(6, 2)], offset: 7, acknowledgement: .accepted),
+        StableWithSnapshotCase(index: 5, term: 2, incoming: [(6, 2)], offset: 6, acknowledgement: .refused(.alreadyStable(5))),
+        StableWithSnapshotCase(index: 4, term: 2, incoming: [(6, 2)], offset: 6, acknowledgement: .refused(.alreadyStable(4))),
+        StableWithSnapshotCase(
+            index: 6, term: 3, incoming: [(6, 2)], offset: 6,
+            acknowledgement: .refused(.termMismatch(index: 6, acknowledged: 3, current: 2))),
+        StableWithSnapshotCase(index: 5, term: 3, incoming: [(6, 2)], offset: 6, acknowledgement: .refused(.alreadyStable(5))),
+        StableWithSnapshotCase(index: 4, term: 3, incoming: [(6, 2)], offset: 6, acknowledgement: .refused(.alreadyStable(4))),
     ])
     func stableToAfterASnapshot(_ c: StableWithSnapshotCase) throws {
         var log = try MemoryRaftLog(storage: makeStorage(snapshot: (5, 2)))
         try log.append(entries(c.incoming))
-        log.stable(to: c.index, term: c.term)
+        #expect(log.stable(to: c.index, term: c.term) == c.acknowledgement)
         #expect(log.unstable.offset == c.offset)
     }
 
     @Test func compactionThroughStorage() throws {
         let storage = try makeStorage(stable: (UInt64(1)...1000).map { Entry(term: $0, index: $0) })
         var log = try MemoryRaftLog(storage: storage)
-        try log.maybeCommit(maxIndex: 1000, term: 1000)
+        try log.commit(to: 1000, term: 1000)
         try log.applied(to: log.committed)
         for (compact, left) in [(UInt64(300), 700), (500, 500), (800, 200), (900, 100)] {
             try storage.compact(through: compact)
@@ -275,14 +319,30 @@ struct RaftLogTests {
     @Test func restoreFromALeaderSnapshot() throws {
         var log = try MemoryRaftLog(storage: makeStorage(stable: entries([(1, 1), (2, 1)])))
         let snapshot = Snapshot(metadata: SnapshotMetadata(index: 10, term: 3))
-        log.restore(snapshot)
+        try log.restore(snapshot)
         #expect(log.committed == 10)
         #expect(try log.firstIndex() == 11)
         #expect(try log.lastIndex() == 10)
         #expect(try log.term(at: 10) == 3)
         #expect(try log.snapshot() == snapshot)
-        log.stableSnapshot(to: 10)
+        #expect(log.hasPendingSnapshot)
+        #expect(log.snapshotToPersist == snapshot)
+        #expect(log.stableSnapshot(at: 10, term: 3) == .accepted)
         #expect(log.unstable.snapshot == nil)
+        #expect(!log.hasPendingSnapshot)
+    }
+
+    @Test func restoreNeverMovesTheCommitIndexBack() throws {
+        var log = try MemoryRaftLog(storage: makeStorage())
+        try log.append(Self.previous)
+        try log.commit(to: 3)
+        let error = #expect(throws: StorageError.self) {
+            try log.restore(Snapshot(metadata: SnapshotMetadata(index: 2, term: 2)))
+        }
+        #expect(error?.code == .invariantViolation)
+        #expect(error?.message.contains("snapshot index (2) must not go below committed (3)") == true)
+        #expect(log.unstable.snapshot == nil)
+        #expect(try log.allEntries() == Self.previous)
     }
 
     @Test(arguments: [
@@ -295,16 +355,15 @@ struct RaftLogTests {
         (201, 202, .invariantViolation),
         (202, 202, .invariantViolation),
         (101, 201, nil),
-        (102, 101, .invariantViolation),
     ])
-    func sliceBounds(lo: UInt64, hi: UInt64, error code: StorageError.Code?) throws {
+    func entriesInRangeBounds(lo: UInt64, hi: UInt64, error code: StorageError.Code?) throws {
         var log = try MemoryRaftLog(storage: makeStorage(snapshot: (100, 1)))
         try log.append((UInt64(101)...200).map { Entry(term: 1, index: $0) })
         if let code {
-            let error = #expect(throws: StorageError.self) { try log.slice(lo, hi, maxBytes: .max) }
+            let error = #expect(throws: StorageError.self) { try log.entries(in: lo..<hi, maxBytes: .max) }
             #expect(error?.code == code)
         } else {
-            #expect(try log.slice(lo, hi, maxBytes: .max).count == Int(hi - lo))
+            #expect(try log.entries(in: lo..<hi, maxBytes: .max).count == Int(hi - lo))
         }
     }
 
@@ -318,7 +377,7 @@ struct RaftLogTests {
     @Test(arguments: [(UInt64(100), UInt64(0)), (101, 0), (104, 0), (105, 1)])
     func termWithAnUnstableSnapshot(index: UInt64, term: UInt64) throws {
         var log = try MemoryRaftLog(storage: makeStorage(snapshot: (100, 1)))
-        log.restore(Snapshot(metadata: SnapshotMetadata(index: 105, term: 1)))
+        try log.restore(Snapshot(metadata: SnapshotMetadata(index: 105, term: 1)))
         #expect(try log.term(at: index) == term)
     }
 
@@ -326,7 +385,7 @@ struct RaftLogTests {
         var lo: UInt64, hi: UInt64
         var maxBytes: UInt64
         var expected: [UInt64]?
-        var testDescription: String { "slice(\(lo), \(hi), maxBytes: \(maxBytes))" }
+        var testDescription: String { "entries(in: \(lo)..<\(hi), maxBytes: \(maxBytes))" }
     }
 
     // Stable entries 101...149, unstable 150...199 (index == term); half = 150.
@@ -351,24 +410,35 @@ struct RaftLogTests {
         var log = try MemoryRaftLog(storage: storage)
         try log.append((UInt64(150)..<200).map { Entry(term: $0, index: $0) })
         if let expected = c.expected {
-            #expect(try log.slice(c.lo, c.hi, maxBytes: c.maxBytes) == expected.map { Entry(term: $0, index: $0) })
+            #expect(try log.entries(in: c.lo..<c.hi, maxBytes: c.maxBytes) == expected.map { Entry(term: $0, index: $0) })
         } else {
-            let error = #expect(throws: StorageError.self) { try log.slice(c.lo, c.hi, maxBytes: c.maxBytes) }
+            let error = #expect(throws: StorageError.self) { try log.entries(in: c.lo..<c.hi, maxBytes: c.maxBytes) }
             #expect(error?.code == .compacted)
         }
-        let beyond = #expect(throws: StorageError.self) { try log.slice(200, 201, maxBytes: .max) }
+        let beyond = #expect(throws: StorageError.self) { try log.entries(in: 200..<201, maxBytes: .max) }
         #expect(beyond?.code == .invariantViolation)
+        #expect(beyond?.message.contains("entries [200, 201) must not pass lastIndex (199)") == true)
     }
 
-    @Test func matchTermAndMaybeCommit() throws {
+    @Test func hasEntryAndCommitWithTerm() throws {
         var log = try MemoryRaftLog(storage: makeStorage())
         try log.append(Self.previous)
-        #expect(log.matchTerm(2, 2))
-        #expect(!log.matchTerm(2, 3))
-        #expect(!log.matchTerm(9, 3))
-        #expect(try !log.maybeCommit(maxIndex: 3, term: 2), "a leader commits only entries of its own term")
-        #expect(try log.maybeCommit(maxIndex: 3, term: 3))
-        #expect(try !log.maybeCommit(maxIndex: 2, term: 2), "commit never goes back")
+        #expect(log.hasEntry(at: 2, term: 2))
+        #expect(!log.hasEntry(at: 2, term: 3))
+        #expect(!log.hasEntry(at: 9, term: 3))
+        #expect(try !log.commit(to: 3, term: 2), "a leader commits only entries of its own term")
+        #expect(try !log.commit(to: 3, term: 0), "term 0 never matches")
+        #expect(try log.commit(to: 3, term: 3))
+        #expect(try !log.commit(to: 2, term: 2), "commit never goes back")
         #expect(log.committed == 3)
+    }
+
+    @Test func appendingWithAGapIsRefused() throws {
+        var log = try MemoryRaftLog(storage: makeStorage())
+        try log.append(Self.previous)
+        let error = #expect(throws: StorageError.self) { try log.append(entries([(5, 3)])) }
+        #expect(error?.code == .invariantViolation)
+        #expect(error?.message.contains("first appended index (5) must not pass lastIndex + 1 (4)") == true)
+        #expect(try log.lastIndex() == 3)
     }
 }

@@ -1,7 +1,7 @@
 import RaftStorage
 import Testing
 
-/// The behaviours of etcd raft's unstable log (its `log_unstable_test.go` tables), in our own
+/// The behaviours of etcd raft's `unstable` unit tests, in our own
 /// words: entries are (index, term) pairs.
 @Suite("Unstable")
 struct UnstableTests {
@@ -9,17 +9,17 @@ struct UnstableTests {
     static func snap(_ index: UInt64, _ term: UInt64) -> Snapshot { Snapshot(metadata: SnapshotMetadata(index: index, term: term)) }
 
     @Test func firstIndexIsKnownOnlyWithASnapshot() {
-        #expect(Unstable(entries: Self.entries([(5, 1)]), offset: 5).maybeFirstIndex() == nil)
-        #expect(Unstable(offset: 0).maybeFirstIndex() == nil)
-        #expect(Unstable(snapshot: Self.snap(4, 1), entries: Self.entries([(5, 1)]), offset: 5).maybeFirstIndex() == 5)
-        #expect(Unstable(snapshot: Self.snap(4, 1), offset: 5).maybeFirstIndex() == 5)
+        #expect(Unstable(entries: Self.entries([(5, 1)]), offset: 5).firstIndex == nil)
+        #expect(Unstable(offset: 0).firstIndex == nil)
+        #expect(Unstable(snapshot: Self.snap(4, 1), entries: Self.entries([(5, 1)]), offset: 5).firstIndex == 5)
+        #expect(Unstable(snapshot: Self.snap(4, 1), offset: 5).firstIndex == 5)
     }
 
     @Test func lastIndexComesFromEntriesThenSnapshot() {
-        #expect(Unstable(entries: Self.entries([(5, 1)]), offset: 5).maybeLastIndex() == 5)
-        #expect(Unstable(snapshot: Self.snap(4, 1), entries: Self.entries([(5, 1)]), offset: 5).maybeLastIndex() == 5)
-        #expect(Unstable(snapshot: Self.snap(4, 1), offset: 5).maybeLastIndex() == 4)
-        #expect(Unstable(offset: 0).maybeLastIndex() == nil)
+        #expect(Unstable(entries: Self.entries([(5, 1)]), offset: 5).lastIndex == 5)
+        #expect(Unstable(snapshot: Self.snap(4, 1), entries: Self.entries([(5, 1)]), offset: 5).lastIndex == 5)
+        #expect(Unstable(snapshot: Self.snap(4, 1), offset: 5).lastIndex == 4)
+        #expect(Unstable(offset: 0).lastIndex == nil)
     }
 
     struct TermCase: Sendable, CustomTestStringConvertible {
@@ -45,15 +45,19 @@ struct UnstableTests {
     ])
     func termFromEntriesOrSnapshot(_ c: TermCase) {
         let unstable = Unstable(snapshot: c.snapshot.map { Self.snap($0.0, $0.1) }, entries: Self.entries(c.entries), offset: c.offset)
-        #expect(unstable.maybeTerm(c.index) == c.term)
+        #expect(unstable.term(at: c.index) == c.term)
     }
 
     @Test func restoreReplacesEverythingWithTheSnapshot() {
-        var unstable = Unstable(snapshot: Self.snap(4, 1), entries: Self.entries([(5, 1)]), offset: 5)
+        var unstable = Unstable(
+            snapshot: Self.snap(4, 1), entries: Self.entries([(5, 1)]), offset: 5, inFlightEnd: 6, isSnapshotInFlight: true)
         unstable.restore(Self.snap(6, 2))
         #expect(unstable.offset == 7)
+        #expect(unstable.inFlightEnd == 7)
         #expect(unstable.entries.isEmpty)
         #expect(unstable.snapshot == Self.snap(6, 2))
+        #expect(!unstable.isSnapshotInFlight)
+        #expect(unstable.snapshotToPersist == Self.snap(6, 2))
     }
 
     struct StableCase: Sendable, CustomTestStringConvertible {
@@ -62,35 +66,48 @@ struct UnstableTests {
         var snapshot: (UInt64, UInt64)?
         var index: UInt64, term: UInt64
         var wantOffset: UInt64, wantCount: Int
+        var acknowledgement: Unstable.Acknowledgement
         var testDescription: String { "entries \(entries) offset \(offset) snapshot \(String(describing: snapshot)) stable(to: \(index), term: \(term))" }
     }
 
     @Test(arguments: [
-        StableCase(entries: [], offset: 0, index: 5, term: 1, wantOffset: 0, wantCount: 0),
-        StableCase(entries: [(5, 1)], offset: 5, index: 5, term: 1, wantOffset: 6, wantCount: 0),
-        StableCase(entries: [(5, 1), (6, 1)], offset: 5, index: 5, term: 1, wantOffset: 6, wantCount: 1),
-        StableCase(entries: [(6, 2)], offset: 6, index: 6, term: 1, wantOffset: 6, wantCount: 1),
-        StableCase(entries: [(5, 1)], offset: 5, index: 4, term: 1, wantOffset: 5, wantCount: 1),
-        StableCase(entries: [(5, 1)], offset: 5, index: 4, term: 2, wantOffset: 5, wantCount: 1),
-        StableCase(entries: [(5, 1)], offset: 5, snapshot: (4, 1), index: 5, term: 1, wantOffset: 6, wantCount: 0),
-        StableCase(entries: [(5, 1), (6, 1)], offset: 5, snapshot: (4, 1), index: 5, term: 1, wantOffset: 6, wantCount: 1),
-        StableCase(entries: [(6, 2)], offset: 6, snapshot: (5, 1), index: 6, term: 1, wantOffset: 6, wantCount: 1),
-        StableCase(entries: [(5, 1)], offset: 5, snapshot: (4, 1), index: 4, term: 1, wantOffset: 5, wantCount: 1),
-        StableCase(entries: [(5, 2)], offset: 5, snapshot: (4, 2), index: 4, term: 1, wantOffset: 5, wantCount: 1),
+        StableCase(entries: [], offset: 0, index: 5, term: 1, wantOffset: 0, wantCount: 0, acknowledgement: .refused(.unknownIndex(5))),
+        StableCase(entries: [(5, 1)], offset: 5, index: 5, term: 1, wantOffset: 6, wantCount: 0, acknowledgement: .accepted),
+        StableCase(entries: [(5, 1), (6, 1)], offset: 5, index: 5, term: 1, wantOffset: 6, wantCount: 1, acknowledgement: .accepted),
+        StableCase(
+            entries: [(6, 2)], offset: 6, index: 6, term: 1, wantOffset: 6, wantCount: 1,
+            acknowledgement: .refused(.termMismatch(index: 6, acknowledged: 1, current: 2))),
+        StableCase(entries: [(5, 1)], offset: 5, index: 4, term: 1, wantOffset: 5, wantCount: 1, acknowledgement: .refused(.alreadyStable(4))),
+        StableCase(entries: [(5, 1)], offset: 5, index: 4, term: 2, wantOffset: 5, wantCount: 1, acknowledgement: .refused(.alreadyStable(4))),
+        StableCase(entries: [(5, 1)], offset: 5, snapshot: (4, 1), index: 5, term: 1, wantOffset: 6, wantCount: 0, acknowledgement: .accepted),
+        StableCase(
+            entries: [(5, 1), (6, 1)], offset: 5, snapshot: (4, 1), index: 5, term: 1, wantOffset: 6, wantCount: 1, acknowledgement: .accepted),
+        StableCase(
+            entries: [(6, 2)], offset: 6, snapshot: (5, 1), index: 6, term: 1, wantOffset: 6, wantCount: 1,
+            acknowledgement: .refused(.termMismatch(index: 6, acknowledged: 1, current: 2))),
+        StableCase(
+            entries: [(5, 1)], offset: 5, snapshot: (4, 1), index: 4, term: 1, wantOffset: 5, wantCount: 1,
+            acknowledgement: .refused(.pendingSnapshotIndex(4))),
+        StableCase(
+            entries: [(5, 2)], offset: 5, snapshot: (4, 2), index: 4, term: 1, wantOffset: 5, wantCount: 1,
+            acknowledgement: .refused(.pendingSnapshotIndex(4))),
     ])
     func stableDropsOnlyMatchingPersistedEntries(_ c: StableCase) {
         var unstable = Unstable(snapshot: c.snapshot.map { Self.snap($0.0, $0.1) }, entries: Self.entries(c.entries), offset: c.offset)
-        unstable.stable(to: c.index, term: c.term)
+        #expect(unstable.stable(to: c.index, term: c.term) == c.acknowledgement)
         #expect(unstable.offset == c.wantOffset)
         #expect(unstable.entries.count == c.wantCount)
+        #expect(unstable.snapshot == c.snapshot.map { Self.snap($0.0, $0.1) }, "entries acknowledgements leave the snapshot alone")
     }
 
     @Test func stableSnapshotClearsOnlyTheSameSnapshot() {
         var unstable = Unstable(snapshot: Self.snap(4, 1), offset: 5)
-        unstable.stableSnapshot(to: 3)
+        let older = unstable.stableSnapshot(at: 3, term: 1)
+        #expect(older == .refused(.snapshotNewer(acknowledged: SnapshotMarker(index: 3, term: 1), pending: SnapshotMarker(index: 4, term: 1))))
         #expect(unstable.snapshot != nil)
-        unstable.stableSnapshot(to: 4)
+        #expect(unstable.stableSnapshot(at: 4, term: 1) == .accepted)
         #expect(unstable.snapshot == nil)
+        #expect(unstable.stableSnapshot(at: 4, term: 1) == .refused(.noPendingSnapshot(4)))
     }
 
     struct AppendCase: Sendable, CustomTestStringConvertible {
@@ -108,19 +125,29 @@ struct UnstableTests {
         AppendCase(entries: [(5, 1), (6, 1), (7, 1)], append: [(6, 2)], wantOffset: 5, want: [(5, 1), (6, 2)]),
         AppendCase(entries: [(5, 1), (6, 1), (7, 1)], append: [(7, 2), (8, 2)], wantOffset: 5, want: [(5, 1), (6, 1), (7, 2), (8, 2)]),
     ])
-    func truncateAndAppend(_ c: AppendCase) {
+    func appendReplacesTheTail(_ c: AppendCase) throws {
         var unstable = Unstable(entries: Self.entries(c.entries), offset: 5)
-        unstable.truncateAndAppend(Self.entries(c.append))
+        try unstable.append(Self.entries(c.append))
         #expect(unstable.offset == c.wantOffset)
         #expect(unstable.entries == Self.entries(c.want))
     }
 
-    @Test func sliceOutsideTheUnstableEntriesIsAnInvariantError() throws {
+    @Test func appendingAfterAGapIsRefused() {
+        var unstable = Unstable(entries: Self.entries([(5, 1)]), offset: 5)
+        let error = #expect(throws: StorageError.self) { try unstable.append(Self.entries([(7, 1)])) }
+        #expect(error?.code == .invariantViolation)
+        #expect(error?.message.contains("first appended index (7) must not pass lastIndex + 1 (6)") == true)
+        #expect(unstable.entries == Self.entries([(5, 1)]))
+    }
+
+    @Test func entriesOutsideTheUnstableEntriesAreAnInvariantError() throws {
         let unstable = Unstable(entries: Self.entries([(5, 1), (6, 1)]), offset: 5)
-        #expect(try unstable.slice(5, 7).map(\.index) == [5, 6])
-        for (lo, hi) in [(4, 6), (6, 8), (7, 6)] as [(UInt64, UInt64)] {
-            let error = #expect(throws: StorageError.self) { try unstable.slice(lo, hi) }
+        #expect(try unstable.entries(in: 5..<7).map(\.index) == [5, 6])
+        #expect(try unstable.entries(in: 6..<6).isEmpty)
+        for (lo, hi) in [(4, 6), (6, 8)] as [(UInt64, UInt64)] {
+            let error = #expect(throws: StorageError.self) { try unstable.entries(in: lo..<hi) }
             #expect(error?.code == .invariantViolation)
+            #expect(error?.message.contains("must lie within [5, 7)") == true)
         }
     }
 }

@@ -112,13 +112,13 @@ struct UsageTests {
         }
     }
 
-    @Test("a directory with no WAL, and a WAL locked by a writer")
+    @Test("a directory with no WAL is something not found: exit 2")
     func emptyAndLocked() throws {
         let scratch = TemporaryDirectory("cli")
         defer { scratch.remove() }
         let empty = scratch.file("empty")
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
-        expectFailure(try RaftStoreTool.run(["wal", "dump", empty]), status: 1, mentioning: ["no segments"])
-        expectFailure(try RaftStoreTool.run(["wal", "verify", empty]), status: 1)
+        expectFailure(try RaftStoreTool.run(["wal", "dump", empty]), status: 2, mentioning: ["no WAL in \(empty)", "no segment files"])
+        expectFailure(try RaftStoreTool.run(["wal", "verify", empty]), status: 2, mentioning: ["no WAL in \(empty)"])
     }
 }

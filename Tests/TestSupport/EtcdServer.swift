@@ -19,7 +19,8 @@ public struct EtcdHarnessError: Error, CustomStringConvertible {
 
 /// Which etcd release a test runs.
 public enum EtcdVersion: String, CaseIterable, Sendable, CustomStringConvertible {
-    /// Debian's etcd-server / etcd-client 3.4 at /usr/bin (override: `ETCD34_BIN`).
+    /// Debian's etcd-server / etcd-client 3.4 at /usr/bin, else an etcd 3.4 on PATH (override:
+    /// `ETCD34_BIN`).
     case v3_4 = "3.4"
     /// etcd 3.5.1 from `make etcd35`, passed by `make test` as `ETCD35_BIN`.
     case v3_5 = "3.5"
@@ -43,7 +44,18 @@ public struct EtcdBinaries: Sendable {
         let environment = ProcessInfo.processInfo.environment
         switch version {
         case .v3_4:
-            return try locate(version, etcd: environment["ETCD34_BIN"] ?? "/usr/bin/etcd")
+            if let etcd = environment["ETCD34_BIN"] { return try locate(version, etcd: etcd) }
+            // /usr/bin first (Debian's packages), then any etcd on PATH that reports 3.4.
+            let onPath = (environment["PATH"] ?? "").split(separator: ":").map { String($0) + "/etcd" }
+            var firstError: (any Error)?
+            for etcd in ["/usr/bin/etcd"] + onPath.filter({ $0 != "/usr/bin/etcd" }) {
+                do {
+                    return try locate(version, etcd: etcd)
+                } catch {
+                    firstError = firstError ?? error
+                }
+            }
+            throw firstError ?? EtcdHarnessError("\(version) is not installed")
         case .v3_5:
             return try locate(version, etcd: environment["ETCD35_BIN"] ?? PackagePaths.root + "/.build-etcd/etcd-3.5.1/etcd")
         }
@@ -52,7 +64,7 @@ public struct EtcdBinaries: Sendable {
     /// Checks the binaries at `etcd` (etcdctl next to it) for `version`.
     public static func locate(_ version: EtcdVersion, etcd: String) throws -> EtcdBinaries {
         let hint = switch version {
-        case .v3_4: "run `make test`, which installs Debian's etcd-server and etcd-client, or set ETCD34_BIN"
+        case .v3_4: "run `make test`, which installs Debian's etcd-server and etcd-client, or put etcd 3.4 on PATH, or set ETCD34_BIN"
         case .v3_5: "run `make test` (it downloads etcd 3.5.1 through `make etcd35` and passes ETCD35_BIN), or set ETCD35_BIN"
         }
         let etcdctl = (etcd as NSString).deletingLastPathComponent + "/etcdctl"

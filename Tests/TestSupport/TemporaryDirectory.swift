@@ -1,7 +1,8 @@
 // TestSupport: the helpers the test targets share - temporary directories, whole-file reads and
-// writes, where the package and its built executables are, and real etcd servers
-// (EtcdServer.swift). Self-contained on purpose: Foundation and the C library only, nothing from
-// this package, so every test target can depend on it whatever it tests.
+// writes, where the package and its built executables are, real etcd servers (EtcdServer.swift),
+// and the outside tools some tests need with the trait that skips or fails them (Tools.swift).
+// Self-contained on purpose: Foundation, the C library and Swift Testing only, nothing from this
+// package, so every test target can depend on it whatever it tests.
 
 import Foundation
 

@@ -47,6 +47,19 @@ extension WALLogStore {
         return index
     }
 
+    /// Makes everything saved so far durable, sharing the fdatasync with concurrent
+    /// ``saveDurably(hardState:entries:)``, ``appendDurably(term:type:data:)`` and
+    /// ``syncDurably()`` callers (group commit); the fdatasync runs on the WAL's sync thread.
+    ///
+    /// - Throws: as ``saveDurably(hardState:entries:)``.
+    public func syncDurably() async throws(StorageError) {
+        let sequence = try wal.withWriter { (writer) throws(StorageError) -> UInt64 in
+            try read { _ in }
+            return writer.writeSequence
+        }
+        try await waitUntilDurable(sequence)
+    }
+
     /// The index through which the entries are durable: every entry from ``firstIndex()`` to
     /// it is on disk as ``entries(in:maxBytes:)`` returns it. Entries after it, up to
     /// ``lastIndex()``, were appended (and are readable) but not yet fdatasynced.

@@ -26,7 +26,7 @@ public struct WALDamageReport: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         var text = "damage in \(path) at offset \(offset): \(error.message)\n"
         text += "a cut there removes \(bytesAfterDamage) bytes of that segment"
-        if !laterSegments.isEmpty { text += " and sets aside \(laterSegments.count) later segment(s) (\(laterSegments.joined(separator: ", ")))" }
+        if !laterSegments.isEmpty { text += " and sets aside \(laterSegments.count) later \(laterSegments.count == 1 ? "segment" : "segments") (\(laterSegments.joined(separator: ", ")))" }
         text += ":\n  every entry after index \(lastIntactIndex), every HardState after \(lastIntactHardState), and every snapshot marker"
         text += intactMarkers.last.map { " after \($0)" } ?? ""
         text += " recorded there are lost;\n  the log would restart at HardState \(lastIntactHardState) with entries through \(lastIntactIndex)"

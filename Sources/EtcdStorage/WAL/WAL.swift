@@ -39,7 +39,7 @@ public final class WAL<Codec: RecordCodec>: Sendable {
     /// How fdatasyncs made outside the writer's lock are timed and reported.
     let syncer: WALSyncer
     /// Where group commit's fdatasyncs run.
-    let syncThread = SyncThread()
+    let syncThread = BlockingThread()
 
     init(directory: String, metadata: [UInt8]?, writer: consuming WALWriter<Codec>) {
         self.directory = directory

@@ -1,6 +1,7 @@
 import Logging
 import RaftStorage
 import RaftFiles
+import Synchronization
 
 /// Listing and selecting the segments of a WAL directory (Docs/OnDiskFormat.md, Directory and segment files; Replay).
 enum WALDirectory {
@@ -8,19 +9,100 @@ enum WALDirectory {
     /// `WALWriter.markTailNotDurable()`). A `.tmp` name, so listings pass over it silently.
     static let tailNotDurableMarker = "tail-not-durable.tmp"
 
-    /// The segments in `directory`, oldest first. Other names are ignored: `*.tmp` (spare
-    /// segments) and `*.wal.broken` (copies a repair kept, reported by `inspect`) silently,
-    /// anything else with a warning (etcd does the same).
+    /// How often one file that a listing passes over is reported, at most.
+    ///
+    /// One open lists the directory two or three times (`WALLogStore`: the marker scan, the
+    /// segment selection and the writer's own; `WAL.open`: the selection and the writer's), a
+    /// repair once more, a CLI check twice, and a running WAL at every purge. Each report
+    /// would repeat the last, so a file is reported once, then again only after this interval:
+    /// once per open, and a long-running process is still reminded.
+    static let reportInterval: Duration = .seconds(600)
+
+    /// The segments in `directory`, oldest first. Other names are passed over:
+    ///
+    /// - `*.tmp` silently: spare segments, the first segment of a create in progress, a copy
+    ///   being written, ``tailNotDurableMarker``;
+    /// - `<segment>.broken` and `<segment>.broken.<n>` with a notice saying what they are:
+    ///   copies a repair kept of a segment it cut, and segments it set aside (`inspect` lists them);
+    /// - anything else with a warning, as etcd does.
+    ///
+    /// Each such file is logged at most once per ``reportInterval``, however many listings
+    /// one open makes.
     static func segments(in directory: String, fileSystem: any FileSystem, logger: Logger) throws(StorageError) -> [SegmentName] {
         var names: [SegmentName] = []
         for file in try fileSystem.contentsOfDirectory(directory) {
             if let name = SegmentName(fileName: file) {
                 names.append(name)
-            } else if !file.hasSuffix(".tmp") && !file.hasSuffix(".wal.broken") {
-                logger.warning("ignored file in WAL directory", metadata: ["path": "\(fileSystem.join(directory, file))"])
+                continue
+            }
+            switch PassedOver(file) {
+            case .temporary:
+                break
+            case .repairCopy:
+                let path = fileSystem.join(directory, file)
+                if shouldReport(path) {
+                    logger.notice(
+                        "copy of a WAL segment kept by a repair; not read (remove it once it is no longer needed)",
+                        metadata: ["path": "\(path)"])
+                }
+            case .foreign:
+                let path = fileSystem.join(directory, file)
+                if shouldReport(path) {
+                    logger.warning("ignored file in WAL directory", metadata: ["path": "\(path)"])
+                }
             }
         }
         return names.sorted()
+    }
+
+    /// What a name in a WAL directory that is not a segment is.
+    private enum PassedOver {
+        /// `*.tmp`: this package's files in progress.
+        case temporary
+        /// `<segment>.broken` or `<segment>.broken.<n>`: kept or set aside by a repair.
+        case repairCopy
+        /// Not this package's.
+        case foreign
+
+        init(_ file: String) {
+            if file.hasSuffix(".tmp") {
+                self = .temporary
+                return
+            }
+            let segmentLength = 37  // %016x-%016x.wal
+            let utf8 = file.utf8
+            if utf8.count > segmentLength,
+               SegmentName(fileName: String(decoding: utf8.prefix(segmentLength), as: UTF8.self)) != nil {
+                let rest = String(decoding: utf8.dropFirst(segmentLength), as: UTF8.self)
+                if rest == ".broken" {
+                    self = .repairCopy
+                    return
+                }
+                if rest.hasPrefix(".broken."), rest.count > 8, rest.dropFirst(8).allSatisfy({ $0.isASCII && $0.isNumber }) {
+                    self = .repairCopy
+                    return
+                }
+            }
+            self = .foreign
+        }
+    }
+
+    /// When each passed-over file was last reported, by path.
+    private static let lastReported = Mutex<[String: ContinuousClock.Instant]>([:])
+
+    /// Whether the file at `path` has not been reported within ``reportInterval`` (it counts as
+    /// reported now when so).
+    private static func shouldReport(_ path: String) -> Bool {
+        let now = ContinuousClock.now
+        return lastReported.withLock { (reported) -> Bool in
+            if let last = reported[path], last.duration(to: now) < reportInterval { return false }
+            if reported.count >= 4096 {
+                // Forget what is due again anyway, so the table stays small.
+                reported = reported.filter { $0.value.duration(to: now) < reportInterval }
+            }
+            reported[path] = now
+            return true
+        }
     }
 
     /// Whether `directory` holds a WAL (at least one segment).

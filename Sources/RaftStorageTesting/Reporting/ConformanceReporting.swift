@@ -24,24 +24,105 @@ public struct CheckLocation: Hashable, Sendable, CustomStringConvertible {
 
 /// One failed conformance check.
 public struct ConformanceIssue: Sendable, CustomStringConvertible {
-    /// What was expected and what happened, naming the case and the run.
+    /// What was expected and what happened.
     public var message: String
     /// The caller's line that ran the suite (a test function).
     public var caller: CheckLocation
     /// The step inside the kit that failed, when it is not the caller's line.
     public var step: CheckLocation?
+    /// The suite that made the check, e.g. `LogStoreConformance`; `nil` for the crash checkers.
+    public var suite: String?
+    /// The backend under test: the store type (both, for ``StorageConformance``), or the codec type.
+    public var backend: String?
+    /// The name of the case that failed.
+    public var testCase: String?
+    /// The run of the case: `nil` for the plain run, `"reopen"` or `"crash"` for the runs
+    /// through the suite's `reopen:` and `crash:` hooks.
+    public var run: String?
 
-    /// An issue saying `message`, reported at `caller`, found by the check at `step`.
-    public init(message: String, caller: CheckLocation, step: CheckLocation? = nil) {
+    /// An issue saying `message`, reported at `caller`, found by the check at `step`, in the
+    /// run `run` of case `testCase` of `suite` over `backend`.
+    public init(
+        message: String, caller: CheckLocation, step: CheckLocation? = nil,
+        suite: String? = nil, backend: String? = nil, testCase: String? = nil, run: String? = nil
+    ) {
         self.message = message
         self.caller = caller
         self.step = step
+        self.suite = suite
+        self.backend = backend
+        self.testCase = testCase
+        self.run = run
     }
 
+    /// `<suite> of <backend>, case "<case>" [<run>]: <message> [checked at <step>]`, with the
+    /// parts that are known.
     public var description: String {
-        guard let step else { return message }
-        return "\(message) [checked at \(step)]"
+        let prefix = Self.naming(suite: suite, backend: backend, testCase: testCase, run: run)
+        var text = prefix.isEmpty ? message : "\(prefix): \(message)"
+        if let step { text += " [checked at \(step)]" }
+        return text
     }
+
+    /// `<suite> of <backend>, case "<case>" [<run>]`, with the parts that are given.
+    static func naming(suite: String?, backend: String?, testCase: String?, run: String?) -> String {
+        var parts: [String] = []
+        if let suite { parts.append(suite) }
+        if let backend { parts.append(parts.isEmpty ? backend : "of \(backend),") }
+        if let testCase { parts.append("case \"\(testCase)\"") }
+        if let run { parts.append("[\(run)]") }
+        var text = parts.joined(separator: " ")
+        if text.hasSuffix(",") { text.removeLast() }
+        return text
+    }
+}
+
+/// The run of a case: without restarts, or with each restart through the suite's `reopen:` or
+/// `crash:` hook.
+enum ConformanceRun: String, Sendable {
+    case plain
+    case reopen
+    case crash
+
+    /// The name issues carry (``ConformanceIssue/run``): none for the plain run.
+    var label: String? { self == .plain ? nil : rawValue }
+}
+
+/// What every check made while a suite runs one case names: the suite, the backend, the case and
+/// the run (see ``ConformanceReporting/withScope(_:_:)``).
+struct ConformanceScope: Sendable {
+    var suite: String
+    var backend: String
+    var testCase: String
+    var run: ConformanceRun
+
+    /// `<suite> of <backend>, case "<case>" [<run>]`, as issues begin.
+    var description: String {
+        ConformanceIssue.naming(suite: suite, backend: backend, testCase: testCase, run: run.label)
+    }
+}
+
+/// A failure of one step of a case, thrown by the kit's restart steps: the run reports it at
+/// `step` (the case's line that asked for the restart) and goes on with the next run.
+struct ConformanceStepError: Error, CustomStringConvertible {
+    var message: String
+    var step: CheckLocation
+
+    var description: String { "\(message) [at \(step)]" }
+}
+
+/// A suite could not start a run of a case: its `makeStore:` (or `makeCodec:`) threw. Thrown by
+/// the suites' `run` methods, naming the suite, the backend type, the case and the run.
+public struct ConformanceSetupError: Error, CustomStringConvertible {
+    /// `<suite> of <backend>, case "<case>" [<run>]: makeStore threw: <error>`.
+    public let description: String
+}
+
+/// The name failures give a backend: its type, and for the type-erased stores the type they wrap.
+func backendName(_ value: Any) -> String {
+    if let log = value as? AnyLogStore { return "AnyLogStore(\(type(of: log.base)))" }
+    if let snapshots = value as? AnySnapshotStore { return "AnySnapshotStore(\(type(of: snapshots.base)))" }
+    return "\(type(of: value))"
 }
 
 /// Where the conformance kit reports failed checks.
@@ -74,6 +155,14 @@ public enum ConformanceReporting {
 
     @TaskLocal static var reporter: Reporter?
 
+    /// The suite, backend, case and run the checks made now belong to; `nil` outside a suite.
+    @TaskLocal static var scope: ConformanceScope?
+
+    /// Runs `body` with every check made inside it, on this task, naming `scope`.
+    static func withScope<Result>(_ scope: ConformanceScope, _ body: () throws -> Result) rethrows -> Result {
+        try $scope.withValue(scope, operation: body)
+    }
+
     /// Runs `body` with `reporter` receiving every failed check made inside it, on this task.
     public static func withReporter<Result>(_ reporter: @escaping Reporter, _ body: () throws -> Result) rethrows -> Result {
         try $reporter.withValue(reporter, operation: body)
@@ -81,7 +170,10 @@ public enum ConformanceReporting {
 
     /// Reports one failed check.
     static func record(_ message: String, caller: CheckLocation, step: CheckLocation? = nil) {
-        let issue = ConformanceIssue(message: message, caller: caller, step: step)
+        let scope = self.scope
+        let issue = ConformanceIssue(
+            message: message, caller: caller, step: step,
+            suite: scope?.suite, backend: scope?.backend, testCase: scope?.testCase, run: scope?.run.label)
         if let reporter { return reporter(issue) }
         if SwiftTestingReporter.record(issue) { return }
         fatalError("conformance check failed outside Swift Testing and without ConformanceReporting.withReporter: \(issue)")

@@ -53,7 +53,7 @@ enum BenchReplay {
             }
             let seconds = stopwatch.seconds
             guard replay.entries.count == expectedEntries, replay.lastIndex == UInt64(expectedEntries) else {
-                throw StorageError(.corrupt, "replayed \(replay.entries.count) entries, wanted \(expectedEntries)", path: directory)
+                throw StorageError(.corrupt, "replayed \(Format.count(replay.entries.count, "entry", "entries")), wanted \(Format.count(expectedEntries))", path: directory)
             }
             return Report(readSeconds: seconds, entries: replay.entries.count, lastIndex: replay.lastIndex)
         }

@@ -41,10 +41,10 @@ struct BenchResult {
     }
 
     func writeText(to out: TextSink) {
-        out.line("raftstore: \(Format.count(entries)) entries x \(size) B, batches of \(batch), fsync \(fsync)")
+        out.line("raftstore: \(Format.count(entries, "entry", "entries")) x \(size) B, batches of \(batch), fsync \(fsync)")
         out.line("  write \(Format.fixed(writeSeconds, 3)) s  \(Format.fixed(writeMBps, 1)) MB/s  \(Format.count(Int(writeEntriesPerSecond))) entries/s")
         out.line("  read  \(Format.fixed(readSeconds, 3)) s  \(Format.fixed(readMBps, 1)) MB/s  \(Format.count(Int(readEntriesPerSecond))) entries/s  "
             + "peak RSS \(Format.bytes(readPeakRSSBytes)) (\(readMode.rawValue))")
-        out.line("  WAL   \(Format.count(walBytes)) bytes in \(segments) segment(s)")
+        out.line("  WAL   \(Format.count(walBytes, "byte")) in \(Format.count(segments, "segment"))")
     }
 }

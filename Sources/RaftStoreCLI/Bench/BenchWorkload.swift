@@ -19,7 +19,7 @@ struct BenchWorkload {
         let writeSeconds = try write(to: walDirectory, showsProgress: showsProgress)
         let files = try storage { () throws(StorageError) in try segmentFiles(walDirectory) }
 
-        if showsProgress { Console.progress("replaying \(Format.count(entries)) entries in a child process...") }
+        if showsProgress { Console.progress("replaying \(Format.count(entries, "entry", "entries")) in a child process...") }
         let child = try ChildProcess(ChildProcess.currentExecutable, [
             "bench", "--replay", walDirectory, "--entries", String(entries), "--read-mode", readMode.rawValue,
         ])
@@ -58,7 +58,7 @@ struct BenchWorkload {
                 try wal.save(hardState: HardState(term: 1, vote: 1, commit: next - 1), entries: batchEntries)
                 if showsProgress && lastProgress.seconds > 0.25 {
                     lastProgress = Stopwatch()
-                    Console.progress("writing: \(Format.count(next - 1)) of \(Format.count(entries)) entries")
+                    Console.progress("writing: \(Format.count(next - 1)) of \(Format.count(entries, "entry", "entries"))")
                 }
             }
             try wal.sync()

@@ -53,7 +53,7 @@ struct DemoRun {
 
     private func write(_ root: String, out: TextSink) throws(CLIError) -> Written {
         out.line("1. write    a worker process puts keys in batches of \(DemoWorkload.batchSize); each batch is one WAL save,")
-        out.line("            fsynced before it is acknowledged; a snapshot every \(Format.count(DemoWorkload.snapshotInterval)) entries")
+        out.line("            fsynced before it is acknowledged; a snapshot every \(Format.count(DemoWorkload.snapshotInterval, "entry", "entries"))")
         out.flush()
         let worker = try ChildProcess(ChildProcess.currentExecutable, ["demo", "--worker", "--dir", root])
         var acknowledged = -1
@@ -85,8 +85,8 @@ struct DemoRun {
         }
         let count = acknowledged + 1
         let megabytes = Double(count * DemoWorkload.bytesPerPut) / 1e6
-        out.line("            \(Format.count(count)) writes acknowledged in \(Format.fixed(seconds, 2)) s: "
-            + "\(Format.count(Int(Double(count) / max(seconds, 1e-9)))) writes/s, \(Format.fixed(megabytes / max(seconds, 1e-9), 1)) MB/s, \(snapshots) snapshots")
+        out.line("            \(Format.count(count, "write")) acknowledged in \(Format.fixed(seconds, 2)) s: "
+            + "\(Format.count(Int(Double(count) / max(seconds, 1e-9)))) writes/s, \(Format.fixed(megabytes / max(seconds, 1e-9), 1)) MB/s, \(Format.count(snapshots, "snapshot"))")
         out.line("2. crash    SIGKILL in the middle of writing")
         out.flush()
         return Written(acknowledged: count, seconds: seconds, snapshots: snapshots)
@@ -106,11 +106,11 @@ struct DemoRun {
         let snapshot = recovery.snapshot.matches(.zero)
             ? "no snapshot"
             : "the snapshot at index \(Format.count(recovery.snapshot.index))"
-        out.line("3. recover  \(snapshot) + \(Format.count(recovery.replayedEntries)) entries replayed from the WAL, in \(Format.fixed(seconds * 1000, 0)) ms")
+        out.line("3. recover  \(snapshot) + \(Format.count(recovery.replayedEntries, "entry", "entries")) replayed from the WAL, in \(Format.fixed(seconds * 1000, 0)) ms")
         if case .truncated(let path, let offset, _)? = node.storage.log.repair {
             out.line("            the WAL's torn tail was cut off at \(path.split(separator: "/").last ?? "") offset \(offset) (a .broken copy is kept)")
         }
-        out.line("            \(Format.count(node.state.values.count)) keys, last index \(Format.count(recovery.lastIndex)); the node now leads term \(recovery.term)")
+        out.line("            \(Format.count(node.state.values.count, "key")), last index \(Format.count(recovery.lastIndex)); the node now leads term \(recovery.term)")
         out.flush()
         let values = node.state.values
         try storage { () throws(StorageError) in try node.storage.close() }
@@ -127,15 +127,15 @@ struct DemoRun {
         let last = sequences.compactMap { $0 }.max() ?? -1
         let survivors = last + 1
         guard survivors >= written.acknowledged else {
-            throw .data("check failed: only the first \(survivors) writes survived, but \(written.acknowledged) were acknowledged")
+            throw .data("check failed: only the first \(Format.count(survivors, "write")) survived, but \(Format.count(written.acknowledged)) \(written.acknowledged == 1 ? "was" : "were") acknowledged")
         }
         guard recovered.values == DemoWorkload.model(through: last) else {
             throw .data("check failed: the recovered state is not the state after writes 0 to \(last)")
         }
         let extra = survivors - written.acknowledged
-        out.line("4. check    all \(Format.count(written.acknowledged)) acknowledged writes survived"
+        out.line("4. check    all \(Format.count(written.acknowledged, "acknowledged write")) survived"
             + (extra > 0 ? " (plus \(extra) written but never acknowledged)," : ","))
-        out.line("            and the state is exactly the state after the first \(Format.count(survivors)) writes")
+        out.line("            and the state is exactly the state after the first \(Format.count(survivors, "write"))")
         out.flush()
     }
 
@@ -147,8 +147,8 @@ struct DemoRun {
         }
         let snapshots = try storage { () throws(StorageError) in try SnapshotFileListing.read(Paths.join(root, "snap")) }
         let snapshotBytes = snapshots.snapshots.reduce(Int64(0)) { $0 + $1.size }
-        out.line("   on disk  wal/: \(segments.count) segments of \(Format.bytes(DemoWorkload.segmentSize)) (older ones purged behind snapshots); "
-            + "snap/: \(snapshots.snapshots.count) .snap.lz4 files, \(Format.bytes(snapshotBytes))")
+        out.line("   on disk  wal/: \(Format.count(segments.count, "segment")) of \(Format.bytes(DemoWorkload.segmentSize)) (older ones purged behind snapshots); "
+            + "snap/: \(Format.count(snapshots.snapshots.count, ".snap.lz4 file")), \(Format.bytes(snapshotBytes))")
         out.flush()
     }
 }

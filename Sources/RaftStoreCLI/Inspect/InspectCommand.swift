@@ -44,7 +44,7 @@ struct InspectCommand: ParsableCommand {
         }
         out.flush()
         if let first = report.problems.first {
-            throw CLIError.data(report.problems.count == 1 ? first : "\(first) (and \(report.problems.count - 1) more problems, listed above)")
+            throw CLIError.data(report.problems.count == 1 ? first : "\(first) (and \(Format.count(report.problems.count - 1, "more problem")), listed above)")
         }
     }
 }

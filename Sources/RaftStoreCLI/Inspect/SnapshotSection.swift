@@ -47,7 +47,7 @@ enum SnapshotSection {
         do {
             let loaded = try SnapshotFileCheck.load(file)
             report.sections[position].rows.append((
-                "restart", "\(file.name) loads: \(describe(loaded.metadata.confState)), \(Format.count(loaded.dataCount)) data bytes"))
+                "restart", "\(file.name) loads: \(describe(loaded.metadata.confState)), \(Format.count(loaded.dataCount, "data byte"))"))
         } catch {
             report.problems.append("snapshots: \(file.name), the snapshot a restart loads, is unreadable: \(error)")
         }

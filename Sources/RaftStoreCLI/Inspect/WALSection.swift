@@ -17,7 +17,7 @@ enum WALSection {
         let total = listing.reduce(Int64(0)) { $0 + $1.size }
         if let first = listing.first, let last = listing.last {
             let range = listing.count == 1 ? first.name : "\(first.name) to \(last.name)"
-            section.rows.append(("segments", "\(listing.count): \(range), \(Format.count(total)) bytes"))
+            section.rows.append(("segments", "\(listing.count): \(range), \(Format.count(total, "byte"))"))
         } else {
             section.rows.append(("segments", "none"))
             report.problems.append("WAL: no segment files in \(directory)")
@@ -34,10 +34,10 @@ enum WALSection {
             }
         } catch {
             report.problems.append("WAL: " + WALProblem.describe(error, directory: directory))
-            report.notes += collector.messages.map { "WAL: \($0)" }
+            report.notes += notes(collector)
             return
         }
-        report.notes += collector.messages.map { "WAL: \($0)" }
+        report.notes += notes(collector)
         let replay = check.replay
         report.restartMarker = replay.start
         section.rows.append(("codec", check.codec.rawValue))
@@ -59,10 +59,27 @@ enum WALSection {
             report.problems.append(
                 "WAL: the commit index \(state.commit) is outside the log [\(replay.start.index), \(replay.lastIndex)]; etcd would refuse to start")
         }
-        let broken = ((try? Paths.fileSystem.contentsOfDirectory(directory)) ?? []).filter { $0.hasSuffix(".broken") }.sorted()
+        let broken = ((try? Paths.fileSystem.contentsOfDirectory(directory)) ?? []).filter(isRepairCopy).sorted()
         for name in broken {
             report.notes.append("WAL: \(name) is the copy an earlier repair kept of a segment it cut (a torn tail, or damage discarded when told to)")
         }
+    }
+
+    /// What the WAL logged, as notes; its notice of a repair's copy is left out, since the
+    /// note above names each copy.
+    private static func notes(_ collector: LogCollector) -> [String] {
+        collector.messages.filter { !$0.hasPrefix("copy of a WAL segment kept by a repair") }.map { "WAL: \($0)" }
+    }
+
+    /// `<segment>.broken` or `<segment>.broken.<n>`.
+    private static func isRepairCopy(_ name: String) -> Bool {
+        let segmentLength = 37  // %016x-%016x.wal
+        guard name.utf8.count > segmentLength,
+              SegmentName(fileName: String(decoding: name.utf8.prefix(segmentLength), as: UTF8.self)) != nil else { return false }
+        let rest = String(decoding: name.utf8.dropFirst(segmentLength), as: UTF8.self)
+        guard rest.hasPrefix(".broken") else { return false }
+        let number = rest.dropFirst(7)
+        return number.isEmpty || (number.first == "." && number.count > 1 && number.dropFirst().allSatisfy { $0.isASCII && $0.isNumber })
     }
 
     private static func segmentFiles(_ directory: String) throws(StorageError) -> [(name: String, size: Int64)] {
@@ -76,7 +93,7 @@ enum WALSection {
 
     private static func metadataDescription(_ metadata: [UInt8]?) -> String {
         guard let metadata else { return "none" }
-        if let etcd = EtcdMetadata(metadata), !metadata.isEmpty { return "\(etcd.description) (\(metadata.count) bytes)" }
+        if let etcd = EtcdMetadata(metadata), !metadata.isEmpty { return "\(etcd.description) (\(Format.count(metadata.count, "byte")))" }
         return WALTable.metadataSummary(metadata)
     }
 }

@@ -37,10 +37,10 @@ struct SnapShowCommand: ParsableCommand {
                 + "\"voters\": \(numbers(metadata.confState.voters)), \"learners\": \(numbers(metadata.confState.learners)), "
                 + "\"dataLen\": \(loaded.dataCount), \"dataSHA256\": \"\(digest)\"}")
         } else {
-            out.line("\(file): \(format == .etcd ? "etcd .snap" : "LZ4 .snap.lz4"), \(Format.count(size)) bytes on disk, checksums ok")
+            out.line("\(file): \(format == .etcd ? "etcd .snap" : "LZ4 .snap.lz4"), \(Format.count(size, "byte")) on disk, checksums ok")
             out.line("snapshot    index \(metadata.index), term \(metadata.term)")
             out.line("membership  \(describe(metadata.confState))")
-            out.line("data        \(Format.count(loaded.dataCount)) bytes, SHA-256 \(digest)")
+            out.line("data        \(Format.count(loaded.dataCount, "byte")), SHA-256 \(digest)")
         }
         out.flush()
     }

@@ -13,18 +13,18 @@ struct SnapVerifyCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "The snapshot directory (etcd: <data-dir>/member/snap).")
+    @Argument(help: "The snapshot directory (etcd: <data-dir>/member/snap); given a data or member directory, the one inside it.")
     var directory: String
 
     func run() throws {
-        try Paths.requireDirectory(directory, "snapshot directory")
+        let directory = try DataDirectories.snapshots(self.directory)
         let listing = try storage { () throws(StorageError) in try SnapshotFileListing.read(directory) }
         let out = TextSink()
         var failures: [String] = []
         for file in listing.snapshots {
             do {
                 let loaded = try SnapshotFileCheck.load(file)
-                out.line("ok    \(file.name)  index \(loaded.metadata.index), term \(loaded.metadata.term), \(Format.count(loaded.dataCount)) data bytes")
+                out.line("ok    \(file.name)  index \(loaded.metadata.index), term \(loaded.metadata.term), \(Format.count(loaded.dataCount, "data byte"))")
             } catch {
                 out.line("FAIL  \(file.name)  \(error)")
                 failures.append("\(file.name): \(error)")
@@ -35,7 +35,7 @@ struct SnapVerifyCommand: ParsableCommand {
         out.flush()
         if let first = failures.first {
             let more = failures.count > 1 ? " (and \(failures.count - 1) more, listed above)" : ""
-            throw CLIError.data("\(failures.count) of \(listing.snapshots.count) snapshot files failed: \(first)\(more)")
+            throw CLIError.data("\(failures.count) of \(Format.count(listing.snapshots.count, "snapshot file")) failed: \(first)\(more)")
         }
     }
 }

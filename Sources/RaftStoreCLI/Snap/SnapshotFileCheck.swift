@@ -39,19 +39,33 @@ enum SnapshotFileCheck {
         }
         guard let metadata else {
             // The reason names the file and offset already.
-            throw StorageError(.corrupt, reason(for: file, fileSystem: fileSystem, messages: collector.messages))
+            throw reason(for: file, fileSystem: fileSystem, messages: collector.messages)
         }
         return Loaded(metadata: metadata, dataCount: count, sha256: hasher.finalize())
     }
 
-    /// Why the store would have set the file aside, from the warning it logged.
-    private static func reason(for file: SnapshotFileListing.SnapshotFile, fileSystem: ReadOnlyFileSystem, messages: [String]) -> String {
+    /// Why the store would have set the file aside, from the warning it logged: the store's
+    /// own error code leads, once (`crcMismatch: a load would set it aside: LZ4 content
+    /// checksum mismatch (<file> at offset 9222)`).
+    private static func reason(for file: SnapshotFileListing.SnapshotFile, fileSystem: ReadOnlyFileSystem, messages: [String]) -> StorageError {
         if let rename = fileSystem.requestedRenames.first(where: { $0.source == file.path }) {
             let prefix = "set aside unreadable snapshot \(file.path) as \(rename.destination): "
             if let message = messages.first(where: { $0.hasPrefix(prefix) }) {
-                return "a load would set it aside: " + message.dropFirst(prefix.count)
+                let (code, rest) = splitCode(message.dropFirst(prefix.count))
+                return StorageError(code ?? .corrupt, "a load would set it aside: " + rest)
             }
         }
-        return "\(file.path) is unreadable: " + (messages.last ?? "the store could not load it")
+        let (code, rest) = splitCode(Substring(messages.last ?? "the store could not load it"))
+        return StorageError(code ?? .corrupt, "\(file.path) is unreadable: " + rest)
+    }
+
+    /// `crcMismatch: text` as the code and `text`: a ``RaftStorage/StorageError``'s description
+    /// starts with its code, a camel-case word; anything else has no code.
+    static func splitCode(_ text: Substring) -> (StorageError.Code?, String) {
+        guard let colon = text.firstIndex(of: ":"), text[colon...].hasPrefix(": ") else { return (nil, String(text)) }
+        let word = text[..<colon]
+        guard let first = word.first, first.isASCII, first.isLowercase,
+              word.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else { return (nil, String(text)) }
+        return (StorageError.Code(String(word)), String(text[text.index(colon, offsetBy: 2)...]))
     }
 }

@@ -11,8 +11,13 @@ final class LogCollector: Sendable {
         Logger(label: "raftstore.cli") { _ in Handler(collector: self) }
     }
 
-    /// What was logged, one line each: the message and its metadata.
-    var messages: [String] { lines.withLock { $0 } }
+    /// What was logged, one line each: the message and its metadata. A line logged again
+    /// (the same file noticed by each of several passes over a directory) is kept once.
+    var messages: [String] {
+        let all = lines.withLock { $0 }
+        var seen = Set<String>()
+        return all.filter { seen.insert($0).inserted }
+    }
 
     fileprivate func append(_ line: String) {
         lines.withLock { $0.append(line) }

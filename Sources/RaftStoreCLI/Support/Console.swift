@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// Buffered text output to a file descriptor (standard output by default), or into memory for
 /// tests. Large dumps go out in 64 KiB writes instead of one `print` per line.
@@ -58,6 +59,26 @@ enum Console {
     static func error(_ text: String) {
         let line = Array((text + "\n").utf8)
         line.withUnsafeBytes { raw in writeFully(STDERR_FILENO, raw) }
+    }
+
+    /// Notes for the user kept until the command ends (``note(_:)``).
+    private static let notes = Mutex<[String]>([])
+
+    /// Keeps a note for standard error, e.g. which directory a command read when it was given
+    /// another. ``RaftStoreMain/run(_:)`` prints the notes when the command succeeds, one
+    /// `raftstore: note:` line each, and appends them to the error line when it fails, so a
+    /// failure stays one line.
+    static func note(_ text: String) {
+        notes.withLock { $0.append(text) }
+    }
+
+    /// The notes kept so far, oldest first; they are forgotten.
+    static func takeNotes() -> [String] {
+        notes.withLock { (kept) -> [String] in
+            let taken = kept
+            kept.removeAll()
+            return taken
+        }
     }
 
     /// Whether standard error is a terminal: progress lines go there, and only then.

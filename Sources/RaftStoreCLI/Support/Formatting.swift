@@ -11,6 +11,12 @@ enum Format {
         return (value < 0 ? "-" : "") + out
     }
 
+    /// `value` and the noun that goes with it: `1 entry`, `0 entries`, `1,234 entries`.
+    /// `plural` defaults to `singular` + `s`.
+    static func count<T: BinaryInteger>(_ value: T, _ singular: String, _ plural: String? = nil) -> String {
+        count(value) + " " + (value == 1 ? singular : plural ?? singular + "s")
+    }
+
     /// A byte count in the nearest binary unit: `512 B`, `4.0 KiB`, `61.0 MiB`.
     static func bytes<T: BinaryInteger>(_ value: T) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]

@@ -1,7 +1,8 @@
 import RaftStorage
 import RaftFiles
 
-/// Checks on the paths a command is given; a missing path is a usage error (exit code 2).
+/// Checks on the paths a command is given; a missing path, or one of the wrong kind, exits
+/// with code 2.
 enum Paths {
     static let fileSystem = PosixFileSystem()
 
@@ -13,8 +14,8 @@ enum Paths {
         } catch {
             throw CLIError(error)
         }
-        guard let info else { throw .usage("no such \(role): \(path)") }
-        guard info.isDirectory else { throw .usage("not a directory: \(path)") }
+        guard let info else { throw .notFound("no such \(role): \(path)") }
+        guard info.isDirectory else { throw .notFound("not a directory: \(path) (expected a \(role))") }
     }
 
     /// `path` must be an existing regular file.
@@ -25,13 +26,25 @@ enum Paths {
         } catch {
             throw CLIError(error)
         }
-        guard let info else { throw .usage("no such file: \(path)") }
-        guard !info.isDirectory else { throw .usage("is a directory, not a file: \(path)") }
+        guard let info else { throw .notFound("no such file: \(path)") }
+        guard !info.isDirectory else { throw .notFound("is a directory, not a file: \(path)") }
     }
 
     /// Whether something exists at `path`.
     static func exists(_ path: String) -> Bool {
         (try? fileSystem.info(path)) != nil
+    }
+
+    /// Whether a directory exists at `path`.
+    static func isDirectory(_ path: String) -> Bool {
+        (try? fileSystem.info(path))?.isDirectory == true
+    }
+
+    /// The directory holding `path` (`x/wal/` gives `x`; a bare name gives `.`).
+    static func parent(of path: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1 && trimmed.last == "/" { trimmed.removeLast() }
+        return fileSystem.parentDirectory(of: String(trimmed))
     }
 
     static func join(_ directory: String, _ name: String) -> String {

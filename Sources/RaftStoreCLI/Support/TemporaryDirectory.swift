@@ -11,7 +11,12 @@ enum TemporaryDirectory {
         let base = parent ?? (getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp")
         var template = Array((base + "/" + prefix + "XXXXXX").utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        guard made != nil else { throw .usage("cannot create a directory in \(base): errno \(errno)") }
+        guard made != nil else {
+            let code = errno
+            let message = "cannot create a directory in \(base): errno \(code)"
+            // A parent that is not there is something not found (2); any other failure, 1.
+            throw code == ENOENT || code == ENOTDIR ? CLIError.notFound(message) : CLIError.data(message)
+        }
         return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 

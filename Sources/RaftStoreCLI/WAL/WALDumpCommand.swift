@@ -15,7 +15,7 @@ struct WALDumpCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "The WAL directory (etcd: <data-dir>/member/wal).")
+    @Argument(help: "The WAL directory (etcd: <data-dir>/member/wal); given a data or member directory, the WAL inside it.")
     var directory: String
 
     @Option(help: "Start at the snapshot marker with this index (with --snap-term).")
@@ -38,7 +38,7 @@ struct WALDumpCommand: ParsableCommand {
     }
 
     func run() throws {
-        try Paths.requireDirectory(directory, "WAL directory")
+        let directory = try DataDirectories.wal(self.directory)
         let collector = LogCollector()
         let (codec, replay) = try storage { () throws(StorageError) in
             try WALCodecChoice.detecting(WALReadTask(directory: directory, start: marker, logger: collector.logger))

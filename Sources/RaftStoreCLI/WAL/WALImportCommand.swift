@@ -52,10 +52,10 @@ struct WALImportCommand: ParsableCommand {
         }
         let out = TextSink()
         let range = dump.entries.first.map { " (\($0.index) to \(dump.entries.last!.index))" } ?? ""
-        out.line("imported \(Format.count(dump.entries.count)) entries\(range) into \(directory) with the \(codec) codec")
+        out.line("imported \(Format.count(dump.entries.count, "entry", "entries"))\(range) into \(directory) with the \(codec) codec")
         out.flush()
         if let error = dump.error {
-            Console.error("raftstore: note: the dump recorded a replay error; the WAL holds what was read before it: \(error)")
+            Console.note("the dump recorded a replay error; the WAL holds what was read before it: \(error)")
         }
     }
 }

@@ -20,14 +20,14 @@ struct WALRepairCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "The WAL directory (etcd: <data-dir>/member/wal).")
+    @Argument(help: "The WAL directory (etcd: <data-dir>/member/wal); given a data or member directory, the WAL inside it.")
     var directory: String
 
     @Flag(help: "Cut the log at its first damaged record, losing everything recorded after it.")
     var discardFromDamage = false
 
     func run() throws {
-        try Paths.requireDirectory(directory, "WAL directory")
+        let directory = try DataDirectories.wal(self.directory)
         let out = TextSink()
         if discardFromDamage {
             let report = try storage { () throws(StorageError) in

@@ -15,11 +15,11 @@ struct WALSnapshotsCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "The WAL directory (etcd: <data-dir>/member/wal).")
+    @Argument(help: "The WAL directory (etcd: <data-dir>/member/wal); given a data or member directory, the WAL inside it.")
     var directory: String
 
     func run() throws {
-        try Paths.requireDirectory(directory, "WAL directory")
+        let directory = try DataDirectories.wal(self.directory)
         let markers = try storage { () throws(StorageError) in
             try WALCodecChoice.detecting(MarkersTask(directory: directory)).output
         }

@@ -4,7 +4,7 @@ import RaftStorage
 /// The readable form of a replay: a header, then one line per entry.
 enum WALTable {
     static func write(_ replay: WALReplay, codec: WALCodecChoice, directory: String, to out: TextSink) {
-        out.line("WAL \(directory): \(replay.segments.count) segment(s), \(codec) codec, read from snapshot \(replay.start)")
+        out.line("WAL \(directory): \(Format.count(replay.segments.count, "segment")), \(codec) codec, read from snapshot \(replay.start)")
         out.line("metadata:  " + metadataSummary(replay.metadata))
         out.line("HardState: term \(replay.hardState.term), vote \(replay.hardState.vote), commit \(replay.hardState.commit)")
         out.line()
@@ -17,7 +17,7 @@ enum WALTable {
         }
         out.line()
         if let first = replay.entries.first, let last = replay.entries.last {
-            out.line("\(Format.count(replay.entries.count)) entries, \(first.index) to \(last.index)")
+            out.line("\(Format.count(replay.entries.count, "entry", "entries")), \(first.index) to \(last.index)")
         } else {
             out.line("no entries after \(replay.start)")
         }
@@ -26,6 +26,6 @@ enum WALTable {
     static func metadataSummary(_ metadata: [UInt8]?) -> String {
         guard let metadata else { return "(none)" }
         let hex = Format.hex(metadata.prefix(32)) + (metadata.count > 32 ? "..." : "")
-        return "\(metadata.count) bytes" + (metadata.isEmpty ? "" : "  \(hex)")
+        return Format.count(metadata.count, "byte") + (metadata.isEmpty ? "" : "  \(hex)")
     }
 }

@@ -18,11 +18,11 @@ struct WALVerifyCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "The WAL directory (etcd: <data-dir>/member/wal).")
+    @Argument(help: "The WAL directory (etcd: <data-dir>/member/wal); given a data or member directory, the WAL inside it.")
     var directory: String
 
     func run() throws {
-        try Paths.requireDirectory(directory, "WAL directory")
+        let directory = try DataDirectories.wal(self.directory)
         let collector = LogCollector()
         let check: WALCheck
         do {
@@ -35,7 +35,7 @@ struct WALVerifyCommand: ParsableCommand {
         let out = TextSink()
         for message in collector.messages { out.line("note: \(message)") }
         let replay = check.replay
-        out.line("WAL \(directory): \(check.segments.count) segment(s), \(check.codec) codec")
+        out.line("WAL \(directory): \(Format.count(check.segments.count, "segment")), \(check.codec) codec")
         out.line("valid snapshot markers: \(check.validMarkers.map(\.description).joined(separator: ", "))")
         if let first = replay.entries.first, let last = replay.entries.last {
             out.line("entries \(first.index) to \(last.index) after \(replay.start); HardState term \(replay.hardState.term), vote \(replay.hardState.vote), commit \(replay.hardState.commit)")

@@ -16,8 +16,17 @@ struct EtcdCompatibilityTests {
     /// How many keys each test writes (at least 200, so several segments and snapshots are involved).
     static let keyCount = 220
 
-    @Test("etcd writes and is killed; this package replays every acknowledged key", arguments: EtcdVersion.allCases)
-    func etcdWritesThisPackageReads(version: EtcdVersion) throws {
+    @Test("etcd 3.4 writes and is killed; this package replays every acknowledged key", .requires(Tools.etcd34))
+    func etcd34WritesThisPackageReads() throws {
+        try etcdWritesThisPackageReads(version: .v3_4)
+    }
+
+    @Test("etcd 3.5 writes and is killed; this package replays every acknowledged key", .requires(Tools.etcd35))
+    func etcd35WritesThisPackageReads() throws {
+        try etcdWritesThisPackageReads(version: .v3_5)
+    }
+
+    private func etcdWritesThisPackageReads(version: EtcdVersion) throws {
         let server = try EtcdServer(EtcdBinaries.locate(version))
         defer { server.shutdown() }
         let keys = try writeKeysAndCrash(server)
@@ -59,9 +68,19 @@ struct EtcdCompatibilityTests {
         try wal.close()
     }
 
-    @Test("this package rewrites etcd's WAL; etcd starts on it, serves every key, takes new writes",
-          arguments: EtcdVersion.allCases, [false, true])
-    func thisPackageWritesEtcdReads(version: EtcdVersion, otherVersionsFormat: Bool) throws {
+    @Test("this package rewrites etcd 3.4's WAL; etcd starts on it, serves every key, takes new writes",
+          .requires(Tools.etcd34), arguments: [false, true])
+    func thisPackageWritesEtcd34Reads(otherVersionsFormat: Bool) throws {
+        try thisPackageWritesEtcdReads(version: .v3_4, otherVersionsFormat: otherVersionsFormat)
+    }
+
+    @Test("this package rewrites etcd 3.5's WAL; etcd starts on it, serves every key, takes new writes",
+          .requires(Tools.etcd35), arguments: [false, true])
+    func thisPackageWritesEtcd35Reads(otherVersionsFormat: Bool) throws {
+        try thisPackageWritesEtcdReads(version: .v3_5, otherVersionsFormat: otherVersionsFormat)
+    }
+
+    private func thisPackageWritesEtcdReads(version: EtcdVersion, otherVersionsFormat: Bool) throws {
         let server = try EtcdServer(EtcdBinaries.locate(version))
         defer { server.shutdown() }
         let keys = try writeKeysAndCrash(server)
@@ -141,8 +160,17 @@ struct EtcdCompatibilityTests {
 /// accepts is one it read. One flipped byte inside an entry makes it refuse to start.
 @Suite("Real etcd refuses a damaged WAL", .serialized)
 struct EtcdRefusesDamageTests {
-    @Test("a flipped byte in an entry stops etcd from starting", arguments: EtcdVersion.allCases)
-    func flippedByte(version: EtcdVersion) throws {
+    @Test("a flipped byte in an entry stops etcd 3.4 from starting", .requires(Tools.etcd34))
+    func flippedByte34() throws {
+        try flippedByte(version: .v3_4)
+    }
+
+    @Test("a flipped byte in an entry stops etcd 3.5 from starting", .requires(Tools.etcd35))
+    func flippedByte35() throws {
+        try flippedByte(version: .v3_5)
+    }
+
+    private func flippedByte(version: EtcdVersion) throws {
         let server = try EtcdServer(EtcdBinaries.locate(version))
         defer { server.shutdown() }
         _ = try writeKeysAndCrash(server, count: 20)

@@ -36,9 +36,6 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
         error: String(decoding: errorData, as: UTF8.self))
 }
 
-/// Whether the `lz4` command-line tool is installed (`make test` installs it: Debian package `lz4`).
-let lz4ToolAvailable: Bool = (try? run("lz4", ["--version"]).status) == 0
-
 /// Deterministic, compressible bytes: words from a small vocabulary with counters mixed in,
 /// roughly what a JSON or key-value state looks like to LZ4.
 func compressibleBytes(_ count: Int, seed: UInt64 = 1) -> [UInt8] {

@@ -8,8 +8,9 @@ typealias MemoryRaftLog = RaftLog<MemoryLogStore, MemorySnapshotStore>
 func entries(_ pairs: [(UInt64, UInt64)]) -> [Entry] { pairs.map { Entry(term: $0.1, index: $0.0) } }
 
 /// Storage over memory stores, optionally starting after a snapshot (stored in both stores, with
-/// a HardState committing it, the way a restarted node finds it) and holding `stable` entries.
-func makeStorage(snapshot: (index: UInt64, term: UInt64)? = nil, stable: [Entry] = []) throws -> MemoryStorage {
+/// a HardState committing it, the way a restarted node finds it), holding `stable` entries, and
+/// then storing `hardState` when given.
+func makeStorage(snapshot: (index: UInt64, term: UInt64)? = nil, stable: [Entry] = [], hardState: HardState? = nil) throws -> MemoryStorage {
     let log = MemoryLogStore()
     let snapshots = MemorySnapshotStore()
     if let snapshot {
@@ -19,5 +20,8 @@ func makeStorage(snapshot: (index: UInt64, term: UInt64)? = nil, stable: [Entry]
         try log.setHardState(HardState(term: snapshot.term, commit: snapshot.index))
     }
     try log.append(stable)
+    if let hardState {
+        try log.setHardState(hardState)
+    }
     return try Storage(log: log, snapshots: snapshots)
 }

@@ -16,3 +16,31 @@ enum Fixtures {
         return (try? JSONDecoder().decode(Index.self, from: Data(contentsOf: url)).fixtures) ?? []
     }()
 }
+
+/// An etcd data directory built from fixtures, as `etcd --data-dir` lays it out.
+struct EtcdLayout {
+    /// `<scratch>/data`, etcd's `--data-dir`.
+    var data: String
+    /// `<data>/member`.
+    var member: String
+    /// `<member>/wal`: a copy of a Go-written fixture's WAL.
+    var wal: String
+    /// `<member>/snap`: one `.snap` file etcd wrote, and an empty `db`.
+    var snap: String
+
+    /// The etcd `.snap` file copied into ``snap``.
+    static let snapshotName = "0000000000000002-000000000000000a.snap"
+
+    /// Builds the layout in `scratch`, with the WAL of the Go-written fixture `fixture`.
+    init(in scratch: TemporaryDirectory, wal fixture: String = "single-segment") throws {
+        data = scratch.file("data")
+        member = data + "/member"
+        wal = member + "/wal"
+        snap = member + "/snap"
+        try FileManager.default.createDirectory(atPath: snap, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Fixtures.goWAL(fixture), toPath: wal)
+        try FileManager.default.copyItem(
+            atPath: SnapCommandsTests.etcdFixtures + "/" + Self.snapshotName, toPath: snap + "/" + Self.snapshotName)
+        try writeBytes([], to: snap + "/db")
+    }
+}

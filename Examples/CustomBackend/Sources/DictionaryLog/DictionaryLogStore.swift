@@ -83,7 +83,7 @@ public final class DictionaryLogStore: LogStore {
             guard range.lowerBound > state.boundary.index else { throw .compacted() }
             guard range.upperBound <= state.last + 1, state.last > state.boundary.index else { throw .unavailable() }
             let wanted = range.map { state.entries[$0]! }
-            return Array(wanted.prefix(limitedCount(wanted, maxBytes: maxBytes)))
+            return Array(wanted.prefix(maxBytes: maxBytes))
         }
     }
 
