@@ -5,7 +5,7 @@
 # one module can link to another's symbols as ``RaftStorage/StorageError``. Then checks that every
 # public symbol has a doc comment of its own (Tools/doc-coverage.py).
 #
-#   Tools/docs.sh            # writes .build/docs/raftstore.doccarchive
+#   Tools/docs.sh            # writes .build/docs/raftstore.doccarchive (guides from Docs/raftstore.docc)
 set -eu
 cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
@@ -24,7 +24,7 @@ for module in $MODULES; do
 		[ -e "$extension" ] && cp "$extension" "$GRAPHS/"
 	done
 done
-docc convert \
+docc convert Docs/raftstore.docc \
 	--additional-symbol-graph-dir "$GRAPHS" \
 	--fallback-display-name raftstore \
 	--fallback-bundle-identifier org.raftstore \

@@ -4,7 +4,7 @@ public import RaftStorage
 /// is always the leader, so every entry it persists is committed at once.
 ///
 /// Each ``propose(_:)`` appends the commands as log entries together with the HardState that
-/// commits them, in one ``RaftStorage/Storage/save(hardState:entries:snapshot:)``, and applies them. Every
+/// commits them, in one `Storage.save(hardState:entries:snapshot:)`, and applies them. Every
 /// ``snapshotInterval`` entries it takes a snapshot of the state, which compacts the log.
 ///
 /// Opening recovers: the newest snapshot the log agrees with is restored, the entries after it

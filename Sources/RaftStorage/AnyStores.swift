@@ -39,13 +39,13 @@ public struct AnyLogStore: LogStore {
     public func resume(from marker: SnapshotMarker) throws(StorageError) { try base.resume(from: marker) }
     public func close() throws(StorageError) { try base.close() }
     public var recoveryActions: [RecoveryAction] { base.recoveryActions }
-    public func saveDurably(hardState: HardState, entries: [Entry]) async throws(StorageError) {
+    public nonisolated(nonsending) func saveDurably(hardState: HardState, entries: [Entry]) async throws(StorageError) {
         try await base.saveDurably(hardState: hardState, entries: entries)
     }
-    public func appendDurably(term: UInt64, type: EntryType, data: [UInt8]?) async throws(StorageError) -> UInt64 {
+    public nonisolated(nonsending) func appendDurably(term: UInt64, type: EntryType, data: [UInt8]?) async throws(StorageError) -> UInt64 {
         try await base.appendDurably(term: term, type: type, data: data)
     }
-    public func syncDurably() async throws(StorageError) { try await base.syncDurably() }
+    public nonisolated(nonsending) func syncDurably() async throws(StorageError) { try await base.syncDurably() }
 }
 
 /// A snapshot store chosen at run time; see ``AnyLogStore``.

@@ -114,7 +114,7 @@ extension Int32 {
 extension BlockingThread {
     /// Runs `body` on this thread and returns its result to the awaiting task, which waits
     /// without holding a thread of the cooperative pool.
-    package func run<Result: Sendable>(
+    package nonisolated(nonsending) func run<Result: Sendable>(
         _ body: @escaping @Sendable () throws(StorageError) -> Result
     ) async throws(StorageError) -> Result {
         let outcome: Swift.Result<Result, StorageError> = await withCheckedContinuation { continuation in

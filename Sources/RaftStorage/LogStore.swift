@@ -145,7 +145,7 @@ public protocol LogStore: Sendable {
     /// The default runs ``save(hardState:entries:)`` then ``sync()`` on a thread of its own,
     /// never on a thread of the cooperative pool, one call after another. A store that can
     /// write at once and share its syncs between callers implements it (`WALLogStore` does).
-    func saveDurably(hardState: HardState, entries: [Entry]) async throws(StorageError)
+    nonisolated(nonsending) func saveDurably(hardState: HardState, entries: [Entry]) async throws(StorageError)
 
     /// Appends one entry right after the last in `term`, and returns its index once it is
     /// durable; concurrent callers get consecutive indexes in the order their writes reached
@@ -154,12 +154,12 @@ public protocol LogStore: Sendable {
     /// The default reads ``lastIndex()`` and saves on a thread of its own, one call after
     /// another (so its callers never race each other; a caller writing through the synchronous
     /// calls at the same time may, and gets the store's refusal of a gap or an overwrite).
-    func appendDurably(term: UInt64, type: EntryType, data: [UInt8]?) async throws(StorageError) -> UInt64
+    nonisolated(nonsending) func appendDurably(term: UInt64, type: EntryType, data: [UInt8]?) async throws(StorageError) -> UInt64
 
     /// Makes everything saved so far durable, like ``sync()``, without blocking a thread of the
     /// cooperative pool; concurrent callers may share one sync. The default runs ``sync()`` on a
     /// thread of its own.
-    func syncDurably() async throws(StorageError)
+    nonisolated(nonsending) func syncDurably() async throws(StorageError)
 }
 
 extension LogStore {
@@ -185,14 +185,14 @@ extension LogStore {
 }
 
 extension LogStore {
-    public func saveDurably(hardState: HardState, entries: [Entry]) async throws(StorageError) {
+    public nonisolated(nonsending) func saveDurably(hardState: HardState, entries: [Entry]) async throws(StorageError) {
         try await BlockingThread.shared.run { () throws(StorageError) in
             try save(hardState: hardState, entries: entries)
             try sync()
         }
     }
 
-    public func appendDurably(term: UInt64, type: EntryType = .normal, data: [UInt8]?) async throws(StorageError) -> UInt64 {
+    public nonisolated(nonsending) func appendDurably(term: UInt64, type: EntryType = .normal, data: [UInt8]?) async throws(StorageError) -> UInt64 {
         try await BlockingThread.shared.run { () throws(StorageError) -> UInt64 in
             let index = try lastIndex() + 1
             try save(hardState: .empty, entries: [Entry(term: term, index: index, type: type, data: data)])
@@ -201,7 +201,7 @@ extension LogStore {
         }
     }
 
-    public func syncDurably() async throws(StorageError) {
+    public nonisolated(nonsending) func syncDurably() async throws(StorageError) {
         try await BlockingThread.shared.run { () throws(StorageError) in try sync() }
     }
 }

@@ -119,6 +119,7 @@ public struct RaftLog<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
     /// - Unstable entries start after the storage's last index; nothing is in flight.
     ///
     /// - Parameters:
+    ///   - storage: the node's storage, opened (and recovered) already.
     ///   - applied: the index the application's state machine has already applied, when it
     ///     keeps its own; `nil` to start at the snapshot.
     ///   - maxApplyingBytes: ``maxApplyingBytes``.

@@ -5,8 +5,8 @@ import Synchronization
 ///
 /// `Storage` answers raft's read questions (``initialState()``, ``entries(in:maxBytes:)``,
 /// ``term(at:)``, ``firstIndex()``, ``lastIndex()``, ``snapshot()``), persists each batch of raft
-/// output in etcd's order (``save(hardState:entries:snapshot:)``), takes local snapshots with
-/// compaction (``createSnapshot(at:confState:data:)``), and recovers on open.
+/// output in etcd's order (`save(hardState:entries:snapshot:)`), takes local snapshots with
+/// compaction (`createSnapshot(at:confState:data:)`), and recovers on open.
 ///
 /// ```swift
 /// // compile time: generic arguments, no dynamic dispatch
@@ -313,6 +313,11 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
 /// write that reached it while the previous one ran; other stores join through
 /// ``LogStore/saveDurably(hardState:entries:)``, whose default runs their synchronous calls on a
 /// thread of its own).
+///
+/// The async calls run on the caller's executor until they wait for the disk
+/// (`nonisolated(nonsending)`): saves an actor makes one after another reach the log in that
+/// order, even though their fdatasyncs are shared and awaited concurrently, which is what raft's
+/// asynchronous storage writes need.
 extension Storage {
     /// Persists one batch of raft output like the synchronous `save(hardState:entries:snapshot:)`, and returns
     /// once the entries and the HardState are durable (whatever raft's `MustSync` says).
@@ -320,7 +325,7 @@ extension Storage {
     /// Without a snapshot the batch goes to ``LogStore/saveDurably(hardState:entries:)``, so
     /// concurrent callers share one fdatasync; with one, the snapshot file and the log's marker
     /// are written on a thread of their own, in the synchronous call's order.
-    public func save(hardState: HardState, entries: [Entry], snapshot: Snapshot? = nil) async throws(StorageError) {
+    public nonisolated(nonsending) func save(hardState: HardState, entries: [Entry], snapshot: Snapshot? = nil) async throws(StorageError) {
         if let snapshot, !snapshot.isEmpty {
             try await BlockingThread.shared.run { () throws(StorageError) in
                 try self.save(hardState: hardState, entries: entries, snapshot: snapshot)
@@ -336,14 +341,14 @@ extension Storage {
     /// (``LogStore/appendDurably(term:type:data:)``). For a single node's proposals; a raft
     /// node with followers saves the entries raft hands it with
     /// `save(hardState:entries:snapshot:)`.
-    public func append(term: UInt64, type: EntryType = .normal, data: [UInt8]?) async throws(StorageError) -> UInt64 {
+    public nonisolated(nonsending) func append(term: UInt64, type: EntryType = .normal, data: [UInt8]?) async throws(StorageError) -> UInt64 {
         try await log.appendDurably(term: term, type: type, data: data)
     }
 
     /// Takes a local snapshot like the synchronous `createSnapshot(at:confState:data:)`, on a thread of its
     /// own; returns once the snapshot file and the log's marker are durable.
     @discardableResult
-    public func createSnapshot(at index: UInt64, confState: ConfState? = nil, data: [UInt8]?) async throws(StorageError) -> Snapshot {
+    public nonisolated(nonsending) func createSnapshot(at index: UInt64, confState: ConfState? = nil, data: [UInt8]?) async throws(StorageError) -> Snapshot {
         try await BlockingThread.shared.run { () throws(StorageError) -> Snapshot in
             try self.createSnapshot(at: index, confState: confState, data: data)
         }
@@ -351,7 +356,7 @@ extension Storage {
 
     /// Makes everything saved so far durable, sharing the sync with concurrent callers
     /// (``LogStore/syncDurably()``).
-    public func sync() async throws(StorageError) {
+    public nonisolated(nonsending) func sync() async throws(StorageError) {
         try await log.syncDurably()
     }
 }

@@ -31,6 +31,9 @@ public struct Unstable: Sendable, Hashable {
     /// Unstable state; empty, starting at `offset`, with nothing in flight by default.
     ///
     /// - Parameters:
+    ///   - snapshot: an incoming snapshot not yet persisted, if any.
+    ///   - entries: the entries not yet persisted, from `offset` on.
+    ///   - offset: the index of the first of `entries` (the index after the stable log).
     ///   - inFlightEnd: the index after the last entry already handed to storage; `nil` for
     ///     none. It is kept within `offset...offset + entries.count`.
     ///   - isSnapshotInFlight: whether `snapshot` was already handed to storage; ignored

@@ -23,7 +23,7 @@ extension WALLogStore {
     /// - Throws: what ``RaftStorage/LogStore/save(hardState:entries:)`` throws; the fdatasync's error,
     ///   which fails every caller waiting for that sync and every later one, and leaves the
     ///   log refusing writes (``RaftStorage/StorageError/Code/closed``) until it is reopened.
-    public func saveDurably(hardState: HardState = .empty, entries: [Entry]) async throws(StorageError) {
+    public nonisolated(nonsending) func saveDurably(hardState: HardState = .empty, entries: [Entry]) async throws(StorageError) {
         let sequence = try wal.withWriter { (writer) throws(StorageError) in
             try write(hardState: hardState, entries: entries, deferringSync: true, with: &writer)
         }
@@ -35,7 +35,7 @@ extension WALLogStore {
     /// do, and get consecutive indexes in the order their writes reached the log.
     ///
     /// - Throws: as ``saveDurably(hardState:entries:)``.
-    public func appendDurably(term: UInt64, type: EntryType = .normal, data: [UInt8]?) async throws(StorageError) -> UInt64 {
+    public nonisolated(nonsending) func appendDurably(term: UInt64, type: EntryType = .normal, data: [UInt8]?) async throws(StorageError) -> UInt64 {
         let (sequence, index) = try wal.withWriter { (writer) throws(StorageError) -> (UInt64, UInt64) in
             // Under the writer lock, so no other write takes the index in between.
             let index = try read { $0.index.lastIndex + 1 }
@@ -52,7 +52,7 @@ extension WALLogStore {
     /// ``syncDurably()`` callers (group commit); the fdatasync runs on the WAL's sync thread.
     ///
     /// - Throws: as ``saveDurably(hardState:entries:)``.
-    public func syncDurably() async throws(StorageError) {
+    public nonisolated(nonsending) func syncDurably() async throws(StorageError) {
         let sequence = try wal.withWriter { (writer) throws(StorageError) -> UInt64 in
             try read { _ in }
             return writer.writeSequence
@@ -67,7 +67,7 @@ extension WALLogStore {
         try read { view in min(view.durability.durableIndex, view.index.lastIndex) }
     }
 
-    private func waitUntilDurable(_ sequence: UInt64) async throws(StorageError) {
+    private nonisolated(nonsending) func waitUntilDurable(_ sequence: UInt64) async throws(StorageError) {
         guard sequence > 0 else { return }
         try await wal.waitUntilDurable(sequence)
         state.withLock { $0.durability.durable(through: sequence) }

@@ -322,7 +322,7 @@ public struct AcknowledgedStorage: Sendable, Hashable {
         log.saved(hardState: hardState, entries: entries)
     }
 
-    /// Records a snapshot saved (by ``RaftStorage/Storage/createSnapshot(at:confState:data:)``, say).
+    /// Records a snapshot saved (by `Storage.createSnapshot(at:confState:data:)`, say).
     public mutating func snapshotSaved(_ snapshot: Snapshot) {
         guard !snapshot.isEmpty else { return }
         snapshots[snapshotKey(snapshot.metadata.marker)] = snapshot.data

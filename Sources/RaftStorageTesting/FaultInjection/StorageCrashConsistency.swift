@@ -188,11 +188,11 @@ public struct StorageCrashConsistency<Log: LogStore, Snapshots: SnapshotStore>: 
 
 /// One step of a crash-consistency workload for a ``RaftStorage/Storage``.
 public indirect enum StorageCrashStep: Sendable, Hashable, CustomStringConvertible {
-    /// ``RaftStorage/Storage/save(hardState:entries:snapshot:)``: one Ready.
+    /// `Storage.save(hardState:entries:snapshot:)`: one Ready.
     case ready(HardState, [Entry], snapshot: Snapshot?)
-    /// ``RaftStorage/Storage/createSnapshot(at:confState:data:)``, which compacts behind it.
+    /// `Storage.createSnapshot(at:confState:data:)`, which compacts behind it.
     case createSnapshot(at: UInt64, data: [UInt8])
-    /// ``RaftStorage/Storage/sync()``.
+    /// `Storage.sync()`.
     case sync
     /// Closes the storage cleanly and opens it again.
     case restart

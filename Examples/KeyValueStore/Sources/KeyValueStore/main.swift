@@ -3,9 +3,10 @@
 //   swift run KeyValueStore             # an etcd-compatible WAL and LZ4 snapshots on disk
 //   swift run KeyValueStore --memory    # the same code, in memory
 //
-// The state machine (`KeyValueNode`, in the KeyValueStateMachine target next to this file) is
-// generic over the backends, so choosing them is one line; `raftstore demo` runs the same node
-// and crashes it on purpose.
+// Two ways to drive the same state machine (`Sources/KeyValueStateMachine`): `KeyValueNode`
+// saves synchronously (the node `raftstore demo` runs and crashes on purpose), and
+// `RaftLogNode` (next to this file) drives a `RaftLog` with the async `Storage` API, as a raft
+// node does, and is reopened to show the restart. Choosing the backends is one line.
 
 import EtcdStorage
 import Foundation
@@ -38,6 +39,30 @@ func demonstrate<Log: LogStore, Snapshots: SnapshotStore>(
     try reopened.storage.close()
 }
 
+/// The same through `RaftLog` and the async API: 16 tasks propose at once, then a restart.
+func demonstrateRaftLog<Log: LogStore, Snapshots: SnapshotStore>(
+    _ openStorage: () throws -> Storage<Log, Snapshots>, durable: Bool
+) async throws {
+    let node = try await RaftLogNode(storage: openStorage())
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for client in 0..<16 {
+            group.addTask {
+                for visit in 0..<16 { try await node.propose([.put(key: "client-\(client)", value: "visit \(visit)")]) }
+            }
+        }
+        try await group.waitForAll()
+    }
+    let state = await node.state
+    print("RaftLog + async Storage: 256 proposals from 16 tasks, \(state.values.count) keys, "
+        + "committed \(await node.committed), newest snapshot at \(await node.storage.snapshotMetadata.index)")
+    guard durable else { return }
+    try await node.close()
+    let reopened = try await RaftLogNode(storage: openStorage())
+    print("reopened: RaftLog starts at commit \(await reopened.committed), applied \(await reopened.applied); "
+        + "same state: \(await reopened.state.values == state.values)")
+    try await reopened.close()
+}
+
 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kv-example-\(UUID().uuidString)").path
 defer { try? FileManager.default.removeItem(atPath: directory) }
 
@@ -45,11 +70,16 @@ do {
     if CommandLine.arguments.contains("--memory") {
         // In memory: for tests and for nodes that recover from their peers.
         try demonstrate({ try Storage(log: MemoryLogStore(), snapshots: MemorySnapshotStore()) }, durable: false)
+        try await demonstrateRaftLog({ try Storage(log: MemoryLogStore(), snapshots: MemorySnapshotStore()) }, durable: false)
     } else {
         // On disk: etcd's WAL format in `wal/`, LZ4-compressed snapshots in `snap/`.
         try demonstrate({
             try Storage(log: WALLogStore.open(at: directory + "/wal"),
                         snapshots: LZ4SnapshotStore(directory: directory + "/snap", codec: ProtobufRecordCodec()))
+        }, durable: true)
+        try await demonstrateRaftLog({
+            try Storage(log: WALLogStore.open(at: directory + "/raftlog/wal"),
+                        snapshots: LZ4SnapshotStore(directory: directory + "/raftlog/snap", codec: ProtobufRecordCodec()))
         }, durable: true)
     }
 } catch {
