@@ -44,7 +44,7 @@ public import RaftStorage
 ///     try LogStoreConformance(makeStore: { MemoryLogStore() }).run()
 /// }
 /// ```
-public struct LogStoreConformance<Store: LogStore>: Sendable {
+public struct LogStoreConformance<Store: LogStore>: ConformanceSuite, Sendable {
     /// Returns a new, empty store for each run of each case.
     public let makeStore: @Sendable () throws -> Store
     /// Opens a store again from what it left when the suite closed it; `nil` for stores that keep
@@ -93,26 +93,12 @@ public struct LogStoreConformance<Store: LogStore>: Sendable {
 
     /// Runs `testCase`: plain, then (with ``reopen``) with restarts, then (with ``crash``) with
     /// simulated crashes, each time on a new store. Failed checks are reported at the caller's
-    /// location (`fileID`, `filePath`, `line`, `column`; leave the defaults) through
+    /// location (``ConformanceSuite``'s `run(_:fileID:filePath:line:column:)` passes it) through
     /// ``ConformanceReporting``.
     ///
     /// - Throws: ``ConformanceSetupError`` when ``makeStore`` throws; failed checks are reported,
     ///   not thrown.
-    public func run(
-        _ testCase: Case, fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
-    ) throws {
-        try run(testCase, caller: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column))
-    }
-
-    /// Runs every case of ``cases``; see ``run(_:fileID:filePath:line:column:)``.
-    public func run(fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column) throws {
-        let caller = CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column)
-        for testCase in cases {
-            try run(testCase, caller: caller)
-        }
-    }
-
-    func run(_ testCase: Case, caller: CheckLocation) throws {
+    public func run(_ testCase: Case, caller: CheckLocation) throws {
         try runOnce(testCase, restart: nil, caller: caller)
         if let reopen {
             try runOnce(testCase, restart: .reopen(reopen), caller: caller)

@@ -44,7 +44,7 @@ public import RaftFiles
 ///     try RecordCodecConformance(makeCodec: { MyCodec() }).run()
 /// }
 /// ```
-public struct RecordCodecConformance<Codec: RecordCodec>: Sendable {
+public struct RecordCodecConformance<Codec: RecordCodec>: ConformanceSuite, Sendable {
     /// Returns the codec under test, once for each case.
     public let makeCodec: @Sendable () throws -> Codec
     /// Seeds the random records, so a failure can be reproduced.
@@ -75,25 +75,8 @@ public struct RecordCodecConformance<Codec: RecordCodec>: Sendable {
     /// `@Test(arguments:)` and each to ``run(_:fileID:filePath:line:column:)``.
     public var cases: [Case] { Self.allCases }
 
-    /// Runs one case on a codec from ``makeCodec``. Failed checks are reported at the caller's
-    /// location (`fileID`, `filePath`, `line`, `column`; leave the defaults) through
-    /// ``ConformanceReporting``.
-    ///
-    /// - Throws: ``ConformanceSetupError`` when ``makeCodec`` throws; failed checks are reported,
-    ///   not thrown.
-    public func run(
-        _ testCase: Case, fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
-    ) throws {
-        try run(testCase, caller: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column))
-    }
-
-    /// Runs every case of ``cases`` in turn; see ``run(_:fileID:filePath:line:column:)``.
-    public func run(fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column) throws {
-        let caller = CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column)
-        for testCase in cases { try run(testCase, caller: caller) }
-    }
-
-    func run(_ testCase: Case, caller: CheckLocation) throws {
+    /// Runs `testCase` for `caller`; see ``ConformanceSuite``.
+    public func run(_ testCase: Case, caller: CheckLocation) throws {
         let seed = self.seed
         let storesSnapshotMembership = self.storesSnapshotMembership
         try ConformanceReporting.inRun(

@@ -41,7 +41,7 @@ import Synchronization
 ///     try SnapshotStoreConformance(makeStore: { MemorySnapshotStore() }).run()
 /// }
 /// ```
-public struct SnapshotStoreConformance<Store: SnapshotStore>: Sendable {
+public struct SnapshotStoreConformance<Store: SnapshotStore>: ConformanceSuite, Sendable {
     /// Returns a new, empty store for each run of each case.
     public let makeStore: @Sendable () throws -> Store
     /// Opens a store again from its files; `nil` for stores that keep nothing.
@@ -165,27 +165,8 @@ public struct SnapshotStoreConformance<Store: SnapshotStore>: Sendable {
         Self.allCases.filter { corrupt != nil || !$0.needsCorruption }
     }
 
-    /// Runs `testCase`: plain, then (with ``reopen``) with reopens, then (with ``crash``) with
-    /// simulated crashes, each time on a new store. A case that needs ``corrupt`` is reported as
-    /// an issue when the suite has none. Failed checks are reported at the caller's location
-    /// (`fileID`, `filePath`, `line`, `column`; leave the defaults) through
-    /// ``ConformanceReporting``.
-    ///
-    /// - Throws: ``ConformanceSetupError`` when ``makeStore`` throws; failed checks are reported,
-    ///   not thrown.
-    public func run(
-        _ testCase: Case, fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
-    ) throws {
-        try run(testCase, caller: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column))
-    }
-
-    /// Runs every case of ``cases``; see ``run(_:fileID:filePath:line:column:)``.
-    public func run(fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column) throws {
-        let caller = CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column)
-        for testCase in cases { try run(testCase, caller: caller) }
-    }
-
-    func run(_ testCase: Case, caller: CheckLocation) throws {
+    /// Runs `testCase` for `caller`; see ``ConformanceSuite``.
+    public func run(_ testCase: Case, caller: CheckLocation) throws {
         if testCase.needsCorruption && corrupt == nil {
             let scope = ConformanceScope(suite: "SnapshotStoreConformance", backend: "\(Store.self)", testCase: testCase.name, run: .plain)
             ConformanceReporting.withScope(scope) {

@@ -48,7 +48,7 @@ public import RaftStorage
 ///     try suite.run()
 /// }
 /// ```
-public struct StorageConformance<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
+public struct StorageConformance<Log: LogStore, Snapshots: SnapshotStore>: ConformanceSuite, Sendable {
     /// Returns a new, empty log and snapshot store for each run of each workload.
     public let makeStore: @Sendable () throws -> (Log, Snapshots)
     /// Opens the stores again after the suite closed the storage; `nil` for stores that keep
@@ -116,27 +116,8 @@ public struct StorageConformance<Log: LogStore, Snapshots: SnapshotStore>: Senda
         public var description: String { name }
     }
 
-    /// Runs one workload: plain, then (with ``reopen``) restarting at its restart points and at
-    /// the end, then (with ``crash``) crashing at the same points, each time on new stores. A
-    /// workload that needs ``damageNewestSnapshot`` is reported as an issue when the suite has
-    /// none. Failed checks are reported at the caller's location (`fileID`, `filePath`, `line`,
-    /// `column`; leave the defaults) through ``ConformanceReporting``.
-    ///
-    /// - Throws: ``ConformanceSetupError`` when ``makeStore`` throws, or the storage cannot be
-    ///   created on the new stores; failed checks are reported, not thrown.
-    public func run(
-        _ testCase: Case, fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column
-    ) throws {
-        try run(testCase, caller: CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column))
-    }
-
-    /// Runs every workload of ``cases`` in turn; see ``run(_:fileID:filePath:line:column:)``.
-    public func run(fileID: String = #fileID, filePath: String = #filePath, line: Int = #line, column: Int = #column) throws {
-        let caller = CheckLocation(fileID: fileID, filePath: filePath, line: line, column: column)
-        for testCase in cases { try run(testCase, caller: caller) }
-    }
-
-    func run(_ testCase: Case, caller: CheckLocation) throws {
+    /// Runs `testCase` for `caller`; see ``ConformanceSuite``.
+    public func run(_ testCase: Case, caller: CheckLocation) throws {
         if testCase.needsDamage && damageNewestSnapshot == nil {
             let scope = ConformanceScope(suite: "StorageConformance", backend: Self.backendType, testCase: testCase.name, run: .plain)
             ConformanceReporting.withScope(scope) {
