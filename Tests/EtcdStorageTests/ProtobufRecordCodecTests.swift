@@ -31,7 +31,7 @@ struct ProtobufRecordCodecTests {
 
     // MARK: Golden vectors: WAL records written by etcd 3.4.23 (Docs/OnDiskFormat.md, Records)
 
-    @Test("records of a new WAL and its first save match etcd 3.4.23 (spec 1.7 a, b)")
+    @Test("records of a new WAL and its first save match etcd 3.4.23 (Docs/OnDiskFormat.md, Records)")
     func walGoldenRecords() throws {
         var running: UInt32 = 0
         #expect(encode(.crc(0), running: &running) == bytes("08 04 10 00"))
@@ -63,7 +63,7 @@ struct ProtobufRecordCodecTests {
 
     // MARK: Golden vectors: raftpb messages as etcd 3.4 encodes them (Docs/OnDiskFormat.md, Records)
 
-    @Test("raftpb encodings match etcd 3.4.23 (spec 3.2)")
+    @Test("raftpb encodings match etcd 3.4.23 (Docs/OnDiskFormat.md, Records)")
     func raftpbGolden() throws {
         #expect(try payload(.entry(Entry(term: 1, index: 2, data: Array("hi".utf8)))) == bytes("08 00 10 01 18 02 22 02 68 69"))
         #expect(try payload(.entry(Entry(term: 1, index: 2))) == bytes("08 00 10 01 18 02"))
@@ -133,7 +133,7 @@ struct ProtobufRecordCodecTests {
         }
     }
 
-    // MARK: Snapshots (.snap files, spec 4.1)
+    // MARK: Snapshots (.snap files, Docs/OnDiskFormat.md, .snap)
 
     @Test(".snap content matches etcd's 24-byte golden file and decodes back")
     func snapGolden() throws {

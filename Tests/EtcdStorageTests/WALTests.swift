@@ -17,7 +17,7 @@ func walFiles(_ directory: String) -> [String] {
 
 @Suite("WAL")
 struct WALTests {
-    @Test("a new WAL and its first save are byte-identical to etcd 3.4.23 (spec 1.7 a, b)")
+    @Test("a new WAL and its first save are byte-identical to etcd 3.4.23 (Docs/OnDiskFormat.md, Records)")
     func golden() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }

@@ -36,7 +36,7 @@ type frame struct {
 func (f frame) end() int64 { return f.offset + 8 + f.recBytes + f.padBytes }
 
 // frames parses a segment's records up to the first zero length word or the end of the file,
-// the way etcd's decoder frames them (spec 1.2). It is only used on files etcd just wrote.
+// the way etcd's decoder frames them (Docs/OnDiskFormat.md, Record framing). It is only used on files etcd just wrote.
 func frames(path string) ([]frame, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -98,7 +98,7 @@ func truncateTail(dir string) error {
 
 // rawWAL frames records by hand with etcd's walpb and crc packages, for the corrupt shapes
 // the wal package cannot produce (conflicting metadata, unknown record types). The framing
-// copies the encoder's (spec 1.2): LE length word, 0x80|pad in the top byte, zero padding.
+// copies the encoder's (Docs/OnDiskFormat.md, Record framing): LE length word, 0x80|pad in the top byte, zero padding.
 type rawWAL struct {
 	buf []byte
 	crc uint32

@@ -21,7 +21,7 @@ const (
 	// snapshot record is reported as ErrSnapshotNotFound.
 	modeRead = "openForRead"
 	// modeWrite is wal.Open, what etcd does on restart: a torn last record is an error (the
-	// caller repairs), and ErrSnapshotNotFound is silently lost (spec 1.11 step 4).
+	// caller repairs), and ErrSnapshotNotFound is silently lost (Docs/OnDiskFormat.md, Replay step 4).
 	modeWrite = "open"
 )
 

@@ -15,7 +15,7 @@ const (
 	clusterID uint64 = 0xcdf818194e3a8c32
 )
 
-// Error texts of etcd 3.4 (spec 1.15).
+// Error texts of etcd 3.4 (Docs/Compatibility.md).
 const (
 	errSnapshotNotFound = "wal: snapshot not found"
 	errSnapshotMismatch = "wal: snapshot mismatch"
@@ -75,7 +75,7 @@ func singleSegment() scenario {
 		markers:      []marker{{0, 0}, {0, 1}, {3, 2}},
 		expect: append(append(both(marker{0, 0}, ""), both(marker{0, 1}, errSnapshotMismatch)...),
 			expectation{marker{3, 2}, modeRead, errSnapshotNotFound},
-			// etcd's write-mode ReadAll loses ErrSnapshotNotFound (spec 1.11 step 4).
+			// etcd's write-mode ReadAll loses ErrSnapshotNotFound (Docs/OnDiskFormat.md, Replay step 4).
 			expectation{marker{3, 2}, modeWrite, ""}),
 	}
 }

@@ -211,7 +211,7 @@ private func writeKeysAndCrash(_ server: EtcdServer, count: Int = EtcdCompatibil
     return keys
 }
 
-/// The marker etcd's restart opens its WAL at (spec 7.3): the newest valid WAL snapshot marker
+/// The marker etcd's restart opens its WAL at (Docs/Recovery.md): the newest valid WAL snapshot marker
 /// that has a `.snap` file, or (0, 0).
 private func restartMarker(_ server: EtcdServer) throws -> SnapshotMarker {
     let valid = try EtcdLog.validSnapshotMarkers(at: server.walDirectory, codec: ProtobufRecordCodec())

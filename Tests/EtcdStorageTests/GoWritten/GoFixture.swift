@@ -130,7 +130,7 @@ extension GoFixture.Replay {
     func expectedMetadata() throws -> [UInt8]? { try decodeBase64(metadata) }
 }
 
-/// The `StorageError` code this package gives for one of etcd 3.4's error texts (spec 1.15).
+/// The `StorageError` code this package gives for one of etcd 3.4's error texts (Docs/Compatibility.md).
 func storageErrorCode(forEtcdError text: String) -> StorageError.Code? {
     switch text {
     case "wal: snapshot not found": .snapshotNotFound

@@ -106,7 +106,7 @@ struct GoWrittenFixtureTests {
                 let code = try #require(storageErrorCode(forEtcdError: text), "\(context): unmapped etcd error \(text)")
                 expectedCode = code
             } else if readMode?.error == "wal: snapshot not found" {
-                // etcd's write mode loses ErrSnapshotNotFound (spec 1.11); this package reports it.
+                // etcd's write mode loses ErrSnapshotNotFound (Docs/OnDiskFormat.md, Replay); this package reports it.
                 expectedCode = .snapshotNotFound
             }
             if let expectedCode {
