@@ -27,6 +27,13 @@ public import RaftFiles
 /// Decoding never trusts the stored size: the LZ4 block is first walked to find the size it
 /// really decodes to (without writing anything), and only that size, which must equal the stored
 /// one, is allocated.
+///
+/// It wraps the codec that frames the records; for a WAL in etcd's framing with compressed
+/// entry data:
+///
+/// ```swift
+/// let log = try WALLogStore.open(at: "data/wal", codec: LZ4RecordCodec(base: ProtobufRecordCodec()))
+/// ```
 public struct LZ4RecordCodec<Base: RecordCodec>: RecordCodec {
     /// The codec that encodes the records around the (possibly compressed) entry data.
     public let base: Base
