@@ -28,6 +28,11 @@ enum Compare {
         var writeEntriesPerSecond: Double
         var readEntriesPerSecond: Double
         var readPeakRSS: Double
+        /// This package's restart floors (`nil` from etcd's side): `cat` of the WAL's files,
+        /// the replay's own seconds, and a `WALLogStore` reopen until its first read.
+        var catSeconds: Double? = nil
+        var readSeconds: Double? = nil
+        var reopenSeconds: Double? = nil
     }
 
     static func run(raftstore: String, etcd: String, directory: String?, runs: Int, groupCommitRounds: Int, skipEtcd: Bool) async throws {
@@ -110,6 +115,14 @@ enum Compare {
             let etcdRSS = median(w1Etcd.map(\.readPeakRSS))
             say("| R1 peak memory (replay child) | \(mib(swiftRSS)) | \(mib(etcdRSS)) | \(String(format: "%.2f", swiftRSS / etcdRSS))x | <= 1.0x | \(swiftRSS <= etcdRSS ? "yes" : "**no**") |")
         }
+        // Restarts against the cost of reading the bytes (`cat` of the same files, page cache).
+        let catW1 = w1Swift.compactMap(\.catSeconds)
+        if !catW1.isEmpty {
+            let replayRatio = median(zip(w1Swift.compactMap(\.readSeconds), catW1).map { $0 / $1 })
+            let reopenRatio = median(zip(w1Swift.compactMap(\.reopenSeconds), catW1).map { $0 / $1 })
+            say("| R1 against `cat` of the same files (floor: cat \(String(format: "%.3f", median(catW1))) s) | \(String(format: "%.3f", median(w1Swift.compactMap(\.readSeconds)))) s | - | \(String(format: "%.1f", replayRatio))x cat | <= 6x cat | \(replayRatio <= 6 ? "yes" : "**no**") |")
+            say("| reopen of `WALLogStore` on W1's WAL until the first read, against `cat` | \(String(format: "%.3f", median(w1Swift.compactMap(\.reopenSeconds)))) s | - | \(String(format: "%.1f", reopenRatio))x cat | <= 3x cat | \(reopenRatio <= 3 ? "yes" : "**no**") |")
+        }
         let crcMedian = median(crc.map(\.cpu))
         // The best round too: on a shared host the same binary measured 7.6 to 15.5 GB/s in runs back to back.
         let crcPath = ccrc32c_vector_folding_available() != 0 ? "AVX-512 folds" : "CRC instructions"
@@ -151,7 +164,9 @@ enum Compare {
         else {
             throw BenchmarkError("\(executable) \(arguments.joined(separator: " ")) failed (status \(status))")
         }
-        return Run(writeEntriesPerSecond: write, readEntriesPerSecond: read, readPeakRSS: rss.doubleValue)
+        return Run(
+            writeEntriesPerSecond: write, readEntriesPerSecond: read, readPeakRSS: rss.doubleValue,
+            catSeconds: object["cat_s"] as? Double, readSeconds: object["read_s"] as? Double, reopenSeconds: object["reopen_s"] as? Double)
     }
 
     static func median(_ values: [Double]) -> Double {

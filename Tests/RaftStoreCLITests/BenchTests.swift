@@ -2,7 +2,8 @@ import Foundation
 import TestSupport
 import Testing
 
-/// `raftstore bench`: the JSON shape of Benchmarks/etcd-go, same keys in the same order.
+/// `raftstore bench`: the JSON shape of Benchmarks/etcd-go, same keys in the same order, then the
+/// restart floors (`cat_s`, `reopen_s`).
 @Suite("bench")
 struct BenchTests {
     @Test("--json prints the etcd-go shape with sane numbers")
@@ -21,7 +22,12 @@ struct BenchTests {
         #expect(positions.allSatisfy { $0 != nil })
         #expect(positions.compactMap { $0 } == positions.compactMap { $0 }.sorted())
         let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
-        #expect(Set(object.keys) == Set(keys))
+        // The etcd-go keys, then the restart floors only this side measures.
+        let floors = ["cat_s", "reopen_s", "reopen_peak_rss_bytes"]
+        #expect(Set(object.keys) == Set(keys + floors))
+        #expect((object["cat_s"] as? Double ?? 0) > 0, "cat timed")
+        #expect((object["reopen_s"] as? Double ?? 0) > 0, "the log store reopen timed")
+        #expect((object["reopen_peak_rss_bytes"] as? Int ?? 0) > 1 << 20)
         #expect(object["impl"] as? String == "raftstore")
         #expect(object["entries"] as? Int == 3000)
         #expect(object["size"] as? Int == 64)

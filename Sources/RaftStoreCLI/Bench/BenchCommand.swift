@@ -81,4 +81,7 @@ enum BenchReadMode: String, CaseIterable, ExpressibleByArgument {
     case openForRead
     /// `WAL.open`, etcd's `Open` + `ReadAll` in write mode (what a restart does).
     case open
+    /// `WALLogStore.open` until its first `entries(in:)` returns: what a node's restart waits
+    /// for before it can serve reads.
+    case logStoreReopen
 }

@@ -43,6 +43,17 @@ enum BenchReplay {
             let stopwatch = Stopwatch()
             let replay: WALReplay
             switch mode {
+            case .logStoreReopen:
+                let log = try WALLogStore.open(at: directory, options: .init(wal: options))
+                let first = try log.firstIndex()
+                let firstEntries = try log.entries(in: first..<(first + 1))
+                let seconds = stopwatch.seconds
+                let last = try log.lastIndex()
+                try log.close()
+                guard firstEntries.count == 1, last == UInt64(expectedEntries) else {
+                    throw StorageError(.corrupt, "reopened a log ending at \(last), wanted \(expectedEntries)", path: directory)
+                }
+                return Report(readSeconds: seconds, entries: Int(last), lastIndex: last)
             case .openForRead:
                 replay = try WAL.read(at: directory, from: .zero, codec: codec, options: options)
                 if let error = replay.error { throw error }

@@ -1,4 +1,5 @@
-/// One benchmark result, in the JSON shape of `Benchmarks/etcd-go` (same keys, same order).
+/// One benchmark result, in the JSON shape of `Benchmarks/etcd-go` (same keys, same order),
+/// then the restart floors this side also measures (`cat_s`, `reopen_s`, `reopen_peak_rss_bytes`).
 struct BenchResult {
     var entries: Int
     var size: Int
@@ -10,6 +11,12 @@ struct BenchResult {
     var readMode: BenchReadMode
     var walBytes: Int64
     var segments: Int
+    /// Seconds `cat` takes to read the WAL's segment files from the page cache (best of three).
+    var catSeconds: Double
+    /// Seconds a `WALLogStore` reopen takes until its first `entries(in:)` returns.
+    var reopenSeconds: Double
+    /// Peak resident memory of the reopening process.
+    var reopenPeakRSSBytes: Int64
 
     /// 10^6 bytes of entry payload.
     var payloadMB: Double { Double(entries) * Double(size) / 1e6 }
@@ -36,6 +43,9 @@ struct BenchResult {
             ("read_mode", "\"\(readMode.rawValue)\""),
             ("wal_bytes", String(walBytes)),
             ("segments", String(segments)),
+            ("cat_s", JSONText.number(catSeconds)),
+            ("reopen_s", JSONText.number(reopenSeconds)),
+            ("reopen_peak_rss_bytes", String(reopenPeakRSSBytes)),
         ]
         return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }
@@ -45,6 +55,7 @@ struct BenchResult {
         out.line("  write \(Format.fixed(writeSeconds, 3)) s  \(Format.fixed(writeMBps, 1)) MB/s  \(Format.count(Int(writeEntriesPerSecond))) entries/s")
         out.line("  read  \(Format.fixed(readSeconds, 3)) s  \(Format.fixed(readMBps, 1)) MB/s  \(Format.count(Int(readEntriesPerSecond))) entries/s  "
             + "peak RSS \(Format.bytes(readPeakRSSBytes)) (\(readMode.rawValue))")
-        out.line("  WAL   \(Format.count(walBytes, "byte")) in \(Format.count(segments, "segment"))")
+        out.line("  WAL   \(Format.count(walBytes, "byte")) in \(Format.count(segments, "segment")); cat reads it in \(Format.fixed(catSeconds, 3)) s")
+        out.line("  reopen (WALLogStore, until the first read) \(Format.fixed(reopenSeconds, 3)) s, peak RSS \(Format.bytes(reopenPeakRSSBytes))")
     }
 }

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import EtcdStorage
 import RaftStorage
 import RaftFiles
@@ -29,10 +34,36 @@ struct BenchWorkload {
         guard exit.code == 0, let report = BenchReplay.Report(json: output) else {
             throw .data("the replay child failed (\(exit.code.map { "exit code \($0)" } ?? "signal \(exit.signal ?? 0)")): \(output)")
         }
+        // The floors a restart is measured against: `cat` reading the same files from the page
+        // cache (the best of three), and a `WALLogStore` reopen until its first read returns.
+        if showsProgress { Console.progress("timing cat and a log store reopen...") }
+        var catSeconds = Double.infinity
+        for _ in 0..<3 { catSeconds = min(catSeconds, try Self.cat(files.paths)) }
+        let reopen = try ChildProcess(ChildProcess.currentExecutable, [
+            "bench", "--replay", walDirectory, "--entries", String(entries), "--read-mode", BenchReadMode.logStoreReopen.rawValue,
+        ])
+        let reopenOutput = reopen.readToEnd()
+        let reopenExit = reopen.wait()
+        if showsProgress { Console.endProgress() }
+        guard reopenExit.code == 0, let reopened = BenchReplay.Report(json: reopenOutput) else {
+            throw .data("the reopen child failed: \(reopenOutput)")
+        }
         return BenchResult(
             entries: entries, size: size, batch: batch, fsync: fsync, writeSeconds: writeSeconds,
             readSeconds: report.readSeconds, readPeakRSSBytes: exit.peakRSSBytes, readMode: readMode,
-            walBytes: files.bytes, segments: files.count)
+            walBytes: files.bytes, segments: files.count, catSeconds: catSeconds, reopenSeconds: reopened.readSeconds,
+            reopenPeakRSSBytes: reopenExit.peakRSSBytes)
+    }
+
+    /// Seconds `cat` takes to read `paths` to /dev/null: the cost of reading the bytes.
+    private static func cat(_ paths: [String]) throws(CLIError) -> Double {
+        let candidates: [String] = ["/bin/cat", "/usr/bin/cat"]
+        let program = candidates.first { path in access(path, X_OK) == 0 } ?? "/bin/cat"
+        let stopwatch = Stopwatch()
+        let child = try ChildProcess(program, paths, discardingOutput: true)
+        let exit = child.wait()
+        guard exit.code == 0 else { throw .data("cat failed on the benchmark's WAL") }
+        return stopwatch.seconds
     }
 
     /// Appends the entries; returns the seconds the saves and the final sync took.
@@ -68,14 +99,15 @@ struct BenchWorkload {
         }
     }
 
-    private func segmentFiles(_ directory: String) throws(StorageError) -> (count: Int, bytes: Int64) {
+    private func segmentFiles(_ directory: String) throws(StorageError) -> (count: Int, bytes: Int64, paths: [String]) {
         let fileSystem = Paths.fileSystem
-        var count = 0
+        var paths: [String] = []
         var bytes: Int64 = 0
-        for name in try fileSystem.contentsOfDirectory(directory) where name.hasSuffix(".wal") {
-            count += 1
-            bytes += try fileSystem.info(fileSystem.join(directory, name))?.size ?? 0
+        for name in try fileSystem.contentsOfDirectory(directory).sorted() where name.hasSuffix(".wal") {
+            let path = fileSystem.join(directory, name)
+            paths.append(path)
+            bytes += try fileSystem.info(path)?.size ?? 0
         }
-        return (count, bytes)
+        return (paths.count, bytes, paths)
     }
 }

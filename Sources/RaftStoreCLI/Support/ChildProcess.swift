@@ -24,15 +24,19 @@ final class ChildProcess {
     }
 
     /// Starts `path` with `arguments` (without the program name); standard error is shared,
-    /// standard input is /dev/null.
-    init(_ path: String, _ arguments: [String]) throws(CLIError) {
+    /// standard input is /dev/null; standard output goes to /dev/null when `discardingOutput`.
+    init(_ path: String, _ arguments: [String], discardingOutput: Bool = false) throws(CLIError) {
         var pipeEnds: [Int32] = [0, 0]
         guard pipe(&pipeEnds) == 0 else { throw .data("cannot create a pipe: errno \(errno)") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], STDOUT_FILENO)
+        if discardingOutput {
+            posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], STDOUT_FILENO)
+        }
         posix_spawn_file_actions_addclose(&actions, pipeEnds[0])
         posix_spawn_file_actions_addclose(&actions, pipeEnds[1])
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
