@@ -128,12 +128,12 @@ let package = Package(
         // MARK: - Tests
         // The helpers the test targets share: temporary directories, file bytes, the package's
         // paths and built executables, real etcd servers, the outside tools tests need (skipped
-        // with the command to run them under a plain `swift test`). Foundation, the C library and
-        // Swift Testing.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // with the command to run them under a plain `swift test`), a third-party-style codec.
+        // Foundation, the C library, Swift Testing and the core modules.
+        .target(name: "TestSupport", dependencies: ["RaftStorage", "RaftFiles"], path: "Tests/TestSupport"),
         .testTarget(
             name: "RaftStorageTests",
-            dependencies: ["RaftStorage", "RaftFiles", "MemoryStore", "RaftStorageTesting"]
+            dependencies: ["RaftStorage", "RaftFiles", "MemoryStore", "RaftStorageTesting", "TestSupport"]
         ),
         .testTarget(
             name: "EtcdStorageTests",

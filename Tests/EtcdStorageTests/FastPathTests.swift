@@ -24,106 +24,6 @@ struct ForwardingCodec: RecordCodec {
     func decodeSnapshot(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> Snapshot { try inner.decodeSnapshot(bytes) }
 }
 
-/// A codec of its own format with neither fast path, as a third party might write one:
-/// `kind, checksum (4 bytes LE), payload`, fixed-width little-endian fields. The WAL must work
-/// with it through the protocol's defaults.
-struct TaggedTestCodec: RecordCodec {
-    var formatName: String? { "tagged-test" }
-
-    func encode(_ record: LogRecord, into buffer: inout [UInt8], checksum: (UnsafeRawBufferPointer) -> UInt32) {
-        var payload: [UInt8] = []
-        let kind: UInt8
-        switch record {
-        case .crc(let value):
-            buffer.append(5)
-            Self.put(value, into: &buffer)
-            return
-        case .metadata(let data):
-            kind = 1
-            Self.put(data, into: &payload)
-        case .entry(let entry):
-            kind = 2
-            Self.put(entry.term, into: &payload)
-            Self.put(entry.index, into: &payload)
-            Self.put(UInt32(bitPattern: entry.type.rawValue), into: &payload)
-            Self.put(entry.data, into: &payload)
-        case .hardState(let state):
-            kind = 3
-            for value in [state.term, state.vote, state.commit] { Self.put(value, into: &payload) }
-        case .snapshot(let marker):
-            kind = 4
-            Self.put(marker.index, into: &payload)
-            Self.put(marker.term, into: &payload)
-        }
-        let sum = payload.withUnsafeBytes(checksum)
-        buffer.append(kind)
-        Self.put(sum, into: &buffer)
-        buffer += payload
-    }
-
-    func decode(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> DecodedRecord {
-        var reader = Reader(bytes: bytes)
-        let kind = try reader.byte()
-        let sum = UInt32(truncatingIfNeeded: try reader.word(4))
-        let start = reader.position
-        let record: LogRecord
-        switch kind {
-        case 1: record = .metadata(try reader.data())
-        case 2:
-            let term = try reader.word(8), index = try reader.word(8)
-            let type = EntryType(rawValue: Int32(bitPattern: UInt32(truncatingIfNeeded: try reader.word(4))))
-            record = .entry(Entry(term: term, index: index, type: type, data: try reader.data()))
-        case 3: record = .hardState(HardState(term: try reader.word(8), vote: try reader.word(8), commit: try reader.word(8)))
-        case 4: record = .snapshot(SnapshotMarker(index: try reader.word(8), term: try reader.word(8)))
-        case 5: record = .crc(sum)
-        default: throw StorageError(.corrupt, "unknown kind \(kind)", offset: 0)
-        }
-        guard reader.position == bytes.count else { throw StorageError(.corrupt, "trailing bytes", offset: Int64(reader.position)) }
-        return DecodedRecord(record: record, checksum: sum, payload: kind == 5 ? start..<start : start..<bytes.count)
-    }
-
-    func encodeSnapshot(_ snapshot: Snapshot, into buffer: inout [UInt8]) { ProtobufRecordCodec().encodeSnapshot(snapshot, into: &buffer) }
-    func decodeSnapshot(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> Snapshot { try ProtobufRecordCodec().decodeSnapshot(bytes) }
-
-    private static func put<Value: FixedWidthInteger>(_ value: Value, into buffer: inout [UInt8]) {
-        withUnsafeBytes(of: value.littleEndian) { buffer += $0 }
-    }
-
-    private static func put(_ data: [UInt8]?, into buffer: inout [UInt8]) {
-        guard let data else { return buffer.append(0) }
-        buffer.append(1)
-        put(UInt64(data.count), into: &buffer)
-        buffer += data
-    }
-
-    private struct Reader {
-        let bytes: UnsafeRawBufferPointer
-        var position = 0
-
-        mutating func byte() throws(StorageError) -> UInt8 {
-            guard position < bytes.count else { throw StorageError(.corrupt, "short record", offset: Int64(position)) }
-            defer { position += 1 }
-            return bytes[position]
-        }
-
-        mutating func word(_ size: Int) throws(StorageError) -> UInt64 {
-            guard bytes.count - position >= size else { throw StorageError(.corrupt, "short record", offset: Int64(position)) }
-            var value: UInt64 = 0
-            for byte in 0..<size { value |= UInt64(bytes[position + byte]) << (8 * UInt64(byte)) }
-            position += size
-            return value
-        }
-
-        mutating func data() throws(StorageError) -> [UInt8]? {
-            guard try byte() == 1 else { return nil }
-            let count = try word(8)
-            guard count <= UInt64(bytes.count - position) else { throw StorageError(.corrupt, "length \(count) past the end", offset: Int64(position)) }
-            defer { position += Int(count) }
-            return Array(bytes[position..<(position + Int(count))])
-        }
-    }
-}
-
 @Suite("Fast paths match the plain codec paths")
 struct FastPathTests {
     /// Entries around every boundary the fast path has: varints of 1 to 10 bytes, negative
@@ -306,7 +206,7 @@ struct FastPathTests {
     func thirdPartyCodec() throws {
         let directory = TemporaryDirectory("fast-path")
         defer { directory.remove() }
-        let codec = TaggedTestCodec()
+        let codec = FixedWidthCodec()
         var crc: UInt32 = 0
         let viaDefaults = try Self.framesThroughFastPath(codec, [Entry(term: 1, index: 1)], crc: &crc, bufferSize: 4096, byteBudget: 4096)
         #expect(viaDefaults == nil)
@@ -316,7 +216,7 @@ struct FastPathTests {
             Entry(term: 1 + UInt64(offset / 50), index: UInt64(offset + 1), type: entry.type, data: entry.data)
         }
         let path = directory.file("wal")
-        let options = WALLogStore<TaggedTestCodec>.Options(wal: WALOptions(segmentSize: 128 * 1024))
+        let options = WALLogStore<FixedWidthCodec>.Options(wal: WALOptions(segmentSize: 128 * 1024))
         let store = try WALLogStore(directory: path, codec: codec, options: options)
         var state = HardState()
         for start in stride(from: 0, to: entries.count, by: 9) {
@@ -338,5 +238,36 @@ struct FastPathTests {
         #expect(replay.entries == entries)
         #expect(replay.segments.count > 2, "the entries should span several segments")
         #expect(try WAL.damageReport(at: path, codec: codec) == nil)
+    }
+
+    /// A codec whose write fast path reports more bytes than the buffer holds.
+    struct OverreportingCodec: RecordCodec {
+        let inner = FixedWidthCodec()
+        var formatName: String? { inner.formatName }
+        func encode(_ record: LogRecord, into buffer: inout [UInt8], checksum: (UnsafeRawBufferPointer) -> UInt32) {
+            inner.encode(record, into: &buffer, checksum: checksum)
+        }
+        func decode(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> DecodedRecord { try inner.decode(bytes) }
+        func encodeSnapshot(_ snapshot: Snapshot, into buffer: inout [UInt8]) { inner.encodeSnapshot(snapshot, into: &buffer) }
+        func decodeSnapshot(_ bytes: UnsafeRawBufferPointer) throws(StorageError) -> Snapshot { try inner.decodeSnapshot(bytes) }
+        func frameEntries(
+            _ entries: UnsafeBufferPointer<Entry>, into buffer: UnsafeMutableRawBufferPointer, crc: inout UInt32, byteBudget: Int
+        ) -> FramedEntries? {
+            FramedEntries(entryCount: 1, byteCount: buffer.count + 1, storedCount: 0, neededCount: 0)
+        }
+    }
+
+    @Test("a codec that reports frames past the buffer gets an error, not a trap, and nothing is written")
+    func overreportingCodec() throws {
+        let directory = TemporaryDirectory("fast-path")
+        defer { directory.remove() }
+        let store = try WALLogStore(directory: directory.file("wal"), codec: OverreportingCodec())
+        #expect(throws: StorageError.self) { try store.save(hardState: .empty, entries: [Entry(term: 1, index: 1, data: [1])]) }
+        do {
+            try store.save(hardState: .empty, entries: [Entry(term: 1, index: 1)])
+        } catch {
+            #expect(error.code == .invariantViolation || error.code == .closed, "\(error)")
+        }
+        #expect(try store.lastIndex() == 0, "no entry of the refused save is visible")
     }
 }

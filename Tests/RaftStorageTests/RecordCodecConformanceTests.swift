@@ -2,6 +2,7 @@ import RaftStorage
 import RaftFiles
 import RaftStorageTesting
 import Synchronization
+import TestSupport
 import Testing
 
 /// Runs the codec suite against a simple codec, proving the suite itself works and that a

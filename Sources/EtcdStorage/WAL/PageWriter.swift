@@ -113,9 +113,14 @@ struct PageWriter {
                 }
                 continue
             }
-            precondition(
-                written.byteCount <= storage.count - at && written.storedCount <= storage.count - at,
-                "\(Codec.self).frameEntries reported bytes past the buffer it was given")
+            // A codec's report is checked, not trusted: a wrong count would move the buffer's
+            // end outside what was written. Nothing is used from this run, so the log is unchanged.
+            guard written.byteCount > 0, written.byteCount <= storage.count - at,
+                  written.storedCount >= 0, written.storedCount <= storage.count - at else {
+                throw StorageError(
+                    .invariantViolation,
+                    "\(Codec.self).frameEntries reported \(written.byteCount) bytes written and \(written.storedCount) stored in a buffer of \(storage.count - at)")
+            }
             let end = next + min(written.entryCount, entries.count - next)
             for index in next..<end { highest = max(highest, entries[index].index) }
             next = end
