@@ -165,7 +165,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MemoryStoreTests",
-            dependencies: ["RaftStorage", "MemoryStore", "RaftStorageTesting"]
+            dependencies: ["RaftStorage", "MemoryStore", "RaftStorageTesting", "TestSupport"]
         ),
     ]
 )

@@ -4,6 +4,7 @@ import MemoryStore
 import RaftStorage
 import RaftFiles
 import RaftStorageTesting
+import TestSupport
 import Testing
 
 /// `WALLogStore` keeps only positions for entries of sealed segments (reopened, or sealed by a
@@ -103,27 +104,14 @@ struct LocatedEntriesTests {
             ("snapshot not newer", { try $0.applySnapshot(SnapshotMetadata(index: 3, term: 3)) }),
         ]
         for (name, call) in calls {
-            let walError = Self.error { try call(store) }
-            let memoryError = Self.error { try call(model) }
+            let walError = thrownStorageError { try call(store) }
+            let memoryError = thrownStorageError { try call(model) }
             #expect(walError != nil, "\(name) was accepted")
             #expect(walError?.code == memoryError?.code, "\(name): \(String(describing: walError)) / \(String(describing: memoryError))")
             #expect(walError?.message == memoryError?.message, "\(name): \(String(describing: walError)) / \(String(describing: memoryError))")
         }
         try Self.expectSame(store, model, "after the refused calls")
         try store.close()
-    }
-
-    /// What `call` threw, or `nil`.
-    static func error(_ call: () throws -> Void) -> StorageError? {
-        do {
-            try call()
-            return nil
-        } catch let error as StorageError {
-            return error
-        } catch {
-            Issue.record("threw \(error), not a StorageError")
-            return nil
-        }
     }
 
     @Test("a damaged frame of a located entry is reported, not trusted")

@@ -1,6 +1,7 @@
 import MemoryStore
 import RaftStorage
 import RaftStorageTesting
+import TestSupport
 import Testing
 
 /// The log rules' errors carry etcd `MemoryStorage`'s messages (the conformance suite checks
@@ -14,19 +15,6 @@ struct MemoryLogStoreMessagesTests {
         try log.applySnapshot(SnapshotMetadata(index: 3, term: 3))
         try log.append([Entry(term: 4, index: 4), Entry(term: 5, index: 5)])
         return log
-    }
-
-    /// What `call` threw, or `nil`.
-    static func error(_ call: () throws -> Void) -> StorageError? {
-        do {
-            try call()
-            return nil
-        } catch let error as StorageError {
-            return error
-        } catch {
-            Issue.record("threw \(error), not a StorageError")
-            return nil
-        }
     }
 
     @Test("each refused call names etcd's reason")
@@ -54,7 +42,7 @@ struct MemoryLogStoreMessagesTests {
             }),
         ]
         for (name, code, message, call) in expected {
-            let error = Self.error(call)
+            let error = thrownStorageError(call)
             #expect(error?.code == code, "\(name): \(String(describing: error))")
             #expect(error?.message == message, "\(name): \(String(describing: error))")
         }
@@ -67,8 +55,8 @@ struct MemoryLogStoreMessagesTests {
     @Test("an empty log: reads are unavailable with etcd's messages")
     func emptyLog() {
         let log = MemoryLogStore()
-        #expect(Self.error { _ = try log.entries(in: 1..<1) }?.message == "requested entry at index is unavailable")
-        #expect(Self.error { _ = try log.entries(in: 1..<2) }?.message == "entries' hi(2) is out of bound lastindex(0)")
-        #expect(Self.error { try log.compact(through: 1) }?.message == "compact 1 is out of bound lastindex(0)")
+        #expect(thrownStorageError { _ = try log.entries(in: 1..<1) }?.message == "requested entry at index is unavailable")
+        #expect(thrownStorageError { _ = try log.entries(in: 1..<2) }?.message == "entries' hi(2) is out of bound lastindex(0)")
+        #expect(thrownStorageError { try log.compact(through: 1) }?.message == "compact 1 is out of bound lastindex(0)")
     }
 }

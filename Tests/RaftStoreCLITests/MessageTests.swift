@@ -36,17 +36,7 @@ struct MessageTests {
         let scratch = TemporaryDirectory("cli")
         defer { scratch.remove() }
         let directory = scratch.file("snap")
-        let snapshot = Snapshot(data: Array(repeating: 7, count: 100_000), metadata: SnapshotMetadata(confState: ConfState(voters: [1]), index: 9, term: 2))
-        let path: String
-        if suffix == ".snap" {
-            let store = try EtcdSnapshotStore(directory: directory)
-            try store.save(snapshot)
-            path = store.filePath(of: snapshot.metadata.marker)
-        } else {
-            let store = try LZ4SnapshotStore(directory: directory, codec: ProtobufRecordCodec())
-            try store.save(snapshot)
-            path = store.filePath(of: snapshot.metadata.marker)
-        }
+        let path = try Fixtures.savedSnapshotFile(suffix: suffix, in: directory)
         var bytes = try readBytes(path)
         bytes[bytes.count / 2] ^= 0x40
         try writeBytes(bytes, to: path)

@@ -1,4 +1,7 @@
+import EtcdStorage
 import Foundation
+import LZ4Snapshots
+import RaftStorage
 import TestSupport
 
 /// Paths to test data.
@@ -8,6 +11,20 @@ enum Fixtures {
     static var goWritten: String { PackagePaths.root + "/Tests/EtcdStorageTests/Fixtures/go-written" }
 
     static func goWAL(_ name: String) -> String { goWritten + "/" + name + "/wal" }
+
+    /// Saves a 100 KB snapshot (index 9, term 2) in `directory` with the store that writes
+    /// `suffix` files (`.snap` or `.snap.lz4`) and returns its file's path.
+    static func savedSnapshotFile(suffix: String, in directory: String) throws -> String {
+        let snapshot = Snapshot(data: Array(repeating: 7, count: 100_000), metadata: SnapshotMetadata(confState: ConfState(voters: [1]), index: 9, term: 2))
+        if suffix == ".snap" {
+            let store = try EtcdSnapshotStore(directory: directory)
+            try store.save(snapshot)
+            return store.filePath(of: snapshot.metadata.marker)
+        }
+        let store = try LZ4SnapshotStore(directory: directory, codec: ProtobufRecordCodec())
+        try store.save(snapshot)
+        return store.filePath(of: snapshot.metadata.marker)
+    }
 
     /// The fixture names from index.json.
     static let goFixtureNames: [String] = {
