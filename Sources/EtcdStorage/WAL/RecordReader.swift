@@ -50,13 +50,7 @@ struct ReadRecord {
     var position: RecordPosition { RecordPosition(fileIndex: fileIndex, offset: offset, crcBefore: crcBefore) }
 
     /// The record, for callers that want every field; `nil` for an entry read without data.
-    var record: LogRecord? {
-        switch body {
-        case .entry(let entry): .entry(entry)
-        case .entryIndexAndTerm: nil
-        case .other(let record): record
-        }
-    }
+    var record: LogRecord? { body.record }
 }
 
 /// Reads framed records across segment files with etcd's decoder rules (Docs/OnDiskFormat.md, The CRC chain; Docs/Recovery.md, Torn tail or damage).

@@ -75,8 +75,13 @@ public struct DecodedLogRecord: Hashable, Sendable {
     }
 
     /// The whole record; `nil` for an entry read without its data.
+    public var record: LogRecord? { body.record }
+}
+
+extension DecodedLogRecord.Body {
+    /// The whole record; `nil` for an entry read without its data.
     public var record: LogRecord? {
-        switch body {
+        switch self {
         case .entry(let entry): .entry(entry)
         case .entryIndexAndTerm: nil
         case .other(let record): record
