@@ -27,10 +27,14 @@ extension WAL {
     /// Concurrent callers share fdatasyncs (group commit, as raft-engine's write group): the
     /// first caller to find no sync in flight starts one, which flushes everything written so
     /// far and fdatasyncs it outside the writer's lock, so other tasks keep writing meanwhile;
-    /// when it completes, every waiter it covers returns, and if others wait (they wrote
-    /// during it), the next sync starts at once. The fdatasyncs run on a thread of the WAL's
-    /// own, never blocking a thread of the cooperative pool. Cancelling the waiting task does
-    /// not stop the wait: the write was made and may become durable.
+    /// when it completes, every waiter it covers returns. The sync thread then gives the
+    /// writers it released up to half a sync's time to write again (it stops waiting as soon
+    /// as as many wait as it released) and syncs them as the next group; only when no one came
+    /// does the next writer start a sync of its own. Without that pause a group splits into a
+    /// lone writer that finds no sync in flight and the rest that follow it, taking turns
+    /// (measured: a quarter of the throughput of 16 writers lost). The fdatasyncs run on a
+    /// thread of the WAL's own, never blocking a thread of the cooperative pool. Cancelling
+    /// the waiting task does not stop the wait: the write was made and may become durable.
     ///
     /// A failed fdatasync fails every waiter of that group and every later one, and poisons
     /// the WAL: further writes throw ``RaftStorage/StorageError/Code/closed`` until it is
@@ -56,11 +60,13 @@ extension WAL {
                         let (role, more) = self.syncRound(for: sequence)
                         continuation.resume(returning: role)
                         var again = more
-                        while again {
+                        while true {
                             // Give the writers the last sync released a moment (at most half a
                             // sync) to write again, so they join this group instead of
-                            // splitting into two cohorts that take turns.
+                            // splitting into two cohorts that take turns, and so a writer
+                            // that comes back finds the sync thread still leading.
                             self.groupCommit.gather(until: clock.now + (clock.now - started) / 2)
+                            if !again && !self.groupCommit.keepLeading() { break }
                             started = clock.now
                             again = self.syncRound(for: nil).more
                         }
@@ -166,7 +172,7 @@ final class GroupCommit: Sendable {
 
     /// A sync made everything through `durable` durable: wake the waiters it covers. Returns
     /// the role of write `sequence` (which started the sync; `nil` for none) and whether other
-    /// writes wait, in which case the caller syncs again (the sync stays "in flight").
+    /// writes wait. The sync stays "in flight" either way, until ``keepLeading()`` ends it.
     func finish(through durable: UInt64, for sequence: UInt64?) -> (role: Role, more: Bool) {
         var woken: [CheckedContinuation<Role, Never>] = []
         let more: Bool = state.withLock { state in
@@ -177,9 +183,7 @@ final class GroupCommit: Sendable {
             }
             state.waiters = remaining
             state.lastGroup = woken.count + (sequence == nil ? 0 : 1)
-            let more = !remaining.isEmpty || (sequence.map { $0 > state.durable } ?? false)
-            if !more { state.syncing = false }
-            return more
+            return !remaining.isEmpty || (sequence.map { $0 > state.durable } ?? false)
         }
         for continuation in woken { continuation.resume(returning: .durable) }
         // The write that started the sync was made before it, so the sync covers it.
@@ -191,9 +195,18 @@ final class GroupCommit: Sendable {
     func gather(until deadline: ContinuousClock.Instant) {
         let clock = ContinuousClock()
         while clock.now < deadline {
-            let ready = state.withLock { $0.waiters.count >= $0.lastGroup }
+            let ready = state.withLock { $0.failure != nil || $0.waiters.count >= $0.lastGroup }
             if ready { return }
             sched_yield()
+        }
+    }
+
+    /// After a sync that left no one waiting and a gather: whether writes came to wait (the
+    /// leader syncs again), or the sync is no longer in flight (the next writer leads).
+    func keepLeading() -> Bool {
+        state.withLock { state in
+            if state.waiters.isEmpty { state.syncing = false }
+            return state.syncing
         }
     }
 
