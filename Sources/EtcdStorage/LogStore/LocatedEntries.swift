@@ -77,6 +77,29 @@ struct LocatedEntries: LogSlots, Sendable {
         count = index - first + 1
     }
 
+    /// Adds the entries of `other` from `index` on, `index` being one past the last (or the
+    /// first, when these hold none): the runs an open that read segments on their own found.
+    /// The first of them starts a checkpoint, at the checkpoint of `other` that reaches it.
+    mutating func append(contentsOf other: LocatedEntries, from index: UInt64) {
+        guard !other.isEmpty, index >= other.first, index <= other.last else { return }
+        let runStart = other.terms.lastIndex(where: { $0.first <= index }) ?? 0
+        for run in other.terms[runStart...] where terms.last?.term != run.term {
+            terms.append((Swift.max(run.first, index), run.term))
+        }
+        let checkpointStart = other.checkpoints.lastIndex(where: { $0.index <= index }) ?? 0
+        checkpoints.append(Checkpoint(index: index, placement: other.checkpoints[checkpointStart].placement))
+        checkpoints.append(contentsOf: other.checkpoints[(checkpointStart + 1)...])
+        sinceCheckpoint = other.sinceCheckpoint
+        lastPlacement = other.lastPlacement
+        if isEmpty { first = index }
+        count = other.last - first + 1
+    }
+
+    /// The runs of equal terms from the one holding `index` (an entry these hold) on.
+    func termRuns(from index: UInt64) -> ArraySlice<(first: UInt64, term: UInt64)> {
+        terms[(terms.lastIndex(where: { $0.first <= index }) ?? 0)...]
+    }
+
     /// Drops every entry after `index`.
     mutating func truncate(after index: UInt64) {
         guard !isEmpty, index < last else { return }

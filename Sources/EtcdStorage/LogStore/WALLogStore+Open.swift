@@ -29,13 +29,17 @@ extension WALLogStore {
         var metadata: [UInt8]?
         var view: LogView
         var repairs: [WALRepairOutcome] = []
+        /// Whether the WAL was read each byte once (``openReadingEachByteOnce(directory:codec:options:at:)``).
+        var inOnePass = false
     }
 
     /// Creates the WAL, or opens it at `marker` (default: the newest valid marker), repairing
     /// a torn tail at most once, and discarding damage at most once when
     /// ``Options/recoveryMode`` says so. Opened at `marker`, the log's marker is `marker`
     /// itself, whatever later markers it holds (``resume(from:)``'s contract).
-    static func openWAL(directory: String, codec: Codec, options: Options, at marker: SnapshotMarker?) throws(StorageError) -> Opened {
+    static func openWAL(
+        directory: String, codec: Codec, options: Options, at marker: SnapshotMarker?, readingEachByteOnce: Bool = true
+    ) throws(StorageError) -> Opened {
         let walOptions = options.wal
         guard WAL<Codec>.exists(at: directory, fileSystem: walOptions.fileSystem) else {
             let writer = try WAL.createWriter(at: directory, metadata: options.metadata, codec: codec, options: walOptions)
@@ -48,6 +52,10 @@ extension WALLogStore {
         var tornTailCut = false, damageDiscarded = false
         while true {
             do throws(StorageError) {
+                if readingEachByteOnce, var opened = try openReadingEachByteOnce(directory: directory, codec: codec, options: options, at: marker) {
+                    opened.repairs = repairs
+                    return opened
+                }
                 let scan = try WAL.scanMarkers(at: directory, codec: codec, options: walOptions)
                 let valid = scan.markers.map(\.marker).filter { $0.index <= scan.hardState.commit }
                 guard let start = marker ?? valid.last else {
@@ -59,7 +67,7 @@ extension WALLogStore {
                 var sink = IndexingSink(boundary: start, segments: Array(selected))
                 let (writer, replay) = try WAL.openWriter(
                     at: directory, from: start, codec: codec, options: walOptions,
-                    replayOptions: WALReplayOptions(restartsAtUnmatchedSnapshots: true), entryBodies: .metadataBeforeLastFile, sink: &sink)
+                    replayOptions: WALReplayOptions(restartsAtUnmatchedSnapshots: true), entryBodies: .metadata, sink: &sink)
                 let view = LogView(
                     index: sink.index, tail: sink.tail, hardState: replay.hardState,
                     marker: marker == nil ? newestHeldMarker(replay, sink.index) : replay.boundary,
@@ -73,6 +81,45 @@ extension WALLogStore {
                 repairs.append(try WAL.repair(at: directory, codec: codec, options: walOptions, discardingDamage: true))
             }
         }
+    }
+
+    /// The usual open, reading each byte of the WAL once and its segments side by side: every
+    /// segment is locked, then read on its own (``SegmentSummary``); the start marker is chosen
+    /// from what they hold, and the replay from it worked out from the summaries
+    /// (``SummaryReplay``). Returns `nil`, with nothing held, when a segment or the replay met
+    /// anything but a clean log (a torn tail, damage, a gap, a missing marker, ...): the
+    /// record-by-record open then reports it, or repairs it, as it always has.
+    static func openReadingEachByteOnce(directory: String, codec: Codec, options: Options, at marker: SnapshotMarker?) throws(StorageError) -> Opened? {
+        let walOptions = options.wal
+        let fileSystem = walOptions.fileSystem
+        let names = try WALDirectory.segments(in: directory, fileSystem: fileSystem, logger: walOptions.logger)
+        guard (try? WALDirectory.checkSequence(names[...], directory: directory)) != nil else { return nil }
+        // Locked before they are read, so no other writer changes them in between.
+        let held = try WAL<Codec>.lockSegments(names, in: directory, fileSystem: fileSystem)
+        var handedOn = false
+        defer { if !handedOn { for segment in held { try? segment.file.close() } } }
+        let summaries = SegmentSummary.readAll(names, in: directory, codec: codec, fileSystem: fileSystem)
+        guard summaries.allSatisfy({ $0.unusual == nil }), SummaryReplay.chainsLink(summaries[...]) else { return nil }
+        var markers: [(marker: SnapshotMarker, segment: UInt64)] = []
+        for summary in summaries {
+            for case .marker(let recorded) in summary.events { markers.append((recorded, summary.name.sequence)) }
+        }
+        let hardState = summaries.last(where: { $0.hardState != nil })?.hardState ?? .empty
+        guard let start = marker ?? markers.last(where: { $0.marker.index <= hardState.commit })?.marker,
+              let selected = try? WALDirectory.select(names, snapshotIndex: start.index, directory: directory) else { return nil }
+        let paths = held[selected.startIndex...].map(\.file.path)
+        guard let result = SummaryReplay.replay(
+            summaries[selected.startIndex...], paths: paths, start: start, formatName: codec.formatName) else { return nil }
+        // The segments before the selected ones are not part of the log: they are not held.
+        for segment in held[..<selected.startIndex] { try? segment.file.close() }
+        handedOn = true
+        let writer = try WAL<Codec>.finishOpening(
+            at: directory, codec: codec, options: walOptions, held: Array(held[selected.startIndex...]), replay: result.replay)
+        let view = LogView(
+            index: result.index, tail: EntrySlots(after: result.index.lastIndex), hardState: result.replay.hardState,
+            marker: marker == nil ? newestHeldMarker(result.replay, result.index) : result.replay.boundary,
+            markers: markers, tailSegment: writer.segments.last?.name)
+        return Opened(writer: writer, metadata: result.replay.metadata, view: view, inOnePass: true)
     }
 
     /// The report of `repairs`, with the bytes each cut removed (read from the copy kept).

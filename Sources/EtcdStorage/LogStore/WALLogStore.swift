@@ -68,17 +68,27 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
     let state: Mutex<LogView>
     /// Where entries of sealed segments are read back from.
     let reader: SegmentReader<Codec>
+    /// Whether opening read each byte once (``openReadingEachByteOnce(directory:codec:options:at:)``)
+    /// rather than record by record.
+    let openedInOnePass: Bool
 
     /// Opens (or creates) the WAL log in `directory`.
     ///
     /// - Throws: ``RaftStorage/StorageError/Code/locked`` when another writer has it open; replay errors
     ///   that are not a repairable torn tail (``RaftStorage/StorageError/Code/crcMismatch``,
     ///   ``RaftStorage/StorageError/Code/corrupt``, ``RaftStorage/StorageError/Code/codecMismatch``, ...).
-    public init(directory: String, codec: Codec, options: Options = Options()) throws(StorageError) {
+    public convenience init(directory: String, codec: Codec, options: Options = Options()) throws(StorageError) {
+        try self.init(directory: directory, codec: codec, options: options, readingEachByteOnce: true)
+    }
+
+    /// Opens the log as ``init(directory:codec:options:)`` does, or, without
+    /// `readingEachByteOnce`, always record by record (to check one against the other).
+    init(directory: String, codec: Codec, options: Options, readingEachByteOnce: Bool) throws(StorageError) {
         self.directory = directory
         self.codec = codec
         self.options = options
-        let opened = try Self.openWAL(directory: directory, codec: codec, options: options, at: nil)
+        let opened = try Self.openWAL(directory: directory, codec: codec, options: options, at: nil, readingEachByteOnce: readingEachByteOnce)
+        self.openedInOnePass = opened.inOnePass
         self.repairs = opened.repairs
         self.recoveryActions = Self.actions(for: opened.repairs, fileSystem: options.wal.fileSystem)
         self.wal = WAL(directory: directory, metadata: opened.metadata, writer: opened.writer)

@@ -79,8 +79,6 @@ struct RecordReader<Codec: RecordCodec> {
         case full
         /// Index and term only: the data is checked (CRC) but not copied.
         case metadata
-        /// Index and term in every file but the last, whole entries in the last.
-        case metadataBeforeLastFile
     }
 
     let codec: Codec
@@ -90,6 +88,9 @@ struct RecordReader<Codec: RecordCodec> {
     /// Whether the end of each file and failures in the last one are checked by the tail
     /// rule; off for a reader of records at known positions, which never reads to the end.
     var checksTail = true
+    /// Whether the last of ``paths`` is the WAL's last segment; false for a reader of one
+    /// earlier segment on its own, whose end is then checked as a sealed segment's.
+    var endsTheLog = true
     private(set) var fileIndex = 0
     private(set) var window: SegmentWindow?
     private var spareBuffer: [UInt8] = []
@@ -118,7 +119,7 @@ struct RecordReader<Codec: RecordCodec> {
         self.checksTail = false
     }
 
-    private var isLastFile: Bool { fileIndex == paths.count - 1 }
+    private var isLastFile: Bool { fileIndex == paths.count - 1 && endsTheLog }
 
     /// The file the last record returned came from.
     var currentPath: String { paths[min(fileIndex, paths.count - 1)] }
@@ -191,7 +192,7 @@ struct RecordReader<Codec: RecordCodec> {
         let crcBefore = crc
         var running = crc
         let decoded: (body: ReadRecord.Body, checksum: UInt32)
-        let entryData: EntryDataMode = entryBodies == .metadata || (entryBodies == .metadataBeforeLastFile && !last) ? .skip : .copy
+        let entryData: EntryDataMode = entryBodies == .metadata ? .skip : .copy
         do throws(StorageError) {
             let codec = self.codec
             decoded = try window!.withBytes { (raw) throws(StorageError) in

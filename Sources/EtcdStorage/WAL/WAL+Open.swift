@@ -52,16 +52,39 @@ extension WAL {
         let fileSystem = options.fileSystem
         let names = try WALDirectory.segments(in: directory, fileSystem: fileSystem, logger: options.logger)
         let selected = try WALDirectory.select(names, snapshotIndex: start.index, directory: directory)
+        let held = try lockSegments(selected, in: directory, fileSystem: fileSystem)
+        let replay = WALReplay.run(
+            codec: codec, fileSystem: fileSystem, paths: held.map(\.file.path), start: start,
+            options: replayOptions, entryBodies: entryBodies, sink: &sink)
+        return (try finishOpening(at: directory, codec: codec, options: options, held: held, replay: replay), replay)
+    }
+
+    /// Opens and locks the segments `names` for writing (a second writer gets
+    /// ``RaftStorage/StorageError/Code/locked``); on failure none stays open.
+    static func lockSegments(_ names: some Collection<SegmentName>, in directory: String, fileSystem: any FileSystem) throws(StorageError) -> [HeldSegment] {
         var held: [HeldSegment] = []
         do throws(StorageError) {
-            for name in selected {
+            for name in names {
                 let file = try fileSystem.open(fileSystem.join(directory, name.fileName), .readWrite, permissions: 0o600)
                 held.append(HeldSegment(name: name, file: file))
                 try file.lock(wait: false)
             }
-            let replay = WALReplay.run(
-                codec: codec, fileSystem: fileSystem, paths: held.map(\.file.path), start: start,
-                options: replayOptions, entryBodies: entryBodies, sink: &sink)
+            return held
+        } catch {
+            for segment in held { try? segment.file.close() }
+            throw error
+        }
+    }
+
+    /// The writer over the locked segments `held` (the last is the tail) after `replay` read
+    /// them: a replay error is thrown; the tail is zeroed after the last valid record, the
+    /// directory synced, a tail a failed writer left is written again. On failure every
+    /// segment is closed.
+    static func finishOpening(
+        at directory: String, codec: Codec, options: WALOptions, held: [HeldSegment], replay: WALReplay
+    ) throws(StorageError) -> WALWriter<Codec> {
+        let fileSystem = options.fileSystem
+        do throws(StorageError) {
             if let error = replay.error { throw error }
             let tail = held[held.count - 1].file
             let end = Int64(replay.endOffset ?? 0)
@@ -90,7 +113,7 @@ extension WAL {
                 try writer.sync()
             }
             try writer.prepareSpareUnlessOutOfSpace()
-            return (writer, replay)
+            return writer
         } catch {
             for segment in held { try? segment.file.close() }
             throw error

@@ -297,6 +297,19 @@ struct ReplayLog {
         return true
     }
 
+    /// Records the entries `runs` describe, from `index` to `last`: consecutive, after the
+    /// boundary and at most one past ``lastIndex`` (the caller checked), each as ``accept(index:term:at:in:)``
+    /// would, all at once.
+    mutating func accept(from index: UInt64, through last: UInt64, runs: ArraySlice<(first: UInt64, term: UInt64)>) {
+        if index <= lastIndex {
+            while let run = terms.last, run.first >= index { terms.removeLast() }
+        }
+        for run in runs where terms.last?.term != run.term {
+            terms.append((max(run.first, index), run.term))
+        }
+        lastIndex = last
+    }
+
     /// An entry at or below the boundary read after entries above it: raft rewrote the log
     /// from there (a new leader replaced uncommitted entries), so the entries after the
     /// boundary that came before it are gone. Returns true (and empties the log after the
