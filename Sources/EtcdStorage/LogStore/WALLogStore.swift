@@ -10,20 +10,21 @@ import Synchronization
 /// let storage = try Storage(log: log, snapshots: snapshots)
 /// ```
 ///
-/// Opening creates the WAL when the directory holds none. Otherwise it reads every segment's
-/// snapshot markers and HardState, opens at the newest marker the HardState's commit covers
-/// (etcd's restart rule), and replays from there; a torn tail is cut off once (see
+/// Opening creates the WAL when the directory holds none. Otherwise it finds every segment's
+/// snapshot markers and the last HardState, opens at the newest marker the HardState's commit
+/// covers (etcd's restart rule), and replays from there; a clean WAL is read once for all of
+/// that, its segments side by side, without entry data. A torn tail is cut off once (see
 /// ``Options/repairsTornTail``), damage is refused unless ``Options/recoveryMode`` says to
 /// discard it, and every cut is listed in ``recoveryActions``. During replay a snapshot marker whose entry the log does not
 /// hold (one written by ``applySnapshot(_:)``) restarts the log there, so an installed
 /// snapshot stays installed across restarts.
 ///
 /// Memory: the index keeps every entry's term and, every few hundred entries, its position in
-/// the segments, never entry data; the entries of the tail segment are also held with their
-/// data, as written or replayed, and those of sealed segments (replayed on open, or sealed
-/// when the tail is cut) are read back from their segment by ``entries(in:maxBytes:)``,
-/// checking their CRCs. So a log far larger than memory opens in a few MiB (a 2 GB WAL in
-/// 22 MiB, `Docs/Performance.md`), and replaying it reads no entry data but the tail's.
+/// the segments, never entry data; the entries written since the open are also held with
+/// their data until the tail segment is cut, and every other entry (replayed on open, or
+/// sealed by a cut) is read back from its segment by ``entries(in:maxBytes:)``, checking its
+/// CRC. So a log far larger than memory opens in a few MiB (a 2 GB WAL in 25 MiB and about
+/// the time `cat` takes to read it, `Docs/Performance.md`).
 ///
 /// Durability: ``save(hardState:entries:)`` follows raft's `MustSync` rule;
 /// ``applySnapshot(_:)``, ``recordSnapshot(_:)`` and ``sync()`` are durable on return.
@@ -266,14 +267,15 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
 /// (``LocatedEntries``), without entry data.
 typealias EntryIndex = LogWindow<LocatedEntries>
 
-/// What ``WALLogStore``'s readers see: the index, the tail segment's entries with their data,
+/// What ``WALLogStore``'s readers see: the index, the entries written since the open with their data,
 /// the HardState and the snapshot markers.
 struct LogView: Sendable {
     /// Every entry's term and position.
     var index: EntryIndex
-    /// The entries of the tail segment, from ``EntrySlots/first`` to the index's last one,
-    /// with their data: the ones a read cannot take from a sealed segment (the tail's last
-    /// records may still be in the page buffer). A cut seals them, and they are dropped.
+    /// The entries written to the tail segment since the open, from ``EntrySlots/first`` to
+    /// the index's last one, with their data: the last of them may still be in the page
+    /// buffer, where a read from the file would not find them. A cut seals them, and they are
+    /// dropped.
     var tail: EntrySlots
     var hardState: HardState
     /// ``WALLogStore/snapshotMarker()``: the newest marker recorded or replayed that the log holds.
