@@ -95,6 +95,9 @@ struct LocatedEntries: LogSlots, Sendable {
         count = other.last - first + 1
     }
 
+    /// Where the last entry's frame (or its write's first frame) lies in its segment.
+    var lastOffset: Int64? { lastPlacement?.offset }
+
     /// The runs of equal terms from the one holding `index` (an entry these hold) on.
     func termRuns(from index: UInt64) -> ArraySlice<(first: UInt64, term: UInt64)> {
         terms[(terms.lastIndex(where: { $0.first <= index }) ?? 0)...]

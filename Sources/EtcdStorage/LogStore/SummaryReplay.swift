@@ -1,29 +1,67 @@
 import RaftStorage
 
-/// The replay of a ``WALLogStore`` open (``WALReplay/run(codec:fileSystem:paths:start:options:entryBodies:sink:)``
-/// from `start` with ``WALReplayOptions/restartsAtUnmatchedSnapshots`` and an ``IndexingSink``)
+/// Where a replay worked out from segment summaries puts its entries, a run at a time.
+protocol RunSink {
+    /// The log starts again after `marker`: every entry so far is dropped.
+    mutating func restart(at marker: SnapshotMarker)
+    /// The entries of `run` from `index` on follow the entries so far, replacing any at
+    /// `index` and after.
+    mutating func append(_ run: SegmentSummary.Run, from index: UInt64)
+}
+
+/// ``WALLogStore``'s index: terms and positions.
+extension EntryIndex: RunSink {
+    mutating func restart(at marker: SnapshotMarker) {
+        reset(boundaryIndex: marker.index, term: marker.term)
+    }
+
+    mutating func append(_ run: SegmentSummary.Run, from index: UInt64) {
+        replace(from: index) { $0.append(contentsOf: run.located, from: index) }
+    }
+}
+
+/// ``WAL/read(at:from:codec:options:replayOptions:)``'s entries, data included.
+struct EntryCollection: RunSink {
+    private(set) var entries: [Entry] = []
+    private var boundary: UInt64
+
+    /// Entries after `boundary`, room reserved for `capacity`.
+    init(after boundary: UInt64, capacity: Int) {
+        self.boundary = boundary
+        entries.reserveCapacity(capacity)
+    }
+
+    mutating func restart(at marker: SnapshotMarker) {
+        entries.removeAll(keepingCapacity: true)
+        boundary = marker.index
+    }
+
+    mutating func append(_ run: SegmentSummary.Run, from index: UInt64) {
+        let slot = Int(index - boundary - 1)
+        if slot < entries.count { entries.removeSubrange(slot...) }
+        entries.append(contentsOf: run.entries[Int(index - run.first)...])
+    }
+}
+
+/// A replay from a snapshot marker (``WALReplay/run(codec:fileSystem:paths:start:options:entryBodies:sink:)``)
 /// worked out from segment summaries instead of records: the same rules, applied to runs of
 /// consecutive entries at once.
 ///
 /// It covers a replay that ends cleanly. Where the record-by-record replay would stop with an
 /// error (a gap, conflicting metadata, a broken CRC chain between segments, a snapshot marker
-/// that contradicts `start` or is missing), it returns `nil`, and the open reads the records
+/// that contradicts `start` or is missing), it returns `nil`, and the caller reads the records
 /// to report it exactly.
 enum SummaryReplay {
-    /// What the record-by-record replay with an ``IndexingSink`` would have produced.
-    struct Result {
-        var replay: WALReplay
-        var index: EntryIndex
-    }
-
     /// Replays `summaries` (the selected segments, in order, at `paths`) from `start`, for a
-    /// codec of `formatName`.
-    static func replay(_ summaries: ArraySlice<SegmentSummary>, paths: [String], start: SnapshotMarker, formatName: String?) -> Result? {
+    /// codec of `formatName`, into `sink`.
+    static func replay<Sink: RunSink>(
+        _ summaries: ArraySlice<SegmentSummary>, paths: [String], start: SnapshotMarker, formatName: String?,
+        restartsAtUnmatchedSnapshots: Bool, into sink: inout Sink
+    ) -> WALReplay? {
         guard chainsLink(summaries) else { return nil }
         var replay = WALReplay(start: start)
         replay.segments = paths
         var log = ReplayLog(boundary: start)
-        var index = EntryIndex(boundaryIndex: start.index, boundaryTerm: start.term)
         var storedMetadata: [UInt8]??
         for summary in summaries {
             guard summary.unusual == nil else { return nil }
@@ -49,9 +87,9 @@ enum SummaryReplay {
                         guard marker.term == start.term else { return nil }
                         replay.snapshotFound = true
                     }
-                    if log.restarts(at: marker) { index.reset(boundaryIndex: marker.index, term: marker.term) }
+                    if restartsAtUnmatchedSnapshots && log.restarts(at: marker) { sink.restart(at: marker) }
                 case .entries(let run):
-                    guard apply(run, to: &log, index: &index) else { return nil }
+                    guard apply(run, to: &log, sink: &sink) else { return nil }
                 }
             }
         }
@@ -60,7 +98,7 @@ enum SummaryReplay {
         replay.lastIndex = log.lastIndex
         replay.finalCRC = last.finalCRC
         replay.endOffset = last.endOffset
-        return Result(replay: replay, index: index)
+        return replay
     }
 
     /// Whether each segment opens with a crc record carrying the running CRC the one before
@@ -76,15 +114,15 @@ enum SummaryReplay {
     /// the boundary are skipped, and when entries above it were read before, they are dropped
     /// (raft rewrote the log from there); the others replace any entry at their index and after.
     /// Returns false where the replay would stop: a gap after the last entry.
-    private static func apply(_ run: LocatedEntries, to log: inout ReplayLog, index: inout EntryIndex) -> Bool {
+    private static func apply<Sink: RunSink>(_ run: SegmentSummary.Run, to log: inout ReplayLog, sink: inout Sink) -> Bool {
         if run.first <= log.boundary.index && log.truncatesAtBoundary(index: run.first) {
-            index.reset(boundaryIndex: log.boundary.index, term: log.boundary.term)
+            sink.restart(at: log.boundary)
         }
         let from = max(run.first, log.boundary.index + 1)
         guard from <= run.last else { return true }
         guard from <= log.lastIndex + 1 else { return false }
-        log.accept(from: from, through: run.last, runs: run.termRuns(from: from))
-        index.replace(from: from) { $0.append(contentsOf: run, from: from) }
+        log.accept(from: from, through: run.last, runs: run.located.termRuns(from: from))
+        sink.append(run, from: from)
         return true
     }
 }

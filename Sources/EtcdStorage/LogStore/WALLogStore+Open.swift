@@ -108,18 +108,20 @@ extension WALLogStore {
         guard let start = marker ?? markers.last(where: { $0.marker.index <= hardState.commit })?.marker,
               let selected = try? WALDirectory.select(names, snapshotIndex: start.index, directory: directory) else { return nil }
         let paths = held[selected.startIndex...].map(\.file.path)
-        guard let result = SummaryReplay.replay(
-            summaries[selected.startIndex...], paths: paths, start: start, formatName: codec.formatName) else { return nil }
+        var index = EntryIndex(boundaryIndex: start.index, boundaryTerm: start.term)
+        guard let replay = SummaryReplay.replay(
+            summaries[selected.startIndex...], paths: paths, start: start, formatName: codec.formatName,
+            restartsAtUnmatchedSnapshots: true, into: &index) else { return nil }
         // The segments before the selected ones are not part of the log: they are not held.
         for segment in held[..<selected.startIndex] { try? segment.file.close() }
         handedOn = true
         let writer = try WAL<Codec>.finishOpening(
-            at: directory, codec: codec, options: walOptions, held: Array(held[selected.startIndex...]), replay: result.replay)
+            at: directory, codec: codec, options: walOptions, held: Array(held[selected.startIndex...]), replay: replay)
         let view = LogView(
-            index: result.index, tail: EntrySlots(after: result.index.lastIndex), hardState: result.replay.hardState,
-            marker: marker == nil ? newestHeldMarker(result.replay, result.index) : result.replay.boundary,
+            index: index, tail: EntrySlots(after: index.lastIndex), hardState: replay.hardState,
+            marker: marker == nil ? newestHeldMarker(replay, index) : replay.boundary,
             markers: markers, tailSegment: writer.segments.last?.name)
-        return Opened(writer: writer, metadata: result.replay.metadata, view: view, inOnePass: true)
+        return Opened(writer: writer, metadata: replay.metadata, view: view, inOnePass: true)
     }
 
     /// The report of `repairs`, with the bytes each cut removed (read from the copy kept).

@@ -150,9 +150,35 @@ extension WAL {
         let names = try WALDirectory.segments(in: directory, fileSystem: fileSystem, logger: options.logger)
         let selected = try WALDirectory.select(names, snapshotIndex: start.index, directory: directory)
         let paths = selected.map { fileSystem.join(directory, $0.fileName) }
+        if !replayOptions.collectsRecords,
+           let replay = readInOnePass(selected, in: directory, paths: paths, from: start, codec: codec, fileSystem: fileSystem, replayOptions: replayOptions) {
+            return replay
+        }
         var sink = CollectingSink(boundary: start.index, fileSizes: fileSizes(paths, fileSystem: fileSystem))
         var replay = WALReplay.run(codec: codec, fileSystem: fileSystem, paths: paths, start: start, options: replayOptions, sink: &sink)
         replay.entries = sink.finished()
+        return replay
+    }
+
+    /// ``read(at:from:codec:options:replayOptions:)`` of a clean WAL: each of the `selected`
+    /// segments (the last is the WAL's last) read on its own, side by side, and the replay's
+    /// rules applied to the runs of entries they hold (``SummaryReplay``). `nil` when anything
+    /// but a clean log was met: the caller then reads record by record, which reports it.
+    static func readInOnePass(
+        _ selected: ArraySlice<SegmentName>, in directory: String, paths: [String], from start: SnapshotMarker, codec: Codec,
+        fileSystem: any FileSystem, replayOptions: WALReplayOptions
+    ) -> WALReplay? {
+        let summaries = SegmentSummary.readAll(Array(selected), in: directory, keepsData: true, codec: codec, fileSystem: fileSystem)
+        guard summaries.allSatisfy({ $0.unusual == nil }) else { return nil }
+        var held = 0
+        for summary in summaries {
+            for case .entries(let run) in summary.events { held += run.entries.count }
+        }
+        var collection = EntryCollection(after: start.index, capacity: held)
+        guard var replay = SummaryReplay.replay(
+            summaries[...], paths: paths, start: start, formatName: codec.formatName,
+            restartsAtUnmatchedSnapshots: replayOptions.restartsAtUnmatchedSnapshots, into: &collection) else { return nil }
+        replay.entries = collection.entries
         return replay
     }
 
