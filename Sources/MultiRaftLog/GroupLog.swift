@@ -9,8 +9,8 @@ import Synchronization
 /// ```
 ///
 /// Each write is a batch of this group alone (``LogEngine/write(_:sync:)``): ``save(hardState:entries:)``
-/// syncs when raft's `MustSync` asks, ``applySnapshot(_:)`` and ``recordSnapshot(_:)`` always,
-/// ``compact(through:)`` never (a purge syncs before it removes a file). The async writes share
+/// syncs when raft's `MustSync` asks; ``applySnapshot(_:)``, ``recordSnapshot(_:)``,
+/// ``compact(through:)`` and ``resume(from:)`` always. The async writes share
 /// fdatasyncs with every other writer of the engine.
 ///
 /// Closing the view syncs the engine and makes this view refuse every call; the engine and
@@ -105,7 +105,9 @@ public final class GroupLog: LogStore {
     }
 
     public func compact(through index: UInt64) throws(StorageError) {
-        _ = try write(.never) { _ in GroupChange(compact: index) }
+        // Durable on return: a restart must not find the log longer at its start than the
+        // newest committed snapshot marker allows, and the compaction may be behind one.
+        _ = try write(.always) { _ in GroupChange(compact: index) }
     }
 
     public func sync() throws(StorageError) {

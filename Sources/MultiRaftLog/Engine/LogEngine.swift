@@ -62,8 +62,7 @@ public final class LogEngine: Sendable {
         let fileSystem = options.fileSystem
         self.directory = directory
         self.options = options
-        try fileSystem.createDirectory(directory, permissions: 0o700)
-        try fileSystem.syncDirectory(fileSystem.parentDirectory(of: directory))
+        try Self.createDirectories(directory, fileSystem: fileSystem)
         let lock = try Self.lock(directory, fileSystem: fileSystem)
         do {
             let files = try Self.listFiles(directory, fileSystem: fileSystem)
@@ -91,6 +90,16 @@ public final class LogEngine: Sendable {
 
     deinit {
         syncThread.stop()
+    }
+
+    /// Creates `path` and any missing parent (0700), each fsynced in its parent. Directories
+    /// that exist are fsynced in their parent too: an earlier open may have created them and
+    /// failed before its fsync.
+    private static func createDirectories(_ path: String, fileSystem: any FileSystem) throws(StorageError) {
+        let parent = fileSystem.parentDirectory(of: path)
+        if parent != path && parent != "." && parent != "/" { try createDirectories(parent, fileSystem: fileSystem) }
+        if try fileSystem.info(path) == nil { try fileSystem.createDirectory(path, permissions: 0o700) }
+        try fileSystem.syncDirectory(parent)
     }
 
     /// Takes the directory's lock file, creating it durably the first time.

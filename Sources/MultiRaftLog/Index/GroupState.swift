@@ -15,8 +15,9 @@ struct GroupState: Sendable {
     var hardState: HardState = .empty
     /// The newest marker recorded, or the one resumed from.
     var marker: SnapshotMarker = .zero
-    /// Every marker recorded at or after the boundary, oldest first.
-    var markers: [SnapshotMarker] = []
+    /// Every marker recorded at or after the boundary, oldest first; a new log starts at
+    /// (0, 0), as a WAL's first record does.
+    var markers: [SnapshotMarker] = [.zero]
     /// The oldest file holding a record this state was built from: the group's first record, or
     /// its newest base record (a purge's rewrite). Files before it are not needed to rebuild it.
     var historyStart: UInt64
@@ -45,7 +46,7 @@ struct GroupState: Sendable {
             window = GroupWindow()
             marker = .zero
             hardState = .empty
-            markers = []
+            markers = [.zero]
         }
         if let snapshot = change.applySnapshot {
             try GroupWindow.requireNewer(snapshot.index, than: marker.index)
@@ -54,7 +55,9 @@ struct GroupState: Sendable {
             markers = [snapshot]
         }
         let kept = try window.admit(change.entries, hardState: change.hardState, replacing: hardState)
-        guard change.recordSnapshot != nil || change.compact != nil || change.resume != nil else { return kept.startIndex }
+        // An empty slice may not share the batch's indexes: none kept starts past the end.
+        let keptFrom = kept.isEmpty ? change.entries.count : kept.startIndex
+        guard change.recordSnapshot != nil || change.compact != nil || change.resume != nil else { return keptFrom }
         // Rare: later steps check against the log after the entries (a copy, with dummy places).
         if let first = kept.first?.index {
             window.replace(from: first) { slots in
@@ -71,7 +74,7 @@ struct GroupState: Sendable {
         if let resumed = change.resume {
             try Self.checkResumable(resumed, window: window, current: marker, markers: markers)
         }
-        return kept.startIndex
+        return keptFrom
     }
 
     /// A log may resume from a marker it recorded (or its current one) while it still holds
