@@ -64,17 +64,6 @@ struct EntryPositions: LogSlots, Sendable {
         packed.append(location.offset << Self.lengthBits | length)
     }
 
-    /// Moves the entries in `moved` (ones these hold) to their new locations: a rewrite copied
-    /// their bytes. Rebuilds the index once, in one pass (purge is rare; appends are not).
-    mutating func relocate(_ moved: [UInt64: EntryLocation]) {
-        guard !moved.isEmpty, count > 0 else { return }
-        var rebuilt = EntryPositions(after: first - 1)
-        for index in first...last {
-            rebuilt.append(term: term(at: index), at: moved[index] ?? location(at: index))
-        }
-        self = rebuilt
-    }
-
     mutating func truncate(after index: UInt64) {
         if index < first {
             self = EntryPositions(after: index)
