@@ -203,3 +203,54 @@ struct IndexMemoryTests {
         #expect(try reopened.log(for: 1).entries(in: 9_999..<10_001).map(\.term) == [4, 4])
     }
 }
+
+/// Records whose checksum matches but whose body is hostile (every byte of a real body changed
+/// in turn, the checksum fixed up): opening either rebuilds the groups or throws a
+/// `StorageError`; it never traps and never allocates what a count claims.
+@Suite("Hostile record bodies")
+struct HostileBodyTests {
+    @Test func everyChangedByteOpensOrThrows() throws {
+        let engine = try EngineFixtures.newEngine()
+        var batch = WriteBatch()
+        batch.applySnapshot(SnapshotMetadata(confState: ConfState(voters: [1, 2], learners: [3]), index: 4, term: 2), to: 1)
+        batch.save(hardState: HardState(term: 2, vote: 1, commit: 5), entries: [Entry(term: 2, index: 5, data: [1, 2, 3]), Entry(term: 2, index: 6)], for: 1)
+        batch.recordSnapshot(SnapshotMetadata(index: 5, term: 2), for: 1)
+        batch.append([Entry(term: 1, index: 1, type: .confChange, data: [])], to: 2)
+        try engine.write(batch, sync: true)
+        try engine.close()
+        let fileSystem = try EngineFixtures.fileSystem(of: engine)
+        let path = "/data/engine/0000000000000001.rlog"
+        let original = try #require(fileSystem.contents(of: path))
+        let length = Int(original.littleEndian(at: 40))
+        var outcomes = (opened: 0, refused: 0)
+        for position in 48..<(48 + length) {
+            for value in [0x00, 0x7F, 0x80, 0xFF] as [UInt8] where original[position] != value {
+                var bytes = original
+                bytes[position] = value
+                let crc = CRC32C.checksum(Array(bytes[48..<(48 + length)]))
+                for byte in 0..<4 { bytes[44 + byte] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(byte))) }
+                fileSystem.setContents(of: path, to: bytes)
+                do {
+                    let reopened = try LogEngine(directory: engine.directory, options: engine.options)
+                    for group in try reopened.groupIDs() {
+                        let log = reopened.log(for: group)
+                        _ = try? log.entries(in: log.firstIndex()..<(log.lastIndex() + 1))
+                    }
+                    try reopened.close()
+                    outcomes.opened += 1
+                } catch {
+                    outcomes.refused += 1
+                }
+            }
+        }
+        #expect(outcomes.refused > 0)
+        #expect(outcomes.opened + outcomes.refused > 4 * length / 2)
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// The u32 LE at `offset`.
+    func littleEndian(at offset: Int) -> UInt32 {
+        (0..<4).reduce(0) { $0 | UInt32(self[offset + $1]) << (8 * UInt32($1)) }
+    }
+}

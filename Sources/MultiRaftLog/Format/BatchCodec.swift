@@ -233,7 +233,9 @@ enum BatchCodec {
         for _ in 0..<markerCount { markers.append(try decodeMarker(&reader)) }
         // Entries are described by the pieces below, at least one byte each.
         let entryCount = try reader.varint()
-        guard entryCount <= UInt64.max - boundaryIndex - 1 else { throw reader.corrupt("base of \(entryCount) entries overflows") }
+        guard boundaryIndex < UInt64.max - 1, entryCount <= UInt64.max - boundaryIndex - 1 else {
+            throw reader.corrupt("base of \(entryCount) entries after index \(boundaryIndex) overflows")
+        }
         let runCount = try reader.count(each: 2)
         guard (runCount == 0) == (entryCount == 0) else { throw reader.corrupt("base term runs do not match its entries") }
         var runs: [IndexRuns.Run] = []

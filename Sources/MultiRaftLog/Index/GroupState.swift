@@ -49,6 +49,10 @@ struct GroupState: Sendable {
             markers = [.zero]
         }
         if let snapshot = change.applySnapshot {
+            // No index could follow one at the largest value.
+            guard snapshot.index < UInt64.max else {
+                throw StorageError(.invalidArgument, "snapshot index \(snapshot.index) leaves no index after it")
+            }
             try GroupWindow.requireNewer(snapshot.index, than: marker.index)
             window = GroupWindow(boundaryIndex: snapshot.index, boundaryTerm: snapshot.term)
             marker = snapshot
