@@ -56,14 +56,19 @@ public final class GroupLog: LogStore {
 
     // MARK: - Reads
 
+    /// The first index the group's log can return: its boundary's index plus one.
     public func firstIndex() throws(StorageError) -> UInt64 { try read { group, _ in group.window.firstIndex } }
 
+    /// The group's last index, or its boundary's when it holds no entry.
     public func lastIndex() throws(StorageError) -> UInt64 { try read { group, _ in group.window.lastIndex } }
 
+    /// The term at `index`, from the boundary to the last index.
     public func term(at index: UInt64) throws(StorageError) -> UInt64 {
         try read { (group, _) throws(StorageError) in try group.window.term(at: index) }
     }
 
+    /// The entries in `range`, read back from the log files and checked, cut to `maxBytes`
+    /// (never fewer than one).
     public func entries(in range: Range<UInt64>, maxBytes: UInt64) throws(StorageError) -> [Entry] {
         let id = groupID
         return try read { (group, state) throws(StorageError) in
@@ -73,8 +78,10 @@ public final class GroupLog: LogStore {
         }
     }
 
+    /// The group's last HardState.
     public func hardState() throws(StorageError) -> HardState { try read { group, _ in group.hardState } }
 
+    /// The group's newest snapshot marker (or the one it resumed from).
     public func snapshotMarker() throws(StorageError) -> SnapshotMarker { try read { group, _ in group.marker } }
 
     /// The markers recorded at or after the log's boundary that the HardState's commit covers,
@@ -88,28 +95,34 @@ public final class GroupLog: LogStore {
 
     // MARK: - Writes
 
+    /// Appends `entries` and stores `hardState` as one single-group batch, synced when raft's
+    /// `MustSync` asks.
     public func save(hardState: HardState, entries: [Entry]) throws(StorageError) {
         _ = try write(.mustSync) { _ in GroupChange(entries: entries, hardState: hardState) }
     }
 
+    /// Installs a snapshot received from the leader (drops every entry); durable on return.
     public func applySnapshot(_ metadata: SnapshotMetadata) throws(StorageError) {
         _ = try write(.always) { _ in
             GroupChange(applySnapshot: SnapshotMarker(index: metadata.index, term: metadata.term, confState: metadata.confState))
         }
     }
 
+    /// Records a snapshot taken locally (entries stay); durable on return.
     public func recordSnapshot(_ metadata: SnapshotMetadata) throws(StorageError) {
         _ = try write(.always) { _ in
             GroupChange(recordSnapshot: SnapshotMarker(index: metadata.index, term: metadata.term, confState: metadata.confState))
         }
     }
 
+    /// Drops the entries through `index`; durable on return. A later purge frees the space.
     public func compact(through index: UInt64) throws(StorageError) {
         // Durable on return: a restart must not find the log longer at its start than the
         // newest committed snapshot marker allows, and the compaction may be behind one.
         _ = try write(.always) { _ in GroupChange(compact: index) }
     }
 
+    /// Makes every write of the engine so far durable.
     public func sync() throws(StorageError) {
         try checkOpen()
         try engine.sync()
