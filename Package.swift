@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "RaftFiles", targets: ["RaftFiles"]),
         .library(name: "MemoryStore", targets: ["MemoryStore"]),
         .library(name: "EtcdStorage", targets: ["EtcdStorage"]),
+        .library(name: "MultiRaftLog", targets: ["MultiRaftLog"]),
         .library(name: "LZ4Snapshots", targets: ["LZ4Snapshots"]),
         .library(name: "LZ4Codec", targets: ["LZ4Codec"]),
         .library(name: "RaftStorageTesting", targets: ["RaftStorageTesting"]),
@@ -48,6 +49,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // Many raft groups sharing one append-only log of write batches.
+        .target(name: "MultiRaftLog", dependencies: ["RaftStorage", "RaftFiles"]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .target(name: "CXXHash"),
         .target(
@@ -162,6 +165,10 @@ let package = Package(
                 "RaftStoreCLI", "RaftStorage", "LZ4Codec", "RaftFiles", "EtcdStorage", "LZ4Snapshots", "MemoryStore", "KeyValueStateMachine",
                 "TestSupport",
             ]
+        ),
+        .testTarget(
+            name: "MultiRaftLogTests",
+            dependencies: ["RaftStorage", "RaftFiles", "MultiRaftLog", "MemoryStore", "RaftStorageTesting", "TestSupport"]
         ),
         .testTarget(
             name: "MemoryStoreTests",

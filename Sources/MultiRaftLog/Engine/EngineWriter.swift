@@ -1,0 +1,115 @@
+import RaftStorage
+import RaftFiles
+
+/// The engine's one writer: the current log file, where the next record goes, the files that
+/// exist, and which writes are durable. Kept behind the engine's writer lock, which serialises
+/// every write and is held across its I/O.
+struct EngineWriter {
+    let fileSystem: any FileSystem
+    let directory: String
+    let fileSize: Int64
+    /// The current file, open for reading and writing.
+    var file: any StorageFile
+    var fileNumber: UInt64
+    /// Where the next record goes.
+    var offset: Int64
+    /// Every log file, oldest first; the last is the current one.
+    var files: [UInt64]
+    /// Writes numbered in order, and the newest known durable.
+    var writeSequence: UInt64 = 0
+    var durableSequence: UInt64 = 0
+    /// Set by a failed write or sync: what reached the disk is unknown, so the engine refuses
+    /// writes until it is opened again.
+    var failure: StorageError?
+
+    func path(of number: UInt64) -> String {
+        fileSystem.join(directory, LogFileFormat.fileName(number))
+    }
+
+    /// Throws `closed` once a write or sync failed.
+    func checkUsable() throws(StorageError) {
+        if let failure {
+            throw StorageError(.closed, "the log engine refuses writes after a failed write or sync (\(failure)); open it again", path: directory)
+        }
+    }
+
+    /// Runs `body`; a failure marks the writer unusable.
+    mutating func guarded<Result>(_ body: (inout EngineWriter) throws(StorageError) -> Result) throws(StorageError) -> Result {
+        try checkUsable()
+        do throws(StorageError) {
+            return try body(&self)
+        } catch {
+            failure = failure ?? error
+            throw error
+        }
+    }
+
+    /// Writes one record with `body` at the end of the current file (starting a new file first
+    /// when this one is full), and returns the file and the offset of the body. Not synced.
+    mutating func append(body: [UInt8]) throws(StorageError) -> (file: UInt64, bodyOffset: Int64) {
+        guard body.count <= LogFileFormat.maxBodySize else {
+            throw StorageError(.invalidArgument, "a write batch of \(body.count) bytes is larger than the \(LogFileFormat.maxBodySize) a record may hold")
+        }
+        let next = LogFileFormat.nextRecord(after: offset, bodyCount: body.count)
+        if offset > Int64(LogFileFormat.headerSize) && next > fileSize {
+            try guarded { (writer) throws(StorageError) in try writer.rotate() }
+        }
+        let start = offset
+        let end = LogFileFormat.nextRecord(after: start, bodyCount: body.count)
+        guard UInt64(end) < EntryPositions.offsetLimit else {
+            throw StorageError(.invalidArgument, "log file \(path(of: fileNumber)) would grow past \(EntryPositions.offsetLimit) bytes")
+        }
+        var record: [UInt8] = []
+        record.reserveCapacity(Int(end - start))
+        record.appendLittleEndian(UInt64(body.count), count: 4)
+        record.appendLittleEndian(UInt64(CRC32C.checksum(body)), count: 4)
+        record.append(contentsOf: body)
+        record.append(contentsOf: repeatElement(0, count: Int(end - start) - record.count))
+        try guarded { (writer) throws(StorageError) in
+            try record.withRawBytes { (raw) throws(StorageError) in try writer.file.write(raw, at: start) }
+        }
+        offset = end
+        writeSequence += 1
+        return (fileNumber, start + Int64(LogFileFormat.recordHeaderSize))
+    }
+
+    /// Makes every write so far durable.
+    mutating func sync() throws(StorageError) {
+        guard durableSequence < writeSequence else { return }
+        let sequence = writeSequence
+        try guarded { (writer) throws(StorageError) in try writer.file.syncData() }
+        durableSequence = max(durableSequence, sequence)
+    }
+
+    /// Seals the current file (everything in it durable) and starts the next one.
+    private mutating func rotate() throws(StorageError) {
+        try file.syncData()
+        durableSequence = writeSequence
+        let number = fileNumber + 1
+        let fresh = try Self.createFile(number, previousSize: offset, fileSystem: fileSystem, directory: directory)
+        try? file.close()
+        file = fresh
+        fileNumber = number
+        offset = Int64(LogFileFormat.headerSize)
+        files.append(number)
+    }
+
+    /// Creates log file `number` durably: its header is written to a temporary name, synced,
+    /// renamed into place, and the directory synced; a crash leaves the whole file or none.
+    static func createFile(_ number: UInt64, previousSize: Int64, fileSystem: any FileSystem, directory: String) throws(StorageError) -> any StorageFile {
+        let path = fileSystem.join(directory, LogFileFormat.fileName(number))
+        let temporary = path + LogFileFormat.temporarySuffix
+        let header = LogFileFormat.encodeHeader(.init(fileNumber: number, previousSize: UInt64(previousSize)))
+        let file = try fileSystem.open(temporary, [.read, .write, .create, .truncate], permissions: 0o600)
+        do {
+            try header.withRawBytes { (raw) throws(StorageError) in try file.write(raw, at: 0) }
+            try file.sync()
+            try fileSystem.rename(temporary, to: path)
+            try fileSystem.syncDirectory(directory)
+        } catch {
+            try? file.close()
+            throw error
+        }
+        return file
+    }
+}

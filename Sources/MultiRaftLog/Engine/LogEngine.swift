@@ -1,0 +1,371 @@
+public import RaftStorage
+import RaftFiles
+import Synchronization
+
+/// A log engine for many raft groups: one directory, one append-only sequence of log files,
+/// and every group's log inside it, written in batches.
+///
+/// ```swift
+/// let engine = try LogEngine(directory: "data/raft-log")
+/// let log7 = engine.log(for: 7)                 // a LogStore: Storage(log: log7, snapshots: ...)
+///
+/// var batch = WriteBatch()                      // or many groups' Ready at once
+/// batch.save(hardState: hardState7, entries: entries7, for: 7)
+/// batch.append(entries9, to: 9)
+/// try await engine.writeDurably(batch)          // one record, one fdatasync, all or nothing
+/// ```
+///
+/// Each ``WriteBatch`` is one record, checked against every group's log before anything is
+/// written and recovered all or nothing. ``log(for:)`` gives a group's view, a
+/// ``RaftStorage/LogStore`` whose writes are single-group batches. Concurrent
+/// ``writeDurably(_:)`` callers share fdatasyncs (group commit) run on a thread of the engine's
+/// own.
+///
+/// Memory holds where each entry is, never its data: reads go back to the files (`pread`) and
+/// check each entry's checksum. Opening reads every file once and rebuilds every group; a write
+/// cut short at the end of the last file is cut off and reported in ``recoveryActions``,
+/// damage is refused (`Docs/OnDiskFormat.md`, "The multi-group log").
+///
+/// Space: compaction frees entries logically; ``purge(budget:)`` removes old files that no
+/// group needs, first rewriting the few live entries of lagging groups out of the oldest file.
+///
+/// Thread safety: any number of tasks may call any method; writes are serialised, readers see
+/// each group before or after a write.
+public final class LogEngine: Sendable {
+    /// The engine's directory.
+    public let directory: String
+    /// The options the engine was opened with.
+    public let options: Options
+    /// What opening changed on disk: a torn write cut off the end of the last file.
+    public let recoveryActions: [RecoveryAction]
+
+    /// The one writer; held across each write's I/O.
+    let writer: Mutex<EngineWriter>
+    /// What readers see; taken briefly by writers (``EngineState``).
+    let state: Mutex<EngineState>
+    let groupCommit = GroupCommit()
+    /// Where group commit's fdatasyncs run, never on the cooperative pool.
+    let syncThread = BlockingThread()
+    /// Held open, and locked, while the engine is open: one writer per directory.
+    private let lockFile: Mutex<(any StorageFile)?>
+
+    /// Opens the engine in `directory`, creating the directory and the first log file when
+    /// there are none, and rebuilding every group from the files otherwise.
+    ///
+    /// - Throws: ``RaftStorage/StorageError/Code/locked`` when another engine has the directory
+    ///   open; ``RaftStorage/StorageError/Code/corrupt`` or
+    ///   ``RaftStorage/StorageError/Code/crcMismatch`` for damage, naming the file and offset.
+    public init(directory: String, options: Options = Options()) throws(StorageError) {
+        guard options.fileSize >= Int64(LogFileFormat.headerSize) * 2, UInt64(options.fileSize) < EntryPositions.offsetLimit else {
+            throw StorageError(.invalidArgument, "file size \(options.fileSize) is out of range")
+        }
+        let fileSystem = options.fileSystem
+        self.directory = directory
+        self.options = options
+        try Self.createDirectories(directory, fileSystem: fileSystem)
+        let lock = try Self.lock(directory, fileSystem: fileSystem)
+        do {
+            let files = try Self.listFiles(directory, fileSystem: fileSystem)
+            let recovered: RecoveredEngine
+            let file: any StorageFile
+            if files.isEmpty {
+                file = try EngineWriter.createFile(1, previousSize: 0, fileSystem: fileSystem, directory: directory)
+                recovered = RecoveredEngine(files: [1], end: Int64(LogFileFormat.headerSize))
+            } else {
+                recovered = try EngineRecovery.recover(directory: directory, fileSystem: fileSystem, files: files)
+                file = try fileSystem.open(fileSystem.join(directory, LogFileFormat.fileName(recovered.files[recovered.files.count - 1])), .readWrite, permissions: 0)
+            }
+            let last = recovered.files[recovered.files.count - 1]
+            self.recoveryActions = recovered.actions
+            self.writer = Mutex(EngineWriter(
+                fileSystem: fileSystem, directory: directory, fileSize: options.fileSize, file: file, fileNumber: last,
+                offset: recovered.end, files: recovered.files))
+            self.state = Mutex(EngineState(fileSystem: fileSystem, directory: directory, groups: recovered.groups))
+            self.lockFile = Mutex(lock)
+        } catch {
+            try? lock.close()
+            throw error
+        }
+    }
+
+    deinit {
+        syncThread.stop()
+    }
+
+    /// Creates `path` and any missing parent (0700), each fsynced in its parent. Directories
+    /// that exist are fsynced in their parent too: an earlier open may have created them and
+    /// failed before its fsync.
+    private static func createDirectories(_ path: String, fileSystem: any FileSystem) throws(StorageError) {
+        let parent = fileSystem.parentDirectory(of: path)
+        if parent != path && parent != "." && parent != "/" { try createDirectories(parent, fileSystem: fileSystem) }
+        if try fileSystem.info(path) == nil { try fileSystem.createDirectory(path, permissions: 0o700) }
+        try fileSystem.syncDirectory(parent)
+    }
+
+    /// Takes the directory's lock file, creating it durably the first time.
+    private static func lock(_ directory: String, fileSystem: any FileSystem) throws(StorageError) -> any StorageFile {
+        let path = fileSystem.join(directory, LogFileFormat.lockFileName)
+        let existed = fileSystem.fileExists(path)
+        let file = try fileSystem.open(path, [.read, .write, .create], permissions: 0o600)
+        do {
+            try file.lock(wait: false)
+            if !existed { try fileSystem.syncDirectory(directory) }
+        } catch {
+            try? file.close()
+            throw error
+        }
+        return file
+    }
+
+    /// The log files in `directory`, by number; leftovers of a file creation a crash
+    /// interrupted (`.tmp`) are removed first.
+    private static func listFiles(_ directory: String, fileSystem: any FileSystem) throws(StorageError) -> [UInt64] {
+        var numbers: [UInt64] = []
+        var removed = false
+        for name in try fileSystem.contentsOfDirectory(directory) {
+            if let number = LogFileFormat.fileNumber(name) {
+                numbers.append(number)
+            } else if name.hasSuffix(LogFileFormat.fileExtension + LogFileFormat.temporarySuffix) {
+                try fileSystem.removeFile(fileSystem.join(directory, name))
+                removed = true
+            }
+        }
+        if removed { try fileSystem.syncDirectory(directory) }
+        return numbers.sorted()
+    }
+
+    // MARK: - Groups
+
+    /// The log of `group`, a ``RaftStorage/LogStore``; empty for a group never written.
+    public func log(for group: UInt64) -> GroupLog {
+        GroupLog(engine: self, groupID: group)
+    }
+
+    /// The groups that hold anything (entries, a HardState, a snapshot marker), in order.
+    public func groupIDs() throws(StorageError) -> [UInt64] {
+        try view { state in state.groups.keys.sorted() }
+    }
+
+    /// How many entries `group` holds, and the bytes its in-memory index takes for them.
+    public func indexStatistics(for group: UInt64) throws(StorageError) -> (entries: UInt64, bytes: Int) {
+        try view { state in
+            guard let slots = state.groups[group]?.window.slots else { return (0, 0) }
+            return (slots.count, slots.memoryBytes)
+        }
+    }
+
+    /// Forgets `group`: its entries, HardState and markers; durable on return. Its files'
+    /// space is freed by later purges.
+    public func removeGroup(_ group: UInt64) throws(StorageError) {
+        var batch = WriteBatch()
+        batch.update(group) { $0.remove = true }
+        _ = try write(.always) { _ in batch }
+    }
+
+    // MARK: - Writing
+
+    /// When a write syncs.
+    enum SyncPolicy {
+        case always, never
+        /// When raft's `MustSync` asks for it in any part (``GroupChange/mustSync(stored:keptEntries:)``).
+        case mustSync
+    }
+
+    /// Writes `batch` as one record, checked first against every group's log with the
+    /// ``RaftStorage/LogStore`` rules (an invalid part refuses the whole batch, and nothing is
+    /// written); durable on return when `sync` is true.
+    ///
+    /// - Throws: what the ``RaftStorage/LogStore`` call of a refused part throws (with the
+    ///   group named); ``RaftStorage/StorageError/Code/closed`` once the engine is closed or a
+    ///   write or sync failed; I/O errors.
+    public func write(_ batch: WriteBatch, sync: Bool) throws(StorageError) {
+        _ = try write(sync ? .always : .never) { _ in batch }
+    }
+
+    /// Writes `batch` like ``write(_:sync:)`` and returns once it is durable; concurrent callers
+    /// share one fdatasync (group commit).
+    ///
+    /// - Throws: as ``write(_:sync:)``; a failed fdatasync fails every write waiting for it and
+    ///   every later one (the engine refuses writes until opened again).
+    public nonisolated(nonsending) func writeDurably(_ batch: WriteBatch) async throws(StorageError) {
+        let sequence = try write(.never) { _ in batch }
+        try await waitUntilDurable(sequence)
+    }
+
+    /// Makes every write so far durable.
+    public func sync() throws(StorageError) {
+        try writer.withLock { (writer) throws(StorageError) in
+            try checkOpen()
+            try writer.sync()
+        }
+    }
+
+    /// Makes every write so far durable, sharing the fdatasync with concurrent callers.
+    public nonisolated(nonsending) func syncDurably() async throws(StorageError) {
+        let sequence = try writer.withLock { (writer) throws(StorageError) in
+            try checkOpen()
+            try writer.checkUsable()
+            return writer.writeSequence
+        }
+        try await waitUntilDurable(sequence)
+    }
+
+    /// The engine's one write route: under the writer lock, `prepare` builds the batch from the
+    /// groups as they are, every part is admitted, the record written (and synced as `policy`
+    /// says), then published to readers.
+    ///
+    /// - Returns: the write's sequence number; 0 when the batch changed nothing.
+    func write(_ policy: SyncPolicy, _ prepare: ([UInt64: GroupState]) throws(StorageError) -> WriteBatch) throws(StorageError) -> UInt64 {
+        try writer.withLock { (writer) throws(StorageError) -> UInt64 in
+            try writer.checkUsable()
+            var mustSync = false
+            let parts = try state.withLock { (state) throws(StorageError) -> [(group: UInt64, change: GroupChange)] in
+                guard !state.closed else { throw Self.closedError(directory) }
+                let batch = try prepare(state.groups)
+                var parts: [(group: UInt64, change: GroupChange)] = []
+                for (group, change) in batch.parts {
+                    let current = state.groups[group] ?? GroupState(historyStart: writer.fileNumber)
+                    let keptFrom: Int
+                    do throws(StorageError) {
+                        keptFrom = try current.admit(change)
+                    } catch {
+                        throw StorageError(error.code, "group \(group): \(error.message)", path: error.path, offset: error.offset)
+                    }
+                    var kept = change
+                    if keptFrom > 0 { kept.entries = Array(change.entries[keptFrom...]) }
+                    if kept.isEmpty { continue }
+                    mustSync = mustSync || kept.mustSync(stored: current.hardState, keptEntries: kept.entries.count)
+                    parts.append((group, kept))
+                }
+                return parts
+            }
+            guard !parts.isEmpty else { return 0 }
+            let (body, spans) = BatchCodec.encode(parts.map { ($0.group, .change($0.change)) })
+            let (file, bodyOffset) = try writer.append(body: body)
+            if policy == .always || (policy == .mustSync && mustSync) { try writer.sync() }
+            state.withLock { state in
+                for (position, part) in parts.enumerated() {
+                    let locations = part.change.entries.map { entry in
+                        let span = spans[position][entry.index] ?? 0..<0
+                        return EntryLocation(file: file, offset: UInt64(bodyOffset) + UInt64(span.lowerBound), length: UInt64(span.count))
+                    }
+                    var group = state.groups[part.group] ?? GroupState(historyStart: file)
+                    group.apply(part.change, keptFrom: 0, locations: locations, file: file)
+                    state.groups[part.group] = part.change.isRemovalOnly ? nil : group
+                }
+            }
+            return writer.writeSequence
+        }
+    }
+
+    // MARK: - Group commit
+
+    /// Returns once write `sequence` and every one before it are durable.
+    nonisolated(nonsending) func waitUntilDurable(_ sequence: UInt64) async throws(StorageError) {
+        guard sequence > 0 else { return }
+        var role = await groupCommit.enter(sequence)
+        while true {
+            switch role {
+            case .durable:
+                return
+            case .failed(let error):
+                throw error
+            case .lead:
+                role = await withCheckedContinuation { continuation in
+                    syncThread.submit {
+                        var (failure, more) = self.syncRound()
+                        continuation.resume(returning: failure.map { .failed($0) } ?? .durable)
+                        // Writers came while it synced: sync them at once, back to back.
+                        while more && failure == nil { (failure, more) = self.syncRound() }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One group's fdatasync, outside the writer lock so writes go on meanwhile; then wakes
+    /// the waiters it covers. Returns the failure, if any, and whether writers still wait.
+    private func syncRound() -> (StorageError?, Bool) {
+        let pending: (file: any StorageFile, sequence: UInt64)?
+        do throws(StorageError) {
+            pending = try writer.withLock { (writer) throws(StorageError) -> (file: any StorageFile, sequence: UInt64)? in
+                try writer.checkUsable()
+                return writer.durableSequence >= writer.writeSequence ? nil : (writer.file, writer.writeSequence)
+            }
+        } catch {
+            groupCommit.fail(error)
+            return (error, false)
+        }
+        if let pending {
+            do throws(StorageError) {
+                try pending.file.syncData()
+                writer.withLock { $0.durableSequence = max($0.durableSequence, pending.sequence) }
+            } catch {
+                // A rotation or close in the meantime synced and closed the file: covered.
+                let covered = writer.withLock { writer -> Bool in
+                    if writer.durableSequence >= pending.sequence { return true }
+                    writer.failure = writer.failure ?? error
+                    return false
+                }
+                if !covered {
+                    groupCommit.fail(error)
+                    return (error, false)
+                }
+            }
+        }
+        let durable = writer.withLock { $0.durableSequence }
+        return (nil, groupCommit.finish(through: durable))
+    }
+
+    // MARK: - Reading and closing
+
+    /// Runs `body` on the readers' view, or throws `closed` once the engine is closed.
+    func view<Result>(_ body: (inout EngineState) throws(StorageError) -> Result) throws(StorageError) -> Result {
+        try state.withLock { (state) throws(StorageError) -> Result in
+            guard !state.closed else { throw Self.closedError(directory) }
+            return try body(&state)
+        }
+    }
+
+    private func checkOpen() throws(StorageError) {
+        let closed = state.withLock { $0.closed }
+        if closed { throw Self.closedError(directory) }
+    }
+
+    static func closedError(_ directory: String) -> StorageError {
+        StorageError(.closed, "the log engine is closed", path: directory)
+    }
+
+    /// Whether ``close()`` was called.
+    public var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// Syncs every write, closes the files and releases the directory's lock. Every later call,
+    /// on the engine or any group's log, throws ``RaftStorage/StorageError/Code/closed``;
+    /// closing again does nothing.
+    public func close() throws(StorageError) {
+        var failure: StorageError?
+        let durable: UInt64? = writer.withLock { writer in
+            let wasClosed = state.withLock { state in
+                defer { state.closed = true }
+                return state.closed
+            }
+            guard !wasClosed else { return nil }
+            do throws(StorageError) {
+                if writer.failure == nil { try writer.sync() }
+            } catch {
+                failure = error
+            }
+            try? writer.file.close()
+            return writer.failure == nil ? writer.durableSequence : nil
+        }
+        state.withLock { state in
+            for number in Array(state.readers.keys) { state.dropReader(number) }
+        }
+        lockFile.withLock { file in
+            try? file?.close()
+            file = nil
+        }
+        if let durable { groupCommit.advance(to: durable) }
+        if let failure { throw failure }
+    }
+}

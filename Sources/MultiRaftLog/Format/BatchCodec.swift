@@ -1,0 +1,319 @@
+import RaftStorage
+
+/// A record body: the kind byte, then the groups' parts (`Docs/OnDiskFormat.md`, "The
+/// multi-group log"). Encoding reports where each entry's bytes landed, decoding where each
+/// entry is in the file, so the index never holds data.
+enum BatchCodec {
+    /// The flags byte of a group's part: which steps follow, in this order.
+    enum Flag {
+        static let remove: UInt8 = 0x01
+        static let applySnapshot: UInt8 = 0x02
+        static let entries: UInt8 = 0x04
+        static let hardState: UInt8 = 0x08
+        static let recordSnapshot: UInt8 = 0x10
+        static let compact: UInt8 = 0x20
+        static let resume: UInt8 = 0x40
+        /// A whole group state (a purge's rewrite); no other flag with it.
+        static let base: UInt8 = 0x80
+    }
+
+    /// One group's part of a body to write.
+    enum Part {
+        /// Changes; `change.entries` are the entries the group keeps.
+        case change(GroupChange)
+        /// A group's whole state; `copied` holds the bytes of the entries copied into the
+        /// record, by index; the others are referred to at their locations.
+        case base(GroupBase, copied: [UInt64: [UInt8]])
+    }
+
+    /// One group's part read back.
+    enum DecodedPart {
+        /// Changes, with entries carrying no data (their terms and indexes) and where each is.
+        case change(GroupChange, locations: [EntryLocation])
+        case base(GroupBase)
+    }
+
+    // MARK: - Encoding
+
+    /// The body for `parts`, and for each part where its entries' bytes are in the body (for
+    /// a base, only the copied ones, by index).
+    static func encode(_ parts: [(group: UInt64, part: Part)]) -> (body: [UInt8], spans: [[UInt64: Range<Int>]]) {
+        var body: [UInt8] = [LogFileFormat.batchKind]
+        body.appendVarint(UInt64(parts.count))
+        var spans: [[UInt64: Range<Int>]] = []
+        for (group, part) in parts {
+            body.appendVarint(group)
+            switch part {
+            case .change(let change):
+                spans.append(encode(change, group: group, into: &body))
+            case .base(let base, let copied):
+                spans.append(encode(base, copied: copied, into: &body))
+            }
+        }
+        return (body, spans)
+    }
+
+    private static func encode(_ change: GroupChange, group: UInt64, into body: inout [UInt8]) -> [UInt64: Range<Int>] {
+        var flags: UInt8 = 0
+        if change.remove { flags |= Flag.remove }
+        if change.applySnapshot != nil { flags |= Flag.applySnapshot }
+        if !change.entries.isEmpty { flags |= Flag.entries }
+        if !change.hardState.isEmpty { flags |= Flag.hardState }
+        if change.recordSnapshot != nil { flags |= Flag.recordSnapshot }
+        if change.compact != nil { flags |= Flag.compact }
+        if change.resume != nil { flags |= Flag.resume }
+        body.append(flags)
+        if let marker = change.applySnapshot { appendMarker(marker, to: &body) }
+        var spans: [UInt64: Range<Int>] = [:]
+        if let first = change.entries.first?.index {
+            body.appendVarint(first)
+            body.appendVarint(UInt64(change.entries.count))
+            for entry in change.entries {
+                let start = body.count
+                EntryCodec.append(entry, group: group, to: &body)
+                spans[entry.index] = start..<body.count
+            }
+        }
+        if !change.hardState.isEmpty { appendHardState(change.hardState, to: &body) }
+        if let marker = change.recordSnapshot { appendMarker(marker, to: &body) }
+        if let index = change.compact { body.appendVarint(index) }
+        if let marker = change.resume { appendMarker(marker, to: &body) }
+        return spans
+    }
+
+    private static func encode(_ base: GroupBase, copied: [UInt64: [UInt8]], into body: inout [UInt8]) -> [UInt64: Range<Int>] {
+        body.append(Flag.base)
+        body.appendVarint(base.boundaryIndex)
+        body.appendVarint(base.boundaryTerm)
+        appendHardState(base.hardState, to: &body)
+        appendMarker(base.marker, to: &body)
+        body.appendVarint(UInt64(base.markers.count))
+        for marker in base.markers { appendMarker(marker, to: &body) }
+        body.appendVarint(UInt64(base.entries.count))
+        // Terms as runs.
+        var runs = IndexRuns()
+        for (offset, entry) in base.entries.enumerated() { runs.append(entry.term, at: base.boundaryIndex + 1 + UInt64(offset)) }
+        body.appendVarint(UInt64(runs.runs.count))
+        for run in runs.runs {
+            body.appendVarint(run.first)
+            body.appendVarint(run.value)
+        }
+        // Pieces: copied runs of entries, and references to runs lying back to back in a file.
+        var pieces: [(copied: Bool, first: Int, count: Int)] = []
+        for (offset, entry) in base.entries.enumerated() {
+            let index = base.boundaryIndex + 1 + UInt64(offset)
+            let isCopied = copied[index] != nil
+            if var last = pieces.last, last.copied == isCopied, last.first + last.count == offset {
+                let previous = base.entries[offset - 1].location
+                if isCopied || (previous.file == entry.location.file && previous.offset + previous.length == entry.location.offset) {
+                    last.count += 1
+                    pieces[pieces.count - 1] = last
+                    continue
+                }
+            }
+            pieces.append((isCopied, offset, 1))
+        }
+        body.appendVarint(UInt64(pieces.count))
+        var spans: [UInt64: Range<Int>] = [:]
+        for piece in pieces {
+            let range = piece.first..<(piece.first + piece.count)
+            if piece.copied {
+                body.append(0)
+                body.appendVarint(UInt64(piece.count))
+                for offset in range {
+                    let index = base.boundaryIndex + 1 + UInt64(offset)
+                    let start = body.count
+                    body.append(contentsOf: copied[index] ?? [])
+                    spans[index] = start..<body.count
+                }
+            } else {
+                body.append(1)
+                let first = base.entries[piece.first].location
+                body.appendVarint(first.file)
+                body.appendVarint(first.offset)
+                body.appendVarint(UInt64(piece.count))
+                for offset in range { body.appendVarint(base.entries[offset].location.length) }
+            }
+        }
+        return spans
+    }
+
+    private static func appendHardState(_ hardState: HardState, to body: inout [UInt8]) {
+        body.appendVarint(hardState.term)
+        body.appendVarint(hardState.vote)
+        body.appendVarint(hardState.commit)
+    }
+
+    private static func appendMarker(_ marker: SnapshotMarker, to body: inout [UInt8]) {
+        body.appendVarint(marker.index)
+        body.appendVarint(marker.term)
+        guard let confState = marker.confState else {
+            body.append(0)
+            return
+        }
+        body.append(confState.autoLeave ? 3 : 1)
+        for list in [confState.voters, confState.learners, confState.votersOutgoing, confState.learnersNext] {
+            body.appendVarint(UInt64(list.count))
+            for id in list { body.appendVarint(id) }
+        }
+    }
+
+    // MARK: - Decoding
+
+    /// Decodes a body read from `file` at `bodyOffset` (its path for errors).
+    ///
+    /// - Throws: ``RaftStorage/StorageError/Code/corrupt`` naming the path and offset for
+    ///   anything that breaks the format.
+    static func decode(_ body: [UInt8], file: UInt64, bodyOffset: Int64, path: String) throws(StorageError) -> [(group: UInt64, part: DecodedPart)] {
+        var reader = BodyReader(body, path: path, bodyOffset: bodyOffset)
+        let kind = try reader.byte()
+        guard kind == LogFileFormat.batchKind else { throw reader.corrupt("unknown record kind \(kind)") }
+        // A part takes at least two bytes (group and flags).
+        let count = try reader.count(each: 2)
+        var parts: [(group: UInt64, part: DecodedPart)] = []
+        parts.reserveCapacity(count)
+        for _ in 0..<count {
+            let group = try reader.varint()
+            let flags = try reader.byte()
+            if flags == Flag.base {
+                parts.append((group, .base(try decodeBase(&reader, file: file, bodyOffset: bodyOffset))))
+            } else if flags & Flag.base == 0 {
+                let (change, locations) = try decodeChange(flags, &reader, file: file, bodyOffset: bodyOffset)
+                parts.append((group, .change(change, locations: locations)))
+            } else {
+                throw reader.corrupt("group \(group): a base part with other flags (\(flags))")
+            }
+        }
+        guard reader.isAtEnd else { throw reader.corrupt("\(reader.remaining) bytes after the record's last part") }
+        return parts
+    }
+
+    private static func decodeChange(
+        _ flags: UInt8, _ reader: inout BodyReader, file: UInt64, bodyOffset: Int64
+    ) throws(StorageError) -> (GroupChange, [EntryLocation]) {
+        var change = GroupChange()
+        var locations: [EntryLocation] = []
+        change.remove = flags & Flag.remove != 0
+        if flags & Flag.applySnapshot != 0 { change.applySnapshot = try decodeMarker(&reader) }
+        if flags & Flag.entries != 0 {
+            let first = try reader.varint()
+            // An entry takes at least 7 bytes (three varints and its checksum).
+            let count = try reader.count(each: 7)
+            guard count > 0, first > 0, UInt64(count) <= UInt64.max - first else { throw reader.corrupt("bad entry run \(first)+\(count)") }
+            change.entries.reserveCapacity(count)
+            locations.reserveCapacity(count)
+            for offset in 0..<count {
+                let start = reader.position
+                guard let (term, end) = EntryCodec.end(of: reader.bytes, at: start, limit: reader.bytes.count) else {
+                    throw reader.corrupt("entry \(first + UInt64(offset)) does not decode")
+                }
+                try reader.skip(end - start)
+                change.entries.append(Entry(term: term, index: first + UInt64(offset)))
+                locations.append(EntryLocation(file: file, offset: UInt64(bodyOffset) + UInt64(start), length: UInt64(end - start)))
+            }
+        }
+        if flags & Flag.hardState != 0 {
+            change.hardState = HardState(term: try reader.varint(), vote: try reader.varint(), commit: try reader.varint())
+            if change.hardState.isEmpty { throw reader.corrupt("an empty HardState written") }
+        }
+        if flags & Flag.recordSnapshot != 0 { change.recordSnapshot = try decodeMarker(&reader) }
+        if flags & Flag.compact != 0 { change.compact = try reader.varint() }
+        if flags & Flag.resume != 0 { change.resume = try decodeMarker(&reader) }
+        return (change, locations)
+    }
+
+    private static func decodeBase(_ reader: inout BodyReader, file: UInt64, bodyOffset: Int64) throws(StorageError) -> GroupBase {
+        let boundaryIndex = try reader.varint()
+        let boundaryTerm = try reader.varint()
+        let hardState = HardState(term: try reader.varint(), vote: try reader.varint(), commit: try reader.varint())
+        let marker = try decodeMarker(&reader)
+        let markerCount = try reader.count(each: 3)
+        var markers: [SnapshotMarker] = []
+        markers.reserveCapacity(markerCount)
+        for _ in 0..<markerCount { markers.append(try decodeMarker(&reader)) }
+        // Entries are described by the pieces below, at least one byte each.
+        let entryCount = try reader.varint()
+        guard boundaryIndex < UInt64.max - 1, entryCount <= UInt64.max - boundaryIndex - 1 else {
+            throw reader.corrupt("base of \(entryCount) entries after index \(boundaryIndex) overflows")
+        }
+        let runCount = try reader.count(each: 2)
+        guard (runCount == 0) == (entryCount == 0) else { throw reader.corrupt("base term runs do not match its entries") }
+        var runs: [IndexRuns.Run] = []
+        runs.reserveCapacity(runCount)
+        for _ in 0..<runCount {
+            let run = IndexRuns.Run(first: try reader.varint(), value: try reader.varint())
+            let start = runs.last.map { $0.first + 1 } ?? boundaryIndex + 1
+            guard run.first >= start, run.first - boundaryIndex <= entryCount else { throw reader.corrupt("base term run out of order") }
+            if runs.isEmpty && run.first != boundaryIndex + 1 { throw reader.corrupt("base term runs do not start at the first entry") }
+            runs.append(run)
+        }
+        let pieceCount = try reader.count(each: 2)
+        var entries: [GroupBase.Entry] = []
+        var runPosition = 0
+        func term(of index: UInt64) -> UInt64 {
+            while runPosition + 1 < runs.count && runs[runPosition + 1].first <= index { runPosition += 1 }
+            return runs[runPosition].value
+        }
+        for _ in 0..<pieceCount {
+            let tag = try reader.byte()
+            switch tag {
+            case 0:
+                let count = try reader.count(each: 7)
+                for _ in 0..<count {
+                    guard UInt64(entries.count) < entryCount else { throw reader.corrupt("base holds more entries than it says") }
+                    let start = reader.position
+                    guard let (stored, end) = EntryCodec.end(of: reader.bytes, at: start, limit: reader.bytes.count) else {
+                        throw reader.corrupt("copied entry does not decode")
+                    }
+                    let index = boundaryIndex + 1 + UInt64(entries.count)
+                    guard stored == term(of: index) else { throw reader.corrupt("copied entry \(index) has term \(stored), the runs say \(term(of: index))") }
+                    try reader.skip(end - start)
+                    entries.append(GroupBase.Entry(
+                        term: stored, location: EntryLocation(file: file, offset: UInt64(bodyOffset) + UInt64(start), length: UInt64(end - start))))
+                }
+            case 1:
+                let referenced = try reader.varint()
+                var offset = try reader.varint()
+                let count = try reader.count(each: 1)
+                for _ in 0..<count {
+                    guard UInt64(entries.count) < entryCount else { throw reader.corrupt("base holds more entries than it says") }
+                    let length = try reader.varint()
+                    guard length >= 7, offset < EntryPositions.offsetLimit, length <= EntryPositions.offsetLimit - offset else {
+                        throw reader.corrupt("referenced entry at \(offset) of \(length) bytes is out of range")
+                    }
+                    let index = boundaryIndex + 1 + UInt64(entries.count)
+                    entries.append(GroupBase.Entry(term: term(of: index), location: EntryLocation(file: referenced, offset: offset, length: length)))
+                    offset += length
+                }
+            default:
+                throw reader.corrupt("unknown base piece kind \(tag)")
+            }
+        }
+        guard UInt64(entries.count) == entryCount else { throw reader.corrupt("base says \(entryCount) entries, holds \(entries.count)") }
+        return GroupBase(
+            boundaryIndex: boundaryIndex, boundaryTerm: boundaryTerm, hardState: hardState, marker: marker, markers: markers, entries: entries)
+    }
+
+    private static func decodeMarker(_ reader: inout BodyReader) throws(StorageError) -> SnapshotMarker {
+        let index = try reader.varint()
+        let term = try reader.varint()
+        let kind = try reader.byte()
+        switch kind {
+        case 0:
+            return SnapshotMarker(index: index, term: term)
+        case 1, 3:
+            var lists: [[UInt64]] = []
+            for _ in 0..<4 {
+                let count = try reader.count(each: 1)
+                var list: [UInt64] = []
+                list.reserveCapacity(count)
+                for _ in 0..<count { list.append(try reader.varint()) }
+                lists.append(list)
+            }
+            let confState = ConfState(voters: lists[0], learners: lists[1], votersOutgoing: lists[2], learnersNext: lists[3], autoLeave: kind == 3)
+            return SnapshotMarker(index: index, term: term, confState: confState)
+        default:
+            throw reader.corrupt("unknown snapshot marker kind \(kind)")
+        }
+    }
+}

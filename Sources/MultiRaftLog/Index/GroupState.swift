@@ -1,0 +1,178 @@
+import RaftStorage
+
+/// A group's log as etcd's `MemoryStorage` rules shape it, over entry positions.
+typealias GroupWindow = LogWindow<EntryPositions>
+
+/// What the engine knows of one group: its log (boundary and entry positions), HardState and
+/// snapshot markers, and where in the files its history starts.
+///
+/// Writes and recovery change it the same way: ``admit(_:)`` checks a part with the
+/// ``RaftStorage/LogStore`` rules without changing anything, then ``apply(_:keptFrom:locations:file:)``
+/// applies it (it cannot fail once admitted). Recovery replays every record through the same
+/// two calls, so it rebuilds exactly what the writes built.
+struct GroupState: Sendable {
+    var window = GroupWindow()
+    var hardState: HardState = .empty
+    /// The newest marker recorded, or the one resumed from.
+    var marker: SnapshotMarker = .zero
+    /// Every marker recorded at or after the boundary, oldest first; a new log starts at
+    /// (0, 0), as a WAL's first record does.
+    var markers: [SnapshotMarker] = [.zero]
+    /// The oldest file holding a record this state was built from: the group's first record, or
+    /// its newest base record (a purge's rewrite). Files before it are not needed to rebuild it.
+    var historyStart: UInt64
+
+    init(historyStart: UInt64) {
+        self.historyStart = historyStart
+    }
+
+    /// The oldest file this group needs: its history, or an entry's bytes.
+    var oldestFileNeeded: UInt64 {
+        min(historyStart, window.slots.oldestFile ?? historyStart)
+    }
+
+    // MARK: - Checking
+
+    /// Checks `change` with the ``RaftStorage/LogStore`` rules, in its order, and returns where
+    /// the entries the log keeps start in `change.entries` (those after the part's boundary).
+    ///
+    /// - Throws: what the ``RaftStorage/LogStore`` call for each step throws; nothing changes.
+    func admit(_ change: GroupChange) throws(StorageError) -> Int {
+        var window = self.window
+        var marker = self.marker
+        var hardState = self.hardState
+        var markers = self.markers
+        if change.remove {
+            window = GroupWindow()
+            marker = .zero
+            hardState = .empty
+            markers = [.zero]
+        }
+        if let snapshot = change.applySnapshot {
+            // No index could follow one at the largest value.
+            guard snapshot.index < UInt64.max else {
+                throw StorageError(.invalidArgument, "snapshot index \(snapshot.index) leaves no index after it")
+            }
+            try GroupWindow.requireNewer(snapshot.index, than: marker.index)
+            window = GroupWindow(boundaryIndex: snapshot.index, boundaryTerm: snapshot.term)
+            marker = snapshot
+            markers = [snapshot]
+        }
+        let kept = try window.admit(change.entries, hardState: change.hardState, replacing: hardState)
+        // An empty slice may not share the batch's indexes: none kept starts past the end.
+        let keptFrom = kept.isEmpty ? change.entries.count : kept.startIndex
+        guard change.recordSnapshot != nil || change.compact != nil || change.resume != nil else { return keptFrom }
+        // Rare: later steps check against the log after the entries (a copy, with dummy places).
+        if let first = kept.first?.index {
+            window.replace(from: first) { slots in
+                for entry in kept { slots.append(term: entry.term, at: EntryLocation(file: 0, offset: 0, length: 0)) }
+            }
+        }
+        if !change.hardState.isEmpty { hardState = change.hardState }
+        if let recorded = change.recordSnapshot {
+            try window.checkRecordable(recorded.index, term: recorded.term, newerThan: marker.index)
+            marker = recorded
+            markers.append(recorded)
+        }
+        if let index = change.compact { try window.compact(through: index) }
+        if let resumed = change.resume {
+            try Self.checkResumable(resumed, window: window, current: marker, markers: markers)
+        }
+        return keptFrom
+    }
+
+    /// A log may resume from a marker it recorded (or its current one) while it still holds
+    /// the marker's entry, or has it as its boundary.
+    private static func checkResumable(
+        _ resumed: SnapshotMarker, window: GroupWindow, current: SnapshotMarker, markers: [SnapshotMarker]
+    ) throws(StorageError) {
+        guard resumed.matches(current) || markers.contains(where: { $0.matches(resumed) }) else {
+            throw StorageError(.notFound, "snapshot marker \(resumed) is not recorded in the log")
+        }
+        guard resumed.index >= window.boundaryIndex, window.termIfPresent(at: resumed.index) == resumed.term else {
+            throw StorageError(
+                .unsupported,
+                "the log no longer holds the entries after snapshot marker \(resumed) (its boundary is \(window.boundaryIndex))")
+        }
+    }
+
+    // MARK: - Applying
+
+    /// Applies `change`, admitted by ``admit(_:)`` (which returned `keptFrom`), whose kept
+    /// entries are at `locations`, written in `file`.
+    mutating func apply(_ change: GroupChange, keptFrom: Int, locations: [EntryLocation], file: UInt64) {
+        if change.remove { self = GroupState(historyStart: file) }
+        if let snapshot = change.applySnapshot {
+            window.reset(boundaryIndex: snapshot.index, term: snapshot.term)
+            marker = snapshot
+            markers = [snapshot]
+        }
+        let kept = change.entries[keptFrom...]
+        if let first = kept.first?.index {
+            window.replace(from: first) { slots in
+                for (entry, location) in zip(kept, locations) { slots.append(term: entry.term, at: location) }
+            }
+        }
+        if !change.hardState.isEmpty { hardState = change.hardState }
+        if let recorded = change.recordSnapshot {
+            marker = recorded
+            markers.append(recorded)
+        }
+        if let index = change.compact {
+            // Admitted: it cannot throw here.
+            try? window.compact(through: index)
+            markers.removeAll { $0.index < window.boundaryIndex }
+        }
+        if let resumed = change.resume {
+            marker = resumed
+            if window.boundaryIndex < resumed.index {
+                try? window.compact(through: resumed.index)
+                markers.removeAll { $0.index < window.boundaryIndex }
+            }
+        }
+    }
+
+    /// Replaces the state with a base record's (a purge's rewrite of the group), read in `file`.
+    mutating func apply(_ base: GroupBase, file: UInt64) {
+        var window = GroupWindow(boundaryIndex: base.boundaryIndex, boundaryTerm: base.boundaryTerm)
+        if !base.entries.isEmpty {
+            window.replace(from: base.boundaryIndex + 1) { slots in
+                for entry in base.entries { slots.append(term: entry.term, at: entry.location) }
+            }
+        }
+        self.window = window
+        hardState = base.hardState
+        marker = base.marker
+        markers = base.markers
+        historyStart = file
+    }
+
+    /// The state as a base record holds it.
+    var base: GroupBase {
+        let slots = window.slots
+        let entries = window.isEmpty
+            ? []
+            : (window.firstIndex...window.lastIndex).map { GroupBase.Entry(term: slots.term(at: $0), location: slots.location(at: $0)) }
+        return GroupBase(
+            boundaryIndex: window.boundaryIndex, boundaryTerm: window.boundaryTerm, hardState: hardState, marker: marker,
+            markers: markers, entries: entries)
+    }
+}
+
+/// A group's whole state in one record, written when a purge rewrites the group: its history
+/// starts again there. Entries whose bytes were in files about to be removed are copied into
+/// the record; the others are referred to where they are.
+struct GroupBase: Sendable {
+    struct Entry: Sendable {
+        var term: UInt64
+        var location: EntryLocation
+    }
+
+    var boundaryIndex: UInt64
+    var boundaryTerm: UInt64
+    var hardState: HardState
+    var marker: SnapshotMarker
+    var markers: [SnapshotMarker]
+    /// The entries after the boundary, in order.
+    var entries: [Entry]
+}

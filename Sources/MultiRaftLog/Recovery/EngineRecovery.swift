@@ -1,0 +1,179 @@
+import RaftStorage
+import RaftFiles
+
+/// What one pass over the log files rebuilds: every group's state, the files, where the last
+/// one's records end, and what opening cut.
+struct RecoveredEngine {
+    var groups: [UInt64: GroupState] = [:]
+    /// The log files, oldest first.
+    var files: [UInt64] = []
+    /// Where the next record goes in the last file.
+    var end: Int64 = 0
+    var actions: [RecoveryAction] = []
+}
+
+/// Opening's one pass over the files (`Docs/OnDiskFormat.md`, "Recovery"): each record is
+/// checked, decoded, and its groups' parts admitted and applied exactly as the write did.
+///
+/// Files must be numbered without gaps. Every file but the last must end exactly where the
+/// next file's header says, every record in it intact. In the last file a record that cannot
+/// be read is a torn write, cut off and reported, unless an intact record follows it or it
+/// reached the disk whole: then it is damage, and opening throws.
+enum EngineRecovery {
+    static func recover(directory: String, fileSystem: any FileSystem, files: [UInt64]) throws(StorageError) -> RecoveredEngine {
+        var replay = Replay(fileSystem: fileSystem, directory: directory)
+        var recovered = RecoveredEngine()
+        recovered.files = files
+        for (position, number) in files.enumerated() {
+            if position > 0, number != files[position - 1] + 1 {
+                throw StorageError(
+                    .corrupt, "log file \(LogFileFormat.fileName(files[position - 1] + 1)) is missing (files must be numbered without gaps)",
+                    path: directory)
+            }
+            let isLast = position == files.count - 1
+            let nextHeader: LogFileFormat.Header? = isLast ? nil : try header(of: files[position + 1], fileSystem: fileSystem, directory: directory)
+            let (end, action) = try scan(number, isLast: isLast, sealedSize: nextHeader.map { Int64(clamping: $0.previousSize) }, replay: &replay)
+            if let action { recovered.actions.append(action) }
+            if isLast { recovered.end = end }
+        }
+        if let (group, error) = replay.broken.min(by: { $0.key < $1.key }) {
+            throw StorageError(error.code, "group \(group) cannot be rebuilt: \(error.message)", path: error.path, offset: error.offset)
+        }
+        recovered.groups = replay.groups
+        return recovered
+    }
+
+    /// The header of file `number`, checked against its name.
+    static func header(of number: UInt64, fileSystem: any FileSystem, directory: String) throws(StorageError) -> LogFileFormat.Header {
+        let path = fileSystem.join(directory, LogFileFormat.fileName(number))
+        let file = try fileSystem.open(path, .read, permissions: 0)
+        defer { try? file.close() }
+        var bytes = [UInt8](repeating: 0, count: LogFileFormat.headerSize)
+        let read = try bytes.withMutableRawBytes { (raw) throws(StorageError) in try file.read(into: raw, at: 0) }
+        let header = try LogFileFormat.decodeHeader(Array(bytes.prefix(read)), path: path)
+        guard header.fileNumber == number else {
+            throw StorageError(.corrupt, "log file header says it is file \(header.fileNumber)", path: path, offset: 16)
+        }
+        return header
+    }
+
+    /// Replays one file; returns where its records end and the cut made, if any.
+    private static func scan(
+        _ number: UInt64, isLast: Bool, sealedSize: Int64?, replay: inout Replay
+    ) throws(StorageError) -> (Int64, RecoveryAction?) {
+        let fileSystem = replay.fileSystem
+        let path = fileSystem.join(replay.directory, LogFileFormat.fileName(number))
+        _ = try header(of: number, fileSystem: fileSystem, directory: replay.directory)
+        let file = try fileSystem.open(path, isLast ? .readWrite : .read, permissions: 0)
+        defer { try? file.close() }
+        let size = try file.size()
+        guard UInt64(size) < EntryPositions.offsetLimit else {
+            throw StorageError(.unsupported, "log file of \(size) bytes is larger than this engine reads", path: path)
+        }
+        if let sealedSize, sealedSize != size {
+            throw StorageError(.corrupt, "sealed log file is \(size) bytes, the next file's header says \(sealedSize)", path: path, offset: min(size, sealedSize))
+        }
+        var scanner = RecordScanner(file: file, path: path, size: size)
+        var offset = Int64(LogFileFormat.headerSize)
+        while true {
+            switch try scanner.record(at: offset) {
+            case .record(let body, let next):
+                let bodyOffset = offset + Int64(LogFileFormat.recordHeaderSize)
+                let parts = try BatchCodec.decode(body, file: number, bodyOffset: bodyOffset, path: path)
+                replay.apply(parts, file: number, recordOffset: offset, recordEnd: next, path: path)
+                offset = next
+            case .end:
+                guard isLast else {
+                    guard offset == size else {
+                        throw StorageError(.corrupt, "zeros where the sealed log file's records should go on", path: path, offset: offset)
+                    }
+                    return (offset, nil)
+                }
+                // Zeros after the last record (a write that never arrived): nothing to report.
+                if size > offset {
+                    try file.truncate(to: offset)
+                    try file.sync()
+                }
+                return (offset, nil)
+            case .bad(let error, let lengthFits):
+                guard isLast else { throw error }
+                if let intact = try scanner.intactRecord(after: offset) {
+                    throw StorageError(
+                        error.code == .unexpectedEnd ? .corrupt : error.code,
+                        "\(error.message), and an intact record follows at offset \(intact): damage, not a torn write", path: path, offset: offset)
+                }
+                if lengthFits, try scanner.looksWhole(at: offset) {
+                    throw StorageError(.crcMismatch, "\(error.message) in a record that reached the disk whole: damage, not a torn write", path: path, offset: offset)
+                }
+                try file.truncate(to: offset)
+                try file.sync()
+                let action = RecoveryAction(
+                    .tornTailCut, path: path, offset: offset, bytesRemoved: size - offset,
+                    detail: "a write cut short at the end of the log (\(error.message)); it was never acknowledged")
+                return (offset, action)
+            }
+        }
+    }
+}
+
+/// The groups as the records so far build them, and the groups a record could not be applied
+/// to (their files before it are gone; a later base record or removal makes them whole again).
+struct Replay {
+    let fileSystem: any FileSystem
+    let directory: String
+    var groups: [UInt64: GroupState] = [:]
+    var broken: [UInt64: StorageError] = [:]
+    /// Where the records read so far end, by file.
+    var fileEnds: [UInt64: Int64] = [:]
+
+    init(fileSystem: any FileSystem, directory: String) {
+        self.fileSystem = fileSystem
+        self.directory = directory
+    }
+
+    mutating func apply(
+        _ parts: [(group: UInt64, part: BatchCodec.DecodedPart)], file: UInt64, recordOffset: Int64, recordEnd: Int64, path: String
+    ) {
+        // A base refers to bytes before it, or copies them into itself.
+        fileEnds[file] = recordEnd
+        for (group, part) in parts {
+            switch part {
+            case .base(let base):
+                if let bad = base.entries.first(where: { !holds($0.location) }) {
+                    broken[group] = StorageError(
+                        .corrupt, "base record refers to bytes that are not there (file \(bad.location.file), offset \(bad.location.offset))",
+                        path: path, offset: recordOffset)
+                    continue
+                }
+                broken[group] = nil
+                groups[group, default: GroupState(historyStart: file)].apply(base, file: file)
+            case .change(let change, let locations):
+                if change.remove { broken[group] = nil }
+                guard broken[group] == nil else { continue }
+                var state = groups[group] ?? GroupState(historyStart: file)
+                do throws(StorageError) {
+                    let keptFrom = try state.admit(change)
+                    state.apply(change, keptFrom: keptFrom, locations: Array(locations[keptFrom...]), file: file)
+                    groups[group] = change.isRemovalOnly ? nil : state
+                } catch {
+                    broken[group] = StorageError(error.code, "record does not apply (\(error.message))", path: path, offset: recordOffset)
+                }
+            }
+        }
+    }
+
+    /// Whether a location lies within the records read so far.
+    private func holds(_ location: EntryLocation) -> Bool {
+        guard let end = fileEnds[location.file], location.offset <= UInt64(end) else { return false }
+        return location.length <= UInt64(end) - location.offset
+    }
+}
+
+extension GroupChange {
+    /// A removal and nothing else: the group is gone afterwards.
+    var isRemovalOnly: Bool {
+        var rest = self
+        rest.remove = false
+        return remove && rest.isEmpty
+    }
+}

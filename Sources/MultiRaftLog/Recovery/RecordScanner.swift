@@ -1,0 +1,119 @@
+import RaftStorage
+import RaftFiles
+
+/// Reads one log file's records in order, through a read-ahead buffer, and tells a record
+/// that cannot be read from the end of the records.
+///
+/// Nothing is allocated for a length word before it is checked against the bytes the file
+/// really has.
+struct RecordScanner {
+    let file: any StorageFile
+    let path: String
+    let size: Int64
+    private var buffer: [UInt8] = []
+    private var bufferStart: Int64 = 0
+    static let chunk = 1 << 20
+
+    init(file: any StorageFile, path: String, size: Int64) {
+        self.file = file
+        self.path = path
+        self.size = size
+    }
+
+    /// What is at an offset where a record may start.
+    enum Found {
+        /// A record whose checksum matches: its body, and where the next record starts.
+        case record(body: [UInt8], next: Int64)
+        /// No more records: the file ends here, or only zeros follow.
+        case end
+        /// Bytes that are no intact record.
+        case bad(StorageError, lengthFits: Bool)
+    }
+
+    /// Up to `count` bytes at `offset` (fewer only at the end of the file).
+    mutating func bytes(at offset: Int64, count: Int) throws(StorageError) -> [UInt8] {
+        let available = Int(max(0, min(Int64(count), size - offset)))
+        if offset >= bufferStart, offset + Int64(available) <= bufferStart + Int64(buffer.count) {
+            let start = Int(offset - bufferStart)
+            return Array(buffer[start..<(start + available)])
+        }
+        let fill = max(available, Self.chunk)
+        let readable = Int(max(0, min(Int64(fill), size - offset)))
+        var fresh = [UInt8](repeating: 0, count: readable)
+        let read = try fresh.withMutableRawBytes { (raw) throws(StorageError) in try file.read(into: raw, at: offset) }
+        if read < fresh.count { fresh.removeLast(fresh.count - read) }
+        buffer = fresh
+        bufferStart = offset
+        return Array(buffer.prefix(available))
+    }
+
+    /// The record at `offset`.
+    mutating func record(at offset: Int64) throws(StorageError) -> Found {
+        if offset >= size { return .end }
+        let header = try bytes(at: offset, count: LogFileFormat.recordHeaderSize)
+        guard header.count == LogFileFormat.recordHeaderSize else {
+            return try isZero(from: offset) ? .end : .bad(StorageError(.unexpectedEnd, "record header cut short", path: path, offset: offset), lengthFits: false)
+        }
+        let length = header.littleEndian(at: 0, count: 4)
+        let stored = UInt32(truncatingIfNeeded: header.littleEndian(at: 4, count: 4))
+        if length == 0 {
+            return try isZero(from: offset) ? .end : .bad(StorageError(.corrupt, "record with a zero length", path: path, offset: offset), lengthFits: false)
+        }
+        let bodyStart = offset + Int64(LogFileFormat.recordHeaderSize)
+        guard length <= UInt64(LogFileFormat.maxBodySize), Int64(length) <= size - bodyStart else {
+            return .bad(StorageError(.unexpectedEnd, "record of \(length) bytes runs past the end of the file (\(size) bytes)", path: path, offset: offset), lengthFits: false)
+        }
+        let body = try bytes(at: bodyStart, count: Int(length))
+        guard body.count == Int(length), CRC32C.checksum(body) == stored else {
+            return .bad(StorageError(.crcMismatch, "record checksum mismatch", path: path, offset: offset), lengthFits: true)
+        }
+        return .record(body: body, next: LogFileFormat.nextRecord(after: offset, bodyCount: Int(length)))
+    }
+
+    /// Whether every byte from `offset` to the end of the file is zero.
+    mutating func isZero(from offset: Int64) throws(StorageError) -> Bool {
+        var position = offset
+        while position < size {
+            let chunk = try bytes(at: position, count: Self.chunk)
+            if chunk.isEmpty { return true }
+            if chunk.contains(where: { $0 != 0 }) { return false }
+            position += Int64(chunk.count)
+        }
+        return true
+    }
+
+    /// The first aligned offset after `offset` where an intact record starts, if any: the
+    /// sign that a bad record is damage rather than a write cut short.
+    mutating func intactRecord(after offset: Int64) throws(StorageError) -> Int64? {
+        var candidate = offset + Int64(LogFileFormat.alignment)
+        while candidate + Int64(LogFileFormat.recordHeaderSize) < size {
+            if case .record = try record(at: candidate) {
+                let header = try bytes(at: candidate, count: LogFileFormat.recordHeaderSize + 1)
+                // A real record's body starts with a known kind.
+                if header.count > LogFileFormat.recordHeaderSize, header[LogFileFormat.recordHeaderSize] == LogFileFormat.batchKind {
+                    return candidate
+                }
+            }
+            candidate += Int64(LogFileFormat.alignment)
+        }
+        return nil
+    }
+
+    /// Whether the record at `offset`, whose length fits the file, reached the disk whole: no
+    /// 512-byte sector inside it is all zeros and its last byte is not zero. A write cut short
+    /// leaves zeros where it stopped; wrong bytes without such zeros are damage.
+    mutating func looksWhole(at offset: Int64) throws(StorageError) -> Bool {
+        let header = try bytes(at: offset, count: LogFileFormat.recordHeaderSize)
+        guard header.count == LogFileFormat.recordHeaderSize else { return false }
+        let end = offset + Int64(LogFileFormat.recordHeaderSize) + Int64(header.littleEndian(at: 0, count: 4))
+        guard end <= size, end > offset else { return false }
+        let last = try bytes(at: end - 1, count: 1)
+        guard last.first.map({ $0 != 0 }) ?? false else { return false }
+        var sector = (offset + 511) / 512 * 512
+        while sector + 512 <= end {
+            if try bytes(at: sector, count: 512).allSatisfy({ $0 == 0 }) { return false }
+            sector += 512
+        }
+        return true
+    }
+}
