@@ -118,6 +118,8 @@ enum SummaryReplay {
         if run.first <= log.boundary.index && log.truncatesAtBoundary(index: run.first) {
             sink.restart(at: log.boundary)
         }
+        // A boundary at the largest index (a read "from beyond everything") takes no entry.
+        guard log.boundary.index < .max else { return true }
         let from = max(run.first, log.boundary.index + 1)
         guard from <= run.last else { return true }
         guard from <= log.lastIndex + 1 else { return false }
