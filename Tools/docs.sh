@@ -9,7 +9,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
-MODULES="RaftStorage RaftFiles MemoryStore EtcdStorage LZ4Snapshots LZ4Codec RaftStorageTesting RaftStoreCLI KeyValueStateMachine"
+MODULES="RaftStorage RaftFiles MemoryStore EtcdStorage MultiRaftLog LZ4Snapshots LZ4Codec RaftStorageTesting RaftStoreCLI KeyValueStateMachine"
 OUT=.build/docs
 GRAPHS=$OUT/symbol-graphs
 
