@@ -260,32 +260,16 @@ public final class LogEngine: Sendable {
 
     // MARK: - Group commit
 
-    /// Returns once write `sequence` and every one before it are durable.
+    /// Returns once write `sequence` and every one before it are durable, sharing fdatasyncs
+    /// with every concurrent caller (``RaftFiles/GroupCommit``).
     nonisolated(nonsending) func waitUntilDurable(_ sequence: UInt64) async throws(StorageError) {
         guard sequence > 0 else { return }
-        var role = await groupCommit.enter(sequence)
-        while true {
-            switch role {
-            case .durable:
-                return
-            case .failed(let error):
-                throw error
-            case .lead:
-                role = await withCheckedContinuation { continuation in
-                    syncThread.submit {
-                        var (failure, more) = self.syncRound()
-                        continuation.resume(returning: failure.map { .failed($0) } ?? .durable)
-                        // Writers came while it synced: sync them at once, back to back.
-                        while more && failure == nil { (failure, more) = self.syncRound() }
-                    }
-                }
-            }
-        }
+        try await groupCommit.waitUntilDurable(sequence, on: syncThread) { self.syncRound() }
     }
 
-    /// One group's fdatasync, outside the writer lock so writes go on meanwhile; then wakes
-    /// the waiters it covers. Returns the failure, if any, and whether writers still wait.
-    private func syncRound() -> (StorageError?, Bool) {
+    /// One group's fdatasync, outside the writer lock so writes go on meanwhile. Returns the
+    /// sequence number every write through which is now durable.
+    private func syncRound() -> Result<UInt64, StorageError> {
         let pending: (file: any StorageFile, sequence: UInt64)?
         do throws(StorageError) {
             pending = try writer.withLock { (writer) throws(StorageError) -> (file: any StorageFile, sequence: UInt64)? in
@@ -293,8 +277,7 @@ public final class LogEngine: Sendable {
                 return writer.durableSequence >= writer.writeSequence ? nil : (writer.file, writer.writeSequence)
             }
         } catch {
-            groupCommit.fail(error)
-            return (error, false)
+            return .failure(error)
         }
         if let pending {
             do throws(StorageError) {
@@ -307,14 +290,10 @@ public final class LogEngine: Sendable {
                     writer.failure = writer.failure ?? error
                     return false
                 }
-                if !covered {
-                    groupCommit.fail(error)
-                    return (error, false)
-                }
+                if !covered { return .failure(error) }
             }
         }
-        let durable = writer.withLock { $0.durableSequence }
-        return (nil, groupCommit.finish(through: durable))
+        return .success(writer.withLock { $0.durableSequence })
     }
 
     // MARK: - Reading and closing
