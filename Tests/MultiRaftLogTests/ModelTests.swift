@@ -1,22 +1,8 @@
 import MemoryStore
 import MultiRaftLog
 import RaftStorage
+import RaftStorageTesting
 import Testing
-
-/// A small seeded generator (SplitMix64), so a failing seed can be replayed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-
-    init(_ seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Several groups write interleaved batches; after every batch, across purges and across
 /// restarts, each group's view must read exactly like a `MemoryLogStore` that was given the
@@ -27,7 +13,7 @@ struct ModelTests {
 
     @Test(arguments: [1, 2, 3, 4] as [UInt64])
     func interleavedBatchesMatchModels(seed: UInt64) throws {
-        var random = SeededRandom(seed)
+        var random = SeededGenerator(seed: seed)
         var engine = try EngineFixtures.newEngine(fileSize: 16 * 1024)
         var models: [UInt64: MemoryLogStore] = [:]
         for group in Self.groups { models[group] = MemoryLogStore() }
@@ -62,7 +48,7 @@ struct ModelTests {
     }
 
     /// Adds one valid random step for `group` to `batch`, and gives the model the same calls.
-    static func addRandomPart(for group: UInt64, model: MemoryLogStore, to batch: inout WriteBatch, random: inout SeededRandom) throws {
+    static func addRandomPart(for group: UInt64, model: MemoryLogStore, to batch: inout WriteBatch, random: inout SeededGenerator) throws {
         let first = try model.firstIndex()
         let last = try model.lastIndex()
         let stored = try model.hardState()
@@ -112,7 +98,7 @@ struct ModelTests {
         }
     }
 
-    static func payload(_ index: UInt64, _ group: UInt64, _ random: inout SeededRandom) -> [UInt8] {
+    static func payload(_ index: UInt64, _ group: UInt64, _ random: inout SeededGenerator) -> [UInt8] {
         let count = Int(random.next() % 300)
         return (0..<count).map { UInt8(truncatingIfNeeded: index &* 31 &+ group &+ UInt64($0)) }
     }

@@ -66,7 +66,7 @@ struct TornAndDamageTests {
     /// and its file's path.
     static func closedEngine(fileSize: Int64 = 1 << 20, records: Int = 3) throws -> (LogEngine, String) {
         let engine = try EngineFixtures.newEngine(fileSize: fileSize)
-        var random = SeededRandom(7)
+        var random = SeededGenerator(seed: 7)
         for record in 0..<UInt64(records) {
             var batch = WriteBatch()
             for group in [1, 2] as [UInt64] {
