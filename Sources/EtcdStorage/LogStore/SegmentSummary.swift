@@ -144,11 +144,13 @@ struct SegmentSummary: Sendable {
     }
 
     /// Keeps `entry` (just added) with its data. The first run's array is reserved for the
-    /// entries the whole segment probably holds, from how many its first bytes held: one
-    /// allocation instead of doubling, each doubling faulting in fresh pages.
+    /// entries the whole segment probably holds, from how many its first bytes held (at most
+    /// ``CollectingSink/largestReservation``): one allocation instead of doubling, each
+    /// doubling faulting in fresh pages.
     private mutating func keep(_ entry: consuming Entry) {
         if run!.entries.count == 1024 && events.isEmpty, let offset = run!.located.lastOffset, offset > 0 {
-            run!.entries.reserveCapacity(Int(Double(fileSize) / Double(offset) * 1024 * 1.05))
+            let estimate = min(Double(fileSize) / Double(offset) * 1024 * 1.05, Double(CollectingSink.largestReservation))
+            run!.entries.reserveCapacity(Int(estimate))
         }
         run!.entries.append(entry)
     }

@@ -20,26 +20,10 @@ extension EntryIndex: RunSink {
     }
 }
 
-/// ``WAL/read(at:from:codec:options:replayOptions:)``'s entries, data included.
-struct EntryCollection: RunSink {
-    private(set) var entries: [Entry] = []
-    private var boundary: UInt64
-
-    /// Entries after `boundary`, room reserved for `capacity`.
-    init(after boundary: UInt64, capacity: Int) {
-        self.boundary = boundary
-        entries.reserveCapacity(capacity)
-    }
-
-    mutating func restart(at marker: SnapshotMarker) {
-        entries.removeAll(keepingCapacity: true)
-        boundary = marker.index
-    }
-
+/// ``WAL/read(at:from:codec:options:replayOptions:)``'s entries, data included, a run at a time.
+extension CollectingSink: RunSink {
     mutating func append(_ run: SegmentSummary.Run, from index: UInt64) {
-        let slot = Int(index - boundary - 1)
-        if slot < entries.count { entries.removeSubrange(slot...) }
-        entries.append(contentsOf: run.entries[Int(index - run.first)...])
+        replace(from: index, with: run.entries[Int(index - run.first)...])
     }
 }
 

@@ -174,11 +174,12 @@ extension WAL {
         for summary in summaries {
             for case .entries(let run) in summary.events { held += run.entries.count }
         }
-        var collection = EntryCollection(after: start.index, capacity: held)
+        var sink = CollectingSink(boundary: start.index)
+        sink.reserve(held)
         guard var replay = SummaryReplay.replay(
             summaries[...], paths: paths, start: start, formatName: codec.formatName,
-            restartsAtUnmatchedSnapshots: replayOptions.restartsAtUnmatchedSnapshots, into: &collection) else { return nil }
-        replay.entries = collection.entries
+            restartsAtUnmatchedSnapshots: replayOptions.restartsAtUnmatchedSnapshots, into: &sink) else { return nil }
+        replay.entries = sink.finished()
         return replay
     }
 

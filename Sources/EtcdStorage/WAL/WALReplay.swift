@@ -128,6 +128,19 @@ struct CollectingSink: ReplaySink {
         entries.append(entry)
     }
 
+    /// `new`, the entries from `first` on, replace any at `first` and after.
+    mutating func replace(from first: UInt64, with new: ArraySlice<Entry>) {
+        let slot = Int(first - boundary - 1)
+        if slot < entries.count { entries.removeSubrange(slot...) }
+        entries.append(contentsOf: new)
+    }
+
+    /// Room for `count` entries, known in advance (no estimate is made then).
+    mutating func reserve(_ count: Int) {
+        estimated = true
+        entries.reserveCapacity(count)
+    }
+
     /// Reserves room for the entries the rest of the files probably hold, extrapolated from
     /// how many the bytes read so far held: one allocation instead of doubling (each doubling
     /// copies the array and faults in fresh pages; a million entries spent 15% of a replay so).
@@ -138,9 +151,14 @@ struct CollectingSink: ReplaySink {
         guard position.fileIndex < fileStarts.count else { return }
         let consumed = fileStarts[position.fileIndex] + position.offset
         guard consumed > 0 else { return }
-        let estimate = Double(entries.count) * Double(totalBytes) / Double(consumed) * 1.05
-        if estimate > Double(entries.count) { entries.reserveCapacity(Int(min(estimate, Double(Int32.max)))) }
+        let estimate = min(Double(entries.count) * Double(totalBytes) / Double(consumed) * 1.05, Double(Self.largestReservation))
+        if estimate > Double(entries.count) { entries.reserveCapacity(Int(estimate)) }
     }
+
+    /// The most entries reserved from an estimate: the files' sizes are extrapolated from, and
+    /// a sparse or zero-filled file must not make a read reserve what its size claims. Beyond
+    /// it the array grows by doubling.
+    static let largestReservation = 1 << 22
 
     /// The entries, without a much larger capacity than they need.
     func finished() -> [Entry] {
