@@ -92,10 +92,12 @@ let package = Package(
         ),
 
         // MARK: - Reliability
-        // The child process the process-crash tests kill (Tests/EtcdStorageTests/ProcessCrash).
+        // The child process the process-crash tests kill (Tests/EtcdStorageTests/ProcessCrash, Tests/MultiRaftLogTests).
         .executableTarget(
             name: "CrashWorker",
-            dependencies: ["RaftStorage", "RaftFiles", "EtcdStorage", "LZ4Snapshots", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "RaftStorage", "RaftFiles", "EtcdStorage", "LZ4Snapshots", "MultiRaftLog", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Counts every heap allocation of the process that links it by interposing malloc and
         // friends (glibc), so only AllocationProbe may depend on it: never a library, a product
@@ -168,7 +170,10 @@ let package = Package(
         ),
         .testTarget(
             name: "MultiRaftLogTests",
-            dependencies: ["RaftStorage", "RaftFiles", "MultiRaftLog", "MemoryStore", "RaftStorageTesting", "TestSupport"]
+            dependencies: [
+                "RaftStorage", "RaftFiles", "MultiRaftLog", "MemoryStore", "EtcdStorage", "RaftStorageTesting", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "MemoryStoreTests",

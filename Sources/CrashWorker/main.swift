@@ -12,6 +12,11 @@
 //       <directory>/wal, snapshots in <directory>/snap): prints "open <lastIndex> <snapshot>",
 //       "ack ..." per Ready and "snap <index>" per local snapshot (whose data is
 //       `payload(index: <index>, term: 0)`), with compaction behind each snapshot.
+//   CrashWorker engine <directory> <seed> <term>   a multi-group LogEngine: 4 concurrent
+//       writers, each owning 4 of groups 1-16, write durable batches over random subsets of
+//       their groups, compact groups and purge; prints "open <sum of the groups' lastIndex>",
+//       then "ack <group> <first> <last> <term>" for each group of each durable batch. A
+//       group's entry data is `payload(index:, term: term ^ group << 40)`.
 //
 // Entry data is a function of (index, term) only (see `payload`), so the parent can check any
 // entry it finds without being told what was written.
@@ -19,6 +24,7 @@
 import EtcdStorage
 import LZ4Snapshots
 import Logging
+import MultiRaftLog
 import RaftStorage
 import RaftFiles
 
@@ -165,6 +171,14 @@ func tryOpen(directory: String) {
 }
 
 let arguments = CommandLine.arguments
+if arguments.count == 5, arguments[1] == "engine" {
+    guard let seed = UInt64(arguments[3]), let term = UInt64(arguments[4]) else { fail("engine <directory> <seed> <term>") }
+    do {
+        try await EngineWorker.run(directory: arguments[2], seed: seed, term: term)
+    } catch {
+        fail("\(error)")
+    }
+}
 guard arguments.count >= 3 else { fail("usage: CrashWorker append|hold|try-open <directory> [seed term]") }
 do {
     switch arguments[1] {

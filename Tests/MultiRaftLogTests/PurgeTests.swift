@@ -88,6 +88,24 @@ struct PurgeTests {
         try Self.expectIntact(try LogEngine(directory: engine.directory, options: engine.options), "after reopening")
     }
 
+    /// Two laggards each holding more than a file: every rewrite fills a new file, so a purge
+    /// that also worked on the files its own rewrites made would never end.
+    @Test func rewritesFillingNewFilesDoNotKeepTheCallGoing() throws {
+        let engine = try EngineFixtures.newEngine(fileSize: 2048)
+        for round in 0..<UInt64(4) {
+            for group in [Self.laggard, Self.busy] {
+                try engine.log(for: group).append(Self.entries((round * 5 + 1)...(round * 5 + 5), group: group, size: 300))
+            }
+        }
+        let before = try Self.logFiles(engine)
+        let report = try engine.purge(budget: 1 << 20)
+        #expect(Set(report.groupsRewritten) == [Self.laggard, Self.busy])
+        #expect(report.filesRemoved == Array(before.dropLast()))
+        for group in [Self.laggard, Self.busy] {
+            #expect(try engine.log(for: group).entries(in: 1..<21) == Self.entries(1...20, group: group, size: 300))
+        }
+    }
+
     @Test func removedGroupReleasesItsFiles() throws {
         let engine = try EngineFixtures.newEngine(fileSize: 4096)
         let removed: UInt64 = 9

@@ -39,7 +39,7 @@ struct EngineWriter {
         do throws(StorageError) {
             return try body(&self)
         } catch {
-            failure = failure ?? error
+            recordFailure(error)
             throw error
         }
     }
@@ -108,6 +108,9 @@ struct EngineWriter {
             try fileSystem.syncDirectory(directory)
         } catch {
             try? file.close()
+            // The header or the name may be only in the page cache now (and a failing open
+            // has no writer to leave the note).
+            leaveTailNotDurableNote(fileSystem: fileSystem, directory: directory)
             throw error
         }
         return file

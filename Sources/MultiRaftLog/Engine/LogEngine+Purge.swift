@@ -25,7 +25,8 @@ extension LogEngine {
     /// Frees space: removes, oldest first, the log files no group needs, and rewrites the
     /// groups that pin the oldest file (copying their few entries still in it, and their
     /// HardState and markers, into one record in the current file) so one slow group does not
-    /// keep every file after it.
+    /// keep every file after it. A call works only on the files older than the one current
+    /// when it starts.
     ///
     /// A group needs a file while its history since its last rewrite starts there, or an entry
     /// it holds is in it; compaction and ``removeGroup(_:)`` release files. Everything written
@@ -42,7 +43,10 @@ extension LogEngine {
             try writer.checkUsable()
             guard !isClosed else { throw Self.closedError(directory) }
             var report = PurgeReport()
-            purging: while let oldest = writer.files.first, oldest != writer.fileNumber {
+            // Only files older than the one current now: rewrites fill new files, and a purge
+            // chasing those would never end.
+            let current = writer.fileNumber
+            purging: while let oldest = writer.files.first, oldest < current {
                 let holders = holders(of: oldest)
                 if holders.isEmpty {
                     try remove(oldest, with: &writer, into: &report)

@@ -76,6 +76,7 @@ public final class LogEngine: Sendable {
                 file = try fileSystem.open(fileSystem.join(directory, LogFileFormat.fileName(recovered.files[recovered.files.count - 1])), .readWrite, permissions: 0)
             }
             let last = recovered.files[recovered.files.count - 1]
+            try EngineWriter.makeTailDurableAfterFailure(file, through: recovered.end, fileSystem: fileSystem, directory: directory)
             self.recoveryActions = recovered.actions
             self.writer = Mutex(EngineWriter(
                 fileSystem: fileSystem, directory: directory, fileSize: options.fileSize, file: file, fileNumber: last,
@@ -287,7 +288,7 @@ public final class LogEngine: Sendable {
                 // A rotation or close in the meantime synced and closed the file: covered.
                 let covered = writer.withLock { writer -> Bool in
                     if writer.durableSequence >= pending.sequence { return true }
-                    writer.failure = writer.failure ?? error
+                    writer.recordFailure(error)
                     return false
                 }
                 if !covered { return .failure(error) }

@@ -26,6 +26,9 @@ enum LogFileFormat {
     static let temporarySuffix = ".tmp"
     /// The lock file every open engine holds.
     static let lockFileName = "LOCK"
+    /// Left by an engine whose write or sync failed: the last file may hold bytes only the
+    /// page cache has, and the next open writes them again.
+    static let tailNotDurableName = "tail-not-durable.tmp"
 
     /// `0000000000000001.rlog`: the file number as 16 lower-case hex digits.
     static func fileName(_ number: UInt64) -> String {

@@ -36,6 +36,7 @@ enum EngineRecovery {
             if let action { recovered.actions.append(action) }
             if isLast { recovered.end = end }
         }
+        try replay.checkNothingMissing()
         if let (group, error) = replay.broken.min(by: { $0.key < $1.key }) {
             throw StorageError(error.code, "group \(group) cannot be rebuilt: \(error.message)", path: error.path, offset: error.offset)
         }
@@ -96,7 +97,8 @@ enum EngineRecovery {
                 }
                 return (offset, nil)
             case .bad(let error, let lengthFits):
-                guard isLast else { throw error }
+                // In a sealed file nothing can be torn: even a length past the end is damage.
+                guard isLast else { throw error.code == .unexpectedEnd ? StorageError(.corrupt, error.message, path: error.path, offset: error.offset) : error }
                 if let intact = try scanner.intactRecord(after: offset) {
                     throw StorageError(
                         error.code == .unexpectedEnd ? .corrupt : error.code,
@@ -104,6 +106,11 @@ enum EngineRecovery {
                 }
                 if lengthFits, try scanner.looksWhole(at: offset) {
                     throw StorageError(.crcMismatch, "\(error.message) in a record that reached the disk whole: damage, not a torn write", path: path, offset: offset)
+                }
+                // A torn write is the last thing in the file: bytes written after the bad
+                // record (whose headers may be damaged too) mean damage.
+                if lengthFits, let end = try scanner.recordEnd(at: offset), !(try scanner.isZero(from: end)) {
+                    throw StorageError(.crcMismatch, "\(error.message), and bytes were written after the record: damage, not a torn write", path: path, offset: offset)
                 }
                 try file.truncate(to: offset)
                 try file.sync()
@@ -118,11 +125,20 @@ enum EngineRecovery {
 
 /// The groups as the records so far build them, and the groups a record could not be applied
 /// to (their files before it are gone; a later base record or removal makes them whole again).
+///
+/// A base record may refer to entry bytes in files a purge has removed since: purges remove a
+/// file once no group holds an entry in it, and the entries a base refers to there may have
+/// been compacted away later. Such entries are kept at ``missingFile`` while the replay goes
+/// on; a group that still holds one at the end cannot be rebuilt.
 struct Replay {
     let fileSystem: any FileSystem
     let directory: String
     var groups: [UInt64: GroupState] = [:]
     var broken: [UInt64: StorageError] = [:]
+    /// Why a group holds entries at ``missingFile``: the base record that referred to them.
+    var missingSince: [UInt64: StorageError] = [:]
+    /// The file number of entries whose bytes are gone (log files are numbered from 1).
+    static let missingFile: UInt64 = 0
     /// Where the records read so far end, by file.
     var fileEnds: [UInt64: Int64] = [:]
 
@@ -138,17 +154,22 @@ struct Replay {
         fileEnds[file] = recordEnd
         for (group, part) in parts {
             switch part {
-            case .base(let base):
-                if let bad = base.entries.first(where: { !holds($0.location) }) {
-                    broken[group] = StorageError(
-                        .corrupt, "base record refers to bytes that are not there (file \(bad.location.file), offset \(bad.location.offset))",
+            case .base(var base):
+                missingSince[group] = nil
+                for position in base.entries.indices where !holds(base.entries[position].location) {
+                    let location = base.entries[position].location
+                    missingSince[group] = missingSince[group] ?? StorageError(
+                        .corrupt, "base record refers to bytes that are not there (file \(location.file), offset \(location.offset))",
                         path: path, offset: recordOffset)
-                    continue
+                    base.entries[position].location.file = Self.missingFile
                 }
                 broken[group] = nil
                 groups[group, default: GroupState(historyStart: file)].apply(base, file: file)
             case .change(let change, let locations):
-                if change.remove { broken[group] = nil }
+                if change.remove {
+                    broken[group] = nil
+                    missingSince[group] = nil
+                }
                 guard broken[group] == nil else { continue }
                 var state = groups[group] ?? GroupState(historyStart: file)
                 do throws(StorageError) {
@@ -159,6 +180,13 @@ struct Replay {
                     broken[group] = StorageError(error.code, "record does not apply (\(error.message))", path: path, offset: recordOffset)
                 }
             }
+        }
+    }
+
+    /// Throws for the first group still holding an entry whose bytes are gone.
+    func checkNothingMissing() throws(StorageError) {
+        for (group, error) in missingSince.sorted(by: { $0.key < $1.key }) where groups[group]?.window.slots.oldestFile == Self.missingFile {
+            throw StorageError(error.code, "group \(group) cannot be rebuilt: \(error.message)", path: error.path, offset: error.offset)
         }
     }
 

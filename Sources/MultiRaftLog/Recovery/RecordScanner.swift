@@ -99,6 +99,16 @@ struct RecordScanner {
         return nil
     }
 
+    /// Where the record at `offset` ends by its length word (padding included), when its
+    /// header is there.
+    mutating func recordEnd(at offset: Int64) throws(StorageError) -> Int64? {
+        let header = try bytes(at: offset, count: LogFileFormat.recordHeaderSize)
+        guard header.count == LogFileFormat.recordHeaderSize else { return nil }
+        let length = header.littleEndian(at: 0, count: 4)
+        guard length <= UInt64(LogFileFormat.maxBodySize) else { return nil }
+        return LogFileFormat.nextRecord(after: offset, bodyCount: Int(length))
+    }
+
     /// Whether the record at `offset`, whose length fits the file, reached the disk whole: no
     /// 512-byte sector inside it is all zeros and its last byte is not zero. A write cut short
     /// leaves zeros where it stopped; wrong bytes without such zeros are damage.

@@ -26,20 +26,6 @@ struct ProcessCrashTests {
         wal: WALOptions(segmentSize: 128 * 1024, logger: Logger(label: "crash-test", factory: { _ in SwiftLogNoOpLogHandler() })),
         retainedSegments: 4)
 
-    /// Lets `child` run and kills it with SIGKILL at a random moment: one time in five within
-    /// 30 ms of starting (while it creates, opens or repairs), otherwise within 60 ms of its
-    /// "open" line (while it appends, cuts, snapshots and purges), however slow the machine.
-    /// Returns every line it wrote.
-    static func runUntilKilled(_ child: ChildProcess, random: inout SeededGenerator) -> [String] {
-        var lines: [String] = []
-        if Int.random(in: 0..<5, using: &random) > 0, let open = child.readLine(until: .now + .seconds(60)) {
-            lines.append(open)
-        }
-        let deadline = ContinuousClock.now + .milliseconds(Int.random(in: 0..<(lines.isEmpty ? 30 : 60), using: &random))
-        while let line = child.readLine(until: deadline) { lines.append(line) }
-        return lines + child.kill()
-    }
-
     /// What the worker acknowledged, over all its lives.
     struct Acknowledged {
         var terms: [UInt64: UInt64] = [:]
@@ -63,7 +49,7 @@ struct ProcessCrashTests {
         for iteration in 1...iterations {
             let term = UInt64(iteration)
             let child = try ChildProcess(worker, ["append", path, "\(random.next())", "\(term)"])
-            let lines = Self.runUntilKilled(child, random: &random)
+            let lines = child.runUntilKilled(random: &random)
             for line in lines {
                 let fields = line.split(separator: " ")
                 switch fields.first {
@@ -124,7 +110,7 @@ struct ProcessCrashTests {
         let iterations = max(1, Self.iterations / 2)
         for iteration in 1...iterations {
             let child = try ChildProcess(worker, ["storage", path, "\(random.next())", "\(iteration)", kind])
-            let lines = Self.runUntilKilled(child, random: &random)
+            let lines = child.runUntilKilled(random: &random)
             for line in lines {
                 let fields = line.split(separator: " ")
                 switch fields.first {
@@ -198,19 +184,4 @@ struct ProcessCrashTests {
         #expect(third.readLine(until: .now + .seconds(30)) == "opened")
         #expect(third.wait().status == 0)
     }
-}
-
-/// The CrashWorker's entry data for (index, term); the same function as in
-/// Sources/CrashWorker/main.swift, so any entry found can be checked.
-func crashWorkerPayload(index: UInt64, term: UInt64) -> [UInt8] {
-    var state = index &* 0x9E37_79B9_7F4A_7C15 ^ term &* 0xD6E8_FEB8_6659_FD93
-    func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    let count = Int(next() % 3000)
-    return (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -8,8 +7,8 @@ import Darwin
 #endif
 
 /// A child process with its stdout read line by line under deadlines, killable at any moment.
-final class ChildProcess {
-    let process = Process()
+public final class ChildProcess {
+    private let process = Process()
     private let output = Pipe()
     private let input = Pipe()
     private let errors = Pipe()
@@ -17,7 +16,7 @@ final class ChildProcess {
     private var ended = false
 
     /// Starts `executable` with `arguments`.
-    init(_ executable: String, _ arguments: [String]) throws {
+    public init(_ executable: String, _ arguments: [String]) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.standardOutput = output
@@ -27,12 +26,12 @@ final class ChildProcess {
     }
 
     /// The built `CrashWorker` next to the test bundle (override: `RAFTSTORE_CRASH_WORKER`).
-    static var crashWorker: String {
+    public static var crashWorker: String {
         ProcessInfo.processInfo.environment["RAFTSTORE_CRASH_WORKER"] ?? PackagePaths.builtExecutable("CrashWorker")
     }
 
     /// The next line, or `nil` at the end of the output or when `deadline` passes first.
-    func readLine(until deadline: ContinuousClock.Instant) -> String? {
+    public func readLine(until deadline: ContinuousClock.Instant) -> String? {
         while true {
             if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
                 let line = String(decoding: buffer[..<newline], as: UTF8.self)
@@ -44,7 +43,7 @@ final class ChildProcess {
     }
 
     /// Every complete line already written, without waiting.
-    func readAvailableLines() -> [String] {
+    public func readAvailableLines() -> [String] {
         var lines: [String] = []
         while let line = readLine(until: .now) { lines.append(line) }
         return lines
@@ -67,8 +66,22 @@ final class ChildProcess {
         return true
     }
 
+    /// Lets the child run and kills it with SIGKILL at a random moment: one time in five within
+    /// 30 ms of starting (while it creates, opens or repairs), otherwise within 60 ms of its
+    /// first line (its "open" line: while it writes), however slow the machine. Returns every
+    /// line it wrote.
+    public func runUntilKilled(random: inout some RandomNumberGenerator) -> [String] {
+        var lines: [String] = []
+        if Int.random(in: 0..<5, using: &random) > 0, let open = readLine(until: .now + .seconds(60)) {
+            lines.append(open)
+        }
+        let deadline = ContinuousClock.now + .milliseconds(Int.random(in: 0..<(lines.isEmpty ? 30 : 60), using: &random))
+        while let line = readLine(until: deadline) { lines.append(line) }
+        return lines + kill()
+    }
+
     /// SIGKILL, then waits for the process to go; returns every line it wrote before dying.
-    func kill() -> [String] {
+    public func kill() -> [String] {
         _ = Glibc_kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         var lines: [String] = []
@@ -77,12 +90,12 @@ final class ChildProcess {
     }
 
     /// Closes the child's stdin.
-    func closeInput() {
+    public func closeInput() {
         try? input.fileHandleForWriting.close()
     }
 
     /// Waits for the process to exit and returns its status and stderr.
-    func wait() -> (status: Int32, stderr: String) {
+    public func wait() -> (status: Int32, stderr: String) {
         process.waitUntilExit()
         let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         return (process.terminationStatus, text)

@@ -1,0 +1,45 @@
+import RaftStorage
+import RaftFiles
+
+// After a failed fsync Linux may drop the dirty pages yet keep serving them from the page cache,
+// and no later fsync writes them ("fsyncgate"). An engine opened again in the same boot would
+// replay those bytes and append after them; a power failure would then leave a gap under
+// records acknowledged later. So a failing engine leaves a note, and the next open writes the
+// last file's bytes again and syncs them before anything is appended.
+
+extension EngineWriter {
+    /// Marks the writer unusable (the first failure is kept) and leaves the note for the next
+    /// open. The note needs no fsync: it matters only until the machine restarts, and then the
+    /// page cache is gone with the data.
+    mutating func recordFailure(_ error: StorageError) {
+        if failure == nil { Self.leaveTailNotDurableNote(fileSystem: fileSystem, directory: directory) }
+        failure = failure ?? error
+    }
+
+    static func leaveTailNotDurableNote(fileSystem: any FileSystem, directory: String) {
+        let path = fileSystem.join(directory, LogFileFormat.tailNotDurableName)
+        if let note = try? fileSystem.open(path, [.write, .create], permissions: 0o600) { try? note.close() }
+    }
+
+    /// When an earlier engine failed in this directory: writes the first `end` bytes of the last
+    /// file (`file`) again as the page cache serves them, fdatasyncs them, fsyncs the directory
+    /// (a failed rotation may have left the file's name undurable), then removes the note.
+    static func makeTailDurableAfterFailure(_ file: any StorageFile, through end: Int64, fileSystem: any FileSystem, directory: String) throws(StorageError) {
+        let note = fileSystem.join(directory, LogFileFormat.tailNotDurableName)
+        guard fileSystem.fileExists(note) else { return }
+        var chunk = [UInt8](repeating: 0, count: Int(min(max(end, 1), 1 << 20)))
+        var offset: Int64 = 0
+        while offset < end {
+            let count = Int(min(Int64(chunk.count), end - offset))
+            let read = try chunk.withMutableRawBytes { (raw) throws(StorageError) in
+                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), at: offset)
+            }
+            guard read == count else { throw StorageError(.unexpectedEnd, "the last log file ended while writing it again", path: file.path, offset: offset + Int64(read)) }
+            try chunk.withRawBytes { (raw) throws(StorageError) in try file.write(UnsafeRawBufferPointer(rebasing: raw[0..<count]), at: offset) }
+            offset += Int64(count)
+        }
+        try file.syncData()
+        try fileSystem.syncDirectory(directory)
+        try fileSystem.removeFile(note)
+    }
+}
