@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "RaftStoreCLI",
             dependencies: [
-                "RaftStorage", "RaftFiles", "MemoryStore", "EtcdStorage", "LZ4Snapshots", "LZ4Codec", "KeyValueStateMachine",
+                "RaftStorage", "RaftFiles", "MemoryStore", "EtcdStorage", "MultiRaftLog", "LZ4Snapshots", "LZ4Codec", "KeyValueStateMachine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -162,8 +162,8 @@ let package = Package(
         .testTarget(
             name: "RaftStoreCLITests",
             dependencies: [
-                "RaftStoreCLI", "RaftStorage", "LZ4Codec", "RaftFiles", "EtcdStorage", "LZ4Snapshots", "MemoryStore", "KeyValueStateMachine",
-                "TestSupport",
+                "RaftStoreCLI", "RaftStorage", "LZ4Codec", "RaftFiles", "EtcdStorage", "MultiRaftLog", "LZ4Snapshots", "MemoryStore",
+                "KeyValueStateMachine", "TestSupport",
             ]
         ),
         .testTarget(

@@ -10,6 +10,9 @@ struct RecoveredEngine {
     /// Where the next record goes in the last file.
     var end: Int64 = 0
     var actions: [RecoveryAction] = []
+    /// Zeros after the last record of the last file (a write that never arrived), where they
+    /// start and how many: cut without a report when opening, listed by an inspection.
+    var zeroTail: (offset: Int64, count: Int64)?
 }
 
 /// Opening's one pass over the files (`Docs/OnDiskFormat.md`, "Recovery"): each record is
@@ -19,9 +22,12 @@ struct RecoveredEngine {
 /// next file's header says, every record in it intact. In the last file a record that cannot
 /// be read is a torn write, cut off and reported, unless an intact record follows it or it
 /// reached the disk whole: then it is damage, and opening throws.
+///
+/// With `readOnly` (``LogEngine/inspect(directory:fileSystem:)``) the same pass opens every
+/// file for reading only and cuts nothing: the cuts opening would make are returned as if made.
 enum EngineRecovery {
-    static func recover(directory: String, fileSystem: any FileSystem, files: [UInt64]) throws(StorageError) -> RecoveredEngine {
-        var replay = Replay(fileSystem: fileSystem, directory: directory)
+    static func recover(directory: String, fileSystem: any FileSystem, files: [UInt64], readOnly: Bool = false) throws(StorageError) -> RecoveredEngine {
+        var replay = Replay(fileSystem: fileSystem, directory: directory, readOnly: readOnly)
         var recovered = RecoveredEngine()
         recovered.files = files
         for (position, number) in files.enumerated() {
@@ -32,9 +38,12 @@ enum EngineRecovery {
             }
             let isLast = position == files.count - 1
             let nextHeader: LogFileFormat.Header? = isLast ? nil : try header(of: files[position + 1], fileSystem: fileSystem, directory: directory)
-            let (end, action) = try scan(number, isLast: isLast, sealedSize: nextHeader.map { Int64(clamping: $0.previousSize) }, replay: &replay)
+            let (end, size, action) = try scan(number, isLast: isLast, sealedSize: nextHeader.map { Int64(clamping: $0.previousSize) }, replay: &replay)
             if let action { recovered.actions.append(action) }
-            if isLast { recovered.end = end }
+            if isLast {
+                recovered.end = end
+                if action == nil && size > end { recovered.zeroTail = (end, size - end) }
+            }
         }
         if let (group, error) = replay.broken.min(by: { $0.key < $1.key }) {
             throw StorageError(error.code, "group \(group) cannot be rebuilt: \(error.message)", path: error.path, offset: error.offset)
@@ -57,14 +66,16 @@ enum EngineRecovery {
         return header
     }
 
-    /// Replays one file; returns where its records end and the cut made, if any.
+    /// Replays one file; returns where its records end, the file's size as found, and the cut
+    /// made (or, read-only, the cut opening would make), if any.
     private static func scan(
         _ number: UInt64, isLast: Bool, sealedSize: Int64?, replay: inout Replay
-    ) throws(StorageError) -> (Int64, RecoveryAction?) {
+    ) throws(StorageError) -> (end: Int64, size: Int64, action: RecoveryAction?) {
         let fileSystem = replay.fileSystem
         let path = fileSystem.join(replay.directory, LogFileFormat.fileName(number))
         _ = try header(of: number, fileSystem: fileSystem, directory: replay.directory)
-        let file = try fileSystem.open(path, isLast ? .readWrite : .read, permissions: 0)
+        let cuts = isLast && !replay.readOnly
+        let file = try fileSystem.open(path, cuts ? .readWrite : .read, permissions: 0)
         defer { try? file.close() }
         let size = try file.size()
         guard UInt64(size) < EntryPositions.offsetLimit else {
@@ -87,14 +98,14 @@ enum EngineRecovery {
                     guard offset == size else {
                         throw StorageError(.corrupt, "zeros where the sealed log file's records should go on", path: path, offset: offset)
                     }
-                    return (offset, nil)
+                    return (offset, size, nil)
                 }
                 // Zeros after the last record (a write that never arrived): nothing to report.
-                if size > offset {
+                if cuts && size > offset {
                     try file.truncate(to: offset)
                     try file.sync()
                 }
-                return (offset, nil)
+                return (offset, size, nil)
             case .bad(let error, let lengthFits):
                 guard isLast else { throw error }
                 if let intact = try scanner.intactRecord(after: offset) {
@@ -105,12 +116,14 @@ enum EngineRecovery {
                 if lengthFits, try scanner.looksWhole(at: offset) {
                     throw StorageError(.crcMismatch, "\(error.message) in a record that reached the disk whole: damage, not a torn write", path: path, offset: offset)
                 }
-                try file.truncate(to: offset)
-                try file.sync()
+                if cuts {
+                    try file.truncate(to: offset)
+                    try file.sync()
+                }
                 let action = RecoveryAction(
                     .tornTailCut, path: path, offset: offset, bytesRemoved: size - offset,
                     detail: "a write cut short at the end of the log (\(error.message)); it was never acknowledged")
-                return (offset, action)
+                return (offset, size, action)
             }
         }
     }
@@ -121,14 +134,17 @@ enum EngineRecovery {
 struct Replay {
     let fileSystem: any FileSystem
     let directory: String
+    /// Whether the files are only read (an inspection): nothing is cut.
+    let readOnly: Bool
     var groups: [UInt64: GroupState] = [:]
     var broken: [UInt64: StorageError] = [:]
     /// Where the records read so far end, by file.
     var fileEnds: [UInt64: Int64] = [:]
 
-    init(fileSystem: any FileSystem, directory: String) {
+    init(fileSystem: any FileSystem, directory: String, readOnly: Bool) {
         self.fileSystem = fileSystem
         self.directory = directory
+        self.readOnly = readOnly
     }
 
     mutating func apply(
