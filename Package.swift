@@ -107,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "AllocationProbe",
             dependencies: [
-                "RaftStorage", "LZ4Codec", "RaftFiles", "EtcdStorage", "LZ4Snapshots", "RaftStoreCLI", "CXXHash", "CMallocCounter",
+                "RaftStorage", "LZ4Codec", "RaftFiles", "EtcdStorage", "MultiRaftLog", "LZ4Snapshots", "RaftStoreCLI", "CXXHash", "CMallocCounter",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ]

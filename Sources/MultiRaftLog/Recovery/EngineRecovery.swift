@@ -90,8 +90,10 @@ enum EngineRecovery {
             switch try scanner.record(at: offset) {
             case .record(let body, let next):
                 let bodyOffset = offset + Int64(LogFileFormat.recordHeaderSize)
-                let parts = try BatchCodec.decode(body, file: number, bodyOffset: bodyOffset, path: path)
-                replay.apply(parts, file: number, recordOffset: offset, recordEnd: next, path: path)
+                replay.begin(file: number, recordEnd: next)
+                try BatchCodec.decode(body, file: number, bodyOffset: bodyOffset, path: path) { (group, part) throws(StorageError) in
+                    replay.apply(part, of: group, file: number, recordOffset: offset, path: path)
+                }
                 offset = next
             case .end:
                 guard isLast else {
@@ -147,33 +149,34 @@ struct Replay {
         self.readOnly = readOnly
     }
 
-    mutating func apply(
-        _ parts: [(group: UInt64, part: BatchCodec.DecodedPart)], file: UInt64, recordOffset: Int64, recordEnd: Int64, path: String
-    ) {
-        // A base refers to bytes before it, or copies them into itself.
+    /// Starts a record of `file` that ends at `recordEnd`: a base part refers to bytes before
+    /// it, or copies them into itself.
+    mutating func begin(file: UInt64, recordEnd: Int64) {
         fileEnds[file] = recordEnd
-        for (group, part) in parts {
-            switch part {
-            case .base(let base):
-                if let bad = base.entries.first(where: { !holds($0.location) }) {
-                    broken[group] = StorageError(
-                        .corrupt, "base record refers to bytes that are not there (file \(bad.location.file), offset \(bad.location.offset))",
-                        path: path, offset: recordOffset)
-                    continue
-                }
-                broken[group] = nil
-                groups[group, default: GroupState(historyStart: file)].apply(base, file: file)
-            case .change(let change, let locations):
-                if change.remove { broken[group] = nil }
-                guard broken[group] == nil else { continue }
-                var state = groups[group] ?? GroupState(historyStart: file)
-                do throws(StorageError) {
-                    let keptFrom = try state.admit(change)
-                    state.apply(change, keptFrom: keptFrom, locations: Array(locations[keptFrom...]), file: file)
-                    groups[group] = change.isRemovalOnly ? nil : state
-                } catch {
-                    broken[group] = StorageError(error.code, "record does not apply (\(error.message))", path: path, offset: recordOffset)
-                }
+    }
+
+    /// Applies one group's part of the record begun last.
+    mutating func apply(_ part: BatchCodec.DecodedPart, of group: UInt64, file: UInt64, recordOffset: Int64, path: String) {
+        switch part {
+        case .base(let base):
+            if let bad = base.entries.first(where: { !holds($0.location) }) {
+                broken[group] = StorageError(
+                    .corrupt, "base record refers to bytes that are not there (file \(bad.location.file), offset \(bad.location.offset))",
+                    path: path, offset: recordOffset)
+                return
+            }
+            broken[group] = nil
+            groups[group, default: GroupState(historyStart: file)].apply(base, file: file)
+        case .change(let change, let locations):
+            if change.remove { broken[group] = nil }
+            guard broken[group] == nil else { return }
+            var state = groups[group] ?? GroupState(historyStart: file)
+            do throws(StorageError) {
+                let keptFrom = try state.admit(change)
+                state.apply(change, keptFrom: keptFrom, locations: Array(locations[keptFrom...]), file: file)
+                groups[group] = change.isRemovalOnly ? nil : state
+            } catch {
+                broken[group] = StorageError(error.code, "record does not apply (\(error.message))", path: path, offset: recordOffset)
             }
         }
     }
