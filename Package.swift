@@ -119,7 +119,7 @@ let package = Package(
         // MARK: - Examples
         .executableTarget(
             name: "KeyValueStore",
-            dependencies: ["RaftStorage", "RaftFiles", "MemoryStore", "EtcdStorage", "LZ4Snapshots", "KeyValueStateMachine"],
+            dependencies: ["RaftStorage", "RaftFiles", "MemoryStore", "EtcdStorage", "MultiRaftLog", "LZ4Snapshots", "KeyValueStateMachine"],
             path: "Examples/KeyValueStore/Sources/KeyValueStore"
         ),
         .executableTarget(
