@@ -6,17 +6,16 @@ import RaftFiles
 /// and read it without changing anything.
 ///
 /// Only names decide what a directory is: its numbered log files (`<16 hex digits>.rlog`, or
-/// `.rlog.tmp` while one is created) or the `LOCK` file every engine that opened it created.
+/// `.rlog.tmp` while one is created). An engine creates its first log file when it first opens
+/// the directory, so its `LOCK` file alone (which other stores name so too) says nothing.
 enum EngineDirectory {
     /// The shape of a log file name, for messages.
     static let logFilePattern = "<16 hex digits>.rlog"
 
-    /// Whether `path` holds a multi-group log: a log file, or a `LOCK` file in a directory that
-    /// is no etcd data or member directory (those hold `member` or `wal` instead).
+    /// Whether `path` holds a multi-group log: a log file.
     static func recognises(_ path: String) -> Bool {
         guard let names = try? Paths.fileSystem.contentsOfDirectory(path) else { return false }
-        if names.contains(where: isLogFile) { return true }
-        return names.contains("LOCK") && !names.contains("wal") && !names.contains("member")
+        return names.contains(where: isLogFile)
     }
 
     /// `path`, checked to be a multi-group log directory.
@@ -29,7 +28,7 @@ enum EngineDirectory {
         if Paths.isDirectory(Paths.join(path, "member")) || Paths.isDirectory(Paths.join(path, "wal")) {
             throw .notFound("\(path) is an etcd data or member directory, not a multi-group log directory; 'raftstore inspect \(path)' reads it")
         }
-        throw .notFound("no multi-group log in \(path): no log files (\(logFilePattern)) and no LOCK file in it")
+        throw .notFound("no multi-group log in \(path): no log files (\(logFilePattern)) in it")
     }
 
     /// Reads the engine in `path` as opening it would, through a file system that refuses
