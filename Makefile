@@ -128,7 +128,7 @@ bench-go: bench-go-build
 # built with -sanitize=fuzzer,address; each runs from its committed seed corpus (Fuzz/Corpus/<name>)
 # plus a scratch corpus under .build-fuzz. `make fuzz` runs each for FUZZ_SECONDS, `make fuzz-smoke`
 # (part of `make test`) for FUZZ_SMOKE_SECONDS. Findings are written to .build-fuzz/<target>-crash-*.
-FUZZ_TARGETS := FuzzRecordCodec FuzzWALReplay FuzzSnap FuzzSnapLZ4 FuzzJSONImport
+FUZZ_TARGETS := FuzzRecordCodec FuzzWALReplay FuzzSnap FuzzSnapLZ4 FuzzJSONImport FuzzEngineBatch
 FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 10
 FUZZ_FLAGS := -rss_limit_mb=2048 -timeout=10 -max_len=16384 -print_final_stats=1
@@ -140,6 +140,9 @@ FUZZ_FLAGS := -rss_limit_mb=2048 -timeout=10 -max_len=16384 -print_final_stats=1
 #   (JSON's 8 x 16 KiB is below it too; largest measured at 16 KiB: a 1 MiB read chunk + 32 B);
 # - FuzzSnapLZ4: 16 x 16 KiB + 16 MiB + 64 KiB = 16.3 MiB -> 17 (measured: 16.06 MiB, the frame
 #   reader's four 4 MiB output slots when the header claims 4 MiB blocks).
+# - FuzzEngineBatch: the multi-group log's max(32 x 16 KiB, 1 MiB + 64 KiB) = 1.06 MiB -> 2
+#   (measured at 16 KiB: 510 KiB, a purge's base record whose referred entries take one byte
+#   each on disk and 32 in memory).
 # libFuzzer's and the Swift runtime's own allocations stay under 2 MiB: libFuzzer's largest is its
 # list of a corpus directory's files (40 bytes a file, grown by doubling), which reaches 2 MiB only
 # once a directory holds more than 32,768 files.
@@ -171,7 +174,7 @@ fuzz-smoke: fuzz-build
 	$(call run_fuzzers,$(FUZZ_SMOKE_SECONDS))
 
 # Regenerates the committed seed corpora (WAL seeds from the etcd fixtures, the rest with the
-# stores' and the CLI's own encoders).
+# stores', the multi-group log engine's and the CLI's own encoders).
 fuzz-seeds: fuzz-build
 	cd Fuzz && python3 seeds.py && SWIFT_BACKTRACE=enable=no .build/release/FuzzSeeds
 

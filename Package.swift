@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "RaftStoreCLI",
             dependencies: [
-                "RaftStorage", "RaftFiles", "MemoryStore", "EtcdStorage", "LZ4Snapshots", "LZ4Codec", "KeyValueStateMachine",
+                "RaftStorage", "RaftFiles", "MemoryStore", "EtcdStorage", "MultiRaftLog", "LZ4Snapshots", "LZ4Codec", "KeyValueStateMachine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -109,7 +109,7 @@ let package = Package(
         .executableTarget(
             name: "AllocationProbe",
             dependencies: [
-                "RaftStorage", "LZ4Codec", "RaftFiles", "EtcdStorage", "LZ4Snapshots", "RaftStoreCLI", "CXXHash", "CMallocCounter",
+                "RaftStorage", "LZ4Codec", "RaftFiles", "EtcdStorage", "MultiRaftLog", "LZ4Snapshots", "RaftStoreCLI", "CXXHash", "CMallocCounter",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ]
@@ -121,7 +121,7 @@ let package = Package(
         // MARK: - Examples
         .executableTarget(
             name: "KeyValueStore",
-            dependencies: ["RaftStorage", "RaftFiles", "MemoryStore", "EtcdStorage", "LZ4Snapshots", "KeyValueStateMachine"],
+            dependencies: ["RaftStorage", "RaftFiles", "MemoryStore", "EtcdStorage", "MultiRaftLog", "LZ4Snapshots", "KeyValueStateMachine"],
             path: "Examples/KeyValueStore/Sources/KeyValueStore"
         ),
         .executableTarget(
@@ -164,8 +164,8 @@ let package = Package(
         .testTarget(
             name: "RaftStoreCLITests",
             dependencies: [
-                "RaftStoreCLI", "RaftStorage", "LZ4Codec", "RaftFiles", "EtcdStorage", "LZ4Snapshots", "MemoryStore", "KeyValueStateMachine",
-                "TestSupport",
+                "RaftStoreCLI", "RaftStorage", "LZ4Codec", "RaftFiles", "EtcdStorage", "MultiRaftLog", "LZ4Snapshots", "MemoryStore",
+                "KeyValueStateMachine", "TestSupport",
             ]
         ),
         .testTarget(

@@ -66,9 +66,20 @@ let package = Package(
                 .product(name: "EtcdStorage", package: "raftstore"),
                 .product(name: "RaftFiles", package: "raftstore"),
                 .product(name: "LZ4Snapshots", package: "raftstore"),
+                .product(name: "MultiRaftLog", package: "raftstore"),
                 .product(name: "RaftStorageTesting", package: "raftstore"),
                 .product(name: "RaftStoreCLI", package: "raftstore"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "FuzzEngineBatch",
+            dependencies: [
+                "FuzzSupport",
+                .product(name: "RaftStorage", package: "raftstore"),
+                .product(name: "RaftFiles", package: "raftstore"),
+                .product(name: "MultiRaftLog", package: "raftstore"),
+                .product(name: "RaftStorageTesting", package: "raftstore"),
             ]
         ),
         .executableTarget(

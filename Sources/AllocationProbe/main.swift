@@ -19,6 +19,7 @@ import EtcdStorage
 import InMemoryLogging
 import LZ4Snapshots
 import Logging
+import MultiRaftLog
 import RaftStorage
 import LZ4Codec
 import RaftFiles
@@ -267,6 +268,38 @@ func lz4SnapshotProbe(_ name: String, content: @escaping (Int) -> [UInt8], size:
     }
 }
 
+/// A multi-group log file of `size` bytes: its header, then one record whose body (CRC32C
+/// valid, so the batch decoder reads it) is `prefix` followed by filler.
+func engineFile(body prefix: [UInt8], size: Int) -> [UInt8] {
+    var header = Array("RAFTMLOG".utf8) + littleEndian(UInt32(1)) + littleEndian(UInt32(0)) + littleEndian(UInt64(1)) + littleEndian(UInt64(0))
+    header += littleEndian(CRC32C.checksum(header)) + littleEndian(UInt32(0))
+    let body = padded(prefix, to: (size - header.count - 8) / 8 * 8)
+    return header + littleEndian(UInt32(body.count)) + littleEndian(CRC32C.checksum(body)) + body
+}
+
+/// `LogEngine.inspect` (recovery's pass, read-only) of a directory whose one log file is
+/// `file(size)`: the damage code, `tornTailCut` for a torn tail, or `none`.
+func engineProbe(_ name: String, file: @escaping (Int) -> [UInt8], size: Int) -> Probe {
+    Probe(name: name, family: "engine") { (directory) throws(StorageError) in
+        let bytes = file(size)
+        try write(bytes, to: fileSystem.join(directory, "0000000000000001.rlog"))
+        return (bytes.count, {
+            do throws(StorageError) {
+                let inspection = try LogEngine.inspect(directory: directory, fileSystem: fileSystem)
+                return inspection.damage?.code.name ?? inspection.recoveryActions.first?.kind.rawValue ?? "none"
+            } catch {
+                return error.code.name
+            }
+        })
+    }
+}
+
+/// A batch body's start: the kind byte and one part of `group` with `flags`.
+func batchPart(flags: UInt8) -> [UInt8] { [1, 1, 9, flags] }
+
+/// What a base part starts with: boundary (0, 0), HardState (1, 0, 0), marker (0, 0).
+let baseStart: [UInt8] = [0, 0, 1, 0, 0, 0, 0, 0]
+
 /// `WALDump.parse` (`raftstore wal import`) of `bytes`.
 func jsonProbe(_ name: String, bytes: @escaping (Int) -> [UInt8], size: Int) -> Probe {
     Probe(name: name, family: "json") { _ in
@@ -342,6 +375,41 @@ func probes(size: Int) -> [Probe] {
     probes += lz4SnapshotProbe("lz4-snap-data-2^40", content: { size in
         lz4StoredFrame(snapContent(inner: [0x0A] + varint(huge), claimed: huge + 16), size: size)
     }, size: size)
+
+    // The multi-group log: a record's length word claiming 1 GiB; counts that claim as many
+    // parts, entries, markers, members, term runs or referred entries as the body's bytes
+    // allow, each element as small as the format allows (real parts, referred entries) or the
+    // rest filler, so each is refused once the bytes run out or break the format.
+    let bodyBytes = max(16, size - 48)
+    /// A count of elements of `each` bytes that the body's bytes allow, less `margin`.
+    func claim(_ each: Int, less margin: Int) -> UInt64 { UInt64(max(2, bodyBytes / each - margin)) }
+    probes.append(engineProbe("engine-length-word-1GiB", file: { size in
+        let file = engineFile(body: [], size: size)
+        return Array(file[..<40]) + littleEndian(UInt32(1 << 30)) + Array(file[44...])
+    }, size: size))
+    probes.append(engineProbe("engine-parts-2-bytes-each", file: { size in
+        let count = claim(2, less: 8)
+        var body: [UInt8] = [1] + varint(count)
+        for _ in 0..<(count - 1) { body += [9, 0x01] }
+        return engineFile(body: body + [9, 0xC0], size: size)
+    }, size: size))
+    probes.append(engineProbe("engine-entry-count", file: { size in
+        engineFile(body: batchPart(flags: 0x04) + [1] + varint(claim(7, less: 4)), size: size)
+    }, size: size))
+    probes.append(engineProbe("engine-marker-count", file: { size in
+        engineFile(body: batchPart(flags: 0x80) + baseStart + varint(claim(3, less: 8)), size: size)
+    }, size: size))
+    probes.append(engineProbe("engine-voter-count", file: { size in
+        engineFile(body: batchPart(flags: 0x02) + [5, 1, 1] + varint(claim(1, less: 16)), size: size)
+    }, size: size))
+    probes.append(engineProbe("engine-term-run-count", file: { size in
+        engineFile(body: batchPart(flags: 0x80) + baseStart + [0] + varint(huge) + varint(claim(2, less: 16)), size: size)
+    }, size: size))
+    probes.append(engineProbe("engine-referred-entries", file: { size in
+        let count = claim(1, less: 40)
+        let head = batchPart(flags: 0x80) + baseStart + [0] + varint(huge) + [1, 1, 1] + [1, 1] + varint(1) + varint(40) + varint(count)
+        return engineFile(body: head + [UInt8](repeating: 7, count: Int(count)), size: size)
+    }, size: size))
 
     // `raftstore wal import` JSON: no length fields, but arrays of the smallest elements.
     probes.append(jsonProbe("json-entries-of-numbers", bytes: { size in jsonArray(of: "0", size: size) }, size: size))

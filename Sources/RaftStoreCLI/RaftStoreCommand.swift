@@ -17,11 +17,12 @@ package struct RaftStoreCommand: ParsableCommand {
             Directories: the wal commands take the WAL directory and the snap commands the \
             snapshot directory; given an etcd data directory (<dir>/member/wal, \
             <dir>/member/snap) or a member directory (<dir>/wal, <dir>/snap) they read the one \
-            inside it and say so in a note on standard error. inspect takes the data or member \
-            directory. Errors are one line on standard error. See Docs/CLI.md.
+            inside it and say so in a note on standard error. The engine commands take a \
+            multi-group log directory. inspect takes the data or member directory, or a \
+            multi-group log directory. Errors are one line on standard error. See Docs/CLI.md.
             """,
         subcommands: [
-            DemoCommand.self, WALCommand.self, SnapCommand.self, InspectCommand.self, BenchCommand.self,
+            DemoCommand.self, WALCommand.self, SnapCommand.self, EngineCommand.self, InspectCommand.self, BenchCommand.self,
         ]
     )
 
@@ -40,7 +41,7 @@ package struct RaftStoreCommand: ParsableCommand {
 
     /// Without a subcommand: a usage error.
     package func run() throws {
-        throw CLIError.usage("missing subcommand: one of demo, wal, snap, inspect, bench")
+        throw CLIError.usage("missing subcommand: one of demo, wal, snap, engine, inspect, bench")
     }
 }
 

@@ -248,6 +248,37 @@ struct HostileBodyTests {
     }
 }
 
+extension HostileBodyTests {
+    /// Parts are applied as they are decoded (a list of them took some 120 times the body):
+    /// a record of thousands of parts, the last one broken, is still refused as a whole, at the
+    /// broken part's offset, and nothing of it is opened.
+    @Test func manyPartsThenABrokenOneRefuseTheRecord() throws {
+        let engine = try EngineFixtures.newEngine(fileSize: 1 << 20)
+        var batch = WriteBatch()
+        batch.append([Entry(term: 1, index: 1, data: [1])], to: 1)
+        try engine.write(batch, sync: true)
+        try engine.close()
+        let fileSystem = try EngineFixtures.fileSystem(of: engine)
+        let path = "/data/engine/0000000000000001.rlog"
+        let original = try #require(fileSystem.contents(of: path))
+        // kind, 2,000 parts: 1,999 removals of group 5 (two bytes each), then group 5 with
+        // flags that mix base with others.
+        var body: [UInt8] = [1, 0xD0, 0x0F]
+        for _ in 0..<1_999 { body += [5, 0x01] }
+        body += [5, 0x81]
+        let crc = CRC32C.checksum(body)
+        var record = (0..<4).map { UInt8(truncatingIfNeeded: body.count >> (8 * $0)) } + (0..<4).map { UInt8(truncatingIfNeeded: crc >> (8 * UInt32($0))) } + body
+        record += [UInt8](repeating: 0, count: (8 - record.count % 8) % 8)
+        fileSystem.setContents(of: path, to: original + record)
+        let error = #expect(throws: StorageError.self) { try LogEngine(directory: engine.directory, options: engine.options) }
+        #expect(error?.code == .corrupt)
+        #expect(error?.path == path)
+        // Just past the last part's flags byte, the end of the body (which starts 8 bytes into the record).
+        #expect(error?.offset == Int64(original.count + 8 + body.count))
+        #expect(fileSystem.contents(of: path) == original + record)
+    }
+}
+
 extension Array where Element == UInt8 {
     /// The u32 LE at `offset`.
     func littleEndian(at offset: Int) -> UInt32 {

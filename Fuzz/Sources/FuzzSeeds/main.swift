@@ -1,9 +1,11 @@
-// Writes the small seed corpora of the snapshot and JSON fuzz targets into Corpus/ with the
-// stores and the CLI's own encoders (run from the Fuzz directory: `make fuzz-seeds`).
+// Writes the small seed corpora of the snapshot, JSON and multi-group log fuzz targets into
+// Corpus/ with the stores', the engine's and the CLI's own encoders (run from the Fuzz directory:
+// `make fuzz-seeds`).
 import EtcdStorage
 import Foundation
 import LZ4Snapshots
 import Logging
+import MultiRaftLog
 import RaftStorage
 import RaftStorageTesting
 import RaftStoreCLI
@@ -41,4 +43,5 @@ let dumps = [
         entries: [Entry(term: 1, index: 4, data: nil), Entry(term: 2, index: 5, data: [1, 2, 3]), Entry(term: 2, index: 6, type: .confChange, data: [])])),
 ]
 for (name, dump) in dumps { try seed("JSONImport", name, Array(dump.json.utf8)) }
+try writeEngineSeeds()
 print("seeds written")

@@ -160,32 +160,38 @@ enum BatchCodec {
 
     // MARK: - Decoding
 
-    /// Decodes a body read from `file` at `bodyOffset` (its path for errors).
+    /// Decodes a body read from `file` at `bodyOffset` (its path for errors), handing each
+    /// group's part to `each` as soon as it is read.
+    ///
+    /// Parts are not gathered: a part takes two bytes in the body but some 240 in memory, so a
+    /// list of them would be the decoder's largest allocation by far (about 120 times the
+    /// body). A body that breaks the format after some parts were handed out throws; the
+    /// caller (recovery) then refuses the whole log, so parts applied before do not matter.
     ///
     /// - Throws: ``RaftStorage/StorageError/Code/corrupt`` naming the path and offset for
-    ///   anything that breaks the format.
-    static func decode(_ body: [UInt8], file: UInt64, bodyOffset: Int64, path: String) throws(StorageError) -> [(group: UInt64, part: DecodedPart)] {
+    ///   anything that breaks the format; what `each` throws.
+    static func decode(
+        _ body: [UInt8], file: UInt64, bodyOffset: Int64, path: String,
+        each: (_ group: UInt64, _ part: DecodedPart) throws(StorageError) -> Void
+    ) throws(StorageError) {
         var reader = BodyReader(body, path: path, bodyOffset: bodyOffset)
         let kind = try reader.byte()
         guard kind == LogFileFormat.batchKind else { throw reader.corrupt("unknown record kind \(kind)") }
         // A part takes at least two bytes (group and flags).
         let count = try reader.count(each: 2)
-        var parts: [(group: UInt64, part: DecodedPart)] = []
-        parts.reserveCapacity(count)
         for _ in 0..<count {
             let group = try reader.varint()
             let flags = try reader.byte()
             if flags == Flag.base {
-                parts.append((group, .base(try decodeBase(&reader, file: file, bodyOffset: bodyOffset))))
+                try each(group, .base(try decodeBase(&reader, file: file, bodyOffset: bodyOffset)))
             } else if flags & Flag.base == 0 {
                 let (change, locations) = try decodeChange(flags, &reader, file: file, bodyOffset: bodyOffset)
-                parts.append((group, .change(change, locations: locations)))
+                try each(group, .change(change, locations: locations))
             } else {
                 throw reader.corrupt("group \(group): a base part with other flags (\(flags))")
             }
         }
         guard reader.isAtEnd else { throw reader.corrupt("\(reader.remaining) bytes after the record's last part") }
-        return parts
     }
 
     private static func decodeChange(
@@ -248,7 +254,10 @@ enum BatchCodec {
             runs.append(run)
         }
         let pieceCount = try reader.count(each: 2)
+        // Each entry takes at least a byte of the pieces (a referred one's length), so the
+        // bytes left bound the claim; reserving spares the doubling growth's larger copies.
         var entries: [GroupBase.Entry] = []
+        entries.reserveCapacity(Int(min(entryCount, UInt64(reader.remaining))))
         var runPosition = 0
         func term(of index: UInt64) -> UInt64 {
             while runPosition + 1 < runs.count && runs[runPosition + 1].first <= index { runPosition += 1 }

@@ -19,7 +19,8 @@ struct GroupState: Sendable {
     /// (0, 0), as a WAL's first record does.
     var markers: [SnapshotMarker] = [.zero]
     /// The oldest file holding a record this state was built from: the group's first record, or
-    /// its newest base record (a purge's rewrite). Files before it are not needed to rebuild it.
+    /// its newest base record (a purge's rewrite) and the files that record refers to. Files
+    /// before it are not needed to rebuild it.
     var historyStart: UInt64
 
     init(historyStart: UInt64) {
@@ -144,7 +145,10 @@ struct GroupState: Sendable {
         hardState = base.hardState
         marker = base.marker
         markers = base.markers
-        historyStart = file
+        // Reopening replays this record, which refers to its entries' bytes where they lie: their
+        // files stay part of the history until a newer base replaces this one, even once the
+        // group drops those entries (a snapshot installed, a compaction).
+        historyStart = base.entries.reduce(file) { min($0, $1.location.file) }
     }
 
     /// The state as a base record holds it.

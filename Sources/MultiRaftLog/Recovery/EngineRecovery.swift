@@ -10,6 +10,9 @@ struct RecoveredEngine {
     /// Where the next record goes in the last file.
     var end: Int64 = 0
     var actions: [RecoveryAction] = []
+    /// Zeros after the last record of the last file (a write that never arrived), where they
+    /// start and how many: cut without a report when opening, listed by an inspection.
+    var zeroTail: (offset: Int64, count: Int64)?
 }
 
 /// Opening's one pass over the files (`Docs/OnDiskFormat.md`, "Recovery"): each record is
@@ -17,11 +20,14 @@ struct RecoveredEngine {
 ///
 /// Files must be numbered without gaps. Every file but the last must end exactly where the
 /// next file's header says, every record in it intact. In the last file a record that cannot
-/// be read is a torn write, cut off and reported, unless an intact record follows it or it
-/// reached the disk whole: then it is damage, and opening throws.
+/// be read is a torn write, cut off and reported, unless an intact record follows it, bytes
+/// were written after it, or it reached the disk whole: then it is damage, and opening throws.
+///
+/// With `readOnly` (``LogEngine/inspect(directory:fileSystem:)``) the same pass opens every
+/// file for reading only and cuts nothing: the cuts opening would make are returned as if made.
 enum EngineRecovery {
-    static func recover(directory: String, fileSystem: any FileSystem, files: [UInt64]) throws(StorageError) -> RecoveredEngine {
-        var replay = Replay(fileSystem: fileSystem, directory: directory)
+    static func recover(directory: String, fileSystem: any FileSystem, files: [UInt64], readOnly: Bool = false) throws(StorageError) -> RecoveredEngine {
+        var replay = Replay(fileSystem: fileSystem, directory: directory, readOnly: readOnly)
         var recovered = RecoveredEngine()
         recovered.files = files
         for (position, number) in files.enumerated() {
@@ -32,11 +38,13 @@ enum EngineRecovery {
             }
             let isLast = position == files.count - 1
             let nextHeader: LogFileFormat.Header? = isLast ? nil : try header(of: files[position + 1], fileSystem: fileSystem, directory: directory)
-            let (end, action) = try scan(number, isLast: isLast, sealedSize: nextHeader.map { Int64(clamping: $0.previousSize) }, replay: &replay)
+            let (end, size, action) = try scan(number, isLast: isLast, sealedSize: nextHeader.map { Int64(clamping: $0.previousSize) }, replay: &replay)
             if let action { recovered.actions.append(action) }
-            if isLast { recovered.end = end }
+            if isLast {
+                recovered.end = end
+                if action == nil && size > end { recovered.zeroTail = (end, size - end) }
+            }
         }
-        try replay.checkNothingMissing()
         if let (group, error) = replay.broken.min(by: { $0.key < $1.key }) {
             throw StorageError(error.code, "group \(group) cannot be rebuilt: \(error.message)", path: error.path, offset: error.offset)
         }
@@ -58,14 +66,16 @@ enum EngineRecovery {
         return header
     }
 
-    /// Replays one file; returns where its records end and the cut made, if any.
+    /// Replays one file; returns where its records end, the file's size as found, and the cut
+    /// made (or, read-only, the cut opening would make), if any.
     private static func scan(
         _ number: UInt64, isLast: Bool, sealedSize: Int64?, replay: inout Replay
-    ) throws(StorageError) -> (Int64, RecoveryAction?) {
+    ) throws(StorageError) -> (end: Int64, size: Int64, action: RecoveryAction?) {
         let fileSystem = replay.fileSystem
         let path = fileSystem.join(replay.directory, LogFileFormat.fileName(number))
         _ = try header(of: number, fileSystem: fileSystem, directory: replay.directory)
-        let file = try fileSystem.open(path, isLast ? .readWrite : .read, permissions: 0)
+        let cuts = isLast && !replay.readOnly
+        let file = try fileSystem.open(path, cuts ? .readWrite : .read, permissions: 0)
         defer { try? file.close() }
         let size = try file.size()
         guard UInt64(size) < EntryPositions.offsetLimit else {
@@ -80,22 +90,24 @@ enum EngineRecovery {
             switch try scanner.record(at: offset) {
             case .record(let body, let next):
                 let bodyOffset = offset + Int64(LogFileFormat.recordHeaderSize)
-                let parts = try BatchCodec.decode(body, file: number, bodyOffset: bodyOffset, path: path)
-                replay.apply(parts, file: number, recordOffset: offset, recordEnd: next, path: path)
+                replay.begin(file: number, recordEnd: next)
+                try BatchCodec.decode(body, file: number, bodyOffset: bodyOffset, path: path) { (group, part) throws(StorageError) in
+                    replay.apply(part, of: group, file: number, recordOffset: offset, path: path)
+                }
                 offset = next
             case .end:
                 guard isLast else {
                     guard offset == size else {
                         throw StorageError(.corrupt, "zeros where the sealed log file's records should go on", path: path, offset: offset)
                     }
-                    return (offset, nil)
+                    return (offset, size, nil)
                 }
                 // Zeros after the last record (a write that never arrived): nothing to report.
-                if size > offset {
+                if cuts && size > offset {
                     try file.truncate(to: offset)
                     try file.sync()
                 }
-                return (offset, nil)
+                return (offset, size, nil)
             case .bad(let error, let lengthFits):
                 // In a sealed file nothing can be torn: even a length past the end is damage.
                 guard isLast else { throw error.code == .unexpectedEnd ? StorageError(.corrupt, error.message, path: error.path, offset: error.offset) : error }
@@ -112,12 +124,14 @@ enum EngineRecovery {
                 if lengthFits, let end = try scanner.recordEnd(at: offset), !(try scanner.isZero(from: end)) {
                     throw StorageError(.crcMismatch, "\(error.message), and bytes were written after the record: damage, not a torn write", path: path, offset: offset)
                 }
-                try file.truncate(to: offset)
-                try file.sync()
+                if cuts {
+                    try file.truncate(to: offset)
+                    try file.sync()
+                }
                 let action = RecoveryAction(
                     .tornTailCut, path: path, offset: offset, bytesRemoved: size - offset,
                     detail: "a write cut short at the end of the log (\(error.message)); it was never acknowledged")
-                return (offset, action)
+                return (offset, size, action)
             }
         }
     }
@@ -125,68 +139,51 @@ enum EngineRecovery {
 
 /// The groups as the records so far build them, and the groups a record could not be applied
 /// to (their files before it are gone; a later base record or removal makes them whole again).
-///
-/// A base record may refer to entry bytes in files a purge has removed since: purges remove a
-/// file once no group holds an entry in it, and the entries a base refers to there may have
-/// been compacted away later. Such entries are kept at ``missingFile`` while the replay goes
-/// on; a group that still holds one at the end cannot be rebuilt.
 struct Replay {
     let fileSystem: any FileSystem
     let directory: String
+    /// Whether the files are only read (an inspection): nothing is cut.
+    let readOnly: Bool
     var groups: [UInt64: GroupState] = [:]
     var broken: [UInt64: StorageError] = [:]
-    /// Why a group holds entries at ``missingFile``: the base record that referred to them.
-    var missingSince: [UInt64: StorageError] = [:]
-    /// The file number of entries whose bytes are gone (log files are numbered from 1).
-    static let missingFile: UInt64 = 0
     /// Where the records read so far end, by file.
     var fileEnds: [UInt64: Int64] = [:]
 
-    init(fileSystem: any FileSystem, directory: String) {
+    init(fileSystem: any FileSystem, directory: String, readOnly: Bool) {
         self.fileSystem = fileSystem
         self.directory = directory
+        self.readOnly = readOnly
     }
 
-    mutating func apply(
-        _ parts: [(group: UInt64, part: BatchCodec.DecodedPart)], file: UInt64, recordOffset: Int64, recordEnd: Int64, path: String
-    ) {
-        // A base refers to bytes before it, or copies them into itself.
+    /// Starts a record of `file` that ends at `recordEnd`: a base part refers to bytes before
+    /// it, or copies them into itself.
+    mutating func begin(file: UInt64, recordEnd: Int64) {
         fileEnds[file] = recordEnd
-        for (group, part) in parts {
-            switch part {
-            case .base(var base):
-                missingSince[group] = nil
-                for position in base.entries.indices where !holds(base.entries[position].location) {
-                    let location = base.entries[position].location
-                    missingSince[group] = missingSince[group] ?? StorageError(
-                        .corrupt, "base record refers to bytes that are not there (file \(location.file), offset \(location.offset))",
-                        path: path, offset: recordOffset)
-                    base.entries[position].location.file = Self.missingFile
-                }
-                broken[group] = nil
-                groups[group, default: GroupState(historyStart: file)].apply(base, file: file)
-            case .change(let change, let locations):
-                if change.remove {
-                    broken[group] = nil
-                    missingSince[group] = nil
-                }
-                guard broken[group] == nil else { continue }
-                var state = groups[group] ?? GroupState(historyStart: file)
-                do throws(StorageError) {
-                    let keptFrom = try state.admit(change)
-                    state.apply(change, keptFrom: keptFrom, locations: Array(locations[keptFrom...]), file: file)
-                    groups[group] = change.isRemovalOnly ? nil : state
-                } catch {
-                    broken[group] = StorageError(error.code, "record does not apply (\(error.message))", path: path, offset: recordOffset)
-                }
-            }
-        }
     }
 
-    /// Throws for the first group still holding an entry whose bytes are gone.
-    func checkNothingMissing() throws(StorageError) {
-        for (group, error) in missingSince.sorted(by: { $0.key < $1.key }) where groups[group]?.window.slots.oldestFile == Self.missingFile {
-            throw StorageError(error.code, "group \(group) cannot be rebuilt: \(error.message)", path: error.path, offset: error.offset)
+    /// Applies one group's part of the record begun last.
+    mutating func apply(_ part: BatchCodec.DecodedPart, of group: UInt64, file: UInt64, recordOffset: Int64, path: String) {
+        switch part {
+        case .base(let base):
+            if let bad = base.entries.first(where: { !holds($0.location) }) {
+                broken[group] = StorageError(
+                    .corrupt, "base record refers to bytes that are not there (file \(bad.location.file), offset \(bad.location.offset))",
+                    path: path, offset: recordOffset)
+                return
+            }
+            broken[group] = nil
+            groups[group, default: GroupState(historyStart: file)].apply(base, file: file)
+        case .change(let change, let locations):
+            if change.remove { broken[group] = nil }
+            guard broken[group] == nil else { return }
+            var state = groups[group] ?? GroupState(historyStart: file)
+            do throws(StorageError) {
+                let keptFrom = try state.admit(change)
+                state.apply(change, keptFrom: keptFrom, locations: Array(locations[keptFrom...]), file: file)
+                groups[group] = change.isRemovalOnly ? nil : state
+            } catch {
+                broken[group] = StorageError(error.code, "record does not apply (\(error.message))", path: path, offset: recordOffset)
+            }
         }
     }
 

@@ -2,23 +2,32 @@ import ArgumentParser
 import EtcdStorage
 import RaftStorage
 
-/// `raftstore inspect DATA_DIR`.
+/// `raftstore inspect DIR`: an etcd member directory, or a multi-group log directory.
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Summarise an etcd member directory: WAL segments, index range, HardState, snapshots, problems.",
+        abstract: "Summarise an etcd member directory or a multi-group log directory: files, index ranges, HardStates, snapshots, problems.",
         discussion: """
             Reads <data-dir>/member/wal and <data-dir>/member/snap (or wal and snap directly inside \
             DATA_DIR) without changing anything, works out where etcd's restart would open the log \
             (the newest snapshot marker the commit covers that has a snapshot file), replays from \
-            there, and lists every problem found. Exit code 1 when there is one.
+            there, and lists every problem found. Exit code 1 when there is one. \
+            Given a multi-group log directory (numbered <16 hex digits>.rlog files and LOCK), reads \
+            it as opening the engine would, without the lock and without changing a byte, and \
+            prints its files, every group (first and last index, HardState, snapshot marker, \
+            entries, index memory), what opening would change, and the problems found: a torn \
+            tail (which opening cuts off) or damage (which it refuses).
             """
     )
 
-    @Argument(help: "etcd's --data-dir (or its member directory).")
+    @Argument(help: "etcd's --data-dir (or its member directory), or a multi-group log directory.")
     var dataDirectory: String
 
     func run() throws {
+        if EngineDirectory.recognises(dataDirectory) {
+            try EngineInspectReport.run(try EngineDirectory.inspect(dataDirectory))
+            return
+        }
         let member = try MemberDirectory.locate(dataDirectory)
         var report = InspectReport()
         let snapshots = SnapshotSection.read(member.snap, into: &report)

@@ -8,18 +8,24 @@ enum WALTable {
         out.line("metadata:  " + metadataSummary(replay.metadata))
         out.line("HardState: term \(replay.hardState.term), vote \(replay.hardState.vote), commit \(replay.hardState.commit)")
         out.line()
+        writeEntries(replay.entries, after: replay.start, to: out)
+    }
+
+    /// The entry table: a header, one line per entry (index, term, type, data size and a
+    /// preview), and a count; `start` is what the entries follow, for an empty table.
+    static func writeEntries(_ entries: [Entry], after start: SnapshotMarker, to out: TextSink) {
         out.line("\(Format.pad("INDEX", 10))  \(Format.pad("TERM", 8))  \(Format.padRight("TYPE", 12))  \(Format.pad("SIZE", 9))  DATA")
-        for entry in replay.entries {
+        for entry in entries {
             let size = entry.data.map { String($0.count) } ?? "-"
             let data = entry.data.map { Format.preview($0) } ?? "(none)"
             out.line("\(Format.pad(String(entry.index), 10))  \(Format.pad(String(entry.term), 8))  "
                 + "\(Format.padRight(entry.type.description, 12))  \(Format.pad(size, 9))  \(data)")
         }
         out.line()
-        if let first = replay.entries.first, let last = replay.entries.last {
-            out.line("\(Format.count(replay.entries.count, "entry", "entries")), \(first.index) to \(last.index)")
+        if let first = entries.first, let last = entries.last {
+            out.line("\(Format.count(entries.count, "entry", "entries")), \(first.index) to \(last.index)")
         } else {
-            out.line("no entries after \(replay.start)")
+            out.line("no entries after \(start)")
         }
     }
 

@@ -2,11 +2,16 @@
 //
 //   swift run KeyValueStore             # an etcd-compatible WAL and LZ4 snapshots on disk
 //   swift run KeyValueStore --memory    # the same code, in memory
+//   swift run KeyValueStore --dir DIR   # on disk in DIR, kept afterwards (for `raftstore inspect`)
 //
 // Two ways to drive the same state machine (`Sources/KeyValueStateMachine`): `KeyValueNode`
 // saves synchronously (the node `raftstore demo` runs and crashes on purpose), and
 // `RaftLogNode` (next to this file) drives a `RaftLog` with the async `Storage` API, as a raft
 // node does, and is reopened to show the restart. Choosing the backends is one line.
+//
+// On disk, `ShardedKeyValueStore` (next to this file) then splits the store into three shards,
+// each a raft group on one multi-group log (`MultiRaftLog`), every proposal one write batch
+// across the shards, and reopens it.
 
 import EtcdStorage
 import Foundation
@@ -63,11 +68,13 @@ func demonstrateRaftLog<Log: LogStore, Snapshots: SnapshotStore>(
     try await reopened.close()
 }
 
-let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kv-example-\(UUID().uuidString)").path
-defer { try? FileManager.default.removeItem(atPath: directory) }
+let arguments = CommandLine.arguments
+let kept = arguments.firstIndex(of: "--dir").flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil }
+let directory = kept ?? FileManager.default.temporaryDirectory.appendingPathComponent("kv-example-\(UUID().uuidString)").path
+defer { if kept == nil { try? FileManager.default.removeItem(atPath: directory) } }
 
 do {
-    if CommandLine.arguments.contains("--memory") {
+    if arguments.contains("--memory") {
         // In memory: for tests and for nodes that recover from their peers.
         try demonstrate({ try Storage(log: MemoryLogStore(), snapshots: MemorySnapshotStore()) }, durable: false)
         try await demonstrateRaftLog({ try Storage(log: MemoryLogStore(), snapshots: MemorySnapshotStore()) }, durable: false)
@@ -81,6 +88,8 @@ do {
             try Storage(log: WALLogStore.open(at: directory + "/raftlog/wal"),
                         snapshots: LZ4SnapshotStore(directory: directory + "/raftlog/snap", codec: ProtobufRecordCodec()))
         }, durable: true)
+        // Many raft groups, one log: three shards written in shared batches.
+        try await demonstrateShards(in: directory + "/sharded")
     }
 } catch {
     print("KeyValueStore: \(error)")
