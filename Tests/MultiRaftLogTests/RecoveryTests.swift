@@ -169,6 +169,30 @@ struct TornAndDamageTests {
         #expect(error?.path == path)
     }
 
+    /// Sealed files are checked on the other core while earlier ones are replayed: whichever
+    /// side gets to a file first, damage in any of them is reported the same way, and an
+    /// intact engine opens the same way.
+    @Test func checksumsCheckedOnTheOtherCoreChangeNothing() throws {
+        let (engine, _) = try Self.closedEngine(fileSize: 2048, records: 6)
+        let fileSystem = try EngineFixtures.fileSystem(of: engine)
+        let files = fileSystem.files(under: "/data/engine").filter { $0.hasSuffix(".rlog") }.sorted()
+        #expect(files.count == 6)
+        for _ in 0..<20 {
+            let reopened = try Self.reopen(engine)
+            #expect(try reopened.log(for: 2).entries(in: 1..<19).count == 18)
+            try reopened.close()
+        }
+        var bytes = try #require(fileSystem.contents(of: files[3]))
+        bytes[300] ^= 0x20
+        fileSystem.setContents(of: files[3], to: bytes)
+        for _ in 0..<20 {
+            let error = #expect(throws: StorageError.self) { try Self.reopen(engine) }
+            #expect(error?.code == .crcMismatch)
+            #expect(error?.path == files[3])
+            #expect(error?.offset == 40)
+        }
+    }
+
     @Test func entryDamagedAfterOpeningIsReportedWhenRead() throws {
         let (engine, path) = try Self.closedEngine()
         let reopened = try Self.reopen(engine)

@@ -30,6 +30,9 @@ enum EngineRecovery {
         var replay = Replay(fileSystem: fileSystem, directory: directory, readOnly: readOnly)
         var recovered = RecoveredEngine()
         recovered.files = files
+        // The sealed files after the first are checked on the other core meanwhile.
+        let precheck = ChecksumPrecheck(files: Array(files.dropFirst().dropLast()), directory: directory, fileSystem: fileSystem)
+        defer { precheck.stop() }
         for (position, number) in files.enumerated() {
             if position > 0, number != files[position - 1] + 1 {
                 throw StorageError(
@@ -38,7 +41,9 @@ enum EngineRecovery {
             }
             let isLast = position == files.count - 1
             let nextHeader: LogFileFormat.Header? = isLast ? nil : try header(of: files[position + 1], fileSystem: fileSystem, directory: directory)
-            let (end, size, action) = try scan(number, isLast: isLast, sealedSize: nextHeader.map { Int64(clamping: $0.previousSize) }, replay: &replay)
+            let checked = precheck.takeOver(number)
+            let (end, size, action) = try scan(
+                number, isLast: isLast, sealedSize: nextHeader.map { Int64(clamping: $0.previousSize) }, checksumsChecked: checked, replay: &replay)
             if let action { recovered.actions.append(action) }
             if isLast {
                 recovered.end = end
@@ -69,7 +74,7 @@ enum EngineRecovery {
     /// Replays one file; returns where its records end, the file's size as found, and the cut
     /// made (or, read-only, the cut opening would make), if any.
     private static func scan(
-        _ number: UInt64, isLast: Bool, sealedSize: Int64?, replay: inout Replay
+        _ number: UInt64, isLast: Bool, sealedSize: Int64?, checksumsChecked: Bool, replay: inout Replay
     ) throws(StorageError) -> (end: Int64, size: Int64, action: RecoveryAction?) {
         let fileSystem = replay.fileSystem
         let path = fileSystem.join(replay.directory, LogFileFormat.fileName(number))
@@ -84,7 +89,7 @@ enum EngineRecovery {
         if let sealedSize, sealedSize != size {
             throw StorageError(.corrupt, "sealed log file is \(size) bytes, the next file's header says \(sealedSize)", path: path, offset: min(size, sealedSize))
         }
-        var scanner = RecordScanner(file: file, path: path, size: size)
+        var scanner = RecordScanner(file: file, path: path, size: size, checksChecksums: !checksumsChecked)
         var offset = Int64(LogFileFormat.headerSize)
         while true {
             switch try scanner.record(at: offset) {

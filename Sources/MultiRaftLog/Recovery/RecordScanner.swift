@@ -14,10 +14,15 @@ struct RecordScanner {
     private var bufferStart: Int64 = 0
     static let chunk = 1 << 20
 
-    init(file: any StorageFile, path: String, size: Int64) {
+    /// Whether records' checksums are checked; off only for a file whose checksums were all
+    /// checked already (``ChecksumPrecheck``).
+    let checksChecksums: Bool
+
+    init(file: any StorageFile, path: String, size: Int64, checksChecksums: Bool = true) {
         self.file = file
         self.path = path
         self.size = size
+        self.checksChecksums = checksChecksums
     }
 
     /// What is at an offset where a record may start.
@@ -64,7 +69,7 @@ struct RecordScanner {
             return .bad(StorageError(.unexpectedEnd, "record of \(length) bytes runs past the end of the file (\(size) bytes)", path: path, offset: offset), lengthFits: false)
         }
         let body = try bytes(at: bodyStart, count: Int(length))
-        guard body.count == Int(length), CRC32C.checksum(body) == stored else {
+        guard body.count == Int(length), !checksChecksums || CRC32C.checksum(body) == stored else {
             return .bad(StorageError(.crcMismatch, "record checksum mismatch", path: path, offset: offset), lengthFits: true)
         }
         return .record(body: body, next: LogFileFormat.nextRecord(after: offset, bodyCount: Int(length)))
