@@ -153,4 +153,28 @@ struct InspectionTests {
         #expect(empty.housekeeping.map(\.kind) == [.firstFileCreated])
         #expect(fileSystem.files(under: "/empty").isEmpty)
     }
+
+    /// After a failed fsync the engine leaves a note; the inspection says opening will write
+    /// the last file again, and opening does so and removes the note.
+    @Test func failedSyncNoteIsListedAndOpeningClearsIt() throws {
+        let engine = try EngineFixtures.newEngine()
+        let fileSystem = try EngineFixtures.fileSystem(of: engine)
+        fileSystem.inject(.syncFails())
+        var batch = WriteBatch()
+        batch.append([Entry(term: 1, index: 1, data: [1, 2, 3])], to: 1)
+        #expect(throws: StorageError.self) { try engine.write(batch, sync: true) }
+        fileSystem.removeFaults()
+        try? engine.close()
+        let note = engine.directory + "/tail-not-durable.tmp"
+        #expect(fileSystem.fileExists(note))
+        let inspection = try LogEngine.inspect(directory: engine.directory, fileSystem: fileSystem)
+        #expect(inspection.housekeeping.map(\.kind) == [.lastFileWrittenAgain])
+        let reopened = try LogEngine(directory: engine.directory, options: engine.options)
+        #expect(!fileSystem.fileExists(note))
+        // What the page cache held is durable now.
+        try reopened.close()
+        fileSystem.crash(.dropUnsynced)
+        let afterCrash = try LogEngine(directory: engine.directory, options: engine.options)
+        #expect(try afterCrash.log(for: 1).entries(in: 1..<2) == [Entry(term: 1, index: 1, data: [1, 2, 3])])
+    }
 }

@@ -53,6 +53,10 @@ public struct EngineInspection: Sendable {
             case zerosCut
             /// The directory holds no log file: the first one is created.
             case firstFileCreated
+            /// An engine's write or fsync failed in this boot (the note at `path`): the last
+            /// log file is written again and synced, so nothing only the page cache holds is
+            /// built on.
+            case lastFileWrittenAgain
         }
 
         /// What opening does.
@@ -70,6 +74,7 @@ public struct EngineInspection: Sendable {
             case .temporaryFileRemoved: "removes \(path), a log file whose creation was interrupted"
             case .zerosCut: "cuts \(bytes ?? 0) zero bytes after the last record of \(path) at offset \(offset ?? 0) (a write that never arrived)"
             case .firstFileCreated: "creates the first log file, \(path)"
+            case .lastFileWrittenAgain: "writes the last log file again and syncs it, after a failed write or fsync (\(path))"
             }
         }
     }

@@ -27,6 +27,8 @@ extension LogEngine {
                 housekeeping.append(.init(kind: .temporaryFileRemoved, path: path))
             } else if name == LogFileFormat.lockFileName {
                 hasLockFile = true
+            } else if name == LogFileFormat.tailNotDurableName {
+                housekeeping.append(.init(kind: .lastFileWrittenAgain, path: path))
             }
         }
         numbers.sort()
