@@ -62,6 +62,8 @@ enum Compare {
             results[workload.name] = (swiftRuns, etcdRuns)
             withoutZeros[workload.name] = withoutZerosRuns
         }
+        progress("W1 against its pwrite floor")
+        let writeFloor = try WriteFloor.run(directory: directory ?? NSTemporaryDirectory(), rounds: max(runs, 5))
         progress("CRC32C")
         let crc = CRCBenchmark.run(recordSize: 4096, totalBytes: 256 << 20, rounds: 7)
         let crcInstructions = CRCBenchmark.run(recordSize: 4096, totalBytes: 256 << 20, rounds: 7, instructionsOnly: true)
@@ -123,6 +125,8 @@ enum Compare {
             say("| R1 against `cat` of the same files (floor: cat \(String(format: "%.3f", median(catW1))) s) | \(String(format: "%.3f", median(w1Swift.compactMap(\.readSeconds)))) s | - | \(String(format: "%.1f", replayRatio))x cat | <= 6x cat | \(replayRatio <= 6 ? "yes" : "**no**") |")
             say("| reopen of `WALLogStore` on W1's WAL until the first read, against `cat` | \(String(format: "%.3f", median(w1Swift.compactMap(\.reopenSeconds)))) s | - | \(String(format: "%.1f", reopenRatio))x cat | <= 3x cat | \(reopenRatio <= 3 ? "yes" : "**no**") |")
         }
+        let floorRatio = median(writeFloor.map(\.ratio))
+        say("| W1 write against a `pwrite` loop of the same bytes in the same pieces (floor: \(String(format: "%.3f", median(writeFloor.map(\.floorSeconds)))) s; \(writeFloor.count) alternating rounds in this process) | \(String(format: "%.3f", median(writeFloor.map(\.walSeconds)))) s | - | \(String(format: "%.0f", floorRatio * 100))% of the floor | >= 85% | \(floorRatio >= 0.85 ? "yes" : "**no**") |")
         let crcMedian = median(crc.map(\.cpu))
         // The best round too: on a shared host the same binary measured 7.6 to 15.5 GB/s in runs back to back.
         let crcPath = ccrc32c_vector_folding_available() != 0 ? "AVX-512 folds" : "CRC instructions"

@@ -36,6 +36,11 @@ do {
             entries: flags.int("--entries", 1_000_000), size: flags.int("--size", 100), batch: flags.int("--batch", 1000),
             fsync: !flags.bool("--no-fsync"), directory: flags.string("--dir", NSTemporaryDirectory()),
             rounds: flags.int("--rounds", 3), discardWrites: flags.bool("--discard-writes"))
+    case "write-floor":
+        let rounds = try WriteFloor.run(directory: flags.string("--dir", NSTemporaryDirectory()), rounds: flags.int("--rounds", 5))
+        for round in rounds {
+            print(String(format: "W1 write %.4f s   pwrite loop of the same pieces %.4f s   WAL at %.0f%% of the floor", round.walSeconds, round.floorSeconds, round.ratio * 100))
+        }
     case "probe-replay":
         try Probes.replay(
             entries: flags.int("--entries", 1_000_000), size: flags.int("--size", 100),
@@ -68,6 +73,7 @@ do {
                    WALBenchmark storage-groupcommit [--tasks N] [--entries N] [--size B] [--dir DIR] [--rounds N]
                    WALBenchmark probe-write [--entries N] [--size B] [--batch B] [--no-fsync] [--dir DIR] [--rounds N] [--discard-writes]
                    WALBenchmark probe-replay [--entries N] [--size B] [--dir DIR] [--rounds N]
+                   WALBenchmark write-floor [--dir DIR] [--rounds N]
             """)
         exit(2)
     }
