@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "RaftStoreCLI",
             dependencies: [
-                "RaftStorage", "RaftFiles", "MemoryStore", "EtcdStorage", "LZ4Snapshots", "LZ4Codec", "KeyValueStateMachine",
+                "RaftStorage", "RaftFiles", "MemoryStore", "EtcdStorage", "MultiRaftLog", "LZ4Snapshots", "LZ4Codec", "KeyValueStateMachine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -87,7 +87,7 @@ let package = Package(
 
         .executableTarget(
             name: "WALBenchmark",
-            dependencies: ["RaftStorage", "RaftFiles", "EtcdStorage", "RaftStorageTesting", "CCRC32C"],
+            dependencies: ["RaftStorage", "RaftFiles", "EtcdStorage", "MultiRaftLog", "RaftStorageTesting", "CCRC32C"],
             path: "Benchmarks/WALBenchmark"
         ),
 
