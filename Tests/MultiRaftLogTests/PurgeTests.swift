@@ -147,6 +147,47 @@ struct PurgeTests {
         #expect(try reopened.log(for: Self.busy).firstIndex() == 201)
     }
 
+    /// A rewrite that refers to entries left in a later file, which the group then compacts
+    /// away: the file those entries were in still holds what the rewrite's record points at, so
+    /// the group is rewritten again before that file goes, and the engine reopens.
+    @Test func compactionAfterARewriteLeavesNoDanglingReference() throws {
+        let engine = try EngineFixtures.newEngine(fileSize: 4096)
+        let group: UInt64 = 5
+        let filler: UInt64 = 6
+        let log = engine.log(for: group)
+        let fillerLog = engine.log(for: filler)
+        var fillerNext: UInt64 = 1
+        func fill() throws {
+            // Enough to start a new file.
+            for _ in 0..<4 {
+                try fillerLog.append(Self.entries(fillerNext...(fillerNext + 4), group: filler))
+                fillerNext += 5
+            }
+        }
+        try log.append(Self.entries(1...3, group: group))
+        try fill()
+        try log.append(Self.entries(4...6, group: group))
+        try fill()
+        try fillerLog.compact(through: fillerNext - 1)
+        let entrySize = 208
+        // Copies entries 1-3 (the oldest file goes), then has no budget left for 4-6: the
+        // group's rewrite now refers to them in the next file.
+        let first = try engine.purge(budget: 3 * entrySize)
+        #expect(first.bytesRewritten == 3 * entrySize)
+        #expect(first.filesRemoved.count == 1)
+        #expect(first.oldestFileHolders.contains(group))
+        try log.compact(through: 6)
+        let second = try engine.purge(budget: 0)
+        #expect(second.bytesRewritten == 0)
+        #expect(second.groupsRewritten.contains(group))
+        #expect(second.oldestFile == nil)
+        try engine.close()
+        let reopened = try LogEngine(directory: engine.directory, options: engine.options)
+        #expect(try reopened.log(for: group).firstIndex() == 7)
+        #expect(try reopened.log(for: group).lastIndex() == 6)
+        #expect(try reopened.log(for: filler).firstIndex() == fillerNext)
+    }
+
     @Test func removedGroupReleasesItsFiles() throws {
         let engine = try EngineFixtures.newEngine(fileSize: 4096)
         let removed: UInt64 = 9

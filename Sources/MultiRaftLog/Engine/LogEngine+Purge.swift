@@ -36,8 +36,9 @@ extension LogEngine {
     /// HardState and markers, into one record in the current file) so one slow group does not
     /// keep every file after it.
     ///
-    /// A group needs a file while its history since its last rewrite starts there, or an entry
-    /// it holds is in it; compaction and ``removeGroup(_:)`` release files. Everything written
+    /// A group needs a file while its history since its last rewrite starts there, its last
+    /// rewrite refers to an entry there (even one compacted since), or an entry it holds is in
+    /// it; compaction and ``removeGroup(_:)`` release files. Everything written
     /// is synced before a file is removed, and each removal is made durable (directory fsync)
     /// before the next, so a crash leaves the files numbered without gaps.
     ///

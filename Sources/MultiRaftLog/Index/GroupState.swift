@@ -18,8 +18,11 @@ struct GroupState: Sendable {
     /// Every marker recorded at or after the boundary, oldest first; a new log starts at
     /// (0, 0), as a WAL's first record does.
     var markers: [SnapshotMarker] = [.zero]
-    /// The oldest file holding a record this state was built from: the group's first record, or
-    /// its newest base record (a purge's rewrite). Files before it are not needed to rebuild it.
+    /// The oldest file that rebuilding this state reads: the one holding the group's first
+    /// record, or, after a purge's rewrite, the oldest file its base record points into (its
+    /// own file, or an older one where entries it refers to were). Recovery refuses a base
+    /// whose entries are not there, even entries compacted since, so that file must stay until
+    /// the group's next base record.
     var historyStart: UInt64
 
     init(historyStart: UInt64) {
@@ -144,7 +147,7 @@ struct GroupState: Sendable {
         hardState = base.hardState
         marker = base.marker
         markers = base.markers
-        historyStart = file
+        historyStart = base.entries.reduce(file) { min($0, $1.location.file) }
     }
 
     /// The state as a base record holds it.
