@@ -101,8 +101,9 @@ enum EngineBenchmark {
                 name: "6: bytes one purge call copied, largest of the \(purge.rounds) calls",
                 ours: String(format: "%.0f KiB", Double(largest) / 1024), other: String(format: "budget %d KiB", purge.budget >> 10),
                 ratio: String(format: "%.2fx", Double(largest) / Double(purge.budget)), target: "<= 1x", met: largest <= purge.budget))
-            let cut = rounds.filter { $0.report.groupRewrittenInPart != nil }.count
-            notes.append("- row 6 (\(purge.perRound) x \(purge.size) B entries per group per round, \(purge.keepRounds) rounds kept behind snapshots, \(purge.fileSize >> 10) KiB files; \(cut) of \(rounds.count) calls cut short by the budget), per round disk / live MB, copied KiB, files removed: "
+            let cut = rounds.filter(\.report.stoppedByBudget).count
+            let inPart = rounds.filter { $0.report.groupRewrittenInPart != nil }.count
+            notes.append("- row 6 (\(purge.perRound) x \(purge.size) B entries per group per round, \(purge.keepRounds) rounds kept behind snapshots, \(purge.fileSize >> 10) KiB files; \(cut) of \(rounds.count) calls stopped by the budget, \(inPart) of them in the middle of a group), per round disk / live MB, copied KiB, files removed: "
                 + rounds.map { String(format: "%.2f/%.2f %.0f %d", Double($0.diskBytes) / 1e6, Double($0.liveBytes) / 1e6, Double($0.report.bytesRewritten) / 1024, $0.report.filesRemoved.count) }.joined(separator: ", "))
         }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))

@@ -119,13 +119,18 @@ struct PurgeTests {
         var inPart = 0
         var crashed = false
         while !Set(try Self.logFiles(current)).isDisjoint(with: original) && calls < 200 {
+            let before = try Self.logFiles(current)
             let report = try current.purge(budget: budget)
             calls += 1
+            // Only files sealed before the call: never the one current when it began, nor any
+            // its own copies filled.
+            #expect(Set(report.filesRemoved).isSubset(of: before.dropLast()), "call \(calls) removed \(report.filesRemoved)")
             #expect(report.bytesRewritten <= budget, "call \(calls) copied \(report.bytesRewritten) bytes")
             #expect(report.bytesRewritten > 0 || !report.filesRemoved.isEmpty, "call \(calls) made no progress")
             #expect(report.entryLargerThanBudget == nil)
             if report.groupRewrittenInPart != nil {
                 #expect(report.groupRewrittenInPart == Self.laggard)
+                #expect(report.stoppedByBudget)
                 inPart += 1
             }
             // Once files have gone and a rewrite is half done: a power failure.

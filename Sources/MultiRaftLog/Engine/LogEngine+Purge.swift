@@ -11,6 +11,9 @@ public struct PurgeReport: Sendable, Hashable {
     public var bytesRewritten: Int = 0
     /// The groups rewritten, in order (a group rewritten in part too).
     public var groupsRewritten: [UInt64] = []
+    /// Whether the budget stopped the call before it dealt with every file sealed when it began
+    /// (a group rewritten in part, or the next group's entries did not fit): call again to go on.
+    public var stoppedByBudget = false
     /// The group whose rewrite the budget cut short: the oldest of its entries in the oldest
     /// file were copied, as many as the budget allowed, and the rest wait for the next call.
     /// `nil` when every group the call rewrote was rewritten whole.
@@ -34,7 +37,13 @@ extension LogEngine {
     /// Frees space: removes, oldest first, the log files no group needs, and rewrites the
     /// groups that pin the oldest file (copying their entries still in it, and their
     /// HardState and markers, into one record in the current file) so one slow group does not
-    /// keep every file after it.
+    /// keep every file after it. A call deals only with the files sealed before it began: the
+    /// files its own copies fill are left to later calls, so it never copies the same entries
+    /// twice.
+    ///
+    /// Every entry still held in a sealed file is copied when that file's turn comes, however
+    /// recently it was written: calling this after every write moves the live entries again
+    /// and again. Call it when the files take more space than the groups' entries warrant.
     ///
     /// A group needs a file while its history since its last rewrite starts there, its last
     /// rewrite refers to an entry there (even one compacted since), or an entry it holds is in
@@ -64,7 +73,9 @@ extension LogEngine {
             try writer.checkUsable()
             guard !isClosed else { throw Self.closedError(directory) }
             var report = PurgeReport()
-            purging: while let oldest = writer.files.first, oldest != writer.fileNumber {
+            // Rewrites may fill the current file and start new ones; those are not this call's.
+            let current = writer.fileNumber
+            purging: while let oldest = writer.files.first, oldest < current {
                 let holders = holders(of: oldest)
                 if holders.isEmpty {
                     try remove(oldest, with: &writer, into: &report)
@@ -79,9 +90,11 @@ extension LogEngine {
                         report.bytesRewritten += copied
                         report.groupsRewritten.append(group)
                         report.groupRewrittenInPart = group
+                        report.stoppedByBudget = true
                         break purging
                     case .waiting(let nextEntry):
                         if report.bytesRewritten == 0 && nextEntry > budget { report.entryLargerThanBudget = nextEntry }
+                        report.stoppedByBudget = true
                         break purging
                     }
                 }
