@@ -40,6 +40,10 @@ do {
         options.purge.perRound = flags.int("--purge-entries", options.purge.perRound)
         if let rows = flags.value("--rows") { options.rows = Set(rows.split(separator: ",").compactMap { Int($0) }) }
         try await EngineBenchmark.run(options)
+    case "engine-write":
+        print(try EngineRecoveryBenchmark.write(
+            path: flags.string("--path", ""), bytes: Int(flags.double("--gigabytes", 1) * 1e9), size: flags.int("--size", 256),
+            groups: flags.int("--groups", 1000), perGroup: flags.int("--per-group", 4)))
     case "engine-open":
         print(try EngineRecoveryBenchmark.child(path: flags.string("--path", ""), expected: flags.int("--expected", 0)).json)
     case "crc":
@@ -81,6 +85,7 @@ do {
                    WALBenchmark write-wal --path WAL [--megabytes N] [--size B]
                    WALBenchmark engine [--dir DIR] [--runs N] [--rows 1,2,...] [--groups N] [--gigabytes G] [--index-entries N]
                                        [--purge-rounds N] [--purge-budget BYTES] [--purge-file-size BYTES] [--purge-keep-rounds N] [--purge-entries N]
+                   WALBenchmark engine-write --path DIR [--gigabytes G] [--size B] [--groups N] [--per-group N]
                    WALBenchmark engine-open --path DIR --expected N
                    WALBenchmark crc [--record BYTES] [--mib N] [--rounds N] [--instructions-only]
                    WALBenchmark groupcommit [--tasks N] [--single N] [--entries N] [--size B] [--dir DIR] [--rounds N]

@@ -249,9 +249,9 @@ public final class LogEngine: Sendable {
                         let span = spans[position][entry.index] ?? 0..<0
                         return EntryLocation(file: file, offset: UInt64(bodyOffset) + UInt64(span.lowerBound), length: UInt64(span.count))
                     }
-                    var group = state.groups[part.group] ?? GroupState(historyStart: file)
-                    group.apply(part.change, keptFrom: 0, locations: locations, file: file)
-                    state.groups[part.group] = part.change.isRemovalOnly ? nil : group
+                    // In place, so the group's index arrays are not copied (see EngineRecovery).
+                    state.groups[part.group, default: GroupState(historyStart: file)].apply(part.change, keptFrom: 0, locations: locations, file: file)
+                    if part.change.isRemovalOnly { state.groups[part.group] = nil }
                 }
             }
             return writer.writeSequence

@@ -160,32 +160,28 @@ enum BatchCodec {
 
     // MARK: - Decoding
 
-    /// Decodes a body read from `file` at `bodyOffset` (its path for errors).
-    ///
-    /// - Throws: ``RaftStorage/StorageError/Code/corrupt`` naming the path and offset for
-    ///   anything that breaks the format.
-    static func decode(_ body: [UInt8], file: UInt64, bodyOffset: Int64, path: String) throws(StorageError) -> [(group: UInt64, part: DecodedPart)] {
-        var reader = BodyReader(body, path: path, bodyOffset: bodyOffset)
-        let kind = try reader.byte()
-        guard kind == LogFileFormat.batchKind else { throw reader.corrupt("unknown record kind \(kind)") }
-        // A part takes at least two bytes (group and flags).
-        let count = try reader.count(each: 2)
-        var parts: [(group: UInt64, part: DecodedPart)] = []
-        parts.reserveCapacity(count)
-        for _ in 0..<count {
-            let group = try reader.varint()
-            let flags = try reader.byte()
-            if flags == Flag.base {
-                parts.append((group, .base(try decodeBase(&reader, file: file, bodyOffset: bodyOffset))))
-            } else if flags & Flag.base == 0 {
-                let (change, locations) = try decodeChange(flags, &reader, file: file, bodyOffset: bodyOffset)
-                parts.append((group, .change(change, locations: locations)))
-            } else {
-                throw reader.corrupt("group \(group): a base part with other flags (\(flags))")
-            }
+    /// A part's steps when they are only entries and a HardState, what almost every record
+    /// holds: recovery replays these from a reused ``EntryRun`` instead of a ``GroupChange``.
+    static func isRun(_ flags: UInt8) -> Bool {
+        flags != 0 && flags & ~(Flag.entries | Flag.hardState) == 0
+    }
+
+    /// Decodes the rest of a part whose `flags` were just read and pass ``isRun(_:)`` into `run`
+    /// (emptied first).
+    static func decodeRun(_ flags: UInt8, _ reader: inout BodyReader, file: UInt64, bodyOffset: Int64, into run: inout EntryRun) throws(StorageError) {
+        run.reset()
+        if flags & Flag.entries != 0 {
+            run.first = try decodeEntries(&reader, file: file, bodyOffset: bodyOffset, terms: &run.terms, locations: &run.locations)
         }
-        guard reader.isAtEnd else { throw reader.corrupt("\(reader.remaining) bytes after the record's last part") }
-        return parts
+        if flags & Flag.hardState != 0 { run.hardState = try decodeHardState(&reader) }
+    }
+
+    /// Decodes the rest of a part of `group` whose `flags` were just read, whole.
+    static func decodePart(_ flags: UInt8, group: UInt64, _ reader: inout BodyReader, file: UInt64, bodyOffset: Int64) throws(StorageError) -> DecodedPart {
+        if flags == Flag.base { return .base(try decodeBase(&reader, file: file, bodyOffset: bodyOffset)) }
+        guard flags & Flag.base == 0 else { throw reader.corrupt("group \(group): a base part with other flags (\(flags))") }
+        let (change, locations) = try decodeChange(flags, &reader, file: file, bodyOffset: bodyOffset)
+        return .change(change, locations: locations)
     }
 
     private static func decodeChange(
@@ -196,30 +192,44 @@ enum BatchCodec {
         change.remove = flags & Flag.remove != 0
         if flags & Flag.applySnapshot != 0 { change.applySnapshot = try decodeMarker(&reader) }
         if flags & Flag.entries != 0 {
-            let first = try reader.varint()
-            // An entry takes at least 7 bytes (three varints and its checksum).
-            let count = try reader.count(each: 7)
-            guard count > 0, first > 0, UInt64(count) <= UInt64.max - first else { throw reader.corrupt("bad entry run \(first)+\(count)") }
-            change.entries.reserveCapacity(count)
-            locations.reserveCapacity(count)
-            for offset in 0..<count {
-                let start = reader.position
-                guard let (term, end) = EntryCodec.end(of: reader.bytes, at: start, limit: reader.bytes.count) else {
-                    throw reader.corrupt("entry \(first + UInt64(offset)) does not decode")
-                }
-                try reader.skip(end - start)
-                change.entries.append(Entry(term: term, index: first + UInt64(offset)))
-                locations.append(EntryLocation(file: file, offset: UInt64(bodyOffset) + UInt64(start), length: UInt64(end - start)))
-            }
+            var terms: [UInt64] = []
+            let first = try decodeEntries(&reader, file: file, bodyOffset: bodyOffset, terms: &terms, locations: &locations)
+            change.entries = terms.enumerated().map { Entry(term: $0.element, index: first + UInt64($0.offset)) }
         }
-        if flags & Flag.hardState != 0 {
-            change.hardState = HardState(term: try reader.varint(), vote: try reader.varint(), commit: try reader.varint())
-            if change.hardState.isEmpty { throw reader.corrupt("an empty HardState written") }
-        }
+        if flags & Flag.hardState != 0 { change.hardState = try decodeHardState(&reader) }
         if flags & Flag.recordSnapshot != 0 { change.recordSnapshot = try decodeMarker(&reader) }
         if flags & Flag.compact != 0 { change.compact = try reader.varint() }
         if flags & Flag.resume != 0 { change.resume = try decodeMarker(&reader) }
         return (change, locations)
+    }
+
+    /// A part's run of entries: appends each one's term and where its bytes are (nothing of the
+    /// data) to `terms` and `locations`, and returns the first index.
+    private static func decodeEntries(
+        _ reader: inout BodyReader, file: UInt64, bodyOffset: Int64, terms: inout [UInt64], locations: inout [EntryLocation]
+    ) throws(StorageError) -> UInt64 {
+        let first = try reader.varint()
+        // An entry takes at least 7 bytes (three varints and its checksum).
+        let count = try reader.count(each: 7)
+        guard count > 0, first > 0, UInt64(count) <= UInt64.max - first else { throw reader.corrupt("bad entry run \(first)+\(count)") }
+        terms.reserveCapacity(terms.count + count)
+        locations.reserveCapacity(locations.count + count)
+        for offset in 0..<count {
+            let start = reader.position
+            guard let (term, end) = EntryCodec.end(of: reader.bytes, at: start, limit: reader.bytes.count) else {
+                throw reader.corrupt("entry \(first + UInt64(offset)) does not decode")
+            }
+            try reader.skip(end - start)
+            terms.append(term)
+            locations.append(EntryLocation(file: file, offset: UInt64(bodyOffset) + UInt64(start), length: UInt64(end - start)))
+        }
+        return first
+    }
+
+    private static func decodeHardState(_ reader: inout BodyReader) throws(StorageError) -> HardState {
+        let hardState = HardState(term: try reader.varint(), vote: try reader.varint(), commit: try reader.varint())
+        if hardState.isEmpty { throw reader.corrupt("an empty HardState written") }
+        return hardState
     }
 
     private static func decodeBase(_ reader: inout BodyReader, file: UInt64, bodyOffset: Int64) throws(StorageError) -> GroupBase {

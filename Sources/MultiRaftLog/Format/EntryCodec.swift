@@ -42,6 +42,11 @@ enum EntryCodec {
     /// Where the entry starting at `offset` of `bytes` ends, reading only its structure (terms
     /// and data lengths, no checksum); `nil` when it runs past `end` or a varint is broken.
     static func end(of bytes: [UInt8], at offset: Int, limit end: Int) -> (term: UInt64, end: Int)? {
+        bytes.withUnsafeBytes { raw in self.end(of: raw, at: offset, limit: end) }
+    }
+
+    /// ``end(of:at:limit:)-([UInt8],_,_)`` over borrowed bytes.
+    static func end(of bytes: UnsafeRawBufferPointer, at offset: Int, limit end: Int) -> (term: UInt64, end: Int)? {
         var position = offset
         guard let term = bytes.readVarint(at: &position), position <= end,
             let type = bytes.readVarint(at: &position), type <= UInt64(UInt32.max), position <= end,

@@ -78,9 +78,9 @@ enum EngineRecovery {
         while true {
             switch try scanner.record(at: offset) {
             case .record(let body, let next):
-                let bodyOffset = offset + Int64(LogFileFormat.recordHeaderSize)
-                let parts = try BatchCodec.decode(body, file: number, bodyOffset: bodyOffset, path: path)
-                replay.apply(parts, file: number, recordOffset: offset, recordEnd: next, path: path)
+                try scanner.withBuffer { (raw) throws(StorageError) in
+                    try replay.replay(UnsafeRawBufferPointer(rebasing: raw[body]), file: number, recordOffset: offset, recordEnd: next, path: path)
+                }
                 offset = next
             case .end:
                 guard isLast else {
@@ -125,39 +125,71 @@ struct Replay {
     var broken: [UInt64: StorageError] = [:]
     /// Where the records read so far end, by file.
     var fileEnds: [UInt64: Int64] = [:]
+    /// The entry run the common parts are read into, one for every part.
+    private var run = EntryRun()
 
     init(fileSystem: any FileSystem, directory: String) {
         self.fileSystem = fileSystem
         self.directory = directory
     }
 
-    mutating func apply(
-        _ parts: [(group: UInt64, part: BatchCodec.DecodedPart)], file: UInt64, recordOffset: Int64, recordEnd: Int64, path: String
-    ) {
+    /// Replays the record at `recordOffset` of `file`, whose checked body is `body`, part by part.
+    ///
+    /// - Throws: ``RaftStorage/StorageError/Code/corrupt`` when the body breaks the format (a
+    ///   part that decodes but does not apply only breaks its group).
+    mutating func replay(_ body: UnsafeRawBufferPointer, file: UInt64, recordOffset: Int64, recordEnd: Int64, path: String) throws(StorageError) {
         // A base refers to bytes before it, or copies them into itself.
         fileEnds[file] = recordEnd
-        for (group, part) in parts {
-            switch part {
-            case .base(let base):
-                if let bad = base.entries.first(where: { !holds($0.location) }) {
-                    broken[group] = StorageError(
-                        .corrupt, "base record refers to bytes that are not there (file \(bad.location.file), offset \(bad.location.offset))",
-                        path: path, offset: recordOffset)
-                    continue
-                }
-                broken[group] = nil
-                groups[group, default: GroupState(historyStart: file)].apply(base, file: file)
-            case .change(let change, let locations):
-                if change.remove { broken[group] = nil }
-                guard broken[group] == nil else { continue }
-                var state = groups[group] ?? GroupState(historyStart: file)
-                do throws(StorageError) {
-                    let keptFrom = try state.admit(change)
-                    state.apply(change, keptFrom: keptFrom, locations: Array(locations[keptFrom...]), file: file)
-                    groups[group] = change.isRemovalOnly ? nil : state
-                } catch {
-                    broken[group] = StorageError(error.code, "record does not apply (\(error.message))", path: path, offset: recordOffset)
-                }
+        var parts = try RecordBodyReader(body, file: file, bodyOffset: recordOffset + Int64(LogFileFormat.recordHeaderSize), path: path)
+        while let (group, flags) = try parts.next() {
+            if BatchCodec.isRun(flags) {
+                try parts.readRun(flags, into: &run)
+                applyRun(to: group, file: file, recordOffset: recordOffset, path: path)
+            } else {
+                apply(try parts.readPart(flags, group: group), to: group, file: file, recordOffset: recordOffset, path: path)
+            }
+        }
+    }
+
+    /// The common part: entries and a HardState, in ``run``.
+    private mutating func applyRun(to group: UInt64, file: UInt64, recordOffset: Int64, path: String) {
+        if !broken.isEmpty, broken[group] != nil { return }
+        do throws(StorageError) {
+            // In place, looked up once: a copy of the group out of the dictionary would share
+            // its index arrays, and its first append would copy them whole.
+            if let position = groups.index(forKey: group) {
+                try groups.values[position].replay(run)
+            } else {
+                var state = GroupState(historyStart: file)
+                try state.replay(run)
+                groups[group] = state
+            }
+        } catch {
+            broken[group] = StorageError(error.code, "record does not apply (\(error.message))", path: path, offset: recordOffset)
+        }
+    }
+
+    private mutating func apply(_ part: BatchCodec.DecodedPart, to group: UInt64, file: UInt64, recordOffset: Int64, path: String) {
+        switch part {
+        case .base(let base):
+            if let bad = base.entries.first(where: { !holds($0.location) }) {
+                broken[group] = StorageError(
+                    .corrupt, "base record refers to bytes that are not there (file \(bad.location.file), offset \(bad.location.offset))",
+                    path: path, offset: recordOffset)
+                return
+            }
+            broken[group] = nil
+            groups[group, default: GroupState(historyStart: file)].apply(base, file: file)
+        case .change(let change, let locations):
+            if change.remove { broken[group] = nil }
+            guard broken[group] == nil else { return }
+            do throws(StorageError) {
+                let keptFrom = try (groups[group] ?? GroupState(historyStart: file)).admit(change)
+                groups[group, default: GroupState(historyStart: file)].apply(
+                    change, keptFrom: keptFrom, locations: Array(locations[keptFrom...]), file: file)
+                if change.isRemovalOnly { groups[group] = nil }
+            } catch {
+                broken[group] = StorageError(error.code, "record does not apply (\(error.message))", path: path, offset: recordOffset)
             }
         }
     }
