@@ -115,14 +115,17 @@ package struct LogWindow<Slots: LogSlots> {
         return kept
     }
 
-    /// ``admit(_:hardState:replacing:)`` for a batch given by its first index and its size,
-    /// whose indexes run on one by one and stop short of the largest `UInt64` (a store reading
-    /// back what it wrote knows this without holding the entries): the indexes to append,
-    /// empty when none.
-    package func admitRun(first: UInt64, count: UInt64, hardState: HardState, replacing stored: HardState) throws(StorageError) -> Range<UInt64> {
-        let kept = count == 0 ? nil : try acceptedRange(first: first, last: first + count - 1)
-        try hardState.validate(replacing: stored, lastIndexAfterSave: kept?.upperBound ?? lastIndex)
-        return kept.map { $0.lowerBound..<($0.upperBound + 1) } ?? lastIndex + 1..<lastIndex + 1
+    /// The part of ``admit(_:hardState:replacing:)``'s check that concerns the entries, for a
+    /// batch given by its first index and its size, whose indexes run on one by one and stop
+    /// short of the largest `UInt64` (a store reading back what it wrote knows this without
+    /// holding the entries): the indexes to append, empty when none. Check the HardState next
+    /// (``HardState/validate(replacing:lastIndexAfterSave:)``), as that call does.
+    ///
+    /// - Throws: ``StorageError/Code/invalidArgument`` for a batch that would leave a gap
+    ///   after the last index.
+    package func acceptedRun(first: UInt64, count: UInt64) throws(StorageError) -> Range<UInt64> {
+        guard count > 0, let kept = try acceptedRange(first: first, last: first + count - 1) else { return lastIndex + 1..<lastIndex + 1 }
+        return kept.lowerBound..<(kept.upperBound + 1)
     }
 
     /// The part of a batch `MemoryStorage.Append` keeps: entries at or below the boundary are
@@ -150,9 +153,9 @@ package struct LogWindow<Slots: LogSlots> {
     ///
     /// `first` is above the boundary and at most the last index plus one (what ``admit(_:hardState:replacing:)``
     /// returns satisfies it).
-    package mutating func replace(from first: UInt64, _ add: (inout Slots) -> Void) {
+    package mutating func replace<Failure: Error>(from first: UInt64, _ add: (inout Slots) throws(Failure) -> Void) throws(Failure) {
         slots.truncate(after: first - 1)
-        add(&slots)
+        try add(&slots)
     }
 
     // MARK: - Compaction and snapshots

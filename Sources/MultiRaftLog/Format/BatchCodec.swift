@@ -161,20 +161,15 @@ enum BatchCodec {
     // MARK: - Decoding
 
     /// A part's steps when they are only entries and a HardState, what almost every record
-    /// holds: recovery replays these from a reused ``EntryRun`` instead of a ``GroupChange``.
+    /// holds: recovery replays these as it reads them (``RecordBodyReader``), nothing decoded
+    /// into values first.
     static func isRun(_ flags: UInt8) -> Bool {
         flags != 0 && flags & ~(Flag.entries | Flag.hardState) == 0
     }
 
-    /// Decodes the rest of a part whose `flags` were just read and pass ``isRun(_:)`` into `run`
-    /// (emptied first).
-    static func decodeRun(_ flags: UInt8, _ reader: inout BodyReader, file: UInt64, bodyOffset: Int64, into run: inout EntryRun) throws(StorageError) {
-        run.reset()
-        if flags & Flag.entries != 0 {
-            run.first = try decodeEntries(&reader, file: file, bodyOffset: bodyOffset, terms: &run.terms, locations: &run.locations)
-        }
-        if flags & Flag.hardState != 0 { run.hardState = try decodeHardState(&reader) }
-    }
+    /// Whether a part with these flags holds entries, and a HardState.
+    static func hasEntries(_ flags: UInt8) -> Bool { flags & Flag.entries != 0 }
+    static func hasHardState(_ flags: UInt8) -> Bool { flags & Flag.hardState != 0 }
 
     /// Decodes the rest of a part of `group` whose `flags` were just read, whole.
     static func decodePart(_ flags: UInt8, group: UInt64, _ reader: inout BodyReader, file: UInt64, bodyOffset: Int64) throws(StorageError) -> DecodedPart {
@@ -192,9 +187,15 @@ enum BatchCodec {
         change.remove = flags & Flag.remove != 0
         if flags & Flag.applySnapshot != 0 { change.applySnapshot = try decodeMarker(&reader) }
         if flags & Flag.entries != 0 {
-            var terms: [UInt64] = []
-            let first = try decodeEntries(&reader, file: file, bodyOffset: bodyOffset, terms: &terms, locations: &locations)
-            change.entries = terms.enumerated().map { Entry(term: $0.element, index: first + UInt64($0.offset)) }
+            let (first, count) = try decodeRunHeader(&reader)
+            change.entries.reserveCapacity(count)
+            locations.reserveCapacity(count)
+            for offset in 0..<count {
+                let index = first + UInt64(offset)
+                let (term, location) = try decodeEntry(&reader, index: index, file: file, bodyOffset: bodyOffset)
+                change.entries.append(Entry(term: term, index: index))
+                locations.append(location)
+            }
         }
         if flags & Flag.hardState != 0 { change.hardState = try decodeHardState(&reader) }
         if flags & Flag.recordSnapshot != 0 { change.recordSnapshot = try decodeMarker(&reader) }
@@ -203,30 +204,28 @@ enum BatchCodec {
         return (change, locations)
     }
 
-    /// A part's run of entries: appends each one's term and where its bytes are (nothing of the
-    /// data) to `terms` and `locations`, and returns the first index.
-    private static func decodeEntries(
-        _ reader: inout BodyReader, file: UInt64, bodyOffset: Int64, terms: inout [UInt64], locations: inout [EntryLocation]
-    ) throws(StorageError) -> UInt64 {
+    /// The first index and the count of a part's run of entries (never empty, never reaching
+    /// the largest index).
+    static func decodeRunHeader(_ reader: inout BodyReader) throws(StorageError) -> (first: UInt64, count: Int) {
         let first = try reader.varint()
         // An entry takes at least 7 bytes (three varints and its checksum).
         let count = try reader.count(each: 7)
         guard count > 0, first > 0, UInt64(count) <= UInt64.max - first else { throw reader.corrupt("bad entry run \(first)+\(count)") }
-        terms.reserveCapacity(terms.count + count)
-        locations.reserveCapacity(locations.count + count)
-        for offset in 0..<count {
-            let start = reader.position
-            guard let (term, end) = EntryCodec.end(of: reader.bytes, at: start, limit: reader.bytes.count) else {
-                throw reader.corrupt("entry \(first + UInt64(offset)) does not decode")
-            }
-            try reader.skip(end - start)
-            terms.append(term)
-            locations.append(EntryLocation(file: file, offset: UInt64(bodyOffset) + UInt64(start), length: UInt64(end - start)))
-        }
-        return first
+        return (first, count)
     }
 
-    private static func decodeHardState(_ reader: inout BodyReader) throws(StorageError) -> HardState {
+    /// The next entry of a run, at `index`: its term and where its bytes are (nothing of the
+    /// data is read).
+    static func decodeEntry(_ reader: inout BodyReader, index: UInt64, file: UInt64, bodyOffset: Int64) throws(StorageError) -> (term: UInt64, location: EntryLocation) {
+        let start = reader.position
+        guard let (term, end) = EntryCodec.end(of: reader.bytes, at: start, limit: reader.bytes.count) else {
+            throw reader.corrupt("entry \(index) does not decode")
+        }
+        try reader.skip(end - start)
+        return (term, EntryLocation(file: file, offset: UInt64(bodyOffset) + UInt64(start), length: UInt64(end - start)))
+    }
+
+    static func decodeHardState(_ reader: inout BodyReader) throws(StorageError) -> HardState {
         let hardState = HardState(term: try reader.varint(), vote: try reader.varint(), commit: try reader.varint())
         if hardState.isEmpty { throw reader.corrupt("an empty HardState written") }
         return hardState

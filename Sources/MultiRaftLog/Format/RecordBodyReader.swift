@@ -4,7 +4,9 @@ import RaftStorage
 /// kind and part count first, then each part in turn, and nothing left after the last.
 ///
 /// Recovery replays each part as it is read, so nothing is collected per record, and the
-/// common parts (entries and a HardState) go into one reused ``EntryRun``.
+/// entries of the common parts (entries and a HardState) go straight into their group's index
+/// (``GroupState/replayRun(_:from:)``): decoding them into values first cost more than the
+/// rest of their replay.
 struct RecordBodyReader {
     private var reader: BodyReader
     private let file: UInt64
@@ -26,9 +28,8 @@ struct RecordBodyReader {
     }
 
     /// The next part's group and flags, `nil` after the last part. Read the rest of the part
-    /// next, with ``readRun(_:into:)`` when ``BatchCodec/isRun(_:)`` says so, with
-    /// ``readPart(_:group:)`` otherwise. (Returning the decoded part from here would copy a
-    /// large value per part, a tenth of an open's time.)
+    /// next: with ``runHeader(_:)``, ``runEntry(index:)`` and ``runHardState(_:)`` when
+    /// ``BatchCodec/isRun(_:)`` says so, with ``readPart(_:group:)`` otherwise.
     ///
     /// - Throws: ``RaftStorage/StorageError/Code/corrupt`` for anything that breaks the format,
     ///   bytes after the last part included.
@@ -41,9 +42,27 @@ struct RecordBodyReader {
         return (try reader.varint(), try reader.byte())
     }
 
-    /// The rest of a part of entries and a HardState, into `run`.
-    mutating func readRun(_ flags: UInt8, into run: inout EntryRun) throws(StorageError) {
-        try BatchCodec.decodeRun(flags, &reader, file: file, bodyOffset: bodyOffset, into: &run)
+    /// A run part's first index and entry count; `nil` when its flags say it holds no entries.
+    mutating func runHeader(_ flags: UInt8) throws(StorageError) -> (first: UInt64, count: Int)? {
+        BatchCodec.hasEntries(flags) ? try BatchCodec.decodeRunHeader(&reader) : nil
+    }
+
+    /// A run part's next entry, at `index`: its term and location.
+    mutating func runEntry(index: UInt64) throws(StorageError) -> (term: UInt64, location: EntryLocation) {
+        try BatchCodec.decodeEntry(&reader, index: index, file: file, bodyOffset: bodyOffset)
+    }
+
+    /// A run part's HardState, after its entries; empty when its flags say it holds none.
+    mutating func runHardState(_ flags: UInt8) throws(StorageError) -> HardState {
+        BatchCodec.hasHardState(flags) ? try BatchCodec.decodeHardState(&reader) : .empty
+    }
+
+    /// Reads a run part's rest without keeping it (its group cannot take it).
+    mutating func skipRun(_ flags: UInt8) throws(StorageError) {
+        if let (first, count) = try runHeader(flags) {
+            for offset in 0..<count { _ = try runEntry(index: first + UInt64(offset)) }
+        }
+        _ = try runHardState(flags)
     }
 
     /// The rest of any other part, whole.

@@ -125,8 +125,6 @@ struct Replay {
     var broken: [UInt64: StorageError] = [:]
     /// Where the records read so far end, by file.
     var fileEnds: [UInt64: Int64] = [:]
-    /// The entry run the common parts are read into, one for every part.
-    private var run = EntryRun()
 
     init(fileSystem: any FileSystem, directory: String) {
         self.fileSystem = fileSystem
@@ -143,29 +141,33 @@ struct Replay {
         var parts = try RecordBodyReader(body, file: file, bodyOffset: recordOffset + Int64(LogFileFormat.recordHeaderSize), path: path)
         while let (group, flags) = try parts.next() {
             if BatchCodec.isRun(flags) {
-                try parts.readRun(flags, into: &run)
-                applyRun(to: group, file: file, recordOffset: recordOffset, path: path)
+                try replayRun(flags, of: group, from: &parts, file: file, recordOffset: recordOffset, path: path)
             } else {
                 apply(try parts.readPart(flags, group: group), to: group, file: file, recordOffset: recordOffset, path: path)
             }
         }
     }
 
-    /// The common part: entries and a HardState, in ``run``.
-    private mutating func applyRun(to group: UInt64, file: UInt64, recordOffset: Int64, path: String) {
-        if !broken.isEmpty, broken[group] != nil { return }
-        do throws(StorageError) {
-            // In place, looked up once: a copy of the group out of the dictionary would share
-            // its index arrays, and its first append would copy them whole.
-            if let position = groups.index(forKey: group) {
-                try groups.values[position].replay(run)
-            } else {
-                var state = GroupState(historyStart: file)
-                try state.replay(run)
-                groups[group] = state
-            }
-        } catch {
-            broken[group] = StorageError(error.code, "record does not apply (\(error.message))", path: path, offset: recordOffset)
+    /// The common part, entries and a HardState, replayed as it is read.
+    private mutating func replayRun(
+        _ flags: UInt8, of group: UInt64, from parts: inout RecordBodyReader, file: UInt64, recordOffset: Int64, path: String
+    ) throws(StorageError) {
+        if !broken.isEmpty, broken[group] != nil {
+            try parts.skipRun(flags)
+            return
+        }
+        let refused: StorageError?
+        // In place, looked up once: a copy of the group out of the dictionary would share its
+        // index arrays, and its first append would copy them whole.
+        if let position = groups.index(forKey: group) {
+            refused = try groups.values[position].replayRun(flags, from: &parts)
+        } else {
+            var state = GroupState(historyStart: file)
+            refused = try state.replayRun(flags, from: &parts)
+            if refused == nil { groups[group] = state }
+        }
+        if let refused {
+            broken[group] = StorageError(refused.code, "record does not apply (\(refused.message))", path: path, offset: recordOffset)
         }
     }
 

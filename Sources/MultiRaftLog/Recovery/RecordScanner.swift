@@ -16,8 +16,11 @@ struct RecordScanner {
     private var buffer: [UInt8] = []
     private var bufferStart: Int64 = 0
     private var bufferCount = 0
-    /// The least a read fetches.
-    static let chunk = 4 << 20
+    /// The least a fresh read fetches: about the size of a core's L2 cache here, so the bytes
+    /// the kernel copies in are still there when they are checked and decoded.
+    static let chunk = 1 << 20
+    /// How near the front of the buffer a request may start and still be met by extending it.
+    static let extendWithin = 64 << 10
 
     init(file: any StorageFile, path: String, size: Int64) {
         self.file = file
@@ -37,36 +40,38 @@ struct RecordScanner {
     }
 
     /// Puts the bytes at `offset ..< offset + count` (fewer only at the end of the file) in the
-    /// buffer and returns where they are in it. Bytes already there are kept, not read again.
+    /// buffer and returns where they are in it.
+    ///
+    /// A request starting near the front of the buffer (a record's body after its header) is
+    /// met by reading only what is missing after what the buffer holds; any other is met by a
+    /// fresh read at `offset` of at least a chunk. So every byte of the file is read about once
+    /// and nothing is moved within the buffer, which stays about a chunk (or one record) long.
     mutating func load(at offset: Int64, count: Int) throws(StorageError) -> Range<Int> {
         let available = Int(max(0, min(Int64(count), size - offset)))
         if offset >= bufferStart, offset + Int64(available) <= bufferStart + Int64(bufferCount) {
             let start = Int(offset - bufferStart)
             return start..<(start + available)
         }
-        // Keep what the buffer already holds from `offset` on, at its front.
-        var kept = 0
-        if offset >= bufferStart, offset < bufferStart + Int64(bufferCount) {
-            let from = Int(offset - bufferStart)
-            kept = bufferCount - from
-            buffer.withUnsafeMutableBytes { raw in
-                guard let base = raw.baseAddress else { return }
-                base.copyMemory(from: base + from, byteCount: kept)
-            }
+        let from: Int
+        if offset >= bufferStart, offset - bufferStart <= Int64(Self.extendWithin), offset <= bufferStart + Int64(bufferCount) {
+            from = Int(offset - bufferStart)
+        } else {
+            // A chunk ahead, but never more than the file has: small files get small buffers.
+            bufferStart = offset
+            bufferCount = 0
+            from = 0
         }
-        // A chunk ahead, but never more than the file has: small files get small buffers.
-        let wanted = max(available, Int(min(Int64(Self.chunk), size - offset)))
+        let wanted = from == 0 ? max(available, Int(min(Int64(Self.chunk), size - offset))) : from + available
         if buffer.count < wanted { buffer.append(contentsOf: [UInt8](repeating: 0, count: wanted - buffer.count)) }
-        let readable = wanted - kept
-        var read = 0
-        if readable > 0 {
-            read = try buffer.withMutableRawBytes { (raw) throws(StorageError) in
-                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[kept..<(kept + readable)]), at: offset + Int64(kept))
+        let missing = wanted - bufferCount
+        if missing > 0 {
+            let start = bufferCount
+            let read = try buffer.withMutableRawBytes { (raw) throws(StorageError) in
+                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[start..<(start + missing)]), at: bufferStart + Int64(start))
             }
+            bufferCount += read
         }
-        bufferStart = offset
-        bufferCount = kept + read
-        return 0..<min(available, bufferCount)
+        return from..<min(from + available, bufferCount)
     }
 
     /// Runs `body` on the buffer's valid bytes (the ranges ``load(at:count:)`` and
