@@ -130,6 +130,25 @@ enum EngineVersusWAL {
         return (results, fileLimit)
     }
 
+    /// Rows 1 and 2's engine side alone, for profiling: `rounds` rounds (not synced unless
+    /// `sync`), with the CPU time they took.
+    static func probe(groups: Int, size: Int, rounds: Int, sync: Bool, directory: String) throws {
+        let base = try Scratch.directory(in: directory)
+        defer { Scratch.remove(base) }
+        let engine = try LogEngine(directory: base + "/engine")
+        defer { try? engine.close() }
+        let payload = EngineWorkload.payload(size)
+        let before = CPUTime.now()
+        let start = ContinuousClock.now
+        for round in 1...UInt64(rounds) {
+            try engine.write(EngineWorkload.roundBatch(groups: 1..<UInt64(groups + 1), index: round, payload: payload), sync: sync)
+        }
+        let seconds = (ContinuousClock.now - start).seconds
+        let cpu = CPUTime.now() - before
+        print(String(format: "%d rounds of %d groups: %.3f s, %.0f ns per entry (user %.3f s, sys %.3f s)",
+                     rounds, groups, seconds, seconds / Double(rounds * groups) * 1e9, cpu.user, cpu.system))
+    }
+
     /// Row 2: the engine against one WAL holding the same bytes.
     static func single(groups: Int, size: Int, pairs: Int, rounds: Int, directory: String) throws -> [Pair] {
         let base = try Scratch.directory(in: directory)

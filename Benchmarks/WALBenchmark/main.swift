@@ -44,6 +44,10 @@ do {
         print(try EngineRecoveryBenchmark.write(
             path: flags.string("--path", ""), bytes: Int(flags.double("--gigabytes", 1) * 1e9), size: flags.int("--size", 256),
             groups: flags.int("--groups", 1000), perGroup: flags.int("--per-group", 4)))
+    case "engine-probe-write":
+        try EngineVersusWAL.probe(
+            groups: flags.int("--groups", 1000), size: flags.int("--size", 100), rounds: flags.int("--rounds", 2000),
+            sync: flags.bool("--sync"), directory: flags.string("--dir", NSTemporaryDirectory()))
     case "engine-open":
         print(try EngineRecoveryBenchmark.child(path: flags.string("--path", ""), expected: flags.int("--expected", 0)).json)
     case "crc":
@@ -87,6 +91,7 @@ do {
                                        [--purge-rounds N] [--purge-budget BYTES] [--purge-file-size BYTES] [--purge-keep-rounds N] [--purge-entries N]
                    WALBenchmark engine-write --path DIR [--gigabytes G] [--size B] [--groups N] [--per-group N]
                    WALBenchmark engine-open --path DIR --expected N
+                   WALBenchmark engine-probe-write [--groups N] [--size B] [--rounds N] [--sync] [--dir DIR]
                    WALBenchmark crc [--record BYTES] [--mib N] [--rounds N] [--instructions-only]
                    WALBenchmark groupcommit [--tasks N] [--single N] [--entries N] [--size B] [--dir DIR] [--rounds N]
                    WALBenchmark storage-groupcommit [--tasks N] [--entries N] [--size B] [--dir DIR] [--rounds N]

@@ -177,11 +177,11 @@ extension LogEngine {
         }
         let (base, copied, outcome) = prepared
         if case .waiting = outcome { return outcome }
-        let (body, spans) = BatchCodec.encode([(group, .base(base, copied: copied))])
-        let (file, bodyOffset) = try writer.append(body: body)
+        var (record, spans) = BatchCodec.encode(base: base, group: group, copied: copied)
+        let (file, bodyOffset) = try writer.append(record: &record)
         var moved = base
         for offset in base.entries.indices {
-            guard let span = spans[0][base.boundaryIndex + 1 + UInt64(offset)] else { continue }
+            guard let span = spans[base.boundaryIndex + 1 + UInt64(offset)] else { continue }
             moved.entries[offset].location = EntryLocation(file: file, offset: UInt64(bodyOffset) + UInt64(span.lowerBound), length: UInt64(span.count))
         }
         state.withLock { state in

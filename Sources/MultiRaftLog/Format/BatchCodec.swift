@@ -17,15 +17,6 @@ enum BatchCodec {
         static let base: UInt8 = 0x80
     }
 
-    /// One group's part of a body to write.
-    enum Part {
-        /// Changes; `change.entries` are the entries the group keeps.
-        case change(GroupChange)
-        /// A group's whole state; `copied` holds the bytes of the entries copied into the
-        /// record, by index; the others are referred to at their locations.
-        case base(GroupBase, copied: [UInt64: [UInt8]])
-    }
-
     /// One group's part read back.
     enum DecodedPart {
         /// Changes, with entries carrying no data (their terms and indexes) and where each is.
@@ -35,25 +26,53 @@ enum BatchCodec {
 
     // MARK: - Encoding
 
-    /// The body for `parts`, and for each part where its entries' bytes are in the body (for
-    /// a base, only the copied ones, by index).
-    static func encode(_ parts: [(group: UInt64, part: Part)]) -> (body: [UInt8], spans: [[UInt64: Range<Int>]]) {
-        var body: [UInt8] = [LogFileFormat.batchKind]
-        body.appendVarint(UInt64(parts.count))
-        var spans: [[UInt64: Range<Int>]] = []
-        for (group, part) in parts {
-            body.appendVarint(group)
-            switch part {
-            case .change(let change):
-                spans.append(encode(change, group: group, into: &body))
-            case .base(let base, let copied):
-                spans.append(encode(base, copied: copied, into: &body))
-            }
+    /// A record for change parts (what writes produce): room for the record's header, which
+    /// ``EngineWriter/append(record:)`` fills in, then the body; and where each entry's bytes
+    /// are in the body, all parts' entries in order.
+    static func encode(changes parts: [(group: UInt64, change: GroupChange)]) -> (record: [UInt8], entrySpans: [Range<Int>]) {
+        // Sized up front: growing a record of many groups' entries copied it again and again.
+        var capacity = 16
+        var entryCount = 0
+        for (_, change) in parts {
+            capacity += 48
+            entryCount += change.entries.count
+            for position in change.entries.indices { capacity += (change.entries[position].data?.count ?? 0) + 24 }
         }
-        return (body, spans)
+        var record = startRecord(parts: parts.count, capacity: capacity)
+        var spans: [Range<Int>] = []
+        spans.reserveCapacity(entryCount)
+        for (group, change) in parts {
+            record.appendVarint(group)
+            encode(change, group: group, into: &record, spans: &spans)
+        }
+        return (record, spans)
     }
 
-    private static func encode(_ change: GroupChange, group: UInt64, into body: inout [UInt8]) -> [UInt64: Range<Int>] {
+    /// A record of one base part (a purge's rewrite of `group`), as
+    /// ``encode(changes:)`` lays it out; and where the copied entries' bytes are in its body,
+    /// by index.
+    static func encode(base: GroupBase, group: UInt64, copied: [UInt64: [UInt8]]) -> (record: [UInt8], spans: [UInt64: Range<Int>]) {
+        var record = startRecord(parts: 1, capacity: 64 + base.entries.count * 4 + copied.values.reduce(0) { $0 + $1.count })
+        record.appendVarint(group)
+        let spans = encode(base, copied: copied, into: &record)
+        return (record, spans)
+    }
+
+    /// The record header's room (zeros), the kind byte and the part count.
+    private static func startRecord(parts: Int, capacity: Int) -> [UInt8] {
+        var record = [UInt8](repeating: 0, count: LogFileFormat.recordHeaderSize)
+        record.reserveCapacity(capacity + LogFileFormat.recordHeaderSize + LogFileFormat.alignment)
+        record.append(LogFileFormat.batchKind)
+        record.appendVarint(UInt64(parts))
+        return record
+    }
+
+    /// Where the bytes from `start` of a record under construction to its end are in its body.
+    private static func bodyRange(from start: Int, _ record: [UInt8]) -> Range<Int> {
+        (start - LogFileFormat.recordHeaderSize)..<(record.count - LogFileFormat.recordHeaderSize)
+    }
+
+    private static func encode(_ change: GroupChange, group: UInt64, into body: inout [UInt8], spans: inout [Range<Int>]) {
         var flags: UInt8 = 0
         if change.remove { flags |= Flag.remove }
         if change.applySnapshot != nil { flags |= Flag.applySnapshot }
@@ -64,21 +83,19 @@ enum BatchCodec {
         if change.resume != nil { flags |= Flag.resume }
         body.append(flags)
         if let marker = change.applySnapshot { appendMarker(marker, to: &body) }
-        var spans: [UInt64: Range<Int>] = [:]
         if let first = change.entries.first?.index {
             body.appendVarint(first)
             body.appendVarint(UInt64(change.entries.count))
-            for entry in change.entries {
+            for position in change.entries.indices {
                 let start = body.count
-                EntryCodec.append(entry, group: group, to: &body)
-                spans[entry.index] = start..<body.count
+                EntryCodec.append(change.entries[position], group: group, to: &body)
+                spans.append(bodyRange(from: start, body))
             }
         }
         if !change.hardState.isEmpty { appendHardState(change.hardState, to: &body) }
         if let marker = change.recordSnapshot { appendMarker(marker, to: &body) }
         if let index = change.compact { body.appendVarint(index) }
         if let marker = change.resume { appendMarker(marker, to: &body) }
-        return spans
     }
 
     private static func encode(_ base: GroupBase, copied: [UInt64: [UInt8]], into body: inout [UInt8]) -> [UInt64: Range<Int>] {
@@ -124,7 +141,7 @@ enum BatchCodec {
                     let index = base.boundaryIndex + 1 + UInt64(offset)
                     let start = body.count
                     body.append(contentsOf: copied[index] ?? [])
-                    spans[index] = start..<body.count
+                    spans[index] = bodyRange(from: start, body)
                 }
             } else {
                 body.append(1)

@@ -32,11 +32,10 @@ enum EntryCodec {
 
     /// The CRC32C an entry of `group` at `index` with these bytes (before the checksum) has.
     static func checksum(group: UInt64, index: UInt64, _ body: UnsafeRawBufferPointer) -> UInt32 {
-        var prefix: [UInt8] = []
-        prefix.reserveCapacity(16)
-        prefix.appendLittleEndian(group, count: 8)
-        prefix.appendLittleEndian(index, count: 8)
-        return CRC32C.update(CRC32C.update(0, prefix), body)
+        // On the stack: an array here was an allocation for every entry written and read.
+        let prefix = (group.littleEndian, index.littleEndian)
+        let crc = withUnsafeBytes(of: prefix) { CRC32C.update(0, $0) }
+        return CRC32C.update(crc, body)
     }
 
     /// Where the entry starting at `offset` of `bytes` ends, reading only its structure (terms

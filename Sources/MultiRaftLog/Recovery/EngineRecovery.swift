@@ -188,7 +188,7 @@ struct Replay {
             do throws(StorageError) {
                 let keptFrom = try (groups[group] ?? GroupState(historyStart: file)).admit(change)
                 groups[group, default: GroupState(historyStart: file)].apply(
-                    change, keptFrom: keptFrom, locations: Array(locations[keptFrom...]), file: file)
+                    change, keptFrom: keptFrom, locations: locations[keptFrom...], file: file)
                 if change.isRemovalOnly { groups[group] = nil }
             } catch {
                 broken[group] = StorageError(error.code, "record does not apply (\(error.message))", path: path, offset: recordOffset)
@@ -206,8 +206,9 @@ struct Replay {
 extension GroupChange {
     /// A removal and nothing else: the group is gone afterwards.
     var isRemovalOnly: Bool {
+        guard remove else { return false }
         var rest = self
         rest.remove = false
-        return remove && rest.isEmpty
+        return rest.isEmpty
     }
 }
