@@ -12,7 +12,7 @@ struct GroupChange: Sendable {
     /// On disk only the entries the group's log keeps (the rest were at or below its boundary).
     var entries: [Entry] = []
     var hardState: HardState = .empty
-    private var rare: RareSteps?
+    private var rare: RareSteps? = nil
 
     /// The steps parts rarely hold; never all empty (then there is none).
     private final class RareSteps: Sendable {
@@ -36,7 +36,9 @@ struct GroupChange: Sendable {
         self.remove = remove
         self.entries = entries
         self.hardState = hardState
-        setRare(applySnapshot: applySnapshot, recordSnapshot: recordSnapshot, compact: compact, resume: resume)
+        if applySnapshot != nil || recordSnapshot != nil || compact != nil || resume != nil {
+            setRare(applySnapshot: applySnapshot, recordSnapshot: recordSnapshot, compact: compact, resume: resume)
+        }
     }
 
     var applySnapshot: SnapshotMarker? {

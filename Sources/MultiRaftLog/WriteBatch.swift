@@ -83,18 +83,25 @@ public struct WriteBatch: Sendable {
         calls.append((group, change))
     }
 
+    /// Whether a group has more than one call. Groups named in increasing order (a batch built
+    /// by going over the groups) need no lookups to tell.
+    private var hasRepeatedGroup: Bool {
+        var increasing = true
+        for position in calls.indices.dropFirst() where calls[position].group <= calls[position - 1].group {
+            increasing = false
+            break
+        }
+        guard !increasing else { return false }
+        var seen = Set<UInt64>(minimumCapacity: calls.count)
+        return calls.contains { !seen.insert($0.group).inserted }
+    }
+
     /// The parts that change something, one per group, in the order the groups were first
     /// named: each group's calls merged in order.
     var parts: [(group: UInt64, change: GroupChange)] {
-        var positions = [UInt64: Int](minimumCapacity: calls.count)
-        var repeated = false
-        for (position, call) in calls.enumerated() where positions.updateValue(position, forKey: call.group) != nil {
-            repeated = true
-            break
-        }
-        guard repeated else { return calls.contains { $0.change.isEmpty } ? calls.filter { !$0.change.isEmpty } : calls }
+        guard hasRepeatedGroup else { return calls.contains { $0.change.isEmpty } ? calls.filter { !$0.change.isEmpty } : calls }
         var merged: [(group: UInt64, change: GroupChange)] = []
-        positions.removeAll(keepingCapacity: true)
+        var positions = [UInt64: Int](minimumCapacity: calls.count)
         for (group, change) in calls {
             if let position = positions[group] {
                 merged[position].change.merge(change)
