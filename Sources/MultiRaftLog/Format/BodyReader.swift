@@ -27,12 +27,14 @@ struct BodyReader {
         StorageError(.corrupt, message, path: path, offset: bodyOffset + Int64(position))
     }
 
+    @inline(__always)
     mutating func byte() throws(StorageError) -> UInt8 {
         guard position < bytes.count else { throw corrupt("record body ends early") }
         defer { position += 1 }
         return bytes[position]
     }
 
+    @inline(__always)
     mutating func varint() throws(StorageError) -> UInt64 {
         var at = position
         guard let value = bytes.readVarint(at: &at) else { throw corrupt("broken varint in record body") }
@@ -41,6 +43,7 @@ struct BodyReader {
     }
 
     /// A count of things that each take at least `minimumBytes` bytes in what follows.
+    @inline(__always)
     mutating func count(each minimumBytes: Int = 1) throws(StorageError) -> Int {
         let value = try varint()
         guard value <= UInt64(remaining / max(minimumBytes, 1)) else {
@@ -50,6 +53,7 @@ struct BodyReader {
     }
 
     /// Moves past `count` bytes.
+    @inline(__always)
     mutating func skip(_ count: Int) throws(StorageError) {
         guard count >= 0, count <= remaining else { throw corrupt("record body ends early") }
         position += count
@@ -66,6 +70,7 @@ struct BodyReader {
 extension UnsafeRawBufferPointer {
     /// The varint at `offset`, which moves past it; `nil` when the bytes end inside it or it
     /// runs past 64 bits (the rule of `Array.readVarint(at:)`, over borrowed bytes).
+    @inline(__always)
     func readVarint(at offset: inout Int) -> UInt64? {
         var value: UInt64 = 0
         var shift: UInt64 = 0
