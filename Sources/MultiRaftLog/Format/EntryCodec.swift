@@ -14,6 +14,7 @@ enum EntryCodec {
     static let checksumSize = 4
 
     /// Appends `entry`, as an entry of `group`, to `bytes`.
+    @inline(__always)
     static func append(_ entry: Entry, group: UInt64, to bytes: inout [UInt8]) {
         let start = bytes.count
         bytes.appendVarint(entry.term)
@@ -31,6 +32,7 @@ enum EntryCodec {
     }
 
     /// The CRC32C an entry of `group` at `index` with these bytes (before the checksum) has.
+    @inline(__always)
     static func checksum(group: UInt64, index: UInt64, _ body: UnsafeRawBufferPointer) -> UInt32 {
         // On the stack: an array here was an allocation for every entry written and read.
         let prefix = (group.littleEndian, index.littleEndian)
