@@ -87,9 +87,13 @@ BENCH_DIR_FLAG := $(if $(BENCH_DIR),--dir $(BENCH_DIR))
 # The WAL against etcd's: W1-W3 and R1 on `raftstore bench` and etcd-go-bench, alternating,
 # BENCH_RUNS times each (medians, ratios), then CRC32C, group commit and the bounded-memory replay
 # of a BENCH_GIGABYTES WAL (2 GB), which fails the run when a bounded replay peaks at 256 MiB or
-# more. Prints the table for Docs/Performance.md.
+# more, then the multi-group engine's rows (many groups against a WAL each and one WAL, group
+# commit, recovery against cat, index memory, purge). Prints the tables for Docs/Performance.md.
 BENCH_RUNS ?= 7
 BENCH_GIGABYTES ?= 2
+# The multi-group engine's rows (`WALBenchmark engine`, Docs/Performance.md): its recovery row
+# opens an engine of ENGINE_GIGABYTES of 256 B entries.
+ENGINE_GIGABYTES ?= 1
 RELEASE_BIN = $$($(SWIFT) build -c release --show-bin-path)
 
 bench: bench-go-build
@@ -98,6 +102,7 @@ bench: bench-go-build
 	$(RELEASE_BIN)/WALBenchmark compare --raftstore $(RELEASE_BIN)/raftstore --etcd $(CURDIR)/$(ETCD_GO_BENCH) \
 		$(BENCH_DIR_FLAG) --runs $(BENCH_RUNS)
 	$(RELEASE_BIN)/WALBenchmark replay-memory --gigabytes $(BENCH_GIGABYTES) $(BENCH_DIR_FLAG)
+	$(RELEASE_BIN)/WALBenchmark engine --gigabytes $(ENGINE_GIGABYTES) $(BENCH_DIR_FLAG)
 
 # This tree against the build of another commit (BASELINE, default the last commit), the same
 # workloads alternating round by round: fails when any is below 0.95 of the baseline (the median

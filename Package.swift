@@ -87,7 +87,7 @@ let package = Package(
 
         .executableTarget(
             name: "WALBenchmark",
-            dependencies: ["RaftStorage", "RaftFiles", "EtcdStorage", "RaftStorageTesting", "CCRC32C"],
+            dependencies: ["RaftStorage", "RaftFiles", "EtcdStorage", "MultiRaftLog", "RaftStorageTesting", "CCRC32C"],
             path: "Benchmarks/WALBenchmark"
         ),
 

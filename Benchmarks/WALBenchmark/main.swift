@@ -26,6 +26,30 @@ do {
         print(try ReplayMemory.child(path: flags.string("--path", ""), mode: mode, expected: flags.int("--expected", 0)).json)
     case "write-wal":
         print(try ReplayMemory.write(path: flags.string("--path", ""), bytes: flags.int("--megabytes", 256) * 1_000_000, size: flags.int("--size", 1000)))
+    case "engine":
+        var options = EngineBenchmark.Options(directory: flags.string("--dir", NSTemporaryDirectory()))
+        options.pairs = flags.int("--runs", options.pairs)
+        options.groups = flags.int("--groups", options.groups)
+        options.gigabytes = flags.double("--gigabytes", options.gigabytes)
+        options.indexEntries = flags.int("--index-entries", options.indexEntries)
+        options.purge.groups = options.groups
+        options.purge.rounds = flags.int("--purge-rounds", options.purge.rounds)
+        options.purge.budget = flags.int("--purge-budget", options.purge.budget)
+        options.purge.fileSize = Int64(flags.int("--purge-file-size", Int(options.purge.fileSize)))
+        options.purge.keepRounds = flags.int("--purge-keep-rounds", options.purge.keepRounds)
+        options.purge.perRound = flags.int("--purge-entries", options.purge.perRound)
+        if let rows = flags.value("--rows") { options.rows = Set(rows.split(separator: ",").compactMap { Int($0) }) }
+        try await EngineBenchmark.run(options)
+    case "engine-write":
+        print(try EngineRecoveryBenchmark.write(
+            path: flags.string("--path", ""), bytes: Int(flags.double("--gigabytes", 1) * 1e9), size: flags.int("--size", 256),
+            groups: flags.int("--groups", 1000), perGroup: flags.int("--per-group", 4)))
+    case "engine-probe-write":
+        try EngineVersusWAL.probe(
+            groups: flags.int("--groups", 1000), size: flags.int("--size", 100), rounds: flags.int("--rounds", 2000),
+            sync: flags.bool("--sync"), directory: flags.string("--dir", NSTemporaryDirectory()))
+    case "engine-open":
+        print(try EngineRecoveryBenchmark.child(path: flags.string("--path", ""), expected: flags.int("--expected", 0)).json)
     case "crc":
         let rounds = CRCBenchmark.run(recordSize: flags.int("--record", 4096), totalBytes: flags.int("--mib", 256) << 20, rounds: flags.int("--rounds", 7),
                                         instructionsOnly: flags.bool("--instructions-only"))
@@ -68,6 +92,11 @@ do {
                    WALBenchmark replay-memory [--gigabytes G] [--size B] [--dir DIR] [--with-read]
                    WALBenchmark replay-child --path WAL --mode stream|logstore|read --expected N
                    WALBenchmark write-wal --path WAL [--megabytes N] [--size B]
+                   WALBenchmark engine [--dir DIR] [--runs N] [--rows 1,2,...] [--groups N] [--gigabytes G] [--index-entries N]
+                                       [--purge-rounds N] [--purge-budget BYTES] [--purge-file-size BYTES] [--purge-keep-rounds N] [--purge-entries N]
+                   WALBenchmark engine-write --path DIR [--gigabytes G] [--size B] [--groups N] [--per-group N]
+                   WALBenchmark engine-open --path DIR --expected N
+                   WALBenchmark engine-probe-write [--groups N] [--size B] [--rounds N] [--sync] [--dir DIR]
                    WALBenchmark crc [--record BYTES] [--mib N] [--rounds N] [--instructions-only]
                    WALBenchmark groupcommit [--tasks N] [--single N] [--entries N] [--size B] [--dir DIR] [--rounds N]
                    WALBenchmark storage-groupcommit [--tasks N] [--entries N] [--size B] [--dir DIR] [--rounds N]

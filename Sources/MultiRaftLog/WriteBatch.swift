@@ -22,24 +22,26 @@ public import RaftStorage
 /// try await engine.writeDurably(batch)
 /// ```
 public struct WriteBatch: Sendable {
-    /// The parts, by group, and the order groups were first named in (the order they are written).
-    private(set) var changes: [UInt64: GroupChange] = [:]
-    private(set) var order: [UInt64] = []
+    /// What each call added, in call order. A group named again has several, merged in order
+    /// when the batch is written (``parts``): finding each group's part on every call (a
+    /// dictionary kept up to date, and grown, as the batch grows) cost more than the rest of
+    /// building a batch.
+    private var calls: [(group: UInt64, change: GroupChange)] = []
 
     /// An empty batch.
     public init() {}
 
     /// Whether the batch changes nothing.
-    public var isEmpty: Bool { changes.values.allSatisfy(\.isEmpty) }
+    public var isEmpty: Bool { calls.allSatisfy(\.change.isEmpty) }
 
     /// The groups the batch changes, in the order they were first named.
-    public var groupIDs: [UInt64] { order.filter { changes[$0]?.isEmpty == false } }
+    public var groupIDs: [UInt64] { parts.map(\.group) }
 
     /// Adds `entries` of `group` after any already in the batch for it, and sets its HardState
     /// unless `hardState` is empty: ``RaftStorage/LogStore/save(hardState:entries:)``.
     public mutating func save(hardState: HardState, entries: [Entry], for group: UInt64) {
         update(group) { change in
-            change.entries.append(contentsOf: entries)
+            change.entries = entries
             if !hardState.isEmpty { change.hardState = hardState }
         }
     }
@@ -72,41 +74,42 @@ public struct WriteBatch: Sendable {
         update(group) { $0.compact = index }
     }
 
-    /// Changes `group`'s part; internal changes (removal, resuming) go through here too.
+    /// Adds a part for `group`, made by `body` from an empty one, after what the batch holds
+    /// for it (``GroupChange/merge(_:)``); internal changes (removal, resuming) go through
+    /// here too.
     mutating func update(_ group: UInt64, _ body: (inout GroupChange) -> Void) {
-        if changes[group] == nil { order.append(group) }
-        body(&changes[group, default: GroupChange()])
+        var change = GroupChange()
+        body(&change)
+        calls.append((group, change))
     }
 
-    /// The parts that change something, in order.
+    /// Whether a group has more than one call. Groups named in increasing order (a batch built
+    /// by going over the groups) need no lookups to tell.
+    private var hasRepeatedGroup: Bool {
+        var increasing = true
+        for position in calls.indices.dropFirst() where calls[position].group <= calls[position - 1].group {
+            increasing = false
+            break
+        }
+        guard !increasing else { return false }
+        var seen = Set<UInt64>(minimumCapacity: calls.count)
+        return calls.contains { !seen.insert($0.group).inserted }
+    }
+
+    /// The parts that change something, one per group, in the order the groups were first
+    /// named: each group's calls merged in order.
     var parts: [(group: UInt64, change: GroupChange)] {
-        order.compactMap { group in changes[group].flatMap { $0.isEmpty ? nil : (group, $0) } }
-    }
-}
-
-/// One group's part of a batch, as written and as read back. Applied in field order:
-/// removal, snapshot installed, entries and HardState, snapshot recorded, compaction, resume.
-struct GroupChange: Sendable {
-    /// Forget the group entirely (``LogEngine/removeGroup(_:)``).
-    var remove = false
-    var applySnapshot: SnapshotMarker?
-    /// On disk only the entries the group's log keeps (the rest were at or below its boundary).
-    var entries: [Entry] = []
-    var hardState: HardState = .empty
-    var recordSnapshot: SnapshotMarker?
-    var compact: UInt64?
-    /// Start the log at this older recorded marker (``GroupLog/resume(from:)``).
-    var resume: SnapshotMarker?
-
-    var isEmpty: Bool {
-        !remove && applySnapshot == nil && entries.isEmpty && hardState.isEmpty && recordSnapshot == nil
-            && compact == nil && resume == nil
-    }
-
-    /// Whether raft's `MustSync` asks for a sync for this part, `stored` being the HardState
-    /// before it and `keptEntries` the entries it appends.
-    func mustSync(stored: HardState, keptEntries: Int) -> Bool {
-        remove || applySnapshot != nil || recordSnapshot != nil || resume != nil
-            || (hardState.isEmpty ? keptEntries > 0 : hardState.mustSync(previous: stored, entryCount: keptEntries))
+        guard hasRepeatedGroup else { return calls.contains { $0.change.isEmpty } ? calls.filter { !$0.change.isEmpty } : calls }
+        var merged: [(group: UInt64, change: GroupChange)] = []
+        var positions = [UInt64: Int](minimumCapacity: calls.count)
+        for (group, change) in calls {
+            if let position = positions[group] {
+                merged[position].change.merge(change)
+            } else {
+                positions[group] = merged.count
+                merged.append((group, change))
+            }
+        }
+        return merged.filter { !$0.change.isEmpty }
     }
 }

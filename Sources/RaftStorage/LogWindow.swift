@@ -115,15 +115,37 @@ package struct LogWindow<Slots: LogSlots> {
         return kept
     }
 
+    /// The part of ``admit(_:hardState:replacing:)``'s check that concerns the entries, for a
+    /// batch given by its first index and its size, whose indexes run on one by one and stop
+    /// short of the largest `UInt64` (a store reading back what it wrote knows this without
+    /// holding the entries): the indexes to append, empty when none. Check the HardState next
+    /// (``HardState/validate(replacing:lastIndexAfterSave:)``), as that call does.
+    ///
+    /// - Throws: ``StorageError/Code/invalidArgument`` for a batch that would leave a gap
+    ///   after the last index.
+    package func acceptedRun(first: UInt64, count: UInt64) throws(StorageError) -> Range<UInt64> {
+        guard count > 0, let kept = try acceptedRange(first: first, last: first + count - 1) else { return lastIndex + 1..<lastIndex + 1 }
+        return kept.lowerBound..<(kept.upperBound + 1)
+    }
+
     /// The part of a batch `MemoryStorage.Append` keeps: entries at or below the boundary are
     /// dropped; a batch that would leave a gap after the last index is refused.
     private func acceptedPart(of batch: [Entry]) throws(StorageError) -> ArraySlice<Entry> {
-        guard let (firstNew, lastNew) = try batch.contiguousIndexRange(), lastNew > boundaryIndex else { return [] }
-        let keptFirst = max(firstNew, boundaryIndex + 1)
+        guard let (firstNew, lastNew) = try batch.contiguousIndexRange(), let kept = try acceptedRange(first: firstNew, last: lastNew) else {
+            return []
+        }
+        return batch[Int(kept.lowerBound - firstNew)...]
+    }
+
+    /// The indexes of the batch `first ... last` that `MemoryStorage.Append` keeps; `nil` when
+    /// it lies at or below the boundary.
+    private func acceptedRange(first: UInt64, last: UInt64) throws(StorageError) -> ClosedRange<UInt64>? {
+        guard last > boundaryIndex else { return nil }
+        let keptFirst = max(first, boundaryIndex + 1)
         guard keptFirst <= lastIndex + 1 else {
             throw StorageError(.invalidArgument, "missing log entry [last: \(lastIndex), append at: \(keptFirst)]")
         }
-        return batch[Int(keptFirst - firstNew)...]
+        return keptFirst...last
     }
 
     /// `MemoryStorage.Append` of entries starting at `first`: drops every entry from `first` on
@@ -131,9 +153,9 @@ package struct LogWindow<Slots: LogSlots> {
     ///
     /// `first` is above the boundary and at most the last index plus one (what ``admit(_:hardState:replacing:)``
     /// returns satisfies it).
-    package mutating func replace(from first: UInt64, _ add: (inout Slots) -> Void) {
+    package mutating func replace<Failure: Error>(from first: UInt64, _ add: (inout Slots) throws(Failure) -> Void) throws(Failure) {
         slots.truncate(after: first - 1)
-        add(&slots)
+        try add(&slots)
     }
 
     // MARK: - Compaction and snapshots

@@ -67,25 +67,130 @@ struct PurgeTests {
         #expect(try again.log(for: Self.laggard).entries(in: 1..<5) == Self.entries(1...4, group: Self.laggard))
     }
 
-    @Test func budgetBoundsEachCallButEveryCallProgresses() throws {
+    @Test func zeroBudgetCopiesNothingAndSaysWhy() throws {
         let engine = try Self.engineWithLaggard()
-        let first = try engine.purge(budget: 0)
-        // The first group of a call is rewritten whatever the budget; the next one waits.
-        #expect(first.groupsRewritten.count == 1)
-        #expect(first.filesRemoved.isEmpty)
-        #expect(first.oldestFileHolders.count == 1)
-        #expect(first.oldestFile == (try Self.logFiles(engine).first))
-        var calls = 1
-        var report = first
-        while report.oldestFile != nil && calls < 50 {
-            report = try engine.purge(budget: 0)
-            calls += 1
+        let before = try Self.logFiles(engine)
+        let report = try engine.purge(budget: 0)
+        // The laggard's entries pin the oldest file; a budget of 0 may not copy them.
+        #expect(report.bytesRewritten == 0)
+        #expect(report.groupsRewritten.isEmpty)
+        #expect(report.filesRemoved.isEmpty)
+        #expect(report.oldestFile == before.first)
+        #expect(report.oldestFileHolders.first == Self.laggard)
+        let entrySize = try #require(report.entryLargerThanBudget)
+        #expect(entrySize > 200)
+        #expect(try Self.logFiles(engine) == before)
+        // A budget of one entry moves past it, one entry per call.
+        let next = try engine.purge(budget: entrySize)
+        #expect(next.bytesRewritten == entrySize)
+        #expect(next.groupRewrittenInPart == Self.laggard)
+        #expect(next.entryLargerThanBudget == nil)
+        try Self.expectIntact(engine, "after a one-entry purge")
+    }
+
+    @Test func negativeBudgetIsRefused() throws {
+        let engine = try Self.engineWithLaggard()
+        let error = #expect(throws: StorageError.self) { try engine.purge(budget: -1) }
+        #expect(error?.code == .invalidArgument)
+    }
+
+    /// A laggard holding far more than the budget, spread over the oldest files: no call copies
+    /// more than the budget, the laggard moves in parts, the files it pinned go, and its entries
+    /// survive a power failure in the middle and a reopen at the end.
+    @Test func budgetIsAHardCapAndALargeGroupMovesInParts() throws {
+        let engine = try EngineFixtures.newEngine(fileSize: 4096)
+        let laggard = engine.log(for: Self.laggard)
+        let laggardEntries = Self.entries(1...60, group: Self.laggard)
+        for start in stride(from: 0, to: 60, by: 6) {
+            try laggard.save(hardState: HardState(term: 1, vote: 1, commit: UInt64(start + 6)), entries: Array(laggardEntries[start..<(start + 6)]))
         }
-        #expect(report.oldestFile == nil)
-        #expect(try Self.logFiles(engine).count <= 2)
-        try Self.expectIntact(engine, "after budgeted purges")
+        let busy = engine.log(for: Self.busy)
+        for start in stride(from: UInt64(1), through: 200, by: 5) {
+            try busy.save(hardState: HardState(term: 1, vote: 2, commit: start + 4), entries: Self.entries(start...(start + 4), group: Self.busy))
+        }
+        try busy.recordSnapshot(SnapshotMetadata(index: 200, term: 1))
+        try busy.compact(through: 200)
+        let original = Set(try Self.logFiles(engine))
+        #expect(original.count > 10)
+
+        let budget = 1000
+        var current = engine
+        var calls = 0
+        var inPart = 0
+        var crashed = false
+        while !Set(try Self.logFiles(current)).isDisjoint(with: original) && calls < 200 {
+            let before = try Self.logFiles(current)
+            let report = try current.purge(budget: budget)
+            calls += 1
+            // Only files sealed before the call: never the one current when it began, nor any
+            // its own copies filled.
+            #expect(Set(report.filesRemoved).isSubset(of: before.dropLast()), "call \(calls) removed \(report.filesRemoved)")
+            #expect(report.bytesRewritten <= budget, "call \(calls) copied \(report.bytesRewritten) bytes")
+            #expect(report.bytesRewritten > 0 || !report.filesRemoved.isEmpty, "call \(calls) made no progress")
+            #expect(report.entryLargerThanBudget == nil)
+            if report.groupRewrittenInPart != nil {
+                #expect(report.groupRewrittenInPart == Self.laggard)
+                #expect(report.stoppedByBudget)
+                inPart += 1
+            }
+            // Once files have gone and a rewrite is half done: a power failure.
+            let originalRemoved = original.count - Set(try Self.logFiles(current)).intersection(original).count
+            if !crashed && inPart >= 3 && originalRemoved >= 3 {
+                crashed = true
+                try EngineFixtures.fileSystem(of: current).crash(.dropUnsynced)
+                current = try LogEngine(directory: engine.directory, options: engine.options)
+                #expect(try current.log(for: Self.laggard).entries(in: 1..<61) == laggardEntries, "after the power failure")
+            }
+        }
+        #expect(crashed)
+        #expect(inPart >= 5, "the laggard moved in parts (\(inPart) of \(calls) calls)")
+        #expect(Set(try Self.logFiles(current)).isDisjoint(with: original), "the original files are gone after \(calls) calls")
+        try current.close()
+        let reopened = try LogEngine(directory: engine.directory, options: engine.options)
+        #expect(try reopened.log(for: Self.laggard).entries(in: 1..<61) == laggardEntries)
+        #expect(try reopened.log(for: Self.laggard).hardState() == HardState(term: 1, vote: 1, commit: 60))
+        #expect(try reopened.log(for: Self.busy).firstIndex() == 201)
+    }
+
+    /// A rewrite that refers to entries left in a later file, which the group then compacts
+    /// away: the file those entries were in still holds what the rewrite's record points at, so
+    /// the group is rewritten again before that file goes, and the engine reopens.
+    @Test func compactionAfterARewriteLeavesNoDanglingReference() throws {
+        let engine = try EngineFixtures.newEngine(fileSize: 4096)
+        let group: UInt64 = 5
+        let filler: UInt64 = 6
+        let log = engine.log(for: group)
+        let fillerLog = engine.log(for: filler)
+        var fillerNext: UInt64 = 1
+        func fill() throws {
+            // Enough to start a new file.
+            for _ in 0..<4 {
+                try fillerLog.append(Self.entries(fillerNext...(fillerNext + 4), group: filler))
+                fillerNext += 5
+            }
+        }
+        try log.append(Self.entries(1...3, group: group))
+        try fill()
+        try log.append(Self.entries(4...6, group: group))
+        try fill()
+        try fillerLog.compact(through: fillerNext - 1)
+        let entrySize = 208
+        // Copies entries 1-3 (the oldest file goes), then has no budget left for 4-6: the
+        // group's rewrite now refers to them in the next file.
+        let first = try engine.purge(budget: 3 * entrySize)
+        #expect(first.bytesRewritten == 3 * entrySize)
+        #expect(first.filesRemoved.count == 1)
+        #expect(first.oldestFileHolders.contains(group))
+        try log.compact(through: 6)
+        let second = try engine.purge(budget: 0)
+        #expect(second.bytesRewritten == 0)
+        #expect(second.groupsRewritten.contains(group))
+        #expect(second.oldestFile == nil)
         try engine.close()
-        try Self.expectIntact(try LogEngine(directory: engine.directory, options: engine.options), "after reopening")
+        let reopened = try LogEngine(directory: engine.directory, options: engine.options)
+        #expect(try reopened.log(for: group).firstIndex() == 7)
+        #expect(try reopened.log(for: group).lastIndex() == 6)
+        #expect(try reopened.log(for: filler).firstIndex() == fillerNext)
     }
 
     /// Two laggards each holding more than a file: every rewrite fills a new file, so a purge

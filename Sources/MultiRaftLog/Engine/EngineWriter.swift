@@ -44,29 +44,33 @@ struct EngineWriter {
         }
     }
 
-    /// Writes one record with `body` at the end of the current file (starting a new file first
-    /// when this one is full), and returns the file and the offset of the body. Not synced.
-    mutating func append(body: [UInt8]) throws(StorageError) -> (file: UInt64, bodyOffset: Int64) {
-        guard body.count <= LogFileFormat.maxBodySize else {
-            throw StorageError(.invalidArgument, "a write batch of \(body.count) bytes is larger than the \(LogFileFormat.maxBodySize) a record may hold")
+    /// Writes `record` (its header's room, then its body: ``BatchCodec/encode(changes:)``) at
+    /// the end of the current file, starting a new file first when this one is full, and
+    /// returns the file and the offset of the body. Fills in the header and pads `record` in
+    /// place (no copy of the body). Not synced.
+    mutating func append(record: inout [UInt8]) throws(StorageError) -> (file: UInt64, bodyOffset: Int64) {
+        let bodyCount = record.count - LogFileFormat.recordHeaderSize
+        guard bodyCount <= LogFileFormat.maxBodySize else {
+            throw StorageError(.invalidArgument, "a write batch of \(bodyCount) bytes is larger than the \(LogFileFormat.maxBodySize) a record may hold")
         }
-        let next = LogFileFormat.nextRecord(after: offset, bodyCount: body.count)
+        let next = LogFileFormat.nextRecord(after: offset, bodyCount: bodyCount)
         if offset > Int64(LogFileFormat.headerSize) && next > fileSize {
             try guarded { (writer) throws(StorageError) in try writer.rotate() }
         }
         let start = offset
-        let end = LogFileFormat.nextRecord(after: start, bodyCount: body.count)
+        let end = LogFileFormat.nextRecord(after: start, bodyCount: bodyCount)
         guard UInt64(end) < EntryPositions.offsetLimit else {
             throw StorageError(.invalidArgument, "log file \(path(of: fileNumber)) would grow past \(EntryPositions.offsetLimit) bytes")
         }
-        var record: [UInt8] = []
-        record.reserveCapacity(Int(end - start))
-        record.appendLittleEndian(UInt64(body.count), count: 4)
-        record.appendLittleEndian(UInt64(CRC32C.checksum(body)), count: 4)
-        record.append(contentsOf: body)
+        let checksum = record.withUnsafeBytes { raw in CRC32C.update(0, UnsafeRawBufferPointer(rebasing: raw[LogFileFormat.recordHeaderSize...])) }
+        record.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: UInt32(bodyCount).littleEndian, toByteOffset: 0, as: UInt32.self)
+            raw.storeBytes(of: checksum.littleEndian, toByteOffset: 4, as: UInt32.self)
+        }
         record.append(contentsOf: repeatElement(0, count: Int(end - start) - record.count))
+        let bytes = record
         try guarded { (writer) throws(StorageError) in
-            try record.withRawBytes { (raw) throws(StorageError) in try writer.file.write(raw, at: start) }
+            try bytes.withRawBytes { (raw) throws(StorageError) in try writer.file.write(raw, at: start) }
         }
         offset = end
         writeSequence += 1

@@ -222,37 +222,47 @@ public final class LogEngine: Sendable {
             var mustSync = false
             let parts = try state.withLock { (state) throws(StorageError) -> [(group: UInt64, change: GroupChange)] in
                 guard !state.closed else { throw Self.closedError(directory) }
-                let batch = try prepare(state.groups)
-                var parts: [(group: UInt64, change: GroupChange)] = []
-                for (group, change) in batch.parts {
-                    let current = state.groups[group] ?? GroupState(historyStart: writer.fileNumber)
+                var parts = try prepare(state.groups).parts
+                // Parts the groups keep something of move to the front, in order.
+                var kept = 0
+                for position in parts.indices {
+                    let group = parts[position].group
                     let keptFrom: Int
+                    let stored: HardState
                     do throws(StorageError) {
-                        keptFrom = try current.admit(change)
+                        if let index = state.groups.index(forKey: group) {
+                            (keptFrom, stored) = try state.groups.values[index].admitInPlace(parts[position].change)
+                        } else {
+                            keptFrom = try GroupState(historyStart: writer.fileNumber).admit(parts[position].change)
+                            stored = .empty
+                        }
                     } catch {
                         throw StorageError(error.code, "group \(group): \(error.message)", path: error.path, offset: error.offset)
                     }
-                    var kept = change
-                    if keptFrom > 0 { kept.entries = Array(change.entries[keptFrom...]) }
-                    if kept.isEmpty { continue }
-                    mustSync = mustSync || kept.mustSync(stored: current.hardState, keptEntries: kept.entries.count)
-                    parts.append((group, kept))
+                    if keptFrom > 0 { parts[position].change.entries.removeFirst(keptFrom) }
+                    let change = parts[position].change
+                    if change.isEmpty { continue }
+                    mustSync = mustSync || change.mustSync(stored: stored, keptEntries: change.entries.count)
+                    if kept != position { parts.swapAt(kept, position) }
+                    kept += 1
                 }
+                parts.removeLast(parts.count - kept)
                 return parts
             }
             guard !parts.isEmpty else { return 0 }
-            let (body, spans) = BatchCodec.encode(parts.map { ($0.group, .change($0.change)) })
-            let (file, bodyOffset) = try writer.append(body: body)
+            var (record, spans) = BatchCodec.encode(changes: parts)
+            let (file, bodyOffset) = try writer.append(record: &record)
             if policy == .always || (policy == .mustSync && mustSync) { try writer.sync() }
+            let locations = spans.map { EntryLocation(file: file, offset: UInt64(bodyOffset) + UInt64($0.lowerBound), length: UInt64($0.count)) }
             state.withLock { state in
-                for (position, part) in parts.enumerated() {
-                    let locations = part.change.entries.map { entry in
-                        let span = spans[position][entry.index] ?? 0..<0
-                        return EntryLocation(file: file, offset: UInt64(bodyOffset) + UInt64(span.lowerBound), length: UInt64(span.count))
-                    }
-                    var group = state.groups[part.group] ?? GroupState(historyStart: file)
-                    group.apply(part.change, keptFrom: 0, locations: locations, file: file)
-                    state.groups[part.group] = part.change.isRemovalOnly ? nil : group
+                var next = 0
+                for part in parts {
+                    let count = part.change.entries.count
+                    // In place, so the group's index arrays are not copied (see EngineRecovery).
+                    state.groups[part.group, default: GroupState(historyStart: file)].apply(
+                        part.change, keptFrom: 0, locations: locations[next..<(next + count)], file: file)
+                    next += count
+                    if part.change.isRemovalOnly { state.groups[part.group] = nil }
                 }
             }
             return writer.writeSequence

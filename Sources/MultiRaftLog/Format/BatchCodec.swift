@@ -17,15 +17,6 @@ enum BatchCodec {
         static let base: UInt8 = 0x80
     }
 
-    /// One group's part of a body to write.
-    enum Part {
-        /// Changes; `change.entries` are the entries the group keeps.
-        case change(GroupChange)
-        /// A group's whole state; `copied` holds the bytes of the entries copied into the
-        /// record, by index; the others are referred to at their locations.
-        case base(GroupBase, copied: [UInt64: [UInt8]])
-    }
-
     /// One group's part read back.
     enum DecodedPart {
         /// Changes, with entries carrying no data (their terms and indexes) and where each is.
@@ -35,25 +26,53 @@ enum BatchCodec {
 
     // MARK: - Encoding
 
-    /// The body for `parts`, and for each part where its entries' bytes are in the body (for
-    /// a base, only the copied ones, by index).
-    static func encode(_ parts: [(group: UInt64, part: Part)]) -> (body: [UInt8], spans: [[UInt64: Range<Int>]]) {
-        var body: [UInt8] = [LogFileFormat.batchKind]
-        body.appendVarint(UInt64(parts.count))
-        var spans: [[UInt64: Range<Int>]] = []
-        for (group, part) in parts {
-            body.appendVarint(group)
-            switch part {
-            case .change(let change):
-                spans.append(encode(change, group: group, into: &body))
-            case .base(let base, let copied):
-                spans.append(encode(base, copied: copied, into: &body))
-            }
+    /// A record for change parts (what writes produce): room for the record's header, which
+    /// ``EngineWriter/append(record:)`` fills in, then the body; and where each entry's bytes
+    /// are in the body, all parts' entries in order.
+    static func encode(changes parts: [(group: UInt64, change: GroupChange)]) -> (record: [UInt8], entrySpans: [Range<Int>]) {
+        // Sized up front: growing a record of many groups' entries copied it again and again.
+        var capacity = 16
+        var entryCount = 0
+        for (_, change) in parts {
+            capacity += 48
+            entryCount += change.entries.count
+            for position in change.entries.indices { capacity += (change.entries[position].data?.count ?? 0) + 24 }
         }
-        return (body, spans)
+        var record = startRecord(parts: parts.count, capacity: capacity)
+        var spans: [Range<Int>] = []
+        spans.reserveCapacity(entryCount)
+        for (group, change) in parts {
+            record.appendVarint(group)
+            encode(change, group: group, into: &record, spans: &spans)
+        }
+        return (record, spans)
     }
 
-    private static func encode(_ change: GroupChange, group: UInt64, into body: inout [UInt8]) -> [UInt64: Range<Int>] {
+    /// A record of one base part (a purge's rewrite of `group`), as
+    /// ``encode(changes:)`` lays it out; and where the copied entries' bytes are in its body,
+    /// by index.
+    static func encode(base: GroupBase, group: UInt64, copied: [UInt64: [UInt8]]) -> (record: [UInt8], spans: [UInt64: Range<Int>]) {
+        var record = startRecord(parts: 1, capacity: 64 + base.entries.count * 4 + copied.values.reduce(0) { $0 + $1.count })
+        record.appendVarint(group)
+        let spans = encode(base, copied: copied, into: &record)
+        return (record, spans)
+    }
+
+    /// The record header's room (zeros), the kind byte and the part count.
+    private static func startRecord(parts: Int, capacity: Int) -> [UInt8] {
+        var record = [UInt8](repeating: 0, count: LogFileFormat.recordHeaderSize)
+        record.reserveCapacity(capacity + LogFileFormat.recordHeaderSize + LogFileFormat.alignment)
+        record.append(LogFileFormat.batchKind)
+        record.appendVarint(UInt64(parts))
+        return record
+    }
+
+    /// Where the bytes from `start` of a record under construction to its end are in its body.
+    private static func bodyRange(from start: Int, _ record: [UInt8]) -> Range<Int> {
+        (start - LogFileFormat.recordHeaderSize)..<(record.count - LogFileFormat.recordHeaderSize)
+    }
+
+    private static func encode(_ change: GroupChange, group: UInt64, into body: inout [UInt8], spans: inout [Range<Int>]) {
         var flags: UInt8 = 0
         if change.remove { flags |= Flag.remove }
         if change.applySnapshot != nil { flags |= Flag.applySnapshot }
@@ -64,21 +83,19 @@ enum BatchCodec {
         if change.resume != nil { flags |= Flag.resume }
         body.append(flags)
         if let marker = change.applySnapshot { appendMarker(marker, to: &body) }
-        var spans: [UInt64: Range<Int>] = [:]
         if let first = change.entries.first?.index {
             body.appendVarint(first)
             body.appendVarint(UInt64(change.entries.count))
-            for entry in change.entries {
+            for position in change.entries.indices {
                 let start = body.count
-                EntryCodec.append(entry, group: group, to: &body)
-                spans[entry.index] = start..<body.count
+                EntryCodec.append(change.entries[position], group: group, to: &body)
+                spans.append(bodyRange(from: start, body))
             }
         }
         if !change.hardState.isEmpty { appendHardState(change.hardState, to: &body) }
         if let marker = change.recordSnapshot { appendMarker(marker, to: &body) }
         if let index = change.compact { body.appendVarint(index) }
         if let marker = change.resume { appendMarker(marker, to: &body) }
-        return spans
     }
 
     private static func encode(_ base: GroupBase, copied: [UInt64: [UInt8]], into body: inout [UInt8]) -> [UInt64: Range<Int>] {
@@ -124,7 +141,7 @@ enum BatchCodec {
                     let index = base.boundaryIndex + 1 + UInt64(offset)
                     let start = body.count
                     body.append(contentsOf: copied[index] ?? [])
-                    spans[index] = start..<body.count
+                    spans[index] = bodyRange(from: start, body)
                 }
             } else {
                 body.append(1)
@@ -160,38 +177,23 @@ enum BatchCodec {
 
     // MARK: - Decoding
 
-    /// Decodes a body read from `file` at `bodyOffset` (its path for errors), handing each
-    /// group's part to `each` as soon as it is read.
-    ///
-    /// Parts are not gathered: a part takes two bytes in the body but some 240 in memory, so a
-    /// list of them would be the decoder's largest allocation by far (about 120 times the
-    /// body). A body that breaks the format after some parts were handed out throws; the
-    /// caller (recovery) then refuses the whole log, so parts applied before do not matter.
-    ///
-    /// - Throws: ``RaftStorage/StorageError/Code/corrupt`` naming the path and offset for
-    ///   anything that breaks the format; what `each` throws.
-    static func decode(
-        _ body: [UInt8], file: UInt64, bodyOffset: Int64, path: String,
-        each: (_ group: UInt64, _ part: DecodedPart) throws(StorageError) -> Void
-    ) throws(StorageError) {
-        var reader = BodyReader(body, path: path, bodyOffset: bodyOffset)
-        let kind = try reader.byte()
-        guard kind == LogFileFormat.batchKind else { throw reader.corrupt("unknown record kind \(kind)") }
-        // A part takes at least two bytes (group and flags).
-        let count = try reader.count(each: 2)
-        for _ in 0..<count {
-            let group = try reader.varint()
-            let flags = try reader.byte()
-            if flags == Flag.base {
-                try each(group, .base(try decodeBase(&reader, file: file, bodyOffset: bodyOffset)))
-            } else if flags & Flag.base == 0 {
-                let (change, locations) = try decodeChange(flags, &reader, file: file, bodyOffset: bodyOffset)
-                try each(group, .change(change, locations: locations))
-            } else {
-                throw reader.corrupt("group \(group): a base part with other flags (\(flags))")
-            }
-        }
-        guard reader.isAtEnd else { throw reader.corrupt("\(reader.remaining) bytes after the record's last part") }
+    /// A part's steps when they are only entries and a HardState, what almost every record
+    /// holds: recovery replays these as it reads them (``RecordBodyReader``), nothing decoded
+    /// into values first.
+    static func isRun(_ flags: UInt8) -> Bool {
+        flags != 0 && flags & ~(Flag.entries | Flag.hardState) == 0
+    }
+
+    /// Whether a part with these flags holds entries, and a HardState.
+    static func hasEntries(_ flags: UInt8) -> Bool { flags & Flag.entries != 0 }
+    static func hasHardState(_ flags: UInt8) -> Bool { flags & Flag.hardState != 0 }
+
+    /// Decodes the rest of a part of `group` whose `flags` were just read, whole.
+    static func decodePart(_ flags: UInt8, group: UInt64, _ reader: inout BodyReader, file: UInt64, bodyOffset: Int64) throws(StorageError) -> DecodedPart {
+        if flags == Flag.base { return .base(try decodeBase(&reader, file: file, bodyOffset: bodyOffset)) }
+        guard flags & Flag.base == 0 else { throw reader.corrupt("group \(group): a base part with other flags (\(flags))") }
+        let (change, locations) = try decodeChange(flags, &reader, file: file, bodyOffset: bodyOffset)
+        return .change(change, locations: locations)
     }
 
     private static func decodeChange(
@@ -202,30 +204,48 @@ enum BatchCodec {
         change.remove = flags & Flag.remove != 0
         if flags & Flag.applySnapshot != 0 { change.applySnapshot = try decodeMarker(&reader) }
         if flags & Flag.entries != 0 {
-            let first = try reader.varint()
-            // An entry takes at least 7 bytes (three varints and its checksum).
-            let count = try reader.count(each: 7)
-            guard count > 0, first > 0, UInt64(count) <= UInt64.max - first else { throw reader.corrupt("bad entry run \(first)+\(count)") }
+            let (first, count) = try decodeRunHeader(&reader)
             change.entries.reserveCapacity(count)
             locations.reserveCapacity(count)
             for offset in 0..<count {
-                let start = reader.position
-                guard let (term, end) = EntryCodec.end(of: reader.bytes, at: start, limit: reader.bytes.count) else {
-                    throw reader.corrupt("entry \(first + UInt64(offset)) does not decode")
-                }
-                try reader.skip(end - start)
-                change.entries.append(Entry(term: term, index: first + UInt64(offset)))
-                locations.append(EntryLocation(file: file, offset: UInt64(bodyOffset) + UInt64(start), length: UInt64(end - start)))
+                let index = first + UInt64(offset)
+                let (term, location) = try decodeEntry(&reader, index: index, file: file, bodyOffset: bodyOffset)
+                change.entries.append(Entry(term: term, index: index))
+                locations.append(location)
             }
         }
-        if flags & Flag.hardState != 0 {
-            change.hardState = HardState(term: try reader.varint(), vote: try reader.varint(), commit: try reader.varint())
-            if change.hardState.isEmpty { throw reader.corrupt("an empty HardState written") }
-        }
+        if flags & Flag.hardState != 0 { change.hardState = try decodeHardState(&reader) }
         if flags & Flag.recordSnapshot != 0 { change.recordSnapshot = try decodeMarker(&reader) }
         if flags & Flag.compact != 0 { change.compact = try reader.varint() }
         if flags & Flag.resume != 0 { change.resume = try decodeMarker(&reader) }
         return (change, locations)
+    }
+
+    /// The first index and the count of a part's run of entries (never empty, never reaching
+    /// the largest index).
+    static func decodeRunHeader(_ reader: inout BodyReader) throws(StorageError) -> (first: UInt64, count: Int) {
+        let first = try reader.varint()
+        // An entry takes at least 7 bytes (three varints and its checksum).
+        let count = try reader.count(each: 7)
+        guard count > 0, first > 0, UInt64(count) <= UInt64.max - first else { throw reader.corrupt("bad entry run \(first)+\(count)") }
+        return (first, count)
+    }
+
+    /// The next entry of a run, at `index`: its term and where its bytes are (nothing of the
+    /// data is read).
+    static func decodeEntry(_ reader: inout BodyReader, index: UInt64, file: UInt64, bodyOffset: Int64) throws(StorageError) -> (term: UInt64, location: EntryLocation) {
+        let start = reader.position
+        guard let (term, end) = EntryCodec.end(of: reader.bytes, at: start, limit: reader.bytes.count) else {
+            throw reader.corrupt("entry \(index) does not decode")
+        }
+        try reader.skip(end - start)
+        return (term, EntryLocation(file: file, offset: UInt64(bodyOffset) + UInt64(start), length: UInt64(end - start)))
+    }
+
+    static func decodeHardState(_ reader: inout BodyReader) throws(StorageError) -> HardState {
+        let hardState = HardState(term: try reader.varint(), vote: try reader.varint(), commit: try reader.varint())
+        if hardState.isEmpty { throw reader.corrupt("an empty HardState written") }
+        return hardState
     }
 
     private static func decodeBase(_ reader: inout BodyReader, file: UInt64, bodyOffset: Int64) throws(StorageError) -> GroupBase {
@@ -254,9 +274,9 @@ enum BatchCodec {
             runs.append(run)
         }
         let pieceCount = try reader.count(each: 2)
-        // Each entry takes at least a byte of the pieces (a referred one's length), so the
-        // bytes left bound the claim; reserving spares the doubling growth's larger copies.
         var entries: [GroupBase.Entry] = []
+        // Each entry takes at least a byte of the body: reserved from what is left, never from
+        // the count the record claims (growing by doubling would overshoot the bound instead).
         entries.reserveCapacity(Int(min(entryCount, UInt64(reader.remaining))))
         var runPosition = 0
         func term(of index: UInt64) -> UInt64 {

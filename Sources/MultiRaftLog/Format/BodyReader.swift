@@ -2,15 +2,17 @@ import RaftStorage
 
 /// Reads a record body that passed its checksum but may still be hostile (written by other
 /// code, or damaged before its checksum was computed): every read is bounds-checked, and a
-/// count is checked against the bytes left before anything is allocated for it.
+/// count is checked against the bytes left before anything is allocated for it. Reads the
+/// bytes where they are (the recovery's read buffer), so it lives only inside the call that
+/// lends them.
 struct BodyReader {
-    let bytes: [UInt8]
+    let bytes: UnsafeRawBufferPointer
     private(set) var position: Int
     /// For errors: the file and the body's offset in it.
     let path: String
     let bodyOffset: Int64
 
-    init(_ bytes: [UInt8], from position: Int = 0, path: String, bodyOffset: Int64) {
+    init(_ bytes: UnsafeRawBufferPointer, from position: Int = 0, path: String, bodyOffset: Int64) {
         self.bytes = bytes
         self.position = position
         self.path = path
@@ -25,12 +27,14 @@ struct BodyReader {
         StorageError(.corrupt, message, path: path, offset: bodyOffset + Int64(position))
     }
 
+    @inline(__always)
     mutating func byte() throws(StorageError) -> UInt8 {
         guard position < bytes.count else { throw corrupt("record body ends early") }
         defer { position += 1 }
         return bytes[position]
     }
 
+    @inline(__always)
     mutating func varint() throws(StorageError) -> UInt64 {
         var at = position
         guard let value = bytes.readVarint(at: &at) else { throw corrupt("broken varint in record body") }
@@ -39,6 +43,7 @@ struct BodyReader {
     }
 
     /// A count of things that each take at least `minimumBytes` bytes in what follows.
+    @inline(__always)
     mutating func count(each minimumBytes: Int = 1) throws(StorageError) -> Int {
         let value = try varint()
         guard value <= UInt64(remaining / max(minimumBytes, 1)) else {
@@ -48,6 +53,7 @@ struct BodyReader {
     }
 
     /// Moves past `count` bytes.
+    @inline(__always)
     mutating func skip(_ count: Int) throws(StorageError) {
         guard count >= 0, count <= remaining else { throw corrupt("record body ends early") }
         position += count
@@ -58,5 +64,23 @@ struct BodyReader {
         let value = try varint()
         guard value <= UInt64(UInt32.max) else { throw corrupt("value \(value) out of range") }
         return UInt32(value)
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// The varint at `offset`, which moves past it; `nil` when the bytes end inside it or it
+    /// runs past 64 bits (the rule of `Array.readVarint(at:)`, over borrowed bytes).
+    @inline(__always)
+    func readVarint(at offset: inout Int) -> UInt64? {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while offset < count, shift < 64 {
+            let byte = self[offset]
+            offset += 1
+            value |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 { return value }
+            shift += 7
+        }
+        return nil
     }
 }

@@ -14,6 +14,7 @@ enum EntryCodec {
     static let checksumSize = 4
 
     /// Appends `entry`, as an entry of `group`, to `bytes`.
+    @inline(__always)
     static func append(_ entry: Entry, group: UInt64, to bytes: inout [UInt8]) {
         let start = bytes.count
         bytes.appendVarint(entry.term)
@@ -31,17 +32,22 @@ enum EntryCodec {
     }
 
     /// The CRC32C an entry of `group` at `index` with these bytes (before the checksum) has.
+    @inline(__always)
     static func checksum(group: UInt64, index: UInt64, _ body: UnsafeRawBufferPointer) -> UInt32 {
-        var prefix: [UInt8] = []
-        prefix.reserveCapacity(16)
-        prefix.appendLittleEndian(group, count: 8)
-        prefix.appendLittleEndian(index, count: 8)
-        return CRC32C.update(CRC32C.update(0, prefix), body)
+        // On the stack: an array here was an allocation for every entry written and read.
+        let prefix = (group.littleEndian, index.littleEndian)
+        let crc = withUnsafeBytes(of: prefix) { CRC32C.update(0, $0) }
+        return CRC32C.update(crc, body)
     }
 
     /// Where the entry starting at `offset` of `bytes` ends, reading only its structure (terms
     /// and data lengths, no checksum); `nil` when it runs past `end` or a varint is broken.
     static func end(of bytes: [UInt8], at offset: Int, limit end: Int) -> (term: UInt64, end: Int)? {
+        bytes.withUnsafeBytes { raw in self.end(of: raw, at: offset, limit: end) }
+    }
+
+    /// ``end(of:at:limit:)-([UInt8],_,_)`` over borrowed bytes.
+    static func end(of bytes: UnsafeRawBufferPointer, at offset: Int, limit end: Int) -> (term: UInt64, end: Int)? {
         var position = offset
         guard let term = bytes.readVarint(at: &position), position <= end,
             let type = bytes.readVarint(at: &position), type <= UInt64(UInt32.max), position <= end,

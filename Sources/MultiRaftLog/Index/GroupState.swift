@@ -18,9 +18,11 @@ struct GroupState: Sendable {
     /// Every marker recorded at or after the boundary, oldest first; a new log starts at
     /// (0, 0), as a WAL's first record does.
     var markers: [SnapshotMarker] = [.zero]
-    /// The oldest file holding a record this state was built from: the group's first record, or
-    /// its newest base record (a purge's rewrite) and the files that record refers to. Files
-    /// before it are not needed to rebuild it.
+    /// The oldest file that rebuilding this state reads: the one holding the group's first
+    /// record, or, after a purge's rewrite, the oldest file its base record points into (its
+    /// own file, or an older one where entries it refers to were). Recovery refuses a base
+    /// whose entries are not there, even entries compacted since, so that file must stay until
+    /// the group's next base record.
     var historyStart: UInt64
 
     init(historyStart: UInt64) {
@@ -39,6 +41,11 @@ struct GroupState: Sendable {
     ///
     /// - Throws: what the ``RaftStorage/LogStore`` call for each step throws; nothing changes.
     func admit(_ change: GroupChange) throws(StorageError) -> Int {
+        // The common part, entries and a HardState: checked against the log as it is.
+        if !change.remove && !change.hasRareSteps {
+            let kept = try window.admit(change.entries, hardState: change.hardState, replacing: hardState)
+            return kept.isEmpty ? change.entries.count : kept.startIndex
+        }
         var window = self.window
         var marker = self.marker
         var hardState = self.hardState
@@ -82,6 +89,18 @@ struct GroupState: Sendable {
         return keptFrom
     }
 
+    /// ``admit(_:)`` through a mutable access (it changes nothing), for a group held in a
+    /// dictionary, whose read would copy the group out: a few hundred bytes moved and its
+    /// index's arrays retained and released, for every part of every batch. Returns the
+    /// HardState stored too.
+    mutating func admitInPlace(_ change: GroupChange) throws(StorageError) -> (keptFrom: Int, stored: HardState) {
+        if !change.remove && !change.hasRareSteps {
+            let kept = try window.admit(change.entries, hardState: change.hardState, replacing: hardState)
+            return (kept.isEmpty ? change.entries.count : kept.startIndex, hardState)
+        }
+        return (try admit(change), hardState)
+    }
+
     /// A log may resume from a marker it recorded (or its current one) while it still holds
     /// the marker's entry, or has it as its boundary.
     private static func checkResumable(
@@ -101,17 +120,22 @@ struct GroupState: Sendable {
 
     /// Applies `change`, admitted by ``admit(_:)`` (which returned `keptFrom`), whose kept
     /// entries are at `locations`, written in `file`.
-    mutating func apply(_ change: GroupChange, keptFrom: Int, locations: [EntryLocation], file: UInt64) {
+    mutating func apply(_ change: GroupChange, keptFrom: Int, locations: ArraySlice<EntryLocation>, file: UInt64) {
         if change.remove { self = GroupState(historyStart: file) }
         if let snapshot = change.applySnapshot {
             window.reset(boundaryIndex: snapshot.index, term: snapshot.term)
             marker = snapshot
             markers = [snapshot]
         }
-        let kept = change.entries[keptFrom...]
-        if let first = kept.first?.index {
-            window.replace(from: first) { slots in
-                for (entry, location) in zip(kept, locations) { slots.append(term: entry.term, at: location) }
+        if keptFrom < change.entries.count {
+            window.replace(from: change.entries[keptFrom].index) { slots in
+                // By position: iterating the entries themselves retained and released each
+                // one's data.
+                var location = locations.startIndex
+                for position in keptFrom..<change.entries.count {
+                    slots.append(term: change.entries[position].term, at: locations[location])
+                    location += 1
+                }
             }
         }
         if !change.hardState.isEmpty { hardState = change.hardState }
@@ -145,9 +169,6 @@ struct GroupState: Sendable {
         hardState = base.hardState
         marker = base.marker
         markers = base.markers
-        // Reopening replays this record, which refers to its entries' bytes where they lie: their
-        // files stay part of the history until a newer base replaces this one, even once the
-        // group drops those entries (a snapshot installed, a compaction).
         historyStart = base.entries.reduce(file) { min($0, $1.location.file) }
     }
 

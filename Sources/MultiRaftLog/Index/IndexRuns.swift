@@ -10,6 +10,10 @@ struct IndexRuns: Sendable {
     }
 
     private(set) var runs: ContiguousArray<Run> = []
+    /// The last run's value, kept beside the array: an append that continues the run (almost
+    /// every one) then reads no memory of the array's, which recovery, going round every group
+    /// in turn, finds out of the cache.
+    private var lastValue: UInt64?
 
     var isEmpty: Bool { runs.isEmpty }
 
@@ -31,13 +35,15 @@ struct IndexRuns: Sendable {
 
     /// Records `value` for `index`, which follows every index recorded so far.
     mutating func append(_ value: UInt64, at index: UInt64) {
-        if let last = runs.last, last.value == value { return }
+        if lastValue == value { return }
         runs.append(Run(first: index, value: value))
+        lastValue = value
     }
 
     /// Forgets every index after `index`.
     mutating func truncate(after index: UInt64) {
         while let last = runs.last, last.first > index { runs.removeLast() }
+        lastValue = runs.last?.value
     }
 
     /// Forgets every index before `first`, keeping the run that holds it.
@@ -48,7 +54,10 @@ struct IndexRuns: Sendable {
         if runs[0].first < first { runs[0].first = first }
     }
 
-    mutating func removeAll() { runs.removeAll() }
+    mutating func removeAll() {
+        runs.removeAll()
+        lastValue = nil
+    }
 
     /// Bytes the runs take (capacity, not count: what the process really holds).
     var memoryBytes: Int { runs.capacity * MemoryLayout<Run>.stride }

@@ -94,10 +94,8 @@ enum EngineRecovery {
         while true {
             switch try scanner.record(at: offset) {
             case .record(let body, let next):
-                let bodyOffset = offset + Int64(LogFileFormat.recordHeaderSize)
-                replay.begin(file: number, recordEnd: next)
-                try BatchCodec.decode(body, file: number, bodyOffset: bodyOffset, path: path) { (group, part) throws(StorageError) in
-                    replay.apply(part, of: group, file: number, recordOffset: offset, path: path)
+                try scanner.withBuffer { (raw) throws(StorageError) in
+                    try replay.replay(UnsafeRawBufferPointer(rebasing: raw[body]), file: number, recordOffset: offset, recordEnd: next, path: path)
                 }
                 offset = next
             case .end:
@@ -160,14 +158,47 @@ struct Replay {
         self.readOnly = readOnly
     }
 
-    /// Starts a record of `file` that ends at `recordEnd`: a base part refers to bytes before
-    /// it, or copies them into itself.
-    mutating func begin(file: UInt64, recordEnd: Int64) {
+    /// Replays the record at `recordOffset` of `file`, whose checked body is `body`, part by part.
+    ///
+    /// - Throws: ``RaftStorage/StorageError/Code/corrupt`` when the body breaks the format (a
+    ///   part that decodes but does not apply only breaks its group).
+    mutating func replay(_ body: UnsafeRawBufferPointer, file: UInt64, recordOffset: Int64, recordEnd: Int64, path: String) throws(StorageError) {
+        // A base refers to bytes before it, or copies them into itself.
         fileEnds[file] = recordEnd
+        var parts = try RecordBodyReader(body, file: file, bodyOffset: recordOffset + Int64(LogFileFormat.recordHeaderSize), path: path)
+        while let (group, flags) = try parts.next() {
+            if BatchCodec.isRun(flags) {
+                try replayRun(flags, of: group, from: &parts, file: file, recordOffset: recordOffset, path: path)
+            } else {
+                apply(try parts.readPart(flags, group: group), to: group, file: file, recordOffset: recordOffset, path: path)
+            }
+        }
     }
 
-    /// Applies one group's part of the record begun last.
-    mutating func apply(_ part: BatchCodec.DecodedPart, of group: UInt64, file: UInt64, recordOffset: Int64, path: String) {
+    /// The common part, entries and a HardState, replayed as it is read.
+    private mutating func replayRun(
+        _ flags: UInt8, of group: UInt64, from parts: inout RecordBodyReader, file: UInt64, recordOffset: Int64, path: String
+    ) throws(StorageError) {
+        if !broken.isEmpty, broken[group] != nil {
+            try parts.skipRun(flags)
+            return
+        }
+        let refused: StorageError?
+        // In place, looked up once: a copy of the group out of the dictionary would share its
+        // index arrays, and its first append would copy them whole.
+        if let position = groups.index(forKey: group) {
+            refused = try groups.values[position].replayRun(flags, from: &parts)
+        } else {
+            var state = GroupState(historyStart: file)
+            refused = try state.replayRun(flags, from: &parts)
+            if refused == nil { groups[group] = state }
+        }
+        if let refused {
+            broken[group] = StorageError(refused.code, "record does not apply (\(refused.message))", path: path, offset: recordOffset)
+        }
+    }
+
+    private mutating func apply(_ part: BatchCodec.DecodedPart, to group: UInt64, file: UInt64, recordOffset: Int64, path: String) {
         switch part {
         case .base(let base):
             if let bad = base.entries.first(where: { !holds($0.location) }) {
@@ -181,11 +212,11 @@ struct Replay {
         case .change(let change, let locations):
             if change.remove { broken[group] = nil }
             guard broken[group] == nil else { return }
-            var state = groups[group] ?? GroupState(historyStart: file)
             do throws(StorageError) {
-                let keptFrom = try state.admit(change)
-                state.apply(change, keptFrom: keptFrom, locations: Array(locations[keptFrom...]), file: file)
-                groups[group] = change.isRemovalOnly ? nil : state
+                let keptFrom = try (groups[group] ?? GroupState(historyStart: file)).admit(change)
+                groups[group, default: GroupState(historyStart: file)].apply(
+                    change, keptFrom: keptFrom, locations: locations[keptFrom...], file: file)
+                if change.isRemovalOnly { groups[group] = nil }
             } catch {
                 broken[group] = StorageError(error.code, "record does not apply (\(error.message))", path: path, offset: recordOffset)
             }
@@ -202,8 +233,9 @@ struct Replay {
 extension GroupChange {
     /// A removal and nothing else: the group is gone afterwards.
     var isRemovalOnly: Bool {
+        guard remove else { return false }
         var rest = self
         rest.remove = false
-        return remove && rest.isEmpty
+        return rest.isEmpty
     }
 }

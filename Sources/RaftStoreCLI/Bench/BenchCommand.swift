@@ -2,7 +2,8 @@ import ArgumentParser
 import EtcdStorage
 import RaftStorage
 
-/// `raftstore bench [--entries N] [--size BYTES] [--batch B] [--no-fsync] [--dir DIR] [--json]`.
+/// `raftstore bench [--entries N] [--size BYTES] [--batch B] [--no-fsync] [--dir DIR] [--json]`,
+/// and `--groups G [--separate-wals]` for many raft groups.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -14,6 +15,14 @@ struct BenchCommand: ParsableCommand {
             process (read_s covers open + ReadAll; read_peak_rss_bytes is that child's peak RSS). \
             MB/s are 10^6 bytes of entry payload per second. The WAL is written in a temporary \
             directory inside --dir and removed afterwards.
+
+            With --groups G: G raft groups, each saving one entry and its HardState per round, \
+            durable once per round, N entries in all: by default in one multi-group LogEngine \
+            (one WriteBatch of every group, one synced write per round); with --separate-wals \
+            in one WALLogStore per group (4,000,000-byte segments), each saving and syncing on \
+            its own. --batch and --read-mode do not apply; the JSON keys are the same, batch \
+            being the entries per durable write and read_mode engine or separateWALs; read_s \
+            covers a child's open and read of every entry, reopen_s its open until the first read.
             """
     )
 
@@ -41,6 +50,12 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "How the replay opens the WAL: openForRead, or open (write mode, as a restart).")
     var readMode: BenchReadMode = .openForRead
 
+    @Option(help: "Many raft groups, one entry each per round (see above).")
+    var groups: Int?
+
+    @Flag(help: "With --groups: one WALLogStore per group instead of one LogEngine.")
+    var separateWals = false
+
     @Option(help: .hidden)
     var replay: String?
 
@@ -52,19 +67,35 @@ struct BenchCommand: ParsableCommand {
         guard entries <= 1_000_000_000, size <= 64 << 20, batch <= 10_000_000 else {
             throw ValidationError("--entries is at most 1000000000, --size at most 67108864, --batch at most 10000000")
         }
+        if let groups {
+            guard groups > 0, groups <= 100_000 else { throw ValidationError("--groups must be between 1 and 100000") }
+        } else if separateWals {
+            throw ValidationError("--separate-wals needs --groups")
+        }
     }
 
     func run() throws {
         if let replay {
-            let report = try BenchReplay.run(directory: replay, mode: readMode, expectedEntries: entries)
+            let report = if let groups {
+                try GroupBenchReplay.run(directory: replay, groups: groups, separateWALs: separateWals, mode: readMode, expectedEntries: entries)
+            } else {
+                try BenchReplay.run(directory: replay, mode: readMode, expectedEntries: entries)
+            }
             let out = TextSink()
             out.line(report.json)
             out.flush()
             return
         }
         if let dir { try Paths.requireDirectory(dir) }
-        let workload = BenchWorkload(entries: entries, size: size, batch: batch, fsync: !noFsync, readMode: readMode, zeroFillAhead: zeroFillAhead)
-        let result = try workload.run(parent: dir, showsProgress: Console.stderrIsTerminal)
+        let result: BenchResult
+        if let groups {
+            let workload = GroupBenchWorkload(
+                groups: groups, entries: entries, size: size, fsync: !noFsync, separateWALs: separateWals, zeroFillAhead: zeroFillAhead)
+            result = try workload.run(parent: dir, showsProgress: Console.stderrIsTerminal)
+        } else {
+            let workload = BenchWorkload(entries: entries, size: size, batch: batch, fsync: !noFsync, readMode: readMode, zeroFillAhead: zeroFillAhead)
+            result = try workload.run(parent: dir, showsProgress: Console.stderrIsTerminal)
+        }
         let out = TextSink()
         if json {
             out.line(result.json)

@@ -8,7 +8,8 @@ struct BenchResult {
     var writeSeconds: Double
     var readSeconds: Double
     var readPeakRSSBytes: Int64
-    var readMode: BenchReadMode
+    /// How the read side opened the data (``BenchReadMode``, or the `--groups` kind).
+    var readModeName: String
     var walBytes: Int64
     var segments: Int
     /// Seconds `cat` takes to read the WAL's segment files from the page cache (best of three).
@@ -17,6 +18,8 @@ struct BenchResult {
     var reopenSeconds: Double
     /// Peak resident memory of the reopening process.
     var reopenPeakRSSBytes: Int64
+    /// How the entries were laid out, for the text output (`--groups`); `nil`: one WAL.
+    var layout: String? = nil
 
     /// 10^6 bytes of entry payload.
     var payloadMB: Double { Double(entries) * Double(size) / 1e6 }
@@ -40,7 +43,7 @@ struct BenchResult {
             ("write_entries_per_s", JSONText.number(writeEntriesPerSecond)),
             ("read_entries_per_s", JSONText.number(readEntriesPerSecond)),
             ("read_peak_rss_bytes", String(readPeakRSSBytes)),
-            ("read_mode", "\"\(readMode.rawValue)\""),
+            ("read_mode", "\"\(readModeName)\""),
             ("wal_bytes", String(walBytes)),
             ("segments", String(segments)),
             ("cat_s", JSONText.number(catSeconds)),
@@ -51,11 +54,11 @@ struct BenchResult {
     }
 
     func writeText(to out: TextSink) {
-        out.line("raftstore: \(Format.count(entries, "entry", "entries")) x \(size) B, batches of \(batch), fsync \(fsync)")
+        out.line("raftstore: \(Format.count(entries, "entry", "entries")) x \(size) B, \(layout ?? "batches of \(batch)"), fsync \(fsync)")
         out.line("  write \(Format.fixed(writeSeconds, 3)) s  \(Format.fixed(writeMBps, 1)) MB/s  \(Format.count(Int(writeEntriesPerSecond))) entries/s")
         out.line("  read  \(Format.fixed(readSeconds, 3)) s  \(Format.fixed(readMBps, 1)) MB/s  \(Format.count(Int(readEntriesPerSecond))) entries/s  "
-            + "peak RSS \(Format.bytes(readPeakRSSBytes)) (\(readMode.rawValue))")
-        out.line("  WAL   \(Format.count(walBytes, "byte")) in \(Format.count(segments, "segment")); cat reads it in \(Format.fixed(catSeconds, 3)) s")
-        out.line("  reopen (WALLogStore, until the first read) \(Format.fixed(reopenSeconds, 3)) s, peak RSS \(Format.bytes(reopenPeakRSSBytes))")
+            + "peak RSS \(Format.bytes(readPeakRSSBytes)) (\(readModeName))")
+        out.line("  \(layout == nil ? "WAL  " : "files") \(Format.count(walBytes, "byte")) in \(Format.count(segments, layout == nil ? "segment" : "file")); cat reads it in \(Format.fixed(catSeconds, 3)) s")
+        out.line("  reopen (\(layout == nil ? "WALLogStore" : readModeName), until the first read) \(Format.fixed(reopenSeconds, 3)) s, peak RSS \(Format.bytes(reopenPeakRSSBytes))")
     }
 }

@@ -50,13 +50,13 @@ struct BenchWorkload {
         }
         return BenchResult(
             entries: entries, size: size, batch: batch, fsync: fsync, writeSeconds: writeSeconds,
-            readSeconds: report.readSeconds, readPeakRSSBytes: exit.peakRSSBytes, readMode: readMode,
+            readSeconds: report.readSeconds, readPeakRSSBytes: exit.peakRSSBytes, readModeName: readMode.rawValue,
             walBytes: files.bytes, segments: files.count, catSeconds: catSeconds, reopenSeconds: reopened.readSeconds,
             reopenPeakRSSBytes: reopenExit.peakRSSBytes)
     }
 
     /// Seconds `cat` takes to read `paths` to /dev/null: the cost of reading the bytes.
-    private static func cat(_ paths: [String]) throws(CLIError) -> Double {
+    static func cat(_ paths: [String]) throws(CLIError) -> Double {
         let candidates: [String] = ["/bin/cat", "/usr/bin/cat"]
         let program = candidates.first { path in access(path, X_OK) == 0 } ?? "/bin/cat"
         let stopwatch = Stopwatch()
@@ -66,6 +66,11 @@ struct BenchWorkload {
         return stopwatch.seconds
     }
 
+    /// The payload every entry carries: the Go side's bytes, `byte(i*131 + 7)`.
+    static func payload(_ size: Int) -> [UInt8] {
+        (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
+    }
+
     /// Appends the entries; returns the seconds the saves and the final sync took.
     private func write(to directory: String, showsProgress: Bool) throws(CLIError) -> Double {
         try storage { () throws(StorageError) in
@@ -73,7 +78,7 @@ struct BenchWorkload {
             if let zeroFillAhead { options.zeroFillAhead = zeroFillAhead }
             let wal = try WAL.create(at: directory, metadata: Array("raftstore-bench".utf8), codec: ProtobufRecordCodec(), options: options)
             defer { try? wal.close() }
-            let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
+            let payload = Self.payload(size)
             // One batch array, its entries renumbered in place for every save (as the Go side
             // refills its slice): building fresh Entry values around the shared payload would
             // retain and release it per entry, 31 ns of harness time per entry measured here.

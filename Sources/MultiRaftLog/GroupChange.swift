@@ -1,0 +1,97 @@
+import RaftStorage
+
+/// One group's part of a batch, as written and as read back. Applied in field order:
+/// removal, snapshot installed, entries and HardState, snapshot recorded, compaction, resume.
+///
+/// Parts are copied several times between a batch and the record; the steps most parts never
+/// hold (snapshots, compaction, resume) are kept together behind one reference, so a part
+/// copies as a few words.
+struct GroupChange: Sendable {
+    /// Forget the group entirely (``LogEngine/removeGroup(_:)``).
+    var remove = false
+    /// On disk only the entries the group's log keeps (the rest were at or below its boundary).
+    var entries: [Entry] = []
+    var hardState: HardState = .empty
+    private var rare: RareSteps? = nil
+
+    /// The steps parts rarely hold; never all empty (then there is none).
+    private final class RareSteps: Sendable {
+        let applySnapshot: SnapshotMarker?
+        let recordSnapshot: SnapshotMarker?
+        let compact: UInt64?
+        let resume: SnapshotMarker?
+
+        init(applySnapshot: SnapshotMarker?, recordSnapshot: SnapshotMarker?, compact: UInt64?, resume: SnapshotMarker?) {
+            self.applySnapshot = applySnapshot
+            self.recordSnapshot = recordSnapshot
+            self.compact = compact
+            self.resume = resume
+        }
+    }
+
+    init(
+        remove: Bool = false, applySnapshot: SnapshotMarker? = nil, entries: [Entry] = [], hardState: HardState = .empty,
+        recordSnapshot: SnapshotMarker? = nil, compact: UInt64? = nil, resume: SnapshotMarker? = nil
+    ) {
+        self.remove = remove
+        self.entries = entries
+        self.hardState = hardState
+        if applySnapshot != nil || recordSnapshot != nil || compact != nil || resume != nil {
+            setRare(applySnapshot: applySnapshot, recordSnapshot: recordSnapshot, compact: compact, resume: resume)
+        }
+    }
+
+    var applySnapshot: SnapshotMarker? {
+        get { rare?.applySnapshot }
+        set { setRare(applySnapshot: newValue, recordSnapshot: recordSnapshot, compact: compact, resume: resume) }
+    }
+
+    var recordSnapshot: SnapshotMarker? {
+        get { rare?.recordSnapshot }
+        set { setRare(applySnapshot: applySnapshot, recordSnapshot: newValue, compact: compact, resume: resume) }
+    }
+
+    var compact: UInt64? {
+        get { rare?.compact }
+        set { setRare(applySnapshot: applySnapshot, recordSnapshot: recordSnapshot, compact: newValue, resume: resume) }
+    }
+
+    /// Start the log at this older recorded marker (``GroupLog/resume(from:)``).
+    var resume: SnapshotMarker? {
+        get { rare?.resume }
+        set { setRare(applySnapshot: applySnapshot, recordSnapshot: recordSnapshot, compact: compact, resume: newValue) }
+    }
+
+    private mutating func setRare(applySnapshot: SnapshotMarker?, recordSnapshot: SnapshotMarker?, compact: UInt64?, resume: SnapshotMarker?) {
+        let none = applySnapshot == nil && recordSnapshot == nil && compact == nil && resume == nil
+        rare = none ? nil : RareSteps(applySnapshot: applySnapshot, recordSnapshot: recordSnapshot, compact: compact, resume: resume)
+    }
+
+    /// Adds what `later`, a part made after this one for the same group, changes: its entries
+    /// after these, and each other step it holds in place of this one's (as the calls that
+    /// made both, one after the other, would have left one part).
+    mutating func merge(_ later: GroupChange) {
+        remove = remove || later.remove
+        entries.append(contentsOf: later.entries)
+        if !later.hardState.isEmpty { hardState = later.hardState }
+        if later.hasRareSteps {
+            setRare(
+                applySnapshot: later.applySnapshot ?? applySnapshot, recordSnapshot: later.recordSnapshot ?? recordSnapshot,
+                compact: later.compact ?? compact, resume: later.resume ?? resume)
+        }
+    }
+
+    /// Whether the part holds a step besides entries and a HardState.
+    var hasRareSteps: Bool { rare != nil }
+
+    var isEmpty: Bool {
+        !remove && entries.isEmpty && hardState.isEmpty && rare == nil
+    }
+
+    /// Whether raft's `MustSync` asks for a sync for this part, `stored` being the HardState
+    /// before it and `keptEntries` the entries it appends.
+    func mustSync(stored: HardState, keptEntries: Int) -> Bool {
+        remove || applySnapshot != nil || recordSnapshot != nil || resume != nil
+            || (hardState.isEmpty ? keptEntries > 0 : hardState.mustSync(previous: stored, entryCount: keptEntries))
+    }
+}

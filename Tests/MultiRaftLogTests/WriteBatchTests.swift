@@ -1,0 +1,58 @@
+import MultiRaftLog
+import RaftStorage
+import Testing
+
+/// A batch naming a group more than once: its calls add up in order, as one part.
+@Suite("Write batches")
+struct WriteBatchTests {
+    static func entries(_ indexes: ClosedRange<UInt64>, term: UInt64 = 1) -> [Entry] {
+        indexes.map { Entry(term: term, index: $0, data: Array("entry \($0)".utf8)) }
+    }
+
+    @Test func callsForTheSameGroupAddUpInOrder() throws {
+        let engine = try EngineFixtures.newEngine()
+        var batch = WriteBatch()
+        batch.save(hardState: HardState(term: 1, vote: 1, commit: 1), entries: Self.entries(1...2), for: 5)
+        batch.setHardState(.empty, for: 9)
+        batch.append(Self.entries(1...1), to: 7)
+        batch.save(hardState: HardState(term: 1, vote: 1, commit: 3), entries: Self.entries(3...4), for: 5)
+        batch.recordSnapshot(SnapshotMetadata(index: 2, term: 1), for: 5)
+        batch.compact(5, through: 1)
+        batch.compact(5, through: 2)
+        // Group 9's only call changes nothing: it is not part of the batch.
+        #expect(batch.groupIDs == [5, 7])
+        #expect(!batch.isEmpty)
+        try engine.write(batch, sync: true)
+        let log = engine.log(for: 5)
+        #expect(try log.firstIndex() == 3)
+        #expect(try log.entries(in: 3..<5) == Self.entries(3...4))
+        #expect(try log.hardState() == HardState(term: 1, vote: 1, commit: 3))
+        #expect(try log.snapshotMarker().index == 2)
+        #expect(try engine.log(for: 7).entries(in: 1..<2) == Self.entries(1...1))
+        #expect(try engine.groupIDs() == [5, 7])
+    }
+
+    @Test func batchOfEmptyCallsIsEmpty() throws {
+        var batch = WriteBatch()
+        batch.setHardState(.empty, for: 1)
+        batch.append([], to: 2)
+        #expect(batch.isEmpty)
+        #expect(batch.groupIDs.isEmpty)
+        let engine = try EngineFixtures.newEngine()
+        try engine.write(batch, sync: true)
+        #expect(try engine.groupIDs().isEmpty)
+    }
+
+    @Test func laterCallReplacesASnapshotOfTheSameGroup() throws {
+        let engine = try EngineFixtures.newEngine()
+        var batch = WriteBatch()
+        batch.applySnapshot(SnapshotMetadata(index: 10, term: 2), to: 3)
+        batch.applySnapshot(SnapshotMetadata(index: 20, term: 3), to: 3)
+        batch.append(Self.entries(21...22, term: 3), to: 3)
+        try engine.write(batch, sync: true)
+        let log = engine.log(for: 3)
+        #expect(try log.snapshotMarker().index == 20)
+        #expect(try log.firstIndex() == 21)
+        #expect(try log.lastIndex() == 22)
+    }
+}
