@@ -96,7 +96,8 @@ let package = Package(
         .executableTarget(
             name: "CrashWorker",
             dependencies: [
-                "RaftStorage", "RaftFiles", "EtcdStorage", "LZ4Snapshots", "MultiRaftLog", .product(name: "Logging", package: "swift-log"),
+                "RaftStorage", "RaftFiles", "EtcdStorage", "LZ4Snapshots", "MultiRaftLog", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Counts every heap allocation of the process that links it by interposing malloc and

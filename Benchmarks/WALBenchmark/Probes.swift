@@ -9,27 +9,11 @@ import RaftFiles
 enum Probes {
     static func write(entries: Int, size: Int, batch: Int, fsync: Bool, directory: String, rounds: Int, discardWrites: Bool) throws {
         for _ in 0..<rounds {
-            let base = try Scratch.directory(in: directory)
-            defer { Scratch.remove(base) }
-            let options = WALOptions(fileSystem: discardWrites ? DiscardingFileSystem() : PosixFileSystem(), unsafeNoSync: !fsync)
-            let wal = try WAL.create(at: base + "/wal", metadata: Array("raftstore-bench".utf8), codec: ProtobufRecordCodec(), options: options)
-            let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
-            // The same harness as `raftstore bench`: one batch renumbered in place.
-            var batchEntries = [Entry](repeating: Entry(term: 1, index: 0, data: payload), count: batch)
             let before = CPUTime.now()
-            let start = ContinuousClock.now
-            var next: UInt64 = 1
-            while next <= UInt64(entries) {
-                let count = Int(min(UInt64(batch), UInt64(entries) - next + 1))
-                if count < batchEntries.count { batchEntries.removeLast(batchEntries.count - count) }
-                for slot in 0..<count { batchEntries[slot].index = next + UInt64(slot) }
-                next += UInt64(count)
-                try wal.save(hardState: HardState(term: 1, vote: 1, commit: next - 1), entries: batchEntries)
-            }
-            try wal.sync()
-            let seconds = (ContinuousClock.now - start).seconds
+            let seconds = try WriteFloor.writeWAL(
+                fileSystem: discardWrites ? DiscardingFileSystem() : PosixFileSystem(), directory: directory, entries: entries, size: size,
+                batch: batch, fsync: fsync)
             let cpu = CPUTime.now() - before
-            try wal.close()
             print(String(format: "write %.3f s  %.2f M entries/s  user %.3f s  sys %.3f s",
                          seconds, Double(entries) / seconds / 1e6, cpu.user, cpu.system))
         }

@@ -23,25 +23,27 @@ enum WriteFloor {
 
     static func run(directory: String, rounds: Int, entries: Int = 1_000_000, size: Int = 100, batch: Int = 1000) throws -> [Round] {
         let recording = RecordingFileSystem()
-        _ = try writeW1(fileSystem: recording, directory: directory, entries: entries, size: size, batch: batch)
+        _ = try writeWAL(fileSystem: recording, directory: directory, entries: entries, size: size, batch: batch)
         let files = recording.files
         var results: [Round] = []
         for _ in 0..<rounds {
-            let wal = try writeW1(fileSystem: PosixFileSystem(), directory: directory, entries: entries, size: size, batch: batch)
+            let wal = try writeWAL(fileSystem: PosixFileSystem(), directory: directory, entries: entries, size: size, batch: batch)
             let floor = try pwriteLoop(files, directory: directory)
             results.append(Round(walSeconds: wal, floorSeconds: floor))
         }
         return results
     }
 
-    /// The timed part of `raftstore bench` W1 in this process: the saves and the final sync.
-    static func writeW1(fileSystem: any FileSystem, directory: String, entries: Int, size: Int, batch: Int) throws -> Double {
+    /// The timed part of `raftstore bench`'s write phase in this process (W1 by default): the
+    /// saves and the final sync, into a new WAL in a scratch directory; returns the seconds.
+    static func writeWAL(fileSystem: any FileSystem, directory: String, entries: Int, size: Int, batch: Int, fsync: Bool = false) throws -> Double {
         let base = try Scratch.directory(in: directory)
         defer { Scratch.remove(base) }
         let wal = try WAL.create(
             at: base + "/wal", metadata: Array("raftstore-bench".utf8), codec: ProtobufRecordCodec(),
-            options: WALOptions(fileSystem: fileSystem, unsafeNoSync: true))
+            options: WALOptions(fileSystem: fileSystem, unsafeNoSync: !fsync))
         let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
+        // One batch renumbered in place, as `raftstore bench` does.
         var batchEntries = [Entry](repeating: Entry(term: 1, index: 0, data: payload), count: batch)
         let start = ContinuousClock.now
         var next: UInt64 = 1

@@ -27,6 +27,7 @@ import Logging
 import MultiRaftLog
 import RaftStorage
 import RaftFiles
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -34,18 +35,10 @@ import Glibc
 import Darwin
 #endif
 
-/// The bytes of the entry at (index, term): 0 to 2999 bytes from a generator seeded by both.
+/// The bytes of the entry at (index, term): 0 to 2999 bytes from a generator seeded by both,
+/// the function the tests check entries with.
 func payload(index: UInt64, term: UInt64) -> [UInt8] {
-    var state = index &* 0x9E37_79B9_7F4A_7C15 ^ term &* 0xD6E8_FEB8_6659_FD93
-    func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    let count = Int(next() % 3000)
-    return (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }
+    crashWorkerPayload(index: index, term: term)
 }
 
 /// Writes a line to stdout at once (no buffering: a SIGKILL must not eat acknowledged lines).

@@ -1,5 +1,5 @@
-/// The CrashWorker's entry data for (index, term); the same function as the
-/// worker's `payload`, so any entry found can be checked.
+/// The CrashWorker's entry data for (index, term): the worker writes it and the tests check
+/// any entry they find against it.
 public func crashWorkerPayload(index: UInt64, term: UInt64) -> [UInt8] {
     var state = index &* 0x9E37_79B9_7F4A_7C15 ^ term &* 0xD6E8_FEB8_6659_FD93
     func next() -> UInt64 {

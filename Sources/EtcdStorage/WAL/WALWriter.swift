@@ -85,17 +85,7 @@ struct WALWriter<Codec: RecordCodec> {
     /// fsyncs the directory (a failed cut may have left the tail's name undurable).
     mutating func rewriteTail(through end: Int64) throws(StorageError) {
         let file = tail.file
-        var chunk = [UInt8](repeating: 0, count: Int(min(max(end, 1), 1 << 20)))
-        var offset: Int64 = 0
-        while offset < end {
-            let count = Int(min(Int64(chunk.count), end - offset))
-            let read = try chunk.withMutableRawBytes { (raw) throws(StorageError) in
-                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), at: offset)
-            }
-            guard read == count else { throw StorageError(.unexpectedEnd, "the tail ended while rewriting it", path: file.path, offset: offset + Int64(read)) }
-            try chunk.withRawBytes { (raw) throws(StorageError) in try file.write(UnsafeRawBufferPointer(rebasing: raw[0..<count]), at: offset) }
-            offset += Int64(count)
-        }
+        try file.writeAgain(through: end)
         try syncData(file)
         try fileSystem.syncDirectory(directory)
         options.logger.warning("rewrote the WAL tail after an earlier write or fsync failure", metadata: ["path": "\(file.path)", "bytes": "\(end)"])

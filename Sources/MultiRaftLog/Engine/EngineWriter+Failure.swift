@@ -27,17 +27,7 @@ extension EngineWriter {
     static func makeTailDurableAfterFailure(_ file: any StorageFile, through end: Int64, fileSystem: any FileSystem, directory: String) throws(StorageError) {
         let note = fileSystem.join(directory, LogFileFormat.tailNotDurableName)
         guard fileSystem.fileExists(note) else { return }
-        var chunk = [UInt8](repeating: 0, count: Int(min(max(end, 1), 1 << 20)))
-        var offset: Int64 = 0
-        while offset < end {
-            let count = Int(min(Int64(chunk.count), end - offset))
-            let read = try chunk.withMutableRawBytes { (raw) throws(StorageError) in
-                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), at: offset)
-            }
-            guard read == count else { throw StorageError(.unexpectedEnd, "the last log file ended while writing it again", path: file.path, offset: offset + Int64(read)) }
-            try chunk.withRawBytes { (raw) throws(StorageError) in try file.write(UnsafeRawBufferPointer(rebasing: raw[0..<count]), at: offset) }
-            offset += Int64(count)
-        }
+        try file.writeAgain(through: end)
         try file.syncData()
         try fileSystem.syncDirectory(directory)
         try fileSystem.removeFile(note)
