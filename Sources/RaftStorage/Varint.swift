@@ -20,14 +20,16 @@ extension Array where Element == UInt8 {
         }
         append(UInt8(value))
     }
+}
 
+extension RandomAccessCollection where Element == UInt8, Index == Int {
     /// The varint at `offset`, which moves past it; `nil` when the bytes end inside it or it
-    /// runs past 64 bits.
+    /// runs past 64 bits. For arrays and borrowed bytes alike.
     @inlinable
     package func readVarint(at offset: inout Int) -> UInt64? {
         var value: UInt64 = 0
         var shift: UInt64 = 0
-        while offset < count, shift < 64 {
+        while offset < endIndex, shift < 64 {
             let byte = self[offset]
             offset += 1
             value |= UInt64(byte & 0x7F) << shift

@@ -66,21 +66,3 @@ struct BodyReader {
         return UInt32(value)
     }
 }
-
-extension UnsafeRawBufferPointer {
-    /// The varint at `offset`, which moves past it; `nil` when the bytes end inside it or it
-    /// runs past 64 bits (the rule of `Array.readVarint(at:)`, over borrowed bytes).
-    @inline(__always)
-    func readVarint(at offset: inout Int) -> UInt64? {
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while offset < count, shift < 64 {
-            let byte = self[offset]
-            offset += 1
-            value |= UInt64(byte & 0x7F) << shift
-            if byte < 0x80 { return value }
-            shift += 7
-        }
-        return nil
-    }
-}
