@@ -180,7 +180,7 @@ public final class LogEngine: Sendable {
     ///   group named); ``RaftStorage/StorageError/Code/closed`` once the engine is closed or a
     ///   write or sync failed; I/O errors.
     public func write(_ batch: WriteBatch, sync: Bool) throws(StorageError) {
-        _ = try write(sync ? .always : .never) { _ in batch }
+        _ = try write(sync ? .always : .never, batch: batch)
     }
 
     /// Writes `batch` like ``write(_:sync:)`` and returns once it is durable; concurrent callers
@@ -189,7 +189,7 @@ public final class LogEngine: Sendable {
     /// - Throws: as ``write(_:sync:)``; a failed fdatasync fails every write waiting for it and
     ///   every later one (the engine refuses writes until opened again).
     public nonisolated(nonsending) func writeDurably(_ batch: WriteBatch) async throws(StorageError) {
-        let sequence = try write(.never) { _ in batch }
+        let sequence = try write(.never, batch: batch)
         try await waitUntilDurable(sequence)
     }
 
@@ -211,62 +211,97 @@ public final class LogEngine: Sendable {
         try await waitUntilDurable(sequence)
     }
 
-    /// The engine's one write route: under the writer lock, `prepare` builds the batch from the
-    /// groups as they are, every part is admitted, the record written (and synced as `policy`
-    /// says), then published to readers.
+    /// The engine's write route for a batch built from the groups as they are: under the
+    /// writer lock, `prepare` builds the batch, every part is admitted, the record encoded and
+    /// written (and synced as `policy` says), then published to readers.
     ///
     /// - Returns: the write's sequence number; 0 when the batch changed nothing.
     func write(_ policy: SyncPolicy, _ prepare: ([UInt64: GroupState]) throws(StorageError) -> WriteBatch) throws(StorageError) -> UInt64 {
         try writer.withLock { (writer) throws(StorageError) -> UInt64 in
-            try writer.checkUsable()
-            var mustSync = false
-            let parts = try state.withLock { (state) throws(StorageError) -> [(group: UInt64, change: GroupChange)] in
-                guard !state.closed else { throw Self.closedError(directory) }
-                var parts = try prepare(state.groups).parts
-                // Parts the groups keep something of move to the front, in order.
-                var kept = 0
-                for position in parts.indices {
-                    let group = parts[position].group
-                    let keptFrom: Int
-                    let stored: HardState
-                    do throws(StorageError) {
-                        if let index = state.groups.index(forKey: group) {
-                            (keptFrom, stored) = try state.groups.values[index].admitInPlace(parts[position].change)
-                        } else {
-                            keptFrom = try GroupState(historyStart: writer.fileNumber).admit(parts[position].change)
-                            stored = .empty
-                        }
-                    } catch {
-                        throw StorageError(error.code, "group \(group): \(error.message)", path: error.path, offset: error.offset)
-                    }
-                    if keptFrom > 0 { parts[position].change.entries.removeFirst(keptFrom) }
-                    let change = parts[position].change
-                    if change.isEmpty { continue }
-                    mustSync = mustSync || change.mustSync(stored: stored, keptEntries: change.entries.count)
-                    if kept != position { parts.swapAt(kept, position) }
-                    kept += 1
-                }
-                parts.removeLast(parts.count - kept)
-                return parts
-            }
-            guard !parts.isEmpty else { return 0 }
-            var (record, spans) = BatchCodec.encode(changes: parts)
-            let (file, bodyOffset) = try writer.append(record: &record)
-            if policy == .always || (policy == .mustSync && mustSync) { try writer.sync() }
-            let locations = spans.map { EntryLocation(file: file, offset: UInt64(bodyOffset) + UInt64($0.lowerBound), length: UInt64($0.count)) }
-            state.withLock { state in
-                var next = 0
-                for part in parts {
-                    let count = part.change.entries.count
-                    // In place, so the group's index arrays are not copied (see EngineRecovery).
-                    state.groups[part.group, default: GroupState(historyStart: file)].apply(
-                        part.change, keptFrom: 0, locations: locations[next..<(next + count)], file: file)
-                    next += count
-                    if part.change.isRemovalOnly { state.groups[part.group] = nil }
-                }
-            }
-            return writer.writeSequence
+            let (parts, mustSync) = try admitted { (groups) throws(StorageError) in try prepare(groups).parts }
+            return try append(parts, mustSync: mustSync, encoded: nil, policy: policy, with: &writer)
         }
+    }
+
+    /// The write route for a batch the caller built: it is encoded before the writer lock is
+    /// taken, so concurrent writers encode side by side and hold the lock only to admit, write
+    /// and publish. When admission drops anything (entries the log already holds), the kept
+    /// parts are encoded again under the lock.
+    func write(_ policy: SyncPolicy, batch: WriteBatch) throws(StorageError) -> UInt64 {
+        let parts = batch.parts
+        guard !parts.isEmpty else { return 0 }
+        let encoded = BatchCodec.encode(changes: parts)
+        return try writer.withLock { (writer) throws(StorageError) -> UInt64 in
+            let (kept, mustSync) = try admitted { _ in parts }
+            let unchanged = kept.count == parts.count && zip(kept, parts).allSatisfy { $0.change.entries.count == $1.change.entries.count }
+            return try append(kept, mustSync: mustSync, encoded: unchanged ? encoded : nil, policy: policy, with: &writer)
+        }
+    }
+
+    /// Under the writer lock: the parts `prepare` gives, each admitted against its group by the
+    /// ``RaftStorage/LogStore`` rules (an invalid part refuses the whole batch); entries a group
+    /// already holds are dropped and parts left empty removed, the others kept in order.
+    /// Whether raft's `MustSync` asks for a sync of what is kept.
+    private func admitted(
+        _ prepare: ([UInt64: GroupState]) throws(StorageError) -> [(group: UInt64, change: GroupChange)]
+    ) throws(StorageError) -> (parts: [(group: UInt64, change: GroupChange)], mustSync: Bool) {
+        try state.withLock { (state) throws(StorageError) -> (parts: [(group: UInt64, change: GroupChange)], mustSync: Bool) in
+            guard !state.closed else { throw Self.closedError(directory) }
+            var parts = try prepare(state.groups)
+            var mustSync = false
+            // Parts the groups keep something of move to the front, in order.
+            var kept = 0
+            for position in parts.indices {
+                let group = parts[position].group
+                let keptFrom: Int
+                let stored: HardState
+                do throws(StorageError) {
+                    if let index = state.groups.index(forKey: group) {
+                        (keptFrom, stored) = try state.groups.values[index].admitInPlace(parts[position].change)
+                    } else {
+                        keptFrom = try GroupState(historyStart: 0).admit(parts[position].change)
+                        stored = .empty
+                    }
+                } catch {
+                    throw StorageError(error.code, "group \(group): \(error.message)", path: error.path, offset: error.offset)
+                }
+                if keptFrom > 0 { parts[position].change.entries.removeFirst(keptFrom) }
+                let change = parts[position].change
+                if change.isEmpty { continue }
+                mustSync = mustSync || change.mustSync(stored: stored, keptEntries: change.entries.count)
+                if kept != position { parts.swapAt(kept, position) }
+                kept += 1
+            }
+            parts.removeLast(parts.count - kept)
+            return (parts, mustSync)
+        }
+    }
+
+    /// Under the writer lock: writes the admitted `parts` as one record (`encoded` when it was
+    /// encoded before, with these very parts), syncs as `policy` says, publishes the parts to
+    /// readers, and returns the write's sequence number (0 for nothing to write).
+    private func append(
+        _ parts: [(group: UInt64, change: GroupChange)], mustSync: Bool, encoded: (record: [UInt8], entrySpans: [Range<Int>])?,
+        policy: SyncPolicy, with writer: inout EngineWriter
+    ) throws(StorageError) -> UInt64 {
+        try writer.checkUsable()
+        guard !parts.isEmpty else { return 0 }
+        var (record, spans) = encoded ?? BatchCodec.encode(changes: parts)
+        let (file, bodyOffset) = try writer.append(record: &record)
+        if policy == .always || (policy == .mustSync && mustSync) { try writer.sync() }
+        let locations = spans.map { EntryLocation(file: file, offset: UInt64(bodyOffset) + UInt64($0.lowerBound), length: UInt64($0.count)) }
+        state.withLock { state in
+            var next = 0
+            for part in parts {
+                let count = part.change.entries.count
+                // In place, so the group's index arrays are not copied (see EngineRecovery).
+                state.groups[part.group, default: GroupState(historyStart: file)].apply(
+                    part.change, keptFrom: 0, locations: locations[next..<(next + count)], file: file)
+                next += count
+                if part.change.isRemovalOnly { state.groups[part.group] = nil }
+            }
+        }
+        return writer.writeSequence
     }
 
     // MARK: - Group commit
