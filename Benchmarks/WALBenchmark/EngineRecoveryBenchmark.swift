@@ -23,28 +23,16 @@ enum EngineRecoveryBenchmark {
     }
 
     /// What the child prints, one JSON line.
-    struct Report {
+    struct Report: JSONLine {
         var seconds: Double
         var peakRSS: Int
         var entries: Int
         var indexBytes: Int
 
-        var json: String {
-            "{\"seconds\":\(seconds),\"peak_rss_bytes\":\(peakRSS),\"entries\":\(entries),\"index_bytes\":\(indexBytes)}"
-        }
-
-        init(seconds: Double, peakRSS: Int, entries: Int, indexBytes: Int) {
-            self.seconds = seconds
-            self.peakRSS = peakRSS
-            self.entries = entries
-            self.indexBytes = indexBytes
-        }
-
-        init?(json: String) {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-                  let seconds = object["seconds"] as? Double, let peak = object["peak_rss_bytes"] as? Int,
-                  let entries = object["entries"] as? Int, let index = object["index_bytes"] as? Int else { return nil }
-            self.init(seconds: seconds, peakRSS: peak, entries: entries, indexBytes: index)
+        enum CodingKeys: String, CodingKey {
+            case seconds, entries
+            case peakRSS = "peak_rss_bytes"
+            case indexBytes = "index_bytes"
         }
     }
 

@@ -16,28 +16,15 @@ enum ReplayMemory {
         case read
     }
 
-    struct Report: CustomStringConvertible {
+    struct Report: JSONLine, CustomStringConvertible {
         var mode: String
         var entries: Int
         var seconds: Double
         var peakRSS: Int
 
-        var json: String {
-            "{\"mode\":\"\(mode)\",\"entries\":\(entries),\"seconds\":\(seconds),\"peak_rss_bytes\":\(peakRSS)}"
-        }
-
-        init(mode: String, entries: Int, seconds: Double, peakRSS: Int) {
-            self.mode = mode
-            self.entries = entries
-            self.seconds = seconds
-            self.peakRSS = peakRSS
-        }
-
-        init?(json: String) {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-                  let mode = object["mode"] as? String, let entries = object["entries"] as? Int,
-                  let seconds = object["seconds"] as? Double, let peak = object["peak_rss_bytes"] as? Int else { return nil }
-            self.init(mode: mode, entries: entries, seconds: seconds, peakRSS: peak)
+        enum CodingKeys: String, CodingKey {
+            case mode, entries, seconds
+            case peakRSS = "peak_rss_bytes"
         }
 
         var description: String {

@@ -34,13 +34,8 @@ enum EngineWorker {
     /// groups are acknowledged. Now and then a group is compacted behind its commit index, and
     /// (when `purges`) old files are purged.
     static func write(_ engine: LogEngine, groups: ClosedRange<UInt64>, seed: UInt64, term: UInt64, purges: Bool) async throws(StorageError) {
-        var random = seed | 1
-        func roll(_ bound: UInt64) -> UInt64 {
-            random ^= random << 13
-            random ^= random >> 7
-            random ^= random << 17
-            return random % bound
-        }
+        var dice = Dice(seed: seed)
+        func roll(_ bound: UInt64) -> UInt64 { dice.roll(bound) }
         var last: [UInt64: UInt64] = [:]
         for group in groups { last[group] = try engine.log(for: group).lastIndex() }
         while true {

@@ -78,13 +78,8 @@ func saveBatches(
     afterBatch: (_ roll: (UInt64) -> UInt64) throws(StorageError) -> Void
 ) throws(StorageError) -> Never {
     var last = last
-    var random = seed | 1
-    func roll(_ bound: UInt64) -> UInt64 {
-        random ^= random << 13
-        random ^= random >> 7
-        random ^= random << 17
-        return random % bound
-    }
+    var dice = Dice(seed: seed)
+    func roll(_ bound: UInt64) -> UInt64 { dice.roll(bound) }
     while true {
         let count = 1 + roll(20)
         let entries = ((last + 1)...(last + count)).map { Entry(term: term, index: $0, data: payload(index: $0, term: term)) }
