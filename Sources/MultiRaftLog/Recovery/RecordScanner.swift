@@ -120,9 +120,9 @@ struct RecordScanner {
     mutating func isZero(from offset: Int64) throws(StorageError) -> Bool {
         var position = offset
         while position < size {
-            let chunk = try bytes(at: position, count: Self.chunk)
+            let chunk = try load(at: position, count: Self.chunk)
             if chunk.isEmpty { return true }
-            if chunk.contains(where: { $0 != 0 }) { return false }
+            if withBuffer({ raw in raw[chunk].contains { $0 != 0 } }) { return false }
             position += Int64(chunk.count)
         }
         return true
@@ -145,23 +145,27 @@ struct RecordScanner {
         return nil
     }
 
+    /// The body length the record at `offset` claims, when its header is there and the length
+    /// is one a record may have.
+    private mutating func claimedLength(at offset: Int64) throws(StorageError) -> Int? {
+        let header = try load(at: offset, count: LogFileFormat.recordHeaderSize)
+        guard header.count == LogFileFormat.recordHeaderSize else { return nil }
+        let length = buffer.littleEndian(at: header.lowerBound, count: 4)
+        return length <= UInt64(LogFileFormat.maxBodySize) ? Int(length) : nil
+    }
+
     /// Where the record at `offset` ends by its length word (padding included), when its
     /// header is there.
     mutating func recordEnd(at offset: Int64) throws(StorageError) -> Int64? {
-        let header = try bytes(at: offset, count: LogFileFormat.recordHeaderSize)
-        guard header.count == LogFileFormat.recordHeaderSize else { return nil }
-        let length = header.littleEndian(at: 0, count: 4)
-        guard length <= UInt64(LogFileFormat.maxBodySize) else { return nil }
-        return LogFileFormat.nextRecord(after: offset, bodyCount: Int(length))
+        try claimedLength(at: offset).map { LogFileFormat.nextRecord(after: offset, bodyCount: $0) }
     }
 
     /// Whether the record at `offset`, whose length fits the file, reached the disk whole: no
     /// 512-byte sector inside it is all zeros and its last byte is not zero. A write cut short
     /// leaves zeros where it stopped; wrong bytes without such zeros are damage.
     mutating func looksWhole(at offset: Int64) throws(StorageError) -> Bool {
-        let header = try bytes(at: offset, count: LogFileFormat.recordHeaderSize)
-        guard header.count == LogFileFormat.recordHeaderSize else { return false }
-        let end = offset + Int64(LogFileFormat.recordHeaderSize) + Int64(header.littleEndian(at: 0, count: 4))
+        guard let length = try claimedLength(at: offset) else { return false }
+        let end = offset + Int64(LogFileFormat.recordHeaderSize) + Int64(length)
         guard end <= size, end > offset else { return false }
         let last = try bytes(at: end - 1, count: 1)
         guard last.first.map({ $0 != 0 }) ?? false else { return false }

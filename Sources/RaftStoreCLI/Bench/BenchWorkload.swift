@@ -83,7 +83,7 @@ struct BenchWorkload {
             // refills its slice): building fresh Entry values around the shared payload would
             // retain and release it per entry, 31 ns of harness time per entry measured here.
             var batchEntries = [Entry](repeating: Entry(term: 1, index: 0, data: payload), count: min(batch, entries))
-            var lastProgress = Stopwatch()
+            var progress = WriteProgress(shows: showsProgress, total: entries)
             let stopwatch = Stopwatch()
             var next: UInt64 = 1
             while next <= UInt64(entries) {
@@ -92,10 +92,7 @@ struct BenchWorkload {
                 for slot in 0..<count { batchEntries[slot].index = next + UInt64(slot) }
                 next += UInt64(count)
                 try wal.save(hardState: HardState(term: 1, vote: 1, commit: next - 1), entries: batchEntries)
-                if showsProgress && lastProgress.seconds > 0.25 {
-                    lastProgress = Stopwatch()
-                    Console.progress("writing: \(Format.count(next - 1)) of \(Format.count(entries, "entry", "entries"))")
-                }
+                progress.update(Int(next - 1))
             }
             try wal.sync()
             let seconds = stopwatch.seconds

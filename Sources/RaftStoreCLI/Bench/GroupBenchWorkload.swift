@@ -78,29 +78,35 @@ struct GroupBenchWorkload {
         entries / groups + (group <= entries % groups ? 1 : 0)
     }
 
-    /// The engine's side; returns the seconds the rounds took.
+    /// Runs the rounds: each `round` writes one entry at `index` with `hardState` into each of
+    /// the first `count` groups.
+    private func rounds(
+        showsProgress: Bool, _ round: (_ count: Int, _ index: UInt64, _ hardState: HardState) throws(StorageError) -> Void
+    ) throws(StorageError) {
+        var progress = WriteProgress(shows: showsProgress, total: entries)
+        var written = 0
+        var index: UInt64 = 1
+        while written < entries {
+            let count = min(groups, entries - written)
+            try round(count, index, HardState(term: 1, vote: 1, commit: index))
+            written += count
+            index += 1
+            progress.update(written)
+        }
+    }
+
+    /// The engine's side; returns the seconds the rounds took (and the final sync).
     private func writeEngine(to directory: String, showsProgress: Bool) throws(StorageError) -> Double {
         let engine = try LogEngine(directory: directory)
         defer { try? engine.close() }
         let payload = BenchWorkload.payload(size)
-        var lastProgress = Stopwatch()
         let stopwatch = Stopwatch()
-        var written = 0
-        var index: UInt64 = 1
-        while written < entries {
-            let inRound = min(groups, entries - written)
+        try rounds(showsProgress: showsProgress) { (count, index, hardState) throws(StorageError) in
             var batch = WriteBatch()
-            let hardState = HardState(term: 1, vote: 1, commit: index)
-            for group in 1...UInt64(inRound) {
+            for group in 1...UInt64(count) {
                 batch.save(hardState: hardState, entries: [Entry(term: 1, index: index, data: payload)], for: group)
             }
             try engine.write(batch, sync: fsync)
-            written += inRound
-            index += 1
-            if showsProgress && lastProgress.seconds > 0.25 {
-                lastProgress = Stopwatch()
-                Console.progress("writing: \(Format.count(written)) of \(Format.count(entries, "entry", "entries"))")
-            }
         }
         try engine.sync()
         let seconds = stopwatch.seconds
@@ -119,22 +125,11 @@ struct GroupBenchWorkload {
             logs.append(try WALLogStore.open(at: GroupBenchFiles.walDirectory(directory, group: group), options: .init(wal: options)))
         }
         let payload = BenchWorkload.payload(size)
-        var lastProgress = Stopwatch()
         let stopwatch = Stopwatch()
-        var written = 0
-        var index: UInt64 = 1
-        while written < entries {
-            let inRound = min(groups, entries - written)
-            let hardState = HardState(term: 1, vote: 1, commit: index)
-            for log in logs.prefix(inRound) {
+        try rounds(showsProgress: showsProgress) { (count, index, hardState) throws(StorageError) in
+            for log in logs.prefix(count) {
                 try log.save(hardState: hardState, entries: [Entry(term: 1, index: index, data: payload)])
                 if fsync { try log.sync() }
-            }
-            written += inRound
-            index += 1
-            if showsProgress && lastProgress.seconds > 0.25 {
-                lastProgress = Stopwatch()
-                Console.progress("writing: \(Format.count(written)) of \(Format.count(entries, "entry", "entries"))")
             }
         }
         if !fsync { for log in logs { try log.sync() } }
