@@ -29,35 +29,29 @@ enum EngineBenchmark {
         if options.rows.contains(1) {
             let (pairs, limit) = try EngineVersusWAL.separate(
                 groups: groups, size: 100, pairs: options.pairs, engineRounds: 50, walRounds: 1, directory: options.directory)
-            let ratio = EngineWorkload.medianRatio(pairs.map { ($0.engine, $0.wal) })
-            table.append(EngineRow(
-                name: "1: \(groups) groups x one 100 B entry + HardState per round, durable per round: engine (one batch, one sync) vs one `WALLogStore` per group (save + sync each)",
-                ours: Compare.format(Compare.median(pairs.map(\.engine))) + " entries/s",
-                other: Compare.format(Compare.median(pairs.map(\.wal))) + " entries/s",
-                ratio: String(format: "%.0fx", ratio), target: ">= 50x", met: ratio >= 50))
-            notes.append("- row 1 pairs (engine / separate WALs, entries/s): " + pairs.map { "\(Compare.format($0.engine)) / \(Compare.format($0.wal))" }.joined(separator: ", ")
+            let (row, note) = EngineRow.throughput(
+                "1: \(groups) groups x one 100 B entry + HardState per round, durable per round: engine (one batch, one sync) vs one `WALLogStore` per group (save + sync each)",
+                pairs.map { ($0.engine, $0.wal) }, ratioFormat: "%.0fx", atLeast: 50, pairsLabel: "row 1 pairs (engine / separate WALs, entries/s)")
+            table.append(row)
+            notes.append(note
                 + "; open-file limit \(limit.before) -> \(limit.after) (raised with setrlimit for \(groups) WALs)")
         }
         if options.rows.contains(2) {
             let pairs = try EngineVersusWAL.single(groups: groups, size: 100, pairs: options.pairs, rounds: 30, directory: options.directory)
-            let ratio = EngineWorkload.medianRatio(pairs.map { ($0.engine, $0.wal) })
-            table.append(EngineRow(
-                name: "2: the same bytes: engine (\(groups) groups, one batch per round) vs one `WALLogStore` (\(groups) entries per save, save + sync)",
-                ours: Compare.format(Compare.median(pairs.map(\.engine))) + " entries/s",
-                other: Compare.format(Compare.median(pairs.map(\.wal))) + " entries/s",
-                ratio: String(format: "%.2fx", ratio), target: ">= 0.8x", met: ratio >= 0.8))
-            notes.append("- row 2 pairs (engine / one WAL, entries/s): " + pairs.map { "\(Compare.format($0.engine)) / \(Compare.format($0.wal))" }.joined(separator: ", "))
+            let (row, note) = EngineRow.throughput(
+                "2: the same bytes: engine (\(groups) groups, one batch per round) vs one `WALLogStore` (\(groups) entries per save, save + sync)",
+                pairs.map { ($0.engine, $0.wal) }, ratioFormat: "%.2fx", atLeast: 0.8, pairsLabel: "row 2 pairs (engine / one WAL, entries/s)")
+            table.append(row)
+            notes.append(note)
         }
         if options.rows.contains(3) {
             let pairs = try await EngineGroupCommit.run(
                 writers: 16, groupsPerWriter: 64, size: 100, pairs: options.pairs, concurrentRounds: 20, serialRounds: 3, directory: options.directory)
-            let ratio = EngineWorkload.medianRatio(pairs.map { ($0.concurrent, $0.serial) })
-            table.append(EngineRow(
-                name: "3: 16 writer tasks x 64 groups, `writeDurably` of one batch over its groups per round, vs 1 writer doing the same batches serially",
-                ours: Compare.format(Compare.median(pairs.map(\.concurrent))) + " entries/s",
-                other: Compare.format(Compare.median(pairs.map(\.serial))) + " entries/s",
-                ratio: String(format: "%.1fx", ratio), target: ">= 8x", met: ratio >= 8))
-            notes.append("- row 3 pairs (16 writers / 1 writer, entries/s): " + pairs.map { "\(Compare.format($0.concurrent)) / \(Compare.format($0.serial))" }.joined(separator: ", "))
+            let (row, note) = EngineRow.throughput(
+                "3: 16 writer tasks x 64 groups, `writeDurably` of one batch over its groups per round, vs 1 writer doing the same batches serially",
+                pairs.map { ($0.concurrent, $0.serial) }, ratioFormat: "%.1fx", atLeast: 8, pairsLabel: "row 3 pairs (16 writers / 1 writer, entries/s)")
+            table.append(row)
+            notes.append(note)
         }
         if options.rows.contains(4) {
             let result = try EngineRecoveryBenchmark.run(

@@ -16,6 +16,20 @@ struct EngineRow {
     /// `nil` for rows that only inform.
     var met: Bool?
 
+    /// A row comparing two throughputs (entries/s) over alternating pairs, by the median of
+    /// the pairs' ratios, met at `atLeast`; and the note listing the pairs.
+    static func throughput(
+        _ name: String, _ pairs: [(ours: Double, other: Double)], ratioFormat: String, atLeast target: Double, pairsLabel: String
+    ) -> (row: EngineRow, note: String) {
+        let ratio = EngineWorkload.medianRatio(pairs.map { ($0.ours, $0.other) })
+        let row = EngineRow(
+            name: name, ours: Compare.format(Compare.median(pairs.map(\.ours))) + " entries/s",
+            other: Compare.format(Compare.median(pairs.map(\.other))) + " entries/s",
+            ratio: String(format: ratioFormat, ratio), target: ">= " + String(format: ratioFormat, target), met: ratio >= target)
+        let note = "- \(pairsLabel): " + pairs.map { "\(Compare.format($0.ours)) / \(Compare.format($0.other))" }.joined(separator: ", ")
+        return (row, note)
+    }
+
     var markdown: String {
         "| \(name) | \(ours) | \(other) | \(ratio) | \(target) | \(met.map { $0 ? "PASS" : "**FAIL**" } ?? "-") |"
     }
