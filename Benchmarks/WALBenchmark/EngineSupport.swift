@@ -45,6 +45,7 @@ enum EngineWorkload {
     /// committing it, in one batch: what one raft round of those groups persists.
     static func roundBatch(groups: Range<UInt64>, index: UInt64, payload: [UInt8]) -> WriteBatch {
         var batch = WriteBatch()
+        batch.reserveCapacity(groups.count)
         let hardState = HardState(term: 1, vote: 1, commit: index)
         for group in groups {
             batch.save(hardState: hardState, entries: [Entry(term: 1, index: index, data: payload)], for: group)

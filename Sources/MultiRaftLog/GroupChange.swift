@@ -41,6 +41,12 @@ struct GroupChange: Sendable {
         }
     }
 
+    /// A part of entries and a HardState only, what almost every part is.
+    init(entries: [Entry], hardState: HardState) {
+        self.entries = entries
+        self.hardState = hardState
+    }
+
     var applySnapshot: SnapshotMarker? {
         get { rare?.applySnapshot }
         set { setRare(applySnapshot: newValue, recordSnapshot: recordSnapshot, compact: compact, resume: resume) }
@@ -91,7 +97,16 @@ struct GroupChange: Sendable {
     /// Whether raft's `MustSync` asks for a sync for this part, `stored` being the HardState
     /// before it and `keptEntries` the entries it appends.
     func mustSync(stored: HardState, keptEntries: Int) -> Bool {
-        remove || applySnapshot != nil || recordSnapshot != nil || resume != nil
+        // The rare steps' getters copy markers out: asked only when there are any.
+        remove || (hasRareSteps && (applySnapshot != nil || recordSnapshot != nil || resume != nil))
             || (hardState.isEmpty ? keptEntries > 0 : hardState.mustSync(previous: stored, entryCount: keptEntries))
     }
+}
+
+/// A group and its part of a batch. A struct rather than a tuple: destroying an array of
+/// tuples goes through the tuple's generic value witnesses, element by element, which cost
+/// more than building the batch.
+struct GroupPart: Sendable {
+    var group: UInt64
+    var change: GroupChange
 }

@@ -26,10 +26,16 @@ public struct WriteBatch: Sendable {
     /// when the batch is written (``parts``): finding each group's part on every call (a
     /// dictionary kept up to date, and grown, as the batch grows) cost more than the rest of
     /// building a batch.
-    private var calls: [(group: UInt64, change: GroupChange)] = []
+    private var calls: [GroupPart] = []
 
     /// An empty batch.
     public init() {}
+
+    /// Makes room for `calls` calls (one per group, for a batch built by going over the
+    /// groups once) without growing the batch as it is built.
+    public mutating func reserveCapacity(_ calls: Int) {
+        self.calls.reserveCapacity(calls)
+    }
 
     /// Whether the batch changes nothing.
     public var isEmpty: Bool { calls.allSatisfy(\.change.isEmpty) }
@@ -40,10 +46,7 @@ public struct WriteBatch: Sendable {
     /// Adds `entries` of `group` after any already in the batch for it, and sets its HardState
     /// unless `hardState` is empty: ``RaftStorage/LogStore/save(hardState:entries:)``.
     public mutating func save(hardState: HardState, entries: [Entry], for group: UInt64) {
-        update(group) { change in
-            change.entries = entries
-            if !hardState.isEmpty { change.hardState = hardState }
-        }
+        calls.append(GroupPart(group: group, change: GroupChange(entries: entries, hardState: hardState)))
     }
 
     /// Adds `entries` of `group` after any already in the batch for it.
@@ -80,7 +83,7 @@ public struct WriteBatch: Sendable {
     mutating func update(_ group: UInt64, _ body: (inout GroupChange) -> Void) {
         var change = GroupChange()
         body(&change)
-        calls.append((group, change))
+        calls.append(GroupPart(group: group, change: change))
     }
 
     /// Whether a group has more than one call. Groups named in increasing order (a batch built
@@ -98,16 +101,16 @@ public struct WriteBatch: Sendable {
 
     /// The parts that change something, one per group, in the order the groups were first
     /// named: each group's calls merged in order.
-    var parts: [(group: UInt64, change: GroupChange)] {
+    var parts: [GroupPart] {
         guard hasRepeatedGroup else { return calls.contains { $0.change.isEmpty } ? calls.filter { !$0.change.isEmpty } : calls }
-        var merged: [(group: UInt64, change: GroupChange)] = []
+        var merged: [GroupPart] = []
         var positions = [UInt64: Int](minimumCapacity: calls.count)
-        for (group, change) in calls {
-            if let position = positions[group] {
-                merged[position].change.merge(change)
+        for call in calls {
+            if let position = positions[call.group] {
+                merged[position].change.merge(call.change)
             } else {
-                positions[group] = merged.count
-                merged.append((group, change))
+                positions[call.group] = merged.count
+                merged.append(call)
             }
         }
         return merged.filter { !$0.change.isEmpty }

@@ -9,6 +9,27 @@ package func varintLength(_ value: UInt64) -> Int {
     (64 - (value | 1).leadingZeroBitCount + 6) / 7
 }
 
+extension UnsafeMutableRawPointer {
+    /// Stores `byte` and advances past it.
+    @inlinable @inline(__always)
+    package mutating func storeByte(_ byte: UInt8) {
+        storeBytes(of: byte, as: UInt8.self)
+        self += 1
+    }
+
+    /// Stores `value` as a varint (at most 10 bytes) and advances past it: for encoders that
+    /// size their buffer first and then write without a bounds check per byte.
+    @inlinable @inline(__always)
+    package mutating func storeVarint(_ value: UInt64) {
+        var value = value
+        while value >= 0x80 {
+            storeByte(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        storeByte(UInt8(value))
+    }
+}
+
 extension Array where Element == UInt8 {
     /// Appends `value` as a varint.
     @inlinable

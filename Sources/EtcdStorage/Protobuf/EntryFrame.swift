@@ -262,14 +262,14 @@ enum EntryFrame {
         var payload = start + 3 + 5 + 1 + lengthVarint
         var position = payload
         position.storeByte(1 << 3)
-        position = storeVarint(UInt64(bitPattern: Int64(entry.type.rawValue)), at: position)
+        position.storeVarint(UInt64(bitPattern: Int64(entry.type.rawValue)))
         position.storeByte(2 << 3)
-        position = storeVarint(entry.term, at: position)
+        position.storeVarint(entry.term)
         position.storeByte(3 << 3)
-        position = storeVarint(entry.index, at: position)
+        position.storeVarint(entry.index)
         if let count = entry.data?.count {
             position.storeByte(4 << 3 | 2)
-            position = storeVarint(UInt64(count), at: position)
+            position.storeVarint(UInt64(count))
             entry.data?.withUnsafeBytes { bytes in
                 if let base = bytes.baseAddress { position.copyMemory(from: base, byteCount: bytes.count) }
             }
@@ -285,31 +285,10 @@ enum EntryFrame {
         header.storeByte(1 << 3)
         header.storeByte(UInt8(WALRecordType.entry.rawValue))
         header.storeByte(2 << 3)
-        header = storeVarint(UInt64(crc), at: header)
+        header.storeVarint(UInt64(crc))
         header.storeByte(3 << 3 | 2)
-        header = storeVarint(UInt64(payloadCount), at: header)
+        header.storeVarint(UInt64(payloadCount))
         return 3 + crcVarint + 1 + lengthVarint + payloadCount
-    }
-
-    @inline(__always)
-    private static func storeVarint(_ value: UInt64, at pointer: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
-        var value = value
-        var pointer = pointer
-        while value >= 0x80 {
-            pointer.storeByte(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        pointer.storeByte(UInt8(value))
-        return pointer
-    }
-}
-
-extension UnsafeMutableRawPointer {
-    /// Stores `byte` and advances past it.
-    @inline(__always)
-    fileprivate mutating func storeByte(_ byte: UInt8) {
-        storeBytes(of: byte, as: UInt8.self)
-        self += 1
     }
 }
 

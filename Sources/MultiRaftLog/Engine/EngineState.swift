@@ -8,12 +8,12 @@ import RaftFiles
 struct EngineState {
     let fileSystem: any FileSystem
     let directory: String
-    var groups: [UInt64: GroupState]
+    var groups: GroupTable
     /// Log files opened for reading, by number.
     var readers: [UInt64: any StorageFile] = [:]
     var closed = false
 
-    init(fileSystem: any FileSystem, directory: String, groups: [UInt64: GroupState]) {
+    init(fileSystem: any FileSystem, directory: String, groups: GroupTable) {
         self.fileSystem = fileSystem
         self.directory = directory
         self.groups = groups

@@ -22,13 +22,16 @@ extension EngineWriter {
     }
 
     /// When an earlier engine failed in this directory: writes the first `end` bytes of the last
-    /// file (`file`) again as the page cache serves them, fdatasyncs them, fsyncs the directory
+    /// file (`file`) again as the page cache serves them, cuts the file there, fsyncs it and the directory
     /// (a failed rotation may have left the file's name undurable), then removes the note.
     static func makeTailDurableAfterFailure(_ file: any StorageFile, through end: Int64, fileSystem: any FileSystem, directory: String) throws(StorageError) {
         let note = fileSystem.join(directory, LogFileFormat.tailNotDurableName)
         guard fileSystem.fileExists(note) else { return }
         try file.writeAgain(through: end)
-        try file.syncData()
+        // Its size too, with a full fsync: the failure may have left a cut of the zeros written
+        // ahead undurable, and once the file is sealed the next file's header records its size.
+        try file.truncate(to: end)
+        try file.sync()
         try fileSystem.syncDirectory(directory)
         try fileSystem.removeFile(note)
     }

@@ -110,7 +110,7 @@ extension LogEngine {
     /// The groups that need file `number`, oldest need first.
     private func holders(of number: UInt64) -> [UInt64] {
         state.withLock { state in
-            state.groups.compactMap { group, value in value.oldestFileNeeded <= number ? (group, value.oldestFileNeeded) : nil }
+            state.groups.all.compactMap { group, value in value.oldestFileNeeded <= number ? (group, value.oldestFileNeeded) : nil }
                 .sorted { ($0.1, $0.0) < ($1.1, $1.0) }
                 .map(\.0)
         }

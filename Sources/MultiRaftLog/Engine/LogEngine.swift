@@ -80,7 +80,7 @@ public final class LogEngine: Sendable {
             self.recoveryActions = recovered.actions
             self.writer = Mutex(EngineWriter(
                 fileSystem: fileSystem, directory: directory, fileSize: options.fileSize, file: file, fileNumber: last,
-                offset: recovered.end, files: recovered.files))
+                offset: recovered.end, zeroedThrough: recovered.end, files: recovered.files))
             self.state = Mutex(EngineState(fileSystem: fileSystem, directory: directory, groups: recovered.groups))
             self.lockFile = Mutex(lock)
         } catch {
@@ -144,7 +144,7 @@ public final class LogEngine: Sendable {
 
     /// The groups that hold anything (entries, a HardState, a snapshot marker), in order.
     public func groupIDs() throws(StorageError) -> [UInt64] {
-        try view { state in state.groups.keys.sorted() }
+        try view { state in state.groups.ids.sorted() }
     }
 
     /// How many entries `group` holds, and the bytes its in-memory index takes for them.
@@ -216,7 +216,7 @@ public final class LogEngine: Sendable {
     /// written (and synced as `policy` says), then published to readers.
     ///
     /// - Returns: the write's sequence number; 0 when the batch changed nothing.
-    func write(_ policy: SyncPolicy, _ prepare: ([UInt64: GroupState]) throws(StorageError) -> WriteBatch) throws(StorageError) -> UInt64 {
+    func write(_ policy: SyncPolicy, _ prepare: (GroupTable) throws(StorageError) -> WriteBatch) throws(StorageError) -> UInt64 {
         try writer.withLock { (writer) throws(StorageError) -> UInt64 in
             let (parts, mustSync) = try admitted { (groups) throws(StorageError) in try prepare(groups).parts }
             return try append(parts, mustSync: mustSync, encoded: nil, policy: policy, with: &writer)
@@ -243,9 +243,9 @@ public final class LogEngine: Sendable {
     /// already holds are dropped and parts left empty removed, the others kept in order.
     /// Whether raft's `MustSync` asks for a sync of what is kept.
     private func admitted(
-        _ prepare: ([UInt64: GroupState]) throws(StorageError) -> [(group: UInt64, change: GroupChange)]
-    ) throws(StorageError) -> (parts: [(group: UInt64, change: GroupChange)], mustSync: Bool) {
-        try state.withLock { (state) throws(StorageError) -> (parts: [(group: UInt64, change: GroupChange)], mustSync: Bool) in
+        _ prepare: (GroupTable) throws(StorageError) -> [GroupPart]
+    ) throws(StorageError) -> (parts: [GroupPart], mustSync: Bool) {
+        try state.withLock { (state) throws(StorageError) -> (parts: [GroupPart], mustSync: Bool) in
             guard !state.closed else { throw Self.closedError(directory) }
             var parts = try prepare(state.groups)
             var mustSync = false
@@ -256,8 +256,10 @@ public final class LogEngine: Sendable {
                 let keptFrom: Int
                 let stored: HardState
                 do throws(StorageError) {
-                    if let index = state.groups.index(forKey: group) {
-                        (keptFrom, stored) = try state.groups.values[index].admitInPlace(parts[position].change)
+                    if let admitted = try state.groups.withExisting(group, { (existing) throws(StorageError) in
+                        try existing.admitInPlace(parts[position].change)
+                    }) {
+                        (keptFrom, stored) = admitted
                     } else {
                         keptFrom = try GroupState(historyStart: 0).admit(parts[position].change)
                         stored = .empty
@@ -266,13 +268,13 @@ public final class LogEngine: Sendable {
                     throw StorageError(error.code, "group \(group): \(error.message)", path: error.path, offset: error.offset)
                 }
                 if keptFrom > 0 { parts[position].change.entries.removeFirst(keptFrom) }
-                let change = parts[position].change
-                if change.isEmpty { continue }
-                mustSync = mustSync || change.mustSync(stored: stored, keptEntries: change.entries.count)
+                if parts[position].change.isEmpty { continue }
+                mustSync = mustSync || parts[position].change.mustSync(stored: stored, keptEntries: parts[position].change.entries.count)
                 if kept != position { parts.swapAt(kept, position) }
                 kept += 1
             }
-            parts.removeLast(parts.count - kept)
+            // Only when something was dropped: removing nothing still copies a shared array.
+            if kept < parts.count { parts.removeLast(parts.count - kept) }
             return (parts, mustSync)
         }
     }
@@ -281,7 +283,7 @@ public final class LogEngine: Sendable {
     /// encoded before, with these very parts), syncs as `policy` says, publishes the parts to
     /// readers, and returns the write's sequence number (0 for nothing to write).
     private func append(
-        _ parts: [(group: UInt64, change: GroupChange)], mustSync: Bool, encoded: (record: [UInt8], entrySpans: [Range<Int>])?,
+        _ parts: [GroupPart], mustSync: Bool, encoded: (record: [UInt8], entrySpans: [Range<Int>])?,
         policy: SyncPolicy, with writer: inout EngineWriter
     ) throws(StorageError) -> UInt64 {
         try writer.checkUsable()
@@ -292,13 +294,14 @@ public final class LogEngine: Sendable {
         let locations = spans.map { EntryLocation(file: file, offset: UInt64(bodyOffset) + UInt64($0.lowerBound), length: UInt64($0.count)) }
         state.withLock { state in
             var next = 0
-            for part in parts {
-                let count = part.change.entries.count
-                // In place, so the group's index arrays are not copied (see EngineRecovery).
-                state.groups[part.group, default: GroupState(historyStart: file)].apply(
-                    part.change, keptFrom: 0, locations: locations[next..<(next + count)], file: file)
+            // By position: iterating the parts themselves retained and released each one.
+            for position in parts.indices {
+                let group = parts[position].group
+                let count = parts[position].change.entries.count
+                let placed = locations[next..<(next + count)]
                 next += count
-                if part.change.isRemovalOnly { state.groups[part.group] = nil }
+                state.groups.update(group, startingIn: file) { $0.apply(parts[position].change, keptFrom: 0, locations: placed, file: file) }
+                if parts[position].change.remove && parts[position].change.isRemovalOnly { state.groups[group] = nil }
             }
         }
         return writer.writeSequence
@@ -376,7 +379,10 @@ public final class LogEngine: Sendable {
             }
             guard !wasClosed else { return nil }
             do throws(StorageError) {
-                if writer.failure == nil { try writer.sync() }
+                if writer.failure == nil {
+                    try writer.sync()
+                    try writer.cutZerosAhead()
+                }
             } catch {
                 failure = error
             }

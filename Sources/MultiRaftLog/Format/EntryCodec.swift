@@ -13,22 +13,31 @@ import RaftFiles
 enum EntryCodec {
     static let checksumSize = 4
 
-    /// Appends `entry`, as an entry of `group`, to `bytes`.
+    /// The most bytes ``store(_:group:at:)`` writes for `entry`.
     @inline(__always)
-    static func append(_ entry: Entry, group: UInt64, to bytes: inout [UInt8]) {
-        let start = bytes.count
-        bytes.appendVarint(entry.term)
-        bytes.appendVarint(UInt64(UInt32(bitPattern: entry.type.rawValue)))
+    static func maxSize(of entry: Entry) -> Int {
+        30 + (entry.data?.count ?? 0) + checksumSize
+    }
+
+    /// Writes `entry`, as an entry of `group`, at `position` (room for ``maxSize(of:)`` bytes)
+    /// and moves past it.
+    @inline(__always)
+    static func store(_ entry: Entry, group: UInt64, at position: inout UnsafeMutableRawPointer) {
+        let start = position
+        position.storeVarint(entry.term)
+        position.storeVarint(UInt64(UInt32(bitPattern: entry.type.rawValue)))
         if let data = entry.data {
-            bytes.appendVarint(UInt64(data.count) + 1)
-            bytes.append(contentsOf: data)
+            position.storeVarint(UInt64(data.count) + 1)
+            data.withUnsafeBytes { bytes in
+                if let base = bytes.baseAddress { position.copyMemory(from: base, byteCount: bytes.count) }
+            }
+            position += data.count
         } else {
-            bytes.appendVarint(0)
+            position.storeVarint(0)
         }
-        let crc = bytes.withUnsafeBytes { raw in
-            checksum(group: group, index: entry.index, UnsafeRawBufferPointer(rebasing: raw[start...]))
-        }
-        bytes.appendLittleEndian(UInt64(crc), count: checksumSize)
+        let crc = checksum(group: group, index: entry.index, UnsafeRawBufferPointer(start: start, count: position - start))
+        position.storeBytes(of: crc.littleEndian, as: UInt32.self)
+        position += checksumSize
     }
 
     /// The CRC32C an entry of `group` at `index` with these bytes (before the checksum) has.

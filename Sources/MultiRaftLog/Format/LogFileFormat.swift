@@ -105,6 +105,18 @@ enum LogFileFormat {
 
 extension Array where Element == UInt8 {
     /// Appends the low `count` bytes of `value`, least significant first.
+    /// Appends what `store` writes through a pointer, at most `bound` bytes.
+    mutating func appendStoring(atMost bound: Int, _ store: (inout UnsafeMutableRawPointer) -> Void) {
+        let start = count
+        append(contentsOf: repeatElement(0, count: bound))
+        let written = withUnsafeMutableBytes { raw in
+            var position = raw.baseAddress! + start
+            store(&position)
+            return position - (raw.baseAddress! + start)
+        }
+        removeLast(bound - written)
+    }
+
     mutating func appendLittleEndian(_ value: UInt64, count: Int) {
         for byte in 0..<count { append(UInt8(truncatingIfNeeded: value >> UInt64(byte * 8))) }
     }

@@ -99,7 +99,7 @@ public struct EngineInspection: Sendable {
 
     /// The file system the files are read through, and the groups as recovery rebuilt them.
     let fileSystem: any FileSystem
-    let states: [UInt64: GroupState]
+    let states: GroupTable
 
     init(
         directory: String, hasLockFile: Bool, files: [LogFile], recovered: RecoveredEngine?, housekeeping: [Housekeeping],
@@ -112,9 +112,9 @@ public struct EngineInspection: Sendable {
         self.housekeeping = housekeeping
         self.damage = damage
         self.fileSystem = fileSystem
-        let states = recovered?.groups ?? [:]
+        let states = recovered?.groups ?? GroupTable()
         self.states = states
-        self.groups = states.sorted { $0.key < $1.key }.map { Self.summary(of: $0.value, id: $0.key) }
+        self.groups = states.all.sorted { $0.id < $1.id }.map { Self.summary(of: $0.state, id: $0.id) }
     }
 
     /// Whether opening would find nothing to report: no damage, no torn tail.
@@ -129,7 +129,7 @@ public struct EngineInspection: Sendable {
     ///   `corrupt` naming the file and offset of a damaged entry.
     public func entries(of group: UInt64, in range: Range<UInt64>, maxBytes: UInt64 = .max) throws(StorageError) -> [Entry] {
         let state = states[group] ?? GroupState(historyStart: 0)
-        var reader = EngineState(fileSystem: fileSystem, directory: directory, groups: [:])
+        var reader = EngineState(fileSystem: fileSystem, directory: directory, groups: GroupTable())
         defer { for number in Array(reader.readers.keys) { reader.dropReader(number) } }
         return try state.window.entries(in: range, maxBytes: maxBytes) { (slots, range, page) throws(StorageError) in
             try reader.readEntries(of: group, slots, range, into: &page)

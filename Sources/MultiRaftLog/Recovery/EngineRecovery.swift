@@ -4,7 +4,7 @@ import RaftFiles
 /// What one pass over the log files rebuilds: every group's state, the files, where the last
 /// one's records end, and what opening cut.
 struct RecoveredEngine {
-    var groups: [UInt64: GroupState] = [:]
+    var groups = GroupTable()
     /// The log files, oldest first.
     var files: [UInt64] = []
     /// Where the next record goes in the last file.
@@ -147,7 +147,7 @@ struct Replay {
     let directory: String
     /// Whether the files are only read (an inspection): nothing is cut.
     let readOnly: Bool
-    var groups: [UInt64: GroupState] = [:]
+    var groups = GroupTable()
     var broken: [UInt64: StorageError] = [:]
     /// Where the records read so far end, by file.
     var fileEnds: [UInt64: Int64] = [:]
@@ -186,8 +186,8 @@ struct Replay {
         let refused: StorageError?
         // In place, looked up once: a copy of the group out of the dictionary would share its
         // index arrays, and its first append would copy them whole.
-        if let position = groups.index(forKey: group) {
-            refused = try groups.values[position].replayRun(flags, from: &parts)
+        if let existing = try groups.withExisting(group, { (state) throws(StorageError) in try state.replayRun(flags, from: &parts) }) {
+            refused = existing
         } else {
             var state = GroupState(historyStart: file)
             refused = try state.replayRun(flags, from: &parts)
@@ -208,14 +208,13 @@ struct Replay {
                 return
             }
             broken[group] = nil
-            groups[group, default: GroupState(historyStart: file)].apply(base, file: file)
+            groups.update(group, startingIn: file) { $0.apply(base, file: file) }
         case .change(let change, let locations):
             if change.remove { broken[group] = nil }
             guard broken[group] == nil else { return }
             do throws(StorageError) {
                 let keptFrom = try (groups[group] ?? GroupState(historyStart: file)).admit(change)
-                groups[group, default: GroupState(historyStart: file)].apply(
-                    change, keptFrom: keptFrom, locations: locations[keptFrom...], file: file)
+                groups.update(group, startingIn: file) { $0.apply(change, keptFrom: keptFrom, locations: locations[keptFrom...], file: file) }
                 if change.isRemovalOnly { groups[group] = nil }
             } catch {
                 broken[group] = StorageError(error.code, "record does not apply (\(error.message))", path: path, offset: recordOffset)

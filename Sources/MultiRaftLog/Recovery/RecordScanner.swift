@@ -131,9 +131,13 @@ struct RecordScanner {
     /// The first aligned offset after `offset` where an intact record starts, if any: the
     /// sign that a bad record is damage rather than a write cut short.
     mutating func intactRecord(after offset: Int64) throws(StorageError) -> Int64? {
+        // Zeros at the end (written ahead of the records) hold no record: the search stops at
+        // the last non-zero byte, and skips zero length words, so each byte is looked at a few
+        // times, not once per candidate behind it.
+        let written = try endOfNonZeroBytes(from: offset)
         var candidate = offset + Int64(LogFileFormat.alignment)
-        while candidate + Int64(LogFileFormat.recordHeaderSize) < size {
-            if case .record = try record(at: candidate) {
+        while candidate + Int64(LogFileFormat.recordHeaderSize) < written {
+            if let length = try claimedLength(at: candidate), length > 0, case .record = try record(at: candidate) {
                 let header = try bytes(at: candidate, count: LogFileFormat.recordHeaderSize + 1)
                 // A real record's body starts with a known kind.
                 if header.count > LogFileFormat.recordHeaderSize, header[LogFileFormat.recordHeaderSize] == LogFileFormat.batchKind {
@@ -143,6 +147,21 @@ struct RecordScanner {
             candidate += Int64(LogFileFormat.alignment)
         }
         return nil
+    }
+
+    /// Where the bytes after `offset` end once only zeros follow (`offset` when all are zeros).
+    private mutating func endOfNonZeroBytes(from offset: Int64) throws(StorageError) -> Int64 {
+        var end = offset
+        var position = offset
+        while position < size {
+            let chunk = try load(at: position, count: Self.chunk)
+            if chunk.isEmpty { break }
+            if let last = withBuffer({ raw in raw[chunk].lastIndex { $0 != 0 } }) {
+                end = position + Int64(last - chunk.lowerBound) + 1
+            }
+            position += Int64(chunk.count)
+        }
+        return end
     }
 
     /// The body length the record at `offset` claims, when its header is there and the length
