@@ -61,6 +61,22 @@ enum EngineGroupCommit {
         }
     }
 
+    /// Row 3's concurrent side alone, for profiling: `rounds` rounds of every writer, with the
+    /// CPU time they took (both cores busy means the writers are bound by CPU, not by syncs).
+    static func probe(writers: Int, groupsPerWriter: Int, size: Int, rounds: Int, directory: String) async throws {
+        let base = try Scratch.directory(in: directory)
+        defer { Scratch.remove(base) }
+        let side = try Side(path: base + "/concurrent", writers: writers, groupsPerWriter: groupsPerWriter, payload: EngineWorkload.payload(size))
+        defer { try? side.engine.close() }
+        let before = CPUTime.now()
+        let start = ContinuousClock.now
+        let rate = try await side.concurrent(rounds: rounds, from: 1)
+        let seconds = (ContinuousClock.now - start).seconds
+        let cpu = CPUTime.now() - before
+        print(String(format: "%d writers x %d groups, %d rounds: %.3f s, %@ entries/s (user %.3f s, sys %.3f s: %.2f cores busy)",
+                     writers, groupsPerWriter, rounds, seconds, Compare.format(rate), cpu.user, cpu.system, (cpu.user + cpu.system) / seconds))
+    }
+
     static func run(
         writers: Int, groupsPerWriter: Int, size: Int, pairs: Int, concurrentRounds: Int, serialRounds: Int, directory: String
     ) async throws -> [Pair] {

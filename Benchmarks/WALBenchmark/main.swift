@@ -48,6 +48,10 @@ do {
         try EngineVersusWAL.probe(
             groups: flags.int("--groups", 1000), size: flags.int("--size", 100), rounds: flags.int("--rounds", 2000),
             sync: flags.bool("--sync"), directory: flags.string("--dir", NSTemporaryDirectory()))
+    case "engine-probe-group-commit":
+        try await EngineGroupCommit.probe(
+            writers: flags.int("--writers", 16), groupsPerWriter: flags.int("--groups", 64), size: flags.int("--size", 100),
+            rounds: flags.int("--rounds", 500), directory: flags.string("--dir", NSTemporaryDirectory()))
     case "engine-open":
         print(try EngineRecoveryBenchmark.child(path: flags.string("--path", ""), expected: flags.int("--expected", 0)).json)
     case "crc":
@@ -97,6 +101,7 @@ do {
                    WALBenchmark engine-write --path DIR [--gigabytes G] [--size B] [--groups N] [--per-group N]
                    WALBenchmark engine-open --path DIR --expected N
                    WALBenchmark engine-probe-write [--groups N] [--size B] [--rounds N] [--sync] [--dir DIR]
+                   WALBenchmark engine-probe-group-commit [--writers N] [--groups N] [--size B] [--rounds N] [--dir DIR]
                    WALBenchmark crc [--record BYTES] [--mib N] [--rounds N] [--instructions-only]
                    WALBenchmark groupcommit [--tasks N] [--single N] [--entries N] [--size B] [--dir DIR] [--rounds N]
                    WALBenchmark storage-groupcommit [--tasks N] [--entries N] [--size B] [--dir DIR] [--rounds N]

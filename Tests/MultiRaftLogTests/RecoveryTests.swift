@@ -116,6 +116,23 @@ struct TornAndDamageTests {
         #expect(try reopened.log(for: 1).entries(from: 1).count == 9)
     }
 
+    /// The search for an intact record after a bad one once checked the rest of the file for
+    /// zeros at every aligned offset: over the zeros written ahead of the records (a megabyte
+    /// or more) opening never finished. The time limit turns such a hang into a failure.
+    @Test(.timeLimit(.minutes(1))) func tornRecordBeforeALongZeroTailIsCutInOnePass() throws {
+        let (engine, path) = try Self.closedEngine()
+        let fileSystem = try EngineFixtures.fileSystem(of: engine)
+        let bytes = try #require(fileSystem.contents(of: path))
+        let length = Int(bytes[40]) | Int(bytes[41]) << 8 | Int(bytes[42]) << 16
+        var torn = Array(bytes[40..<(48 + length)])
+        for position in (torn.count / 2)..<torn.count { torn[position] = 0 }
+        fileSystem.setContents(of: path, to: bytes + torn + [UInt8](repeating: 0, count: 8 << 20))
+        let reopened = try Self.reopen(engine)
+        #expect(reopened.recoveryActions.map(\.kind) == [.tornTailCut])
+        #expect(reopened.recoveryActions.first?.offset == Int64(bytes.count))
+        #expect(try reopened.log(for: 1).entries(from: 1).count == 9)
+    }
+
     @Test func badRecordFollowedByAnIntactOneIsDamage() throws {
         let (engine, path) = try Self.closedEngine()
         let fileSystem = try EngineFixtures.fileSystem(of: engine)
