@@ -63,6 +63,7 @@ enum BatchCodec {
     private static let maxVarint = 10
 
     /// The most bytes a part for `change` takes, its group's ID included.
+    @inline(__always)
     private static func maxSize(of change: GroupChange) -> Int {
         var size = maxVarint + 1 + 2 * maxVarint + 3 * maxVarint
         for position in change.entries.indices { size += EntryCodec.maxSize(of: change.entries[position]) }
@@ -74,6 +75,7 @@ enum BatchCodec {
 
     /// Writes `change`'s part after its group's ID, within the room ``maxSize(of:)`` gives;
     /// each entry's place in the body (which starts at `body`) is added to `spans`.
+    @inline(__always)
     private static func store(
         _ change: GroupChange, group: UInt64, at position: inout UnsafeMutableRawPointer, body: UnsafeMutableRawPointer, spans: inout [Range<Int>]
     ) {
