@@ -294,14 +294,18 @@ public final class LogEngine: Sendable {
         let locations = spans.map { EntryLocation(file: file, offset: UInt64(bodyOffset) + UInt64($0.lowerBound), length: UInt64($0.count)) }
         state.withLock { state in
             var next = 0
-            // By position: iterating the parts themselves retained and released each one.
-            for position in parts.indices {
-                let group = parts[position].group
-                let count = parts[position].change.entries.count
-                let placed = locations[next..<(next + count)]
-                next += count
-                state.groups.update(group, startingIn: file) { $0.apply(parts[position].change, keptFrom: 0, locations: placed, file: file) }
-                if parts[position].change.remove && parts[position].change.isRemovalOnly { state.groups[group] = nil }
+            // Through the buffers: each part read in place (not copied out, its arrays retained
+            // and released), and each group's locations as a slice without a reference.
+            parts.withUnsafeBufferPointer { parts in
+                locations.withUnsafeBufferPointer { locations in
+                    for part in parts {
+                        let count = part.change.entries.count
+                        let placed = UnsafeBufferPointer(rebasing: locations[next..<(next + count)])
+                        next += count
+                        state.groups.update(part.group, startingIn: file) { $0.apply(part.change, keptFrom: 0, locations: placed, file: file) }
+                        if part.change.remove && part.change.isRemovalOnly { state.groups[part.group] = nil }
+                    }
+                }
             }
         }
         return writer.writeSequence

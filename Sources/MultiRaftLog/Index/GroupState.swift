@@ -120,7 +120,7 @@ struct GroupState: Sendable {
 
     /// Applies `change`, admitted by ``admit(_:)`` (which returned `keptFrom`), whose kept
     /// entries are at `locations`, written in `file`.
-    mutating func apply(_ change: GroupChange, keptFrom: Int, locations: ArraySlice<EntryLocation>, file: UInt64) {
+    mutating func apply(_ change: GroupChange, keptFrom: Int, locations: some Collection<EntryLocation>, file: UInt64) {
         if change.remove { self = GroupState(historyStart: file) }
         if let snapshot = change.applySnapshot {
             window.reset(boundaryIndex: snapshot.index, term: snapshot.term)
@@ -134,7 +134,7 @@ struct GroupState: Sendable {
                 var location = locations.startIndex
                 for position in keptFrom..<change.entries.count {
                     slots.append(term: change.entries[position].term, at: locations[location])
-                    location += 1
+                    locations.formIndex(after: &location)
                 }
             }
         }
