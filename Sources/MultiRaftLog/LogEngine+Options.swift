@@ -8,6 +8,8 @@ extension LogEngine {
         public var fileSystem: any FileSystem
         /// The size at which the current log file is sealed and a new one started (64 MiB by
         /// default). A record larger than this still goes whole into one file. At most 1 TiB.
+        /// The current file is written with zeros up to 1 MiB ahead of its records (never past
+        /// this size), so fdatasyncs flush data only; sealing and closing cut them.
         public var fileSize: Int64
 
         /// Options; the defaults unless given.
