@@ -102,15 +102,20 @@ struct TornAndDamageTests {
         #expect(try reopened.log(for: 2).lastIndex() == 9)
     }
 
+    /// The first record of a log file (after its 40-byte header) as a write cut short leaves
+    /// it: its length and checksum whole, the second half of its bytes never written (zeros).
+    static func tornCopyOfFirstRecord(in bytes: [UInt8]) -> [UInt8] {
+        let length = Int(bytes[40]) | Int(bytes[41]) << 8 | Int(bytes[42]) << 16
+        var torn = Array(bytes[40..<(48 + length)])
+        for position in (torn.count / 2)..<torn.count { torn[position] = 0 }
+        return torn
+    }
+
     @Test func recordWhoseRestIsZerosIsTorn() throws {
         let (engine, path) = try Self.closedEngine()
         let fileSystem = try EngineFixtures.fileSystem(of: engine)
         let bytes = try #require(fileSystem.contents(of: path))
-        // A whole record's length and checksum, its body's second half never written (zeros).
-        let length = Int(bytes[40]) | Int(bytes[41]) << 8 | Int(bytes[42]) << 16
-        var torn = Array(bytes[40..<(48 + length)])
-        for position in (torn.count / 2)..<torn.count { torn[position] = 0 }
-        fileSystem.setContents(of: path, to: bytes + torn)
+        fileSystem.setContents(of: path, to: bytes + Self.tornCopyOfFirstRecord(in: bytes))
         let reopened = try Self.reopen(engine)
         #expect(reopened.recoveryActions.map(\.kind) == [.tornTailCut])
         #expect(try reopened.log(for: 1).entries(from: 1).count == 9)
@@ -123,10 +128,7 @@ struct TornAndDamageTests {
         let (engine, path) = try Self.closedEngine()
         let fileSystem = try EngineFixtures.fileSystem(of: engine)
         let bytes = try #require(fileSystem.contents(of: path))
-        let length = Int(bytes[40]) | Int(bytes[41]) << 8 | Int(bytes[42]) << 16
-        var torn = Array(bytes[40..<(48 + length)])
-        for position in (torn.count / 2)..<torn.count { torn[position] = 0 }
-        fileSystem.setContents(of: path, to: bytes + torn + [UInt8](repeating: 0, count: 8 << 20))
+        fileSystem.setContents(of: path, to: bytes + Self.tornCopyOfFirstRecord(in: bytes) + [UInt8](repeating: 0, count: 8 << 20))
         let reopened = try Self.reopen(engine)
         #expect(reopened.recoveryActions.map(\.kind) == [.tornTailCut])
         #expect(reopened.recoveryActions.first?.offset == Int64(bytes.count))

@@ -32,6 +32,23 @@ struct WriteBatchTests {
         #expect(try engine.groupIDs() == [5, 7])
     }
 
+    /// Room made ahead changes nothing a batch holds: the same calls, reserved for or not,
+    /// write the same groups.
+    @Test func reservedRoomChangesNothing() throws {
+        let engine = try EngineFixtures.newEngine()
+        var batch = WriteBatch()
+        batch.reserveCapacity(3)
+        #expect(batch.isEmpty)
+        for group in UInt64(1)...5 {
+            batch.save(hardState: HardState(term: 1, vote: 1, commit: 1), entries: Self.entries(1...1), for: group)
+        }
+        #expect(batch.groupIDs == [1, 2, 3, 4, 5])
+        try engine.write(batch, sync: true)
+        for group in UInt64(1)...5 {
+            #expect(try engine.log(for: group).entries(in: 1..<2) == Self.entries(1...1))
+        }
+    }
+
     @Test func batchOfEmptyCallsIsEmpty() throws {
         var batch = WriteBatch()
         batch.setHardState(.empty, for: 1)

@@ -89,9 +89,9 @@ struct EngineWriter {
     /// When fewer than half a ``zeroWindow`` of written bytes is left after `end`, writes zeros
     /// over the next window (never past the file size at which the file is sealed).
     ///
-    /// An fdatasync after a write that extends the file must also commit the file system's
-    /// journal (the new size, the new blocks); over bytes written before it flushes only the
-    /// data, which took half the time here (`Docs/Performance.md`). Zeros after the last record
+    /// An fdatasync after a write that extends the file must also write the file's metadata
+    /// (its new size and blocks: an inode write, or a journal commit); over bytes written
+    /// before it flushes only the data, which took half the time here (`Docs/Performance.md`). Zeros after the last record
     /// are what recovery reads as the end of the records, so a crash that keeps any part of them
     /// changes nothing; they are cut when the file is sealed and when the engine is closed or
     /// opened.

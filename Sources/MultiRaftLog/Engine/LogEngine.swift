@@ -294,8 +294,8 @@ public final class LogEngine: Sendable {
         let locations = spans.map { EntryLocation(file: file, offset: UInt64(bodyOffset) + UInt64($0.lowerBound), length: UInt64($0.count)) }
         state.withLock { state in
             var next = 0
-            // Through the buffers: each part read in place (not copied out, its arrays retained
-            // and released), and each group's locations as a slice without a reference.
+            // Through the buffers: each part read where it is (a copy retained and released
+            // its arrays), each group's locations a slice holding no reference.
             parts.withUnsafeBufferPointer { parts in
                 locations.withUnsafeBufferPointer { locations in
                     for part in parts {
@@ -303,7 +303,7 @@ public final class LogEngine: Sendable {
                         let placed = UnsafeBufferPointer(rebasing: locations[next..<(next + count)])
                         next += count
                         state.groups.update(part.group, startingIn: file) { $0.apply(part.change, keptFrom: 0, locations: placed, file: file) }
-                        if part.change.remove && part.change.isRemovalOnly { state.groups[part.group] = nil }
+                        if part.change.isRemovalOnly { state.groups[part.group] = nil }
                     }
                 }
             }

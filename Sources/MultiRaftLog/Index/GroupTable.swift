@@ -10,11 +10,7 @@ struct GroupTable: Sendable {
     private struct Key: Hashable, Sendable {
         let id: UInt64
 
-        func hash(into hasher: inout Hasher) {
-            hasher.combine(id)
-        }
-
-        // What `Dictionary` asks for; `hash(into:)` stays for any other use of the key.
+        // What `Dictionary` asks for (the synthesised `hash(into:)` stays for any other use).
         func _rawHashValue(seed: Int) -> Int {
             // The 64-bit finaliser of SplitMix64: every bit of the ID reaches every bit.
             var mixed = id ^ UInt64(UInt(bitPattern: seed))
@@ -27,8 +23,6 @@ struct GroupTable: Sendable {
     private var states: [Key: GroupState] = [:]
 
     init() {}
-
-    var count: Int { states.count }
 
     /// The group IDs, in no particular order.
     var ids: some Collection<UInt64> { states.keys.lazy.map(\.id) }
