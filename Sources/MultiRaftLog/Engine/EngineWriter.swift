@@ -8,6 +8,9 @@ struct EngineWriter {
     let fileSystem: any FileSystem
     let directory: String
     let fileSize: Int64
+    /// How far ahead of the records the current file is written with zeros
+    /// (``LogEngine/Options/zeroFillAhead``; 0: not at all).
+    let zeroWindow: Int64
     /// The current file, open for reading and writing.
     var file: any StorageFile
     var fileNumber: UInt64
@@ -82,22 +85,17 @@ struct EngineWriter {
         return (fileNumber, start + Int64(LogFileFormat.recordHeaderSize))
     }
 
-    /// How far ahead of the records the current file is written with zeros.
-    static let zeroWindow: Int64 = 1 << 20
     private static let zeros = [UInt8](repeating: 0, count: 256 << 10)
 
     /// When fewer than half a ``zeroWindow`` of written bytes is left after `end`, writes zeros
-    /// over the next window (never past the file size at which the file is sealed).
-    ///
-    /// An fdatasync after a write that extends the file must also write the file's metadata
-    /// (its new size and blocks: an inode write, or a journal commit); over bytes written
-    /// before it flushes only the data, which took half the time here (`Docs/Performance.md`). Zeros after the last record
-    /// are what recovery reads as the end of the records, so a crash that keeps any part of them
-    /// changes nothing; they are cut when the file is sealed and when the engine is closed or
-    /// opened.
+    /// over the next window (never past the file size at which the file is sealed), so the
+    /// fdatasyncs that follow flush data only (``LogEngine/Options/zeroFillAhead``). Zeros after
+    /// the last record are what recovery reads as the end of the records, so a crash that keeps
+    /// any part of them changes nothing; they are cut when the file is sealed and when the
+    /// engine is closed or opened.
     private mutating func zeroAhead(of end: Int64) throws(StorageError) {
-        guard zeroedThrough - end < Self.zeroWindow / 2 else { return }
-        let stop = min(end + Self.zeroWindow, fileSize)
+        guard zeroWindow > 0, zeroedThrough - end < zeroWindow / 2 else { return }
+        let stop = min(end + zeroWindow, fileSize)
         var position = zeroedThrough
         while position < stop {
             let count = Int(min(Int64(Self.zeros.count), stop - position))

@@ -59,6 +59,9 @@ public final class LogEngine: Sendable {
         guard options.fileSize >= Int64(LogFileFormat.headerSize) * 2, UInt64(options.fileSize) < EntryPositions.offsetLimit else {
             throw StorageError(.invalidArgument, "file size \(options.fileSize) is out of range")
         }
+        guard options.zeroFillAhead >= 0 else {
+            throw StorageError(.invalidArgument, "zero fill ahead \(options.zeroFillAhead) is negative")
+        }
         let fileSystem = options.fileSystem
         self.directory = directory
         self.options = options
@@ -79,7 +82,7 @@ public final class LogEngine: Sendable {
             try EngineWriter.makeTailDurableAfterFailure(file, through: recovered.end, fileSystem: fileSystem, directory: directory)
             self.recoveryActions = recovered.actions
             self.writer = Mutex(EngineWriter(
-                fileSystem: fileSystem, directory: directory, fileSize: options.fileSize, file: file, fileNumber: last,
+                fileSystem: fileSystem, directory: directory, fileSize: options.fileSize, zeroWindow: options.zeroFillAhead, file: file, fileNumber: last,
                 offset: recovered.end, zeroedThrough: recovered.end, files: recovered.files))
             self.state = Mutex(EngineState(fileSystem: fileSystem, directory: directory, groups: recovered.groups))
             self.lockFile = Mutex(lock)
