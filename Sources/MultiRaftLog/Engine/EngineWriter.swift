@@ -131,8 +131,8 @@ struct EngineWriter {
 
     /// Seals the current file (everything in it durable) and starts the next one.
     private mutating func rotate() throws(StorageError) {
-        try file.syncData()
-        try cutZerosAhead()
+        // Cutting the zeros fsyncs the file (data and size) itself; without them an fdatasync.
+        if zeroedThrough > offset { try cutZerosAhead() } else { try file.syncData() }
         durableSequence = writeSequence
         let number = fileNumber + 1
         let fresh = try Self.createFile(number, previousSize: offset, fileSystem: fileSystem, directory: directory)

@@ -25,10 +25,6 @@ struct EntryPositions: LogSlots, Sendable {
 
     /// The index of the first entry (the boundary's plus one).
     private(set) var first: UInt64
-    /// How many entries the slots hold, kept beside the array: admitting and applying a write
-    /// then read no memory of the array's until the append, where a write of many groups,
-    /// touching each group once, finds it out of the cache.
-    private(set) var count: UInt64 = 0
     private var packed: ContiguousArray<UInt64> = []
     private var terms = IndexRuns()
     private var files = IndexRuns()
@@ -38,6 +34,8 @@ struct EntryPositions: LogSlots, Sendable {
     init(after boundary: UInt64) {
         first = boundary + 1
     }
+
+    var count: UInt64 { UInt64(packed.count) }
 
     /// The last entry's index; `first - 1` when empty.
     var last: UInt64 { first + count - 1 }
@@ -64,7 +62,6 @@ struct EntryPositions: LogSlots, Sendable {
             length = Self.longLength
         }
         packed.append(location.offset << Self.lengthBits | length)
-        count += 1
     }
 
     mutating func truncate(after index: UInt64) {
@@ -75,7 +72,6 @@ struct EntryPositions: LogSlots, Sendable {
         guard index < last else { return }
         let kept = Int(index + 1 - first)
         packed.removeSubrange(kept...)
-        count = UInt64(kept)
         terms.truncate(after: index)
         files.truncate(after: index)
         if !longLengths.isEmpty { longLengths = longLengths.filter { $0.key <= index } }
@@ -88,7 +84,6 @@ struct EntryPositions: LogSlots, Sendable {
             return
         }
         packed.removeFirst(Int(index + 1 - first))
-        count = UInt64(packed.count)
         first = index + 1
         terms.drop(before: first)
         files.drop(before: first)
