@@ -122,6 +122,9 @@ public struct ProtobufRecordCodec: RecordCodec {
         return DecodedRecord(record: record, checksum: decoded.checksum, payload: decoded.payload)
     }
 
+    /// True: entry data can stay in the log's chunks (``RaftFiles/EntryDataMode/share(_:)``).
+    public var sharesEntryData: Bool { true }
+
     /// Decodes a `walpb.Record` for a log's reader; see
     /// ``RaftFiles/RecordCodec/decodeLogRecord(_:entryData:)``.
     ///
@@ -132,10 +135,11 @@ public struct ProtobufRecordCodec: RecordCodec {
     @inline(__always)
     public func decodeLogRecord(_ bytes: UnsafeRawBufferPointer, entryData: EntryDataMode) throws(StorageError) -> DecodedLogRecord {
         if let canonical = CanonicalEntryRecord.parse(bytes) {
-            // Nothing left that could fail: at most one allocation, for the data.
+            // Nothing left that could fail: at most one allocation, for copied data.
             let body: DecodedLogRecord.Body
             switch entryData {
             case .copy: body = .entry(canonical.entry(in: bytes))
+            case .share(let buffer): body = .entry(canonical.entry(in: bytes, sharing: buffer))
             case .skip: body = .entryIndexAndTerm(index: canonical.index, term: canonical.term)
             }
             return DecodedLogRecord(body: body, checksum: canonical.crc, payload: canonical.payload)
@@ -153,8 +157,10 @@ public struct ProtobufRecordCodec: RecordCodec {
             return DecodedLogRecord(body: .other(.crc(frame.crc)), checksum: frame.crc, payload: 0..<0)
         case .entry:
             var inner = ProtobufReader(bytes).subReader(frame.payload)
-            let entry = try inner.readEntry(copyingData: entryData == .copy)
-            body = entryData == .copy ? .entry(entry) : .entryIndexAndTerm(index: entry.index, term: entry.term)
+            // An entry of another shape than etcd's usual one is rare: its data is copied.
+            let wanted = entryData != .skip
+            let entry = try inner.readEntry(copyingData: wanted)
+            body = wanted ? .entry(entry) : .entryIndexAndTerm(index: entry.index, term: entry.term)
         default:
             body = .other(try record(of: frame, in: bytes))
         }

@@ -29,6 +29,11 @@ public struct EntryType: RawRepresentable, Hashable, Sendable, CustomStringConve
 /// `data` is optional on purpose: etcd's encoding tells an absent payload from an empty one
 /// (`nil` encodes no field, `[]` encodes `22 00`), and the entries raft creates on election
 /// carry none. Keeping the difference makes re-encoded entries byte-identical to etcd's.
+///
+/// An entry read from a log may keep its data inside an ``EntryBuffer`` shared with the other
+/// entries of the same read, instead of an array of its own. ``withData(_:)`` and ``dataCount``
+/// read it where it lies; ``data`` gives it as an array, copied out of the buffer on each call
+/// for such an entry. Equality and hashing look at the bytes, never at where they are kept.
 public struct Entry: Hashable, Sendable, CustomStringConvertible {
     /// The term of the leader that created the entry.
     public var term: UInt64
@@ -36,15 +41,108 @@ public struct Entry: Hashable, Sendable, CustomStringConvertible {
     public var index: UInt64
     /// What the data holds.
     public var type: EntryType
-    /// The payload; `nil` when absent, which is not the same as empty (see above).
-    public var data: [UInt8]?
+    @usableFromInline var payload: Payload
+
+    /// Where an entry keeps its data.
+    @usableFromInline enum Payload: Sendable {
+        case absent
+        case array([UInt8])
+        /// `count` bytes from `offset` of `buffer`.
+        case shared(EntryBuffer, offset: UInt32, count: UInt32)
+    }
 
     /// An entry; a normal one without data unless told otherwise.
     public init(term: UInt64, index: UInt64, type: EntryType = .normal, data: [UInt8]? = nil) {
         self.term = term
         self.index = index
         self.type = type
-        self.data = data
+        self.payload = data.map { .array($0) } ?? .absent
+    }
+
+    /// An entry whose data is `data`, which lies inside `buffer`'s bytes: the entry refers to
+    /// it there instead of copying it. Data that does not lie inside `buffer` is copied.
+    public init(term: UInt64, index: UInt64, type: EntryType = .normal, data: UnsafeRawBufferPointer, in buffer: EntryBuffer) {
+        self.term = term
+        self.index = index
+        self.type = type
+        if let offset = buffer.offset(of: data) {
+            self.payload = .shared(buffer, offset: UInt32(truncatingIfNeeded: offset), count: UInt32(truncatingIfNeeded: data.count))
+        } else {
+            self.payload = .array(Array(data))
+        }
+    }
+
+    /// The payload; `nil` when absent, which is not the same as empty (see above).
+    ///
+    /// For an entry whose data lies in a shared ``EntryBuffer`` each read copies it; use
+    /// ``withData(_:)`` or ``dataCount`` to read it without. Setting it gives the entry an
+    /// array of its own.
+    public var data: [UInt8]? {
+        @inlinable get {
+            switch payload {
+            case .absent: nil
+            case .array(let bytes): bytes
+            case .shared(let buffer, let offset, let count):
+                Array(UnsafeRawBufferPointer(rebasing: buffer.bytes[Int(offset)..<(Int(offset) + Int(count))]))
+            }
+        }
+        set { payload = newValue.map { .array($0) } ?? .absent }
+        _modify {
+            var bytes = data
+            // Leave no second reference to the array while the caller changes it in place.
+            payload = .absent
+            defer { payload = bytes.map { .array($0) } ?? .absent }
+            yield &bytes
+        }
+    }
+
+    /// The size of the data in bytes, `nil` when it is absent; never copies it.
+    @inlinable public var dataCount: Int? {
+        switch payload {
+        case .absent: nil
+        case .array(let bytes): bytes.count
+        case .shared(_, _, let count): Int(count)
+        }
+    }
+
+    /// Calls `body` with the data where it lies (`nil` when absent), without copying it. The
+    /// pointer is valid only during the call.
+    @inlinable @inline(__always)
+    public func withData<Result, Failure: Error>(
+        _ body: (UnsafeRawBufferPointer?) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        switch payload {
+        case .absent:
+            return try body(nil)
+        case .array(let bytes):
+            return try bytes.withRawBytes { (raw) throws(Failure) in try body(raw) }
+        case .shared(let buffer, let offset, let count):
+            defer { withExtendedLifetime(buffer) {} }
+            return try body(UnsafeRawBufferPointer(rebasing: buffer.bytes[Int(offset)..<(Int(offset) + Int(count))]))
+        }
+    }
+
+    public static func == (lhs: Entry, rhs: Entry) -> Bool {
+        guard lhs.term == rhs.term, lhs.index == rhs.index, lhs.type == rhs.type else { return false }
+        return lhs.withData { left in
+            rhs.withData { right in
+                switch (left, right) {
+                case (nil, nil): true
+                case (let left?, let right?): left.elementsEqual(right)
+                default: false
+                }
+            }
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(term)
+        hasher.combine(index)
+        hasher.combine(type)
+        withData { bytes in
+            hasher.combine(bytes != nil)
+            if let bytes { hasher.combine(bytes: bytes) }
+        }
     }
 
     /// The size of the entry in raft's protobuf encoding (`raftpb.Entry.Size()`).
@@ -54,13 +152,13 @@ public struct Entry: Hashable, Sendable, CustomStringConvertible {
     public var encodedSize: Int {
         var size = 3 + varintLength(UInt64(bitPattern: Int64(type.rawValue)))
             + varintLength(term) + varintLength(index)
-        if let data {
-            size += 1 + varintLength(UInt64(data.count)) + data.count
+        if let count = dataCount {
+            size += 1 + varintLength(UInt64(count)) + count
         }
         return size
     }
 
     public var description: String {
-        "Entry(index: \(index), term: \(term), type: \(type), \(data.map { "\($0.count) bytes" } ?? "no data"))"
+        "Entry(index: \(index), term: \(term), type: \(type), \(dataCount.map { "\($0) bytes" } ?? "no data"))"
     }
 }

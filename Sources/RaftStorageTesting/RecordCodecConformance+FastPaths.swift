@@ -238,16 +238,23 @@ extension RecordCodecChecks {
         }
     }
 
-    /// ``RaftFiles/RecordCodec/decodeLogRecord(_:entryData:)`` of `bytes`, in both modes,
+    /// ``RaftFiles/RecordCodec/decodeLogRecord(_:entryData:)`` of `bytes`, in every mode the
+    /// codec takes (for ``RaftFiles/EntryDataMode/share(_:)`` the bytes lie inside the buffer,
+    /// after others),
     /// agrees with `decode`: the same checksum, payload range and record (an entry's index and
     /// term only without its data); and it throws, with a data error, when `decode` does,
     /// except that without entry data it may accept an entry whose data `decode` rejects.
     func checkFastDecoding(_ bytes: [UInt8], _ what: @autoclosure () -> String, _ caller: CheckLocation) {
         let codec = self.codec
         let plain = Result { () throws(StorageError) in try codec.decode(bytes) }
-        for mode in [EntryDataMode.copy, .skip] {
+        let buffer = EntryBuffer(capacity: bytes.count + 3) { raw in
+            ([0xA5, 0xA5, 0xA5] + bytes).withUnsafeBytes { raw.copyMemory(from: $0) }
+            return bytes.count + 3
+        }
+        for mode in [EntryDataMode.copy, .skip] + (codec.sharesEntryData ? [.share(buffer)] : []) {
             let fast = Result { () throws(StorageError) in
-                try bytes.withRawBytes { (raw) throws(StorageError) in try codec.decodeLogRecord(raw, entryData: mode) }
+                if case .share = mode { return try codec.decodeLogRecord(UnsafeRawBufferPointer(rebasing: buffer.bytes[3...]), entryData: mode) }
+                return try bytes.withRawBytes { (raw) throws(StorageError) in try codec.decodeLogRecord(raw, entryData: mode) }
             }
             switch (plain, fast) {
             case (.success(let decoded), .success(let read)):
@@ -256,8 +263,8 @@ extension RecordCodecChecks {
                     expect(read.payload == decoded.payload, "\(what()): decodeLogRecord(\(mode)) payload \(read.payload), decode's \(decoded.payload)", caller)
                 }
                 switch (decoded.record, read.body, mode) {
-                case (.entry(let entry), .entry(let got), .copy):
-                    expect(got == entry, "\(what()): decodeLogRecord(.copy) gives \(describe(got)), decode \(describe(entry))", caller)
+                case (.entry(let entry), .entry(let got), .copy), (.entry(let entry), .entry(let got), .share):
+                    expect(got == entry, "\(what()): decodeLogRecord(\(mode)) gives \(describe(got)), decode \(describe(entry))", caller)
                 case (.entry(let entry), .entryIndexAndTerm(let index, let term), .skip):
                     expect(
                         index == entry.index && term == entry.term,
@@ -336,7 +343,7 @@ private func firstDifference(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> 
 
 /// An entry without its data bytes, which can be large.
 private func describe(_ entry: Entry) -> String {
-    "Entry(term: \(entry.term), index: \(entry.index), type: \(entry.type.rawValue), data: \(entry.data.map { "\($0.count) bytes" } ?? "nil"))"
+    "Entry(term: \(entry.term), index: \(entry.index), type: \(entry.type.rawValue), data: \(entry.dataCount.map { "\($0) bytes" } ?? "nil"))"
 }
 
 /// A record, entries without their data bytes.

@@ -180,6 +180,7 @@ struct FastPathTests {
 
         // Reading each record back: whole, or index and term only, with decode's checksum and payload.
         var running: UInt32 = 0
+        var sharedCount = 0
         for entry in entries {
             var record: [UInt8] = []
             codec.encode(.entry(entry), into: &record) { payload in
@@ -188,18 +189,31 @@ struct FastPathTests {
             }
             let decoded = try codec.decode(record)
             #expect(decoded.record == .entry(entry))
-            for mode in [EntryDataMode.copy, .skip] {
-                let read = try record.withUnsafeBytes { raw in try codec.decodeLogRecord(raw, entryData: mode) }
-                let defaults = try record.withUnsafeBytes { raw in try ForwardingCodec().decodeLogRecord(raw, entryData: mode) }
+            // The record in a shared buffer, two bytes in, as a log's reader holds it.
+            let buffer = EntryBuffer(capacity: record.count + 2) { raw in
+                ([0xEE, 0xEE] + record).withUnsafeBytes { raw.copyMemory(from: $0) }
+                return record.count + 2
+            }
+            let inBuffer = UnsafeRawBufferPointer(rebasing: buffer.bytes[2...])
+            for mode in [EntryDataMode.copy, .skip, .share(buffer)] {
+                let read = try codec.decodeLogRecord(inBuffer, entryData: mode)
+                let defaults = try ForwardingCodec().decodeLogRecord(inBuffer, entryData: mode)
                 #expect(read == defaults, "\(mode)")
                 #expect(read.checksum == decoded.checksum && read.checksum == running)
                 #expect(read.payload == decoded.payload)
                 switch mode {
                 case .copy: #expect(read.body == .entry(entry))
                 case .skip: #expect(read.body == .entryIndexAndTerm(index: entry.index, term: entry.term))
+                case .share:
+                    #expect(read.body == .entry(entry))
+                    // etcd's codec leaves the data of its usual records where it lies.
+                    guard case .entry(let shared) = read.body, let count = shared.dataCount, count > 0 else { break }
+                    let start = shared.withData { $0!.baseAddress! }
+                    if start >= buffer.bytes.baseAddress! && start + count <= buffer.bytes.baseAddress! + buffer.bytes.count { sharedCount += 1 }
                 }
             }
         }
+        #expect(sharedCount > 0)
     }
 
     @Test("a codec without fast paths works in the WAL and the log store through the defaults")

@@ -25,8 +25,10 @@ struct SegmentSummary: Sendable {
     /// read with entry data, the entries themselves.
     struct Run: Sendable {
         var located: LocatedEntries
-        /// The entries, data included; empty when read without data.
+        /// The entries, data included, when read with data, while the run is read.
         var entries: [Entry] = []
+        /// The entries once the run is complete.
+        var held: HeldEntries?
 
         var first: UInt64 { located.first }
         var last: UInt64 { located.last }
@@ -52,10 +54,12 @@ struct SegmentSummary: Sendable {
 
     private var run: Run?
     private var records = 0
-    /// Whether entries are kept with their data (in ``Run/entries``).
+    /// Whether entries are kept with their data (in ``Run/held``).
     private let keepsData: Bool
-    /// The segment's size, to reserve room for its entries.
-    private var fileSize = 0
+    /// The bytes whose entries the first run's array is reserved for.
+    private var reservationBytes = 0
+    /// Whether an array was reserved (for the first run with 1,024 entries).
+    private var reserved = false
 
     private init(name: SegmentName, keepsData: Bool) {
         self.name = name
@@ -63,15 +67,18 @@ struct SegmentSummary: Sendable {
     }
 
     /// Reads the segment `name` at `path`; `isLast` when it is the WAL's last segment (whose
-    /// end the tail rule checks); with `keepsData`, the entries are kept whole.
+    /// end the tail rule checks); with `keepsData`, the entries are kept whole, in an array
+    /// reserved for the entries `reservationBytes` of segments probably hold (the segment's
+    /// own size when `nil`).
     @_specialize(where Codec == ProtobufRecordCodec)
     static func read<Codec: RecordCodec>(
-        _ name: SegmentName, at path: String, isLast: Bool, keepsData: Bool, codec: Codec, fileSystem: any FileSystem
+        _ name: SegmentName, at path: String, isLast: Bool, keepsData: Bool, reservationBytes: Int? = nil, codec: Codec,
+        fileSystem: any FileSystem
     ) -> SegmentSummary {
         var summary = SegmentSummary(name: name, keepsData: keepsData)
-        summary.fileSize = (try? fileSystem.info(path)).flatMap { $0 }.map { Int($0.size) } ?? 0
+        summary.reservationBytes = reservationBytes ?? Self.size(of: path, fileSystem: fileSystem)
         var reader = RecordReader(codec: codec, fileSystem: fileSystem, paths: [path])
-        reader.entryBodies = keepsData ? .full : .metadata
+        reader.entryBodies = keepsData ? .shared : .metadata
         reader.endsTheLog = isLast
         let formatName = codec.formatName
         do throws(StorageError) {
@@ -81,7 +88,7 @@ struct SegmentSummary: Sendable {
                 switch (consume record).body {
                 case .entry(let entry):
                     try summary.addEntry(index: entry.index, term: entry.term, at: placement)
-                    if keepsData { summary.keep(entry) }
+                    if keepsData { summary.keep(consume entry) }
                 case .entryIndexAndTerm(let index, let term):
                     guard !keepsData else { throw StorageError(.corrupt, "an entry read without its data") }
                     try summary.addEntry(index: index, term: term, at: placement)
@@ -116,14 +123,20 @@ struct SegmentSummary: Sendable {
 
     /// Reads every segment of `names` in `directory` (the last is the WAL's last), on as many
     /// threads as the machine has cores.
+    ///
+    /// With `keepsData`, the first segment's array is reserved for the entries of all of them:
+    /// a replay then keeps that array and appends the others' entries to it, instead of
+    /// copying every entry into a new one.
     static func readAll<Codec: RecordCodec>(
         _ names: [SegmentName], in directory: String, keepsData: Bool = false, codec: Codec, fileSystem: any FileSystem
     ) -> [SegmentSummary] {
+        let paths = names.map { fileSystem.join(directory, $0.fileName) }
+        let allBytes = keepsData ? paths.reduce(0) { $0 + size(of: $1, fileSystem: fileSystem) } : 0
         let results = Mutex([SegmentSummary?](repeating: nil, count: names.count))
         DispatchQueue.concurrentPerform(iterations: names.count) { position in
             let summary = read(
-                names[position], at: fileSystem.join(directory, names[position].fileName), isLast: position == names.count - 1,
-                keepsData: keepsData, codec: codec, fileSystem: fileSystem)
+                names[position], at: paths[position], isLast: position == names.count - 1,
+                keepsData: keepsData, reservationBytes: position == 0 ? allBytes : nil, codec: codec, fileSystem: fileSystem)
             results.withLock { $0[position] = summary }
         }
         return results.withLock { $0.map { $0! } }
@@ -143,20 +156,50 @@ struct SegmentSummary: Sendable {
         run = Run(located: started)
     }
 
-    /// Keeps `entry` (just added) with its data. The first run's array is reserved for the
-    /// entries the whole segment probably holds, from how many its first bytes held (at most
-    /// ``CollectingSink/largestReservation``): one allocation instead of doubling, each
-    /// doubling faulting in fresh pages.
+    /// Keeps `entry` (just added) with its data. The first run that reaches 1,024 entries has
+    /// its array reserved for the entries ``reservationBytes`` probably hold, from how many the
+    /// segment's bytes so far held (at most ``CollectingSink/largestReservation``): one allocation instead of
+    /// doubling, each doubling faulting in fresh pages.
     private mutating func keep(_ entry: consuming Entry) {
-        if run!.entries.count == 1024 && events.isEmpty, let offset = run!.located.lastOffset, offset > 0 {
-            let estimate = min(Double(fileSize) / Double(offset) * 1024 * 1.05, Double(CollectingSink.largestReservation))
+        if run!.entries.count == 1024 && !reserved, let offset = run!.located.lastOffset, offset > 0 {
+            reserved = true
+            let estimate = min(Double(reservationBytes) / Double(offset) * 1024 * 1.05, Double(CollectingSink.largestReservation))
             run!.entries.reserveCapacity(Int(estimate))
+            HugePages.advise(capacityOf: &run!.entries)
         }
         run!.entries.append(entry)
     }
 
+    private static func size(of path: String, fileSystem: any FileSystem) -> Int {
+        (try? fileSystem.info(path)).flatMap { $0 }.map { Int($0.size) } ?? 0
+    }
+
     private mutating func closeRun() {
-        if let run { events.append(.entries(run)) }
-        run = nil
+        guard var run else { return }
+        self.run = nil
+        if keepsData { run.held = HeldEntries(taking: &run.entries) }
+        events.append(.entries(run))
+    }
+}
+
+/// A run's entries, in a box: a replay takes the array out whole (``take()``) instead of
+/// copying it, which would copy every entry (and retain the buffer its data lies in).
+///
+/// Filled by the one thread that reads the segment, handed over with the summary (through
+/// ``SegmentSummary/readAll(_:in:keepsData:codec:fileSystem:)``'s lock), then taken by the
+/// one thread that replays.
+final class HeldEntries: @unchecked Sendable {
+    private(set) var entries: [Entry] = []
+
+    /// Holds `entries`, leaving none there.
+    init(taking entries: inout [Entry]) {
+        swap(&self.entries, &entries)
+    }
+
+    /// The entries, leaving none.
+    func take() -> [Entry] {
+        var taken: [Entry] = []
+        swap(&taken, &entries)
+        return taken
     }
 }

@@ -23,7 +23,8 @@ extension EntryIndex: RunSink {
 /// ``WAL/read(at:from:codec:options:replayOptions:)``'s entries, data included, a run at a time.
 extension CollectingSink: RunSink {
     mutating func append(_ run: SegmentSummary.Run, from index: UInt64) {
-        replace(from: index, with: run.entries[Int(index - run.first)...])
+        guard let held = run.held else { return replace(from: index, with: []) }
+        replace(from: index, taking: held.take(), from: Int(index - run.first))
     }
 }
 

@@ -72,4 +72,12 @@ struct CanonicalEntryRecord {
         if let data { entry.data = Array(UnsafeRawBufferPointer(rebasing: bytes[data])) }
         return entry
     }
+
+    /// The entry, its data left in `buffer`, which holds `bytes`.
+    @inline(__always)
+    func entry(in bytes: UnsafeRawBufferPointer, sharing buffer: EntryBuffer) -> Entry {
+        let type = EntryType(rawValue: type)
+        guard let data else { return Entry(term: term, index: index, type: type) }
+        return Entry(term: term, index: index, type: type, data: UnsafeRawBufferPointer(rebasing: bytes[data]), in: buffer)
+    }
 }

@@ -93,7 +93,7 @@ enum EntryFrame {
     static func payloadSize(of entry: borrowing Entry) -> Int {
         var size = 3 + varintLength(UInt64(bitPattern: Int64(entry.type.rawValue)))
             + varintLength(entry.term) + varintLength(entry.index)
-        if let count = entry.data?.count { size += 1 + varintLength(UInt64(count)) + count }
+        if let count = entry.dataCount { size += 1 + varintLength(UInt64(count)) + count }
         return size
     }
 
@@ -110,7 +110,7 @@ enum EntryFrame {
     static func prepare(_ entry: borrowing Entry) -> Prepared? {
         guard let fields = fieldWords(entry) else { return nil }
         // The field headers hold everything but the data, so they give the payload's size.
-        return entry.data.withBytesIfPresent { data in
+        return entry.withData { data in
             let dataCount = data?.count ?? 0
             guard dataCount < 1 << 35 - 16 else { return nil }
             let payloadCRC = ccrc32c_words(fields.low, fields.high, fields.count, data?.baseAddress, dataCount)
@@ -137,7 +137,7 @@ enum EntryFrame {
         store(header, at: start + 8)
         let payload = start + 8 + headerCount
         store(prepared.fields, at: payload)
-        entry.data.withBytesIfPresent { data in
+        entry.withData { data in
             if let data, let base = data.baseAddress {
                 (payload + prepared.fields.count).copyMemory(from: base, byteCount: data.count)
             }
@@ -177,7 +177,7 @@ enum EntryFrame {
         let type = varintWord(UInt64(bitPattern: Int64(entry.type.rawValue)))
         let term = varintWord(entry.term)
         let index = varintWord(entry.index)
-        let length = (entry.data?.count).map { varintWord(UInt64($0)) }
+        let length = entry.dataCount.map { varintWord(UInt64($0)) }
         guard type.count > 0, term.count > 0, index.count > 0, length.map({ $0.count > 0 }) ?? true,
               3 + type.count + term.count + index.count + (length.map { 1 + $0.count } ?? 0) <= 16 else { return nil }
         var fields = Fields(bits: 0, count: 0)
@@ -267,12 +267,11 @@ enum EntryFrame {
         position.storeVarint(entry.term)
         position.storeByte(3 << 3)
         position.storeVarint(entry.index)
-        if let count = entry.data?.count {
+        entry.withData { data in
+            guard let data else { return }
             position.storeByte(4 << 3 | 2)
-            position.storeVarint(UInt64(count))
-            entry.data?.withUnsafeBytes { bytes in
-                if let base = bytes.baseAddress { position.copyMemory(from: base, byteCount: bytes.count) }
-            }
+            position.storeVarint(UInt64(data.count))
+            if let base = data.baseAddress { position.copyMemory(from: base, byteCount: data.count) }
         }
         let crc = checksum(UnsafeRawBufferPointer(start: payload, count: payloadCount))
         let crcVarint = varintLength(UInt64(crc))
@@ -289,16 +288,5 @@ enum EntryFrame {
         header.storeByte(3 << 3 | 2)
         header.storeVarint(UInt64(payloadCount))
         return 3 + crcVarint + 1 + lengthVarint + payloadCount
-    }
-}
-
-extension Optional where Wrapped == [UInt8] {
-    /// `body` with the bytes, or with `nil` when there are none.
-    @inline(__always)
-    fileprivate func withBytesIfPresent<Result>(_ body: (UnsafeRawBufferPointer?) -> Result) -> Result {
-        switch self {
-        case .some(let bytes): bytes.withUnsafeBytes { body($0) }
-        case .none: body(nil)
-        }
     }
 }

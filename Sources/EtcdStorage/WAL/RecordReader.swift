@@ -75,8 +75,13 @@ struct ReadRecord {
 struct RecordReader<Codec: RecordCodec> {
     /// What entry records are read into.
     enum EntryBodies {
-        /// Whole entries, data included.
+        /// Whole entries, each with its data copied into an array of its own.
         case full
+        /// Whole entries whose data stays in the chunks read (``RaftStorage/EntryBuffer``s
+        /// shared by the entries of each chunk), when the codec can leave it there
+        /// (``RaftFiles/RecordCodec/sharesEntryData``; otherwise as ``full``): for a replay
+        /// that keeps what it reads.
+        case shared
         /// Index and term only: the data is checked (CRC) but not copied.
         case metadata
     }
@@ -128,7 +133,8 @@ struct RecordReader<Codec: RecordCodec> {
     mutating func next() throws(StorageError) -> ReadRecord? {
         while fileIndex < paths.count {
             if window == nil {
-                window = try SegmentWindow(path: paths[fileIndex], fileSystem: fileSystem, buffer: spareBuffer)
+                window = try SegmentWindow(
+                    path: paths[fileIndex], fileSystem: fileSystem, buffer: spareBuffer, sharesBytes: entryBodies == .shared && codec.sharesEntryData)
                 spareBuffer = []
                 offset = resumeAt ?? 0
                 resumeAt = nil
@@ -192,11 +198,17 @@ struct RecordReader<Codec: RecordCodec> {
         let crcBefore = crc
         var running = crc
         let decoded: (body: ReadRecord.Body, checksum: UInt32)
-        let entryData: EntryDataMode = entryBodies == .metadata ? .skip : .copy
+        let entryBodies = self.entryBodies
         do throws(StorageError) {
             let codec = self.codec
-            decoded = try window!.withBytes { (raw) throws(StorageError) in
-                try Self.decode(raw, body, codec: codec, entryData: entryData, running: &running, context: context)
+            decoded = try window!.withBytes { (raw, chunk) throws(StorageError) in
+                // The chunk's mode is passed as it is: building it here would retain the chunk
+                // once more per record.
+                switch entryBodies {
+                case .full: try Self.decode(raw, body, codec: codec, entryData: .copy, running: &running, context: context)
+                case .metadata: try Self.decode(raw, body, codec: codec, entryData: .skip, running: &running, context: context)
+                case .shared: try Self.decode(raw, body, codec: codec, entryData: chunk, running: &running, context: context)
+                }
             }
         } catch {
             // Errors from decoding name the record's offset; the file is added here.

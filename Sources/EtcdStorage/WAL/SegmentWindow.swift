@@ -7,20 +7,32 @@ import RaftFiles
 /// segment is never read, and memory stays at one chunk or one record, bounded by the file's
 /// real size whatever a length word claims. The buffer is reused from chunk to chunk and from
 /// file to file (``takeBuffer()``), so a replay allocates it once.
+///
+/// A window that shares its bytes (``sharesBytes``) reads each chunk into a new
+/// ``RaftStorage/EntryBuffer`` instead, of ``sharedChunk`` bytes: entries decoded from it keep
+/// their data there, so a chunk is never written again once read.
 struct SegmentWindow {
     static let chunk = 1 << 20
+    /// Two 2 MiB pages: few page faults for the bytes entries keep.
+    static let sharedChunk = 4 << 20
 
     let path: String
     let size: Int
     let file: any StorageFile
+    /// Whether chunks are read into new ``RaftStorage/EntryBuffer``s (``shared``).
+    let sharesBytes: Bool
     /// `buffer[0..<valid]` holds the file's bytes from `start`; the rest is scratch.
     private var buffer: [UInt8]
+    /// The chunk read last, when the window shares its bytes (`shared.bytes[0..<valid]`), as
+    /// the mode a codec reads entries from it in; ``RaftFiles/EntryDataMode/copy`` before.
+    private(set) var shared: EntryDataMode = .copy
     private(set) var valid = 0
     private(set) var start = 0
 
-    init(path: String, fileSystem: any FileSystem, buffer: [UInt8] = []) throws(StorageError) {
+    init(path: String, fileSystem: any FileSystem, buffer: [UInt8] = [], sharesBytes: Bool = false) throws(StorageError) {
         self.path = path
         self.buffer = buffer
+        self.sharesBytes = sharesBytes
         file = try fileSystem.open(path, .read, permissions: 0)
         do {
             size = Int(try file.size())
@@ -42,13 +54,21 @@ struct SegmentWindow {
     /// ``withBytes(_:)``; returns false when the file turned out shorter than its size said.
     mutating func load(_ range: Range<Int>) throws(StorageError) -> Bool {
         if range.lowerBound >= start && range.upperBound <= start + valid { return true }
+        let file = self.file
+        let offset = Int64(range.lowerBound)
+        if sharesBytes {
+            let count = min(max(range.count, Self.sharedChunk), size - range.lowerBound, EntryBuffer.maximumCapacity)
+            let chunk = try EntryBuffer(capacity: count) { (raw) throws(StorageError) in try file.read(into: raw, at: offset) }
+            shared = .share(chunk)
+            valid = chunk.bytes.count
+            start = range.lowerBound
+            return range.upperBound <= start + valid
+        }
         let count = min(max(range.count, Self.chunk), size - range.lowerBound)
         if buffer.count < count {
             // The first chunk, or one record larger than a chunk; never more than the file holds.
             buffer = [UInt8](repeating: 0, count: count)
         }
-        let file = self.file
-        let offset = Int64(range.lowerBound)
         valid = try buffer.withMutableRawBytes { (raw) throws(StorageError) in
             try file.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]), at: offset)
         }
@@ -59,7 +79,16 @@ struct SegmentWindow {
     /// The loaded bytes; the first is at file offset ``start``.
     @inline(__always)
     func withBytes<Result, Failure: Error>(_ body: (UnsafeRawBufferPointer) throws(Failure) -> Result) throws(Failure) -> Result {
+        try withBytes { (raw, _) throws(Failure) in try body(raw) }
+    }
+
+    /// The loaded bytes, and the mode entries are read from them in: ``shared``.
+    @inline(__always)
+    func withBytes<Result, Failure: Error>(
+        _ body: (UnsafeRawBufferPointer, borrowing EntryDataMode) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
         let valid = self.valid
-        return try buffer.withRawBytes { (raw) throws(Failure) in try body(UnsafeRawBufferPointer(rebasing: raw[0..<valid])) }
+        if case .share(let chunk) = shared { return try body(UnsafeRawBufferPointer(rebasing: chunk.bytes[0..<valid]), shared) }
+        return try buffer.withRawBytes { (raw) throws(Failure) in try body(UnsafeRawBufferPointer(rebasing: raw[0..<valid]), shared) }
     }
 }

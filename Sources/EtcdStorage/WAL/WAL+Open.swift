@@ -172,7 +172,7 @@ extension WAL {
         guard summaries.allSatisfy({ $0.unusual == nil }) else { return nil }
         var held = 0
         for summary in summaries {
-            for case .entries(let run) in summary.events { held += run.entries.count }
+            for case .entries(let run) in summary.events { held += run.held?.entries.count ?? 0 }
         }
         var sink = CollectingSink(boundary: start.index)
         sink.reserve(held)

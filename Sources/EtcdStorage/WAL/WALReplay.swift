@@ -135,6 +135,21 @@ struct CollectingSink: ReplaySink {
         entries.append(contentsOf: new)
     }
 
+    /// `run[offset...]`, the entries from `first` on, replace any at `first` and after. The
+    /// first run of a replay becomes the array the others are appended to, when it has room
+    /// for them all: its entries are not copied.
+    mutating func replace(from first: UInt64, taking run: consuming [Entry], from offset: Int) {
+        let slot = Int(first - boundary - 1)
+        if slot == 0 && offset == 0 {
+            let wanted = entries.capacity
+            entries = consume run
+            // Moves the entries when it allocates: the array is not shared.
+            if entries.capacity < wanted { entries.reserveCapacity(wanted) }
+            return
+        }
+        replace(from: first, with: run[offset...])
+    }
+
     /// Room for `count` entries, known in advance (no estimate is made then).
     mutating func reserve(_ count: Int) {
         estimated = true
@@ -187,7 +202,7 @@ extension WALReplay {
     @_specialize(where Codec == ProtobufRecordCodec, Sink == IndexingSink)
     static func run<Codec: RecordCodec, Sink: ReplaySink>(
         codec: Codec, fileSystem: any FileSystem, paths: [String], start: SnapshotMarker,
-        options: WALReplayOptions, entryBodies: RecordReader<Codec>.EntryBodies = .full, sink: inout Sink
+        options: WALReplayOptions, entryBodies: RecordReader<Codec>.EntryBodies = .shared, sink: inout Sink
     ) -> WALReplay {
         var reader = RecordReader(codec: codec, fileSystem: fileSystem, paths: paths)
         reader.entryBodies = entryBodies

@@ -42,6 +42,11 @@ public enum EntryDataMode: Hashable, Sendable {
     /// Index and term only: the data is neither copied nor decoded (the log still verifies the
     /// checksum that covers it).
     case skip
+    /// Whole entries, as ``copy``, from bytes that lie inside `buffer`: an entry may refer to
+    /// its data there (`Entry(term:index:type:data:in:)`) instead of copying it. Data a codec
+    /// transforms (decompresses, for one) is the entry's own. A log passes this mode only to a
+    /// codec whose ``RecordCodec/sharesEntryData`` is true.
+    case share(EntryBuffer)
 }
 
 /// One record as a log reads it (``RecordCodec/decodeLogRecord(_:entryData:)``): the record,
@@ -50,7 +55,7 @@ public enum EntryDataMode: Hashable, Sendable {
 public struct DecodedLogRecord: Hashable, Sendable {
     /// What a record decoded to.
     public enum Body: Hashable, Sendable {
-        /// An entry, data included (``EntryDataMode/copy``).
+        /// An entry, data included (``EntryDataMode/copy``, ``EntryDataMode/share(_:)``).
         case entry(Entry)
         /// An entry read without its data (``EntryDataMode/skip``): its index and term.
         case entryIndexAndTerm(index: UInt64, term: UInt64)
@@ -214,6 +219,7 @@ public protocol RecordCodec: SnapshotCodec {
     ///
     /// - with ``EntryDataMode/copy``, ``DecodedLogRecord/Body/entry(_:)`` with the entry
     ///   `decode(_:)` gives, data included; decoding throws exactly when `decode(_:)` does;
+    /// - with ``EntryDataMode/share(_:)``, the same, the data possibly left in the buffer;
     /// - with ``EntryDataMode/skip``, ``DecodedLogRecord/Body/entryIndexAndTerm(index:term:)``
     ///   with its index and term, the data neither copied nor transformed. Decoding may then
     ///   accept an entry whose data `decode(_:)` would reject (the data is still covered by
@@ -221,10 +227,18 @@ public protocol RecordCodec: SnapshotCodec {
     ///
     /// - Throws: what `decode(_:)` throws for bytes that are not a record.
     func decodeLogRecord(_ bytes: UnsafeRawBufferPointer, entryData: EntryDataMode) throws(StorageError) -> DecodedLogRecord
+
+    /// Whether ``decodeLogRecord(_:entryData:)`` takes ``EntryDataMode/share(_:)`` (false by
+    /// default): a log reads entries in that mode, their data left in the chunks it read, only
+    /// from a codec that says so, and otherwise with ``EntryDataMode/copy``.
+    var sharesEntryData: Bool { get }
 }
 
 extension RecordCodec {
     public var formatName: String? { nil }
+
+    /// False: a codec written before ``EntryDataMode/share(_:)`` existed is never given it.
+    public var sharesEntryData: Bool { false }
 
     /// No write fast path: `nil`, so the log frames ``encode(_:into:checksum:)``'s bytes record
     /// by record.
