@@ -39,24 +39,31 @@ public struct Entry: Hashable, Sendable, CustomStringConvertible {
     public var term: UInt64
     /// The entry's position in the log, from 1.
     public var index: UInt64
+    // Declared before `type` so that the two share the last word: 40 bytes an entry.
+    @usableFromInline var payload: Payload
     /// What the data holds.
     public var type: EntryType
-    @usableFromInline var payload: Payload
 
     /// Where an entry keeps its data.
-    @usableFromInline enum Payload: Sendable {
+    ///
+    /// A shared entry's bytes are reached through `start`, never through the buffer, which is
+    /// there to keep them alive: reading a class reference out of the payload made the compiler
+    /// copy the payload (a retain and a release) for every entry on the WAL's write path.
+    /// Unchecked `Sendable`: `start` points into the buffer held beside it, which is never
+    /// written again.
+    @usableFromInline enum Payload: @unchecked Sendable {
         case absent
         case array([UInt8])
-        /// `count` bytes from `offset` of `buffer`.
-        case shared(EntryBuffer, offset: UInt32, count: UInt32)
+        /// `count` bytes at `start`, inside `buffer`.
+        case shared(EntryBuffer, start: UnsafeRawPointer, count: UInt32)
     }
 
     /// An entry; a normal one without data unless told otherwise.
     public init(term: UInt64, index: UInt64, type: EntryType = .normal, data: [UInt8]? = nil) {
         self.term = term
         self.index = index
-        self.type = type
         self.payload = data.map { .array($0) } ?? .absent
+        self.type = type
     }
 
     /// An entry whose data is `data`, which lies inside `buffer`'s bytes: the entry refers to
@@ -65,8 +72,10 @@ public struct Entry: Hashable, Sendable, CustomStringConvertible {
         self.term = term
         self.index = index
         self.type = type
-        if let offset = buffer.offset(of: data) {
-            self.payload = .shared(buffer, offset: UInt32(truncatingIfNeeded: offset), count: UInt32(truncatingIfNeeded: data.count))
+        if buffer.contains(data), let start = data.baseAddress {
+            self.payload = .shared(buffer, start: start, count: UInt32(truncatingIfNeeded: data.count))
+        } else if data.isEmpty {
+            self.payload = .array([])
         } else {
             self.payload = .array(Array(data))
         }
@@ -82,8 +91,7 @@ public struct Entry: Hashable, Sendable, CustomStringConvertible {
             switch payload {
             case .absent: nil
             case .array(let bytes): bytes
-            case .shared(let buffer, let offset, let count):
-                Array(UnsafeRawBufferPointer(rebasing: buffer.bytes[Int(offset)..<(Int(offset) + Int(count))]))
+            case .shared(_, let start, let count): Array(UnsafeRawBufferPointer(start: start, count: Int(count)))
             }
         }
         set { payload = newValue.map { .array($0) } ?? .absent }
@@ -116,9 +124,9 @@ public struct Entry: Hashable, Sendable, CustomStringConvertible {
             return try body(nil)
         case .array(let bytes):
             return try bytes.withRawBytes { (raw) throws(Failure) in try body(raw) }
-        case .shared(let buffer, let offset, let count):
-            defer { withExtendedLifetime(buffer) {} }
-            return try body(UnsafeRawBufferPointer(rebasing: buffer.bytes[Int(offset)..<(Int(offset) + Int(count))]))
+        case .shared(_, let start, let count):
+            // The entry, borrowed for the call, holds the buffer.
+            return try body(UnsafeRawBufferPointer(start: start, count: Int(count)))
         }
     }
 

@@ -48,12 +48,11 @@ public final class EntryBuffer: Hashable, @unchecked Sendable {
 
     public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 
-    /// The offset of `part` in ``bytes``, or `nil` when it does not lie within them.
+    /// Whether `part` lies within ``bytes``.
     @inline(__always)
-    func offset(of part: UnsafeRawBufferPointer) -> Int? {
-        guard let base = bytes.baseAddress else { return part.isEmpty ? 0 : nil }
-        guard let start = part.baseAddress else { return part.isEmpty ? 0 : nil }
+    func contains(_ part: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress, let start = part.baseAddress else { return false }
         let offset = start - base
-        return offset >= 0 && offset + part.count <= bytes.count ? offset : nil
+        return offset >= 0 && offset + part.count <= bytes.count
     }
 }

@@ -88,6 +88,12 @@ struct SharedEntryDataTests {
         #expect(entries[0].data == [1, 2, 3])
     }
 
+    @Test("an entry takes 40 bytes in an array, whichever way it keeps its data")
+    func size() {
+        // A replay of a million entries holds a million of these; the data is elsewhere.
+        #expect(MemoryLayout<Entry>.stride == 40)
+    }
+
     @Test("a buffer holds what its fill wrote, no more, and a failed fill throws its error")
     func filling() throws {
         let buffer = EntryBuffer(capacity: 100) { raw in
