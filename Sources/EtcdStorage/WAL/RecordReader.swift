@@ -132,13 +132,7 @@ struct RecordReader<Codec: RecordCodec> {
     /// The next record, or `nil` when every file has ended.
     mutating func next() throws(StorageError) -> ReadRecord? {
         while fileIndex < paths.count {
-            if window == nil {
-                window = try SegmentWindow(
-                    path: paths[fileIndex], fileSystem: fileSystem, buffer: spareBuffer, sharesBytes: entryBodies == .shared && codec.sharesEntryData)
-                spareBuffer = []
-                offset = resumeAt ?? 0
-                resumeAt = nil
-            }
+            if window == nil { try openWindow() }
             do {
                 if let record = try decodeNext() { return record }
             } catch {
@@ -151,6 +145,19 @@ struct RecordReader<Codec: RecordCodec> {
             fileIndex += 1
         }
         return nil
+    }
+
+    /// Opens the current file. Out of line: once per file, and ``next()`` stays small enough
+    /// to be inlined into the replay loops.
+    @inline(never)
+    private mutating func openWindow() throws(StorageError) {
+        let entryData: EntryDataMode = entryBodies == .metadata ? .skip : .copy
+        window = try SegmentWindow(
+            path: paths[fileIndex], fileSystem: fileSystem, buffer: spareBuffer, entryData: entryData,
+            sharesBytes: entryBodies == .shared && codec.sharesEntryData)
+        spareBuffer = []
+        offset = resumeAt ?? 0
+        resumeAt = nil
     }
 
     private mutating func closeWindow() {
@@ -198,17 +205,10 @@ struct RecordReader<Codec: RecordCodec> {
         let crcBefore = crc
         var running = crc
         let decoded: (body: ReadRecord.Body, checksum: UInt32)
-        let entryBodies = self.entryBodies
         do throws(StorageError) {
             let codec = self.codec
-            decoded = try window!.withBytes { (raw, chunk) throws(StorageError) in
-                // The chunk's mode is passed as it is: building it here would retain the chunk
-                // once more per record.
-                switch entryBodies {
-                case .full: try Self.decode(raw, body, codec: codec, entryData: .copy, running: &running, context: context)
-                case .metadata: try Self.decode(raw, body, codec: codec, entryData: .skip, running: &running, context: context)
-                case .shared: try Self.decode(raw, body, codec: codec, entryData: chunk, running: &running, context: context)
-                }
+            decoded = try window!.withBytes { (raw, entryData) throws(StorageError) in
+                try Self.decode(raw, body, codec: codec, entryData: entryData, running: &running, context: context)
             }
         } catch {
             // Errors from decoding name the record's offset; the file is added here.

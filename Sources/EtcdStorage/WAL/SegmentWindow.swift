@@ -19,19 +19,25 @@ struct SegmentWindow {
     let path: String
     let size: Int
     let file: any StorageFile
-    /// Whether chunks are read into new ``RaftStorage/EntryBuffer``s (``shared``).
+    /// Whether chunks are read into new ``RaftStorage/EntryBuffer``s (see ``entryData``).
     let sharesBytes: Bool
     /// `buffer[0..<valid]` holds the file's bytes from `start`; the rest is scratch.
     private var buffer: [UInt8]
-    /// The chunk read last, when the window shares its bytes (`shared.bytes[0..<valid]`), as
-    /// the mode a codec reads entries from it in; ``RaftFiles/EntryDataMode/copy`` before.
-    private(set) var shared: EntryDataMode = .copy
+    /// The mode a codec reads entries from the loaded bytes in: for a window that shares its
+    /// bytes, ``RaftFiles/EntryDataMode/share(_:)`` of the chunk read last
+    /// (`bytes[0..<valid]`), which holds them. Kept here, and handed to the codec as it is, so
+    /// that the reader neither retains the chunk once more per record nor needs a second call
+    /// site (which stopped the decoder from being inlined).
+    private(set) var entryData: EntryDataMode
     private(set) var valid = 0
     private(set) var start = 0
 
-    init(path: String, fileSystem: any FileSystem, buffer: [UInt8] = [], sharesBytes: Bool = false) throws(StorageError) {
+    init(
+        path: String, fileSystem: any FileSystem, buffer: [UInt8] = [], entryData: EntryDataMode = .copy, sharesBytes: Bool = false
+    ) throws(StorageError) {
         self.path = path
         self.buffer = buffer
+        self.entryData = entryData
         self.sharesBytes = sharesBytes
         file = try fileSystem.open(path, .read, permissions: 0)
         do {
@@ -59,7 +65,7 @@ struct SegmentWindow {
         if sharesBytes {
             let count = min(max(range.count, Self.sharedChunk), size - range.lowerBound, EntryBuffer.maximumCapacity)
             let chunk = try EntryBuffer(capacity: count) { (raw) throws(StorageError) in try file.read(into: raw, at: offset) }
-            shared = .share(chunk)
+            entryData = .share(chunk)
             valid = chunk.bytes.count
             start = range.lowerBound
             return range.upperBound <= start + valid
@@ -82,13 +88,15 @@ struct SegmentWindow {
         try withBytes { (raw, _) throws(Failure) in try body(raw) }
     }
 
-    /// The loaded bytes, and the mode entries are read from them in: ``shared``.
+    /// The loaded bytes, and the mode entries are read from them in: ``entryData``.
     @inline(__always)
     func withBytes<Result, Failure: Error>(
         _ body: (UnsafeRawBufferPointer, borrowing EntryDataMode) throws(Failure) -> Result
     ) throws(Failure) -> Result {
         let valid = self.valid
-        if case .share(let chunk) = shared { return try body(UnsafeRawBufferPointer(rebasing: chunk.bytes[0..<valid]), shared) }
-        return try buffer.withRawBytes { (raw) throws(Failure) in try body(UnsafeRawBufferPointer(rebasing: raw[0..<valid]), shared) }
+        if sharesBytes, case .share(let chunk) = entryData {
+            return try body(UnsafeRawBufferPointer(rebasing: chunk.bytes[0..<valid]), entryData)
+        }
+        return try buffer.withRawBytes { (raw) throws(Failure) in try body(UnsafeRawBufferPointer(rebasing: raw[0..<valid]), entryData) }
     }
 }
