@@ -16,7 +16,7 @@ enum EntryCodec {
     /// The most bytes ``store(_:group:at:)`` writes for `entry`.
     @inline(__always)
     static func maxSize(of entry: Entry) -> Int {
-        30 + (entry.data?.count ?? 0) + checksumSize
+        30 + (entry.dataCount ?? 0) + checksumSize
     }
 
     /// Writes `entry`, as an entry of `group`, at `position` (room for ``maxSize(of:)`` bytes)
@@ -26,14 +26,12 @@ enum EntryCodec {
         let start = position
         position.storeVarint(entry.term)
         position.storeVarint(UInt64(UInt32(bitPattern: entry.type.rawValue)))
-        if let data = entry.data {
+        // In place: `data` would copy the bytes of an entry read from a shared buffer.
+        entry.withData { data in
+            guard let data else { return position.storeVarint(0) }
             position.storeVarint(UInt64(data.count) + 1)
-            data.withUnsafeBytes { bytes in
-                if let base = bytes.baseAddress { position.copyMemory(from: base, byteCount: bytes.count) }
-            }
+            if let base = data.baseAddress { position.copyMemory(from: base, byteCount: data.count) }
             position += data.count
-        } else {
-            position.storeVarint(0)
         }
         let crc = checksum(group: group, index: entry.index, UnsafeRawBufferPointer(start: start, count: position - start))
         position.storeBytes(of: crc.littleEndian, as: UInt32.self)
