@@ -77,6 +77,16 @@ struct LocatedEntries: LogSlots, Sendable {
         count = index - first + 1
     }
 
+    /// ``append(index:term:at:)`` for entries that are kept whole and never read back from
+    /// their placements (a replay into entries): the terms, the count and the last placement,
+    /// without the checkpoint bookkeeping, a twelfth of such a replay's instructions.
+    mutating func appendWithoutCheckpoint(index: UInt64, term: UInt64, at placement: EntryPlacement) {
+        if terms.last?.term != term || isEmpty { terms.append((index, term)) }
+        lastPlacement = placement
+        if isEmpty { first = index }
+        count = index - first + 1
+    }
+
     /// Adds the entries of `other` from `index` on, `index` being one past the last (or the
     /// first, when these hold none): the runs an open that read segments on their own found.
     /// The first of them starts a checkpoint, at the checkpoint of `other` that reaches it.

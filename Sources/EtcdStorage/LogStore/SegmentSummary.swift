@@ -147,7 +147,12 @@ struct SegmentSummary: Sendable {
         guard index > 0, index < .max else { throw StorageError(.corrupt, "an entry at index \(index)") }
         highestIndex = max(highestIndex, index)
         if let last = run?.last, index == last + 1 {
-            run!.located.append(index: index, term: term, at: placement)
+            // A run kept with its entries is never read back from the files: no checkpoints.
+            if keepsData {
+                run!.located.appendWithoutCheckpoint(index: index, term: term, at: placement)
+            } else {
+                run!.located.append(index: index, term: term, at: placement)
+            }
             return
         }
         closeRun()

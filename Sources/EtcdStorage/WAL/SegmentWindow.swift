@@ -58,8 +58,16 @@ struct SegmentWindow {
 
     /// Makes `range` (which lies within the file's size) readable through
     /// ``withBytes(_:)``; returns false when the file turned out shorter than its size said.
+    @inline(__always)
     mutating func load(_ range: Range<Int>) throws(StorageError) -> Bool {
+        // Twice per record, almost always already loaded: the check inlined, the read not.
         if range.lowerBound >= start && range.upperBound <= start + valid { return true }
+        return try read(range)
+    }
+
+    /// ``load(_:)`` of a range not loaded yet.
+    @inline(never)
+    private mutating func read(_ range: Range<Int>) throws(StorageError) -> Bool {
         let file = self.file
         let offset = Int64(range.lowerBound)
         if sharesBytes {
