@@ -68,6 +68,7 @@ public struct Entry: Hashable, Sendable, CustomStringConvertible {
 
     /// An entry whose data is `data`, which lies inside `buffer`'s bytes: the entry refers to
     /// it there instead of copying it. Data that does not lie inside `buffer` is copied.
+    @inlinable
     public init(term: UInt64, index: UInt64, type: EntryType = .normal, data: UnsafeRawBufferPointer, in buffer: EntryBuffer) {
         self.term = term
         self.index = index

@@ -49,8 +49,8 @@ public final class EntryBuffer: Hashable, @unchecked Sendable {
     public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 
     /// Whether `part` lies within ``bytes``.
-    @inline(__always)
-    func contains(_ part: UnsafeRawBufferPointer) -> Bool {
+    @inlinable @inline(__always)
+    package func contains(_ part: UnsafeRawBufferPointer) -> Bool {
         guard let base = bytes.baseAddress, let start = part.baseAddress else { return false }
         let offset = start - base
         return offset >= 0 && offset + part.count <= bytes.count

@@ -25,9 +25,7 @@ struct SegmentSummary: Sendable {
     /// read with entry data, the entries themselves.
     struct Run: Sendable {
         var located: LocatedEntries
-        /// The entries, data included, when read with data, while the run is read.
-        var entries: [Entry] = []
-        /// The entries once the run is complete.
+        /// The entries, data included, when read with data.
         var held: HeldEntries?
 
         var first: UInt64 { located.first }
@@ -53,6 +51,9 @@ struct SegmentSummary: Sendable {
     private(set) var unusual: StorageError?
 
     private var run: Run?
+    /// The entries of ``run`` while it is read with data: a stored array of its own, not a
+    /// field of the optional run, so that appending costs no unwrapping.
+    private var runEntries: [Entry] = []
     private var records = 0
     /// Whether entries are kept with their data (in ``Run/held``).
     private let keepsData: Bool
@@ -166,13 +167,13 @@ struct SegmentSummary: Sendable {
     /// segment's bytes so far held (at most ``CollectingSink/largestReservation``): one allocation instead of
     /// doubling, each doubling faulting in fresh pages.
     private mutating func keep(_ entry: consuming Entry) {
-        if run!.entries.count == 1024 && !reserved, let offset = run!.located.lastOffset, offset > 0 {
+        if runEntries.count == 1024 && !reserved, let offset = run?.located.lastOffset, offset > 0 {
             reserved = true
             let estimate = min(Double(reservationBytes) / Double(offset) * 1024 * 1.05, Double(CollectingSink.largestReservation))
-            run!.entries.reserveCapacity(Int(estimate))
-            HugePages.advise(capacityOf: &run!.entries)
+            runEntries.reserveCapacity(Int(estimate))
+            HugePages.advise(capacityOf: &runEntries)
         }
-        run!.entries.append(entry)
+        runEntries.append(entry)
     }
 
     private static func size(of path: String, fileSystem: any FileSystem) -> Int {
@@ -182,7 +183,7 @@ struct SegmentSummary: Sendable {
     private mutating func closeRun() {
         guard var run else { return }
         self.run = nil
-        if keepsData { run.held = HeldEntries(taking: &run.entries) }
+        if keepsData { run.held = HeldEntries(taking: &runEntries) }
         events.append(.entries(run))
     }
 }

@@ -29,6 +29,9 @@ struct SegmentWindow {
     /// that the reader neither retains the chunk once more per record nor needs a second call
     /// site (which stopped the decoder from being inlined).
     private(set) var entryData: EntryDataMode
+    /// The bytes of the chunk in ``entryData``, kept apart so that reading them does not take
+    /// the chunk out of the enum (a retain and a release per record).
+    private var chunkBytes: UnsafeRawBufferPointer?
     private(set) var valid = 0
     private(set) var start = 0
 
@@ -74,6 +77,7 @@ struct SegmentWindow {
             let count = min(max(range.count, Self.sharedChunk), size - range.lowerBound, EntryBuffer.maximumCapacity)
             let chunk = try EntryBuffer(capacity: count) { (raw) throws(StorageError) in try file.read(into: raw, at: offset) }
             entryData = .share(chunk)
+            chunkBytes = chunk.bytes
             valid = chunk.bytes.count
             start = range.lowerBound
             return range.upperBound <= start + valid
@@ -102,9 +106,7 @@ struct SegmentWindow {
         _ body: (UnsafeRawBufferPointer, borrowing EntryDataMode) throws(Failure) -> Result
     ) throws(Failure) -> Result {
         let valid = self.valid
-        if sharesBytes, case .share(let chunk) = entryData {
-            return try body(UnsafeRawBufferPointer(rebasing: chunk.bytes[0..<valid]), entryData)
-        }
+        if let chunkBytes { return try body(UnsafeRawBufferPointer(rebasing: chunkBytes[0..<valid]), entryData) }
         return try buffer.withRawBytes { (raw) throws(Failure) in try body(UnsafeRawBufferPointer(rebasing: raw[0..<valid]), entryData) }
     }
 }
