@@ -164,8 +164,8 @@ struct SegmentSummary: Sendable {
 
     /// Keeps `entry` (just added) with its data. The first run that reaches 1,024 entries has
     /// its array reserved for the entries ``reservationBytes`` probably hold, from how many the
-    /// segment's bytes so far held (at most ``CollectingSink/largestReservation``): one allocation instead of
-    /// doubling, each doubling faulting in fresh pages.
+    /// segment's bytes so far held (at most ``CollectingSink/largestReservation``): one
+    /// allocation instead of doubling, each doubling faulting in fresh pages.
     private mutating func keep(_ entry: consuming Entry) {
         if runEntries.count == 1024 && !reserved, let offset = run?.located.lastOffset, offset > 0 {
             reserved = true

@@ -71,7 +71,8 @@ struct ReadRecord {
 /// length word. Each record is decoded by one call to the codec's
 /// ``RaftFiles/RecordCodec/decodeLogRecord(_:entryData:)``, which for an entry read for
 /// ``EntryBodies/metadata`` copies no data (etcd's codec parses its usual entry records in
-/// one pass, and copies their data once when it is wanted); the reader verifies the checksum.
+/// one pass, and copies their data once when it is wanted, or leaves it in the chunk for
+/// ``EntryBodies/shared``); the reader verifies the checksum.
 struct RecordReader<Codec: RecordCodec> {
     /// What entry records are read into.
     enum EntryBodies {

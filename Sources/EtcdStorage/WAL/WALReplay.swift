@@ -135,9 +135,9 @@ struct CollectingSink: ReplaySink {
         entries.append(contentsOf: new)
     }
 
-    /// `run[offset...]`, the entries from `first` on, replace any at `first` and after. The
-    /// first run of a replay becomes the array the others are appended to, when it has room
-    /// for them all: its entries are not copied.
+    /// `run[offset...]`, the entries from `first` on, replace any at `first` and after. A run
+    /// that replaces everything becomes the array the others are appended to (the first
+    /// segment's, reserved for all of them): its entries are not copied.
     mutating func replace(from first: UInt64, taking run: consuming [Entry], from offset: Int) {
         let slot = Int(first - boundary - 1)
         if slot == 0 && offset == 0 {
