@@ -75,8 +75,6 @@ public struct Entry: Hashable, Sendable, CustomStringConvertible {
         self.type = type
         if buffer.contains(data), let start = data.baseAddress {
             self.payload = .shared(buffer, start: start, count: UInt32(truncatingIfNeeded: data.count))
-        } else if data.isEmpty {
-            self.payload = .array([])
         } else {
             self.payload = .array(Array(data))
         }

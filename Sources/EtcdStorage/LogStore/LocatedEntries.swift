@@ -58,7 +58,6 @@ struct LocatedEntries: LogSlots, Sendable {
     /// the first frame of the write it came in, whose entries follow one another.
     mutating func append(index: UInt64, term: UInt64, at placement: EntryPlacement) {
         let contiguous = !isEmpty && index == last + 1
-        if terms.last?.term != term || isEmpty { terms.append((index, term)) }
         let previous = lastPlacement
         // Entries of one write share its first entry's placement: only the first can start a
         // checkpoint, the others are read on from there. A truncation before this entry left
@@ -72,14 +71,12 @@ struct LocatedEntries: LogSlots, Sendable {
             sinceCheckpoint = 0
         }
         sinceCheckpoint += 1
-        lastPlacement = placement
-        if isEmpty { first = index }
-        count = index - first + 1
+        appendWithoutCheckpoint(index: index, term: term, at: placement)
     }
 
     /// ``append(index:term:at:)`` for entries that are kept whole and never read back from
     /// their placements (a replay into entries): the terms, the count and the last placement,
-    /// without the checkpoint bookkeeping, a twelfth of such a replay's instructions.
+    /// without the checkpoint bookkeeping (a twelfth of such a replay's instructions).
     mutating func appendWithoutCheckpoint(index: UInt64, term: UInt64, at placement: EntryPlacement) {
         if terms.last?.term != term || isEmpty { terms.append((index, term)) }
         lastPlacement = placement

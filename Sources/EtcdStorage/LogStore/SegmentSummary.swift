@@ -69,15 +69,14 @@ struct SegmentSummary: Sendable {
 
     /// Reads the segment `name` at `path`; `isLast` when it is the WAL's last segment (whose
     /// end the tail rule checks); with `keepsData`, the entries are kept whole, in an array
-    /// reserved for the entries `reservationBytes` of segments probably hold (the segment's
-    /// own size when `nil`).
+    /// reserved for the entries `reservationBytes` of segments probably hold.
     @_specialize(where Codec == ProtobufRecordCodec)
     static func read<Codec: RecordCodec>(
-        _ name: SegmentName, at path: String, isLast: Bool, keepsData: Bool, reservationBytes: Int? = nil, codec: Codec,
+        _ name: SegmentName, at path: String, isLast: Bool, keepsData: Bool, reservationBytes: Int, codec: Codec,
         fileSystem: any FileSystem
     ) -> SegmentSummary {
         var summary = SegmentSummary(name: name, keepsData: keepsData)
-        summary.reservationBytes = reservationBytes ?? Self.size(of: path, fileSystem: fileSystem)
+        summary.reservationBytes = reservationBytes
         var reader = RecordReader(codec: codec, fileSystem: fileSystem, paths: [path])
         reader.entryBodies = keepsData ? .shared : .metadata
         reader.endsTheLog = isLast
@@ -132,12 +131,14 @@ struct SegmentSummary: Sendable {
         _ names: [SegmentName], in directory: String, keepsData: Bool = false, codec: Codec, fileSystem: any FileSystem
     ) -> [SegmentSummary] {
         let paths = names.map { fileSystem.join(directory, $0.fileName) }
-        let allBytes = keepsData ? paths.reduce(0) { $0 + size(of: $1, fileSystem: fileSystem) } : 0
+        // Only an array of entries is reserved: without data, no file sizes are needed.
+        let sizes = keepsData ? paths.map { size(of: $0, fileSystem: fileSystem) } : paths.map { _ in 0 }
+        let allBytes = sizes.reduce(0, +)
         let results = Mutex([SegmentSummary?](repeating: nil, count: names.count))
         DispatchQueue.concurrentPerform(iterations: names.count) { position in
             let summary = read(
                 names[position], at: paths[position], isLast: position == names.count - 1,
-                keepsData: keepsData, reservationBytes: position == 0 ? allBytes : nil, codec: codec, fileSystem: fileSystem)
+                keepsData: keepsData, reservationBytes: position == 0 ? allBytes : sizes[position], codec: codec, fileSystem: fileSystem)
             results.withLock { $0[position] = summary }
         }
         return results.withLock { $0.map { $0! } }
