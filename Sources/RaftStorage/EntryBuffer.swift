@@ -24,6 +24,10 @@ public final class EntryBuffer: Hashable, @unchecked Sendable {
     ///
     /// Buffers of 2 MiB and more are aligned to and advised for 2 MiB pages on Linux: first
     /// touching fresh memory costs a page fault per 4 KiB page otherwise.
+    ///
+    /// - Precondition: `capacity` is from 0 to ``maximumCapacity``, and `fill` returns a count
+    ///   from 0 to `capacity` (the WAL's reader passes a file read's count, which never
+    ///   exceeds the room it was given, whatever the file holds).
     public init<Failure: Error>(
         capacity: Int, fill: (UnsafeMutableRawBufferPointer) throws(Failure) -> Int
     ) throws(Failure) {
