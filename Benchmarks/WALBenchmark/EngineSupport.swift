@@ -48,7 +48,7 @@ enum EngineWorkload {
         batch.reserveCapacity(groups.count)
         let hardState = HardState(term: 1, vote: 1, commit: index)
         for group in groups {
-            batch.save(hardState: hardState, entries: [Entry(term: 1, index: index, data: payload)], for: group)
+            batch.save(hardState: hardState, entry: Entry(term: 1, index: index, data: payload), for: group)
         }
         return batch
     }

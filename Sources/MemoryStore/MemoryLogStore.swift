@@ -118,7 +118,7 @@ public final class MemoryLogStore: LogStore {
     public func save(hardState: HardState, entries: [Entry]) throws(StorageError) {
         try withOpenState { (state) throws(StorageError) in
             // Every check comes before any change, so a refused save leaves the log as it was.
-            let kept = try state.log.admit(entries, hardState: hardState, replacing: state.hardState)
+            let kept = try state.log.admit(entries[...], hardState: hardState, replacing: state.hardState)
             state.log.append(kept)
             if !hardState.isEmpty { state.hardState = hardState }
         }

@@ -9,8 +9,12 @@ import RaftStorage
 struct GroupChange: Sendable {
     /// Forget the group entirely (``LogEngine/removeGroup(_:)``).
     var remove = false
-    /// On disk only the entries the group's log keeps (the rest were at or below its boundary).
-    var entries: [Entry] = []
+    /// Where the part's entries are in the entries of its batch (``WriteBatch``'s, or a
+    /// record's as read back); on disk only the entries the group's log keeps (the rest were at
+    /// or below its boundary). A range, not an array of the part's own: a batch of a thousand
+    /// one-entry parts then allocates and frees no array per part, and a part copies as plain
+    /// words and one reference.
+    var entryRange: Range<Int> = 0..<0
     var hardState: HardState = .empty
     private var rare: RareSteps? = nil
 
@@ -30,11 +34,11 @@ struct GroupChange: Sendable {
     }
 
     init(
-        remove: Bool = false, applySnapshot: SnapshotMarker? = nil, entries: [Entry] = [], hardState: HardState = .empty,
+        remove: Bool = false, applySnapshot: SnapshotMarker? = nil, entryRange: Range<Int> = 0..<0, hardState: HardState = .empty,
         recordSnapshot: SnapshotMarker? = nil, compact: UInt64? = nil, resume: SnapshotMarker? = nil
     ) {
         self.remove = remove
-        self.entries = entries
+        self.entryRange = entryRange
         self.hardState = hardState
         if applySnapshot != nil || recordSnapshot != nil || compact != nil || resume != nil {
             setRare(applySnapshot: applySnapshot, recordSnapshot: recordSnapshot, compact: compact, resume: resume)
@@ -42,8 +46,8 @@ struct GroupChange: Sendable {
     }
 
     /// A part of entries and a HardState only, what almost every part is.
-    init(entries: [Entry], hardState: HardState) {
-        self.entries = entries
+    init(entryRange: Range<Int>, hardState: HardState) {
+        self.entryRange = entryRange
         self.hardState = hardState
     }
 
@@ -73,12 +77,11 @@ struct GroupChange: Sendable {
         rare = none ? nil : RareSteps(applySnapshot: applySnapshot, recordSnapshot: recordSnapshot, compact: compact, resume: resume)
     }
 
-    /// Adds what `later`, a part made after this one for the same group, changes: its entries
-    /// after these, and each other step it holds in place of this one's (as the calls that
-    /// made both, one after the other, would have left one part).
-    mutating func merge(_ later: GroupChange) {
+    /// Adds what `later`, a part made after this one for the same group, changes besides its
+    /// entries (the caller places those after this part's): each step it holds in place of
+    /// this one's, as the calls that made both, one after the other, would have left one part.
+    mutating func mergeSteps(_ later: GroupChange) {
         remove = remove || later.remove
-        entries.append(contentsOf: later.entries)
         if !later.hardState.isEmpty { hardState = later.hardState }
         if later.hasRareSteps {
             setRare(
@@ -91,7 +94,7 @@ struct GroupChange: Sendable {
     var hasRareSteps: Bool { rare != nil }
 
     var isEmpty: Bool {
-        !remove && entries.isEmpty && hardState.isEmpty && rare == nil
+        !remove && entryRange.isEmpty && hardState.isEmpty && rare == nil
     }
 
     /// Whether raft's `MustSync` asks for a sync for this part, `stored` being the HardState

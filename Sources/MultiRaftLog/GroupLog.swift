@@ -42,14 +42,16 @@ public final class GroupLog: LogStore {
         }
     }
 
-    /// Writes a batch of this group alone, built from its state under the writer lock.
-    private func write(_ policy: LogEngine.SyncPolicy, _ change: (GroupState) throws(StorageError) -> GroupChange) throws(StorageError) -> UInt64 {
+    /// Writes a batch of this group alone, built by `build` from the group's state under the
+    /// writer lock.
+    private func write(
+        _ policy: LogEngine.SyncPolicy, _ build: (GroupState, inout WriteBatch) throws(StorageError) -> Void
+    ) throws(StorageError) -> UInt64 {
         try checkOpen()
         let group = groupID
         return try engine.write(policy) { (groups) throws(StorageError) in
             var batch = WriteBatch()
-            let made = try change(groups[group] ?? GroupState(historyStart: 0))
-            batch.update(group) { $0 = made }
+            try build(groups[group] ?? GroupState(historyStart: 0), &batch)
             return batch
         }
     }
@@ -98,28 +100,24 @@ public final class GroupLog: LogStore {
     /// Appends `entries` and stores `hardState` as one single-group batch, synced when raft's
     /// `MustSync` asks.
     public func save(hardState: HardState, entries: [Entry]) throws(StorageError) {
-        _ = try write(.mustSync) { _ in GroupChange(entries: entries, hardState: hardState) }
+        _ = try write(.mustSync) { [groupID] _, batch in batch.save(hardState: hardState, entries: entries, for: groupID) }
     }
 
     /// Installs a snapshot received from the leader (drops every entry); durable on return.
     public func applySnapshot(_ metadata: SnapshotMetadata) throws(StorageError) {
-        _ = try write(.always) { _ in
-            GroupChange(applySnapshot: SnapshotMarker(index: metadata.index, term: metadata.term, confState: metadata.confState))
-        }
+        _ = try write(.always) { [groupID] _, batch in batch.applySnapshot(metadata, to: groupID) }
     }
 
     /// Records a snapshot taken locally (entries stay); durable on return.
     public func recordSnapshot(_ metadata: SnapshotMetadata) throws(StorageError) {
-        _ = try write(.always) { _ in
-            GroupChange(recordSnapshot: SnapshotMarker(index: metadata.index, term: metadata.term, confState: metadata.confState))
-        }
+        _ = try write(.always) { [groupID] _, batch in batch.recordSnapshot(metadata, for: groupID) }
     }
 
     /// Drops the entries through `index`; durable on return. A later purge frees the space.
     public func compact(through index: UInt64) throws(StorageError) {
         // Durable on return: a restart must not find the log longer at its start than the
         // newest committed snapshot marker allows, and the compaction may be behind one.
-        _ = try write(.always) { _ in GroupChange(compact: index) }
+        _ = try write(.always) { [groupID] _, batch in batch.compact(groupID, through: index) }
     }
 
     /// Makes every write of the engine so far durable.
@@ -135,11 +133,11 @@ public final class GroupLog: LogStore {
     ///   recorded; ``RaftStorage/StorageError/Code/unsupported`` when the log no longer holds
     ///   the marker's entry (compacted past it).
     public func resume(from marker: SnapshotMarker) throws(StorageError) {
-        _ = try write(.always) { (group) throws(StorageError) in
+        _ = try write(.always) { [groupID] group, batch in
             // Resuming from where the log is changes nothing: nothing to write.
-            if marker.matches(group.marker) && group.window.boundaryIndex == marker.index { return GroupChange() }
+            if marker.matches(group.marker) && group.window.boundaryIndex == marker.index { return }
             let recorded = group.markers.first { $0.matches(marker) } ?? marker
-            return GroupChange(resume: recorded)
+            batch.update(groupID) { $0.resume = recorded }
         }
     }
 
@@ -156,7 +154,7 @@ public final class GroupLog: LogStore {
     /// Saves like ``save(hardState:entries:)`` and returns once durable, sharing the fdatasync
     /// with every concurrent writer of the engine.
     public nonisolated(nonsending) func saveDurably(hardState: HardState, entries: [Entry]) async throws(StorageError) {
-        let sequence = try write(.never) { _ in GroupChange(entries: entries, hardState: hardState) }
+        let sequence = try write(.never) { [groupID] _, batch in batch.save(hardState: hardState, entries: entries, for: groupID) }
         try await engine.waitUntilDurable(sequence)
     }
 
@@ -165,9 +163,9 @@ public final class GroupLog: LogStore {
     public nonisolated(nonsending) func appendDurably(term: UInt64, type: EntryType = .normal, data: [UInt8]?) async throws(StorageError) -> UInt64 {
         var index: UInt64 = 0
         // Under the writer lock, so no other write takes the index in between.
-        let sequence = try write(.never) { group in
+        let sequence = try write(.never) { [groupID] group, batch in
             index = group.window.lastIndex + 1
-            return GroupChange(entries: [Entry(term: term, index: index, type: type, data: data)])
+            batch.save(hardState: .empty, entry: Entry(term: term, index: index, type: type, data: data), for: groupID)
         }
         try await engine.waitUntilDurable(sequence)
         return index

@@ -23,35 +23,63 @@ public import RaftStorage
 /// ```
 public struct WriteBatch: Sendable {
     /// What each call added, in call order. A group named again has several, merged in order
-    /// when the batch is written (``parts``): finding each group's part on every call (a
+    /// when the batch is written (``contents``): finding each group's part on every call (a
     /// dictionary kept up to date, and grown, as the batch grows) cost more than the rest of
     /// building a batch.
     private var calls: [GroupPart] = []
+    /// The entries of every call, in call order, in one array; each call's part says where its
+    /// own are. An array per group (one allocation to make and one to free per part, each of
+    /// its entries destroyed through it) cost more than encoding the entries.
+    private var entries: [Entry] = []
 
     /// An empty batch.
     public init() {}
 
-    /// Makes room for `calls` calls (one per group, for a batch built by going over the
-    /// groups once) without growing the batch as it is built.
-    public mutating func reserveCapacity(_ calls: Int) {
+    /// Makes room for `calls` calls and `entries` entries (by default one entry a call: a
+    /// batch built by going over the groups once, each with its next entry) without growing
+    /// the batch as it is built.
+    public mutating func reserveCapacity(_ calls: Int, entries: Int? = nil) {
         self.calls.reserveCapacity(calls)
+        self.entries.reserveCapacity(entries ?? calls)
+    }
+
+    /// Empties the batch; with `keepingCapacity`, a batch that was written and is not held
+    /// elsewhere is built again without allocating.
+    public mutating func removeAll(keepingCapacity: Bool = false) {
+        calls.removeAll(keepingCapacity: keepingCapacity)
+        entries.removeAll(keepingCapacity: keepingCapacity)
     }
 
     /// Whether the batch changes nothing.
     public var isEmpty: Bool { calls.allSatisfy(\.change.isEmpty) }
 
     /// The groups the batch changes, in the order they were first named.
-    public var groupIDs: [UInt64] { parts.map(\.group) }
+    public var groupIDs: [UInt64] { contents.parts.map(\.group) }
 
     /// Adds `entries` of `group` after any already in the batch for it, and sets its HardState
     /// unless `hardState` is empty: ``RaftStorage/LogStore/save(hardState:entries:)``.
     public mutating func save(hardState: HardState, entries: [Entry], for group: UInt64) {
-        calls.append(GroupPart(group: group, change: GroupChange(entries: entries, hardState: hardState)))
+        let first = self.entries.count
+        self.entries.append(contentsOf: entries)
+        calls.append(GroupPart(group: group, change: GroupChange(entryRange: first..<self.entries.count, hardState: hardState)))
+    }
+
+    /// Adds `entry` of `group` after any already in the batch for it, and sets its HardState
+    /// unless `hardState` is empty: ``save(hardState:entries:for:)`` of one entry, without an
+    /// array to build for it.
+    public mutating func save(hardState: HardState, entry: Entry, for group: UInt64) {
+        entries.append(entry)
+        calls.append(GroupPart(group: group, change: GroupChange(entryRange: entries.count - 1..<entries.count, hardState: hardState)))
     }
 
     /// Adds `entries` of `group` after any already in the batch for it.
     public mutating func append(_ entries: [Entry], to group: UInt64) {
         save(hardState: .empty, entries: entries, for: group)
+    }
+
+    /// Adds `entry` of `group` after any already in the batch for it.
+    public mutating func append(_ entry: Entry, to group: UInt64) {
+        save(hardState: .empty, entry: entry, for: group)
     }
 
     /// Sets the HardState of `group` (``RaftStorage/HardState/empty`` leaves it unchanged).
@@ -78,11 +106,12 @@ public struct WriteBatch: Sendable {
     }
 
     /// Adds a part for `group`, made by `body` from an empty one, after what the batch holds
-    /// for it (``GroupChange/merge(_:)``); internal changes (removal, resuming) go through
-    /// here too.
+    /// for it (``GroupChange/mergeSteps(_:)``); internal changes (removal, resuming) go through
+    /// here too. The part holds no entries.
     mutating func update(_ group: UInt64, _ body: (inout GroupChange) -> Void) {
         var change = GroupChange()
         body(&change)
+        change.entryRange = entries.count..<entries.count
         calls.append(GroupPart(group: group, change: change))
     }
 
@@ -100,19 +129,34 @@ public struct WriteBatch: Sendable {
     }
 
     /// The parts that change something, one per group, in the order the groups were first
-    /// named: each group's calls merged in order.
-    var parts: [GroupPart] {
-        guard hasRepeatedGroup else { return calls.contains { $0.change.isEmpty } ? calls.filter { !$0.change.isEmpty } : calls }
-        var merged: [GroupPart] = []
+    /// named, each group's calls merged in order; and the entries their ranges refer to.
+    var contents: (parts: [GroupPart], entries: [Entry]) {
+        guard hasRepeatedGroup else {
+            return (calls.contains { $0.change.isEmpty } ? calls.filter { !$0.change.isEmpty } : calls, entries)
+        }
         var positions = [UInt64: Int](minimumCapacity: calls.count)
-        for call in calls {
-            if let position = positions[call.group] {
-                merged[position].change.merge(call.change)
+        var callsOfGroup: [[Int]] = []
+        for position in calls.indices {
+            if let known = positions[calls[position].group] {
+                callsOfGroup[known].append(position)
             } else {
-                positions[call.group] = merged.count
-                merged.append(call)
+                positions[calls[position].group] = callsOfGroup.count
+                callsOfGroup.append([position])
             }
         }
-        return merged.filter { !$0.change.isEmpty }
+        var parts: [GroupPart] = []
+        var merged: [Entry] = []
+        merged.reserveCapacity(entries.count)
+        for group in callsOfGroup {
+            var change = GroupChange()
+            let first = merged.count
+            for position in group {
+                merged.append(contentsOf: entries[calls[position].change.entryRange])
+                change.mergeSteps(calls[position].change)
+            }
+            change.entryRange = first..<merged.count
+            if !change.isEmpty { parts.append(GroupPart(group: calls[group[0]].group, change: change)) }
+        }
+        return (parts, merged)
     }
 }

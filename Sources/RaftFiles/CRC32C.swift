@@ -32,6 +32,14 @@ public enum CRC32C {
         bytes.withUnsafeBytes { update(crc, $0, using: implementation) }
     }
 
+    /// The CRC32C, from zero, of the first `count` bytes (at most 16) of the words `low` and
+    /// `high` laid out little-endian (`low` first), followed by `bytes`: what ``update(_:_:using:)``
+    /// gives for those bytes in one buffer, in one call, for a small header built in registers
+    /// before a body (no buffer to assemble, no second call for the header).
+    public static func checksum(words low: UInt64, _ high: UInt64, count: Int, followedBy bytes: UnsafeRawBufferPointer) -> UInt32 {
+        ccrc32c_words(low.littleEndian, high.littleEndian, count, bytes.baseAddress, bytes.count)
+    }
+
     /// The CRC32C of `bytes` alone.
     @inlinable
     public static func checksum(_ bytes: [UInt8]) -> UInt32 { update(0, bytes) }

@@ -109,7 +109,7 @@ package struct LogWindow<Slots: LogSlots> {
     /// - Throws: ``StorageError/Code/invalidArgument`` for a batch that is not contiguous or
     ///   would leave a gap after the last index, or a HardState that breaks
     ///   ``HardState/validate(replacing:lastIndexAfterSave:)``.
-    package func admit(_ batch: [Entry], hardState: HardState, replacing stored: HardState) throws(StorageError) -> ArraySlice<Entry> {
+    package func admit(_ batch: ArraySlice<Entry>, hardState: HardState, replacing stored: HardState) throws(StorageError) -> ArraySlice<Entry> {
         let kept = try acceptedPart(of: batch)
         try hardState.validate(replacing: stored, lastIndexAfterSave: kept.last?.index ?? lastIndex)
         return kept
@@ -130,11 +130,11 @@ package struct LogWindow<Slots: LogSlots> {
 
     /// The part of a batch `MemoryStorage.Append` keeps: entries at or below the boundary are
     /// dropped; a batch that would leave a gap after the last index is refused.
-    private func acceptedPart(of batch: [Entry]) throws(StorageError) -> ArraySlice<Entry> {
+    private func acceptedPart(of batch: ArraySlice<Entry>) throws(StorageError) -> ArraySlice<Entry> {
         guard let (firstNew, lastNew) = try batch.contiguousIndexRange(), let kept = try acceptedRange(first: firstNew, last: lastNew) else {
             return []
         }
-        return batch[Int(kept.lowerBound - firstNew)...]
+        return batch[(batch.startIndex + Int(kept.lowerBound - firstNew))...]
     }
 
     /// The indexes of the batch `first ... last` that `MemoryStorage.Append` keeps; `nil` when

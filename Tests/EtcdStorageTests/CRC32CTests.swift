@@ -81,6 +81,8 @@ struct CRC32CTests {
                 let record = Array(header[..<wordLength]) + bytes
                 let own = bytes.withUnsafeBytes { ccrc32c_words(low, high, wordLength, $0.baseAddress, length) }
                 #expect(own == CRC32C.update(0, record), "words \(wordLength) length \(length)")
+                let wrapped = bytes.withUnsafeBytes { CRC32C.checksum(words: low, high, count: wordLength, followedBy: $0) }
+                #expect(wrapped == own, "words \(wordLength) length \(length)")
                 let running: UInt32 = 0x1F5D_E272
                 #expect(ccrc32c_combine(running, own, wordLength + length) == CRC32C.update(running, record),
                         "words \(wordLength) length \(length)")

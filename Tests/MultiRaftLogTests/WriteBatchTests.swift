@@ -72,4 +72,48 @@ struct WriteBatchTests {
         #expect(try log.firstIndex() == 21)
         #expect(try log.lastIndex() == 22)
     }
+
+    /// Single entries and arrays of them, for a group named again between other groups, keep
+    /// their order; an emptied batch holds nothing and builds the next round.
+    @Test func singleEntriesAndArraysMixAndABatchIsReused() throws {
+        let engine = try EngineFixtures.newEngine()
+        var batch = WriteBatch()
+        batch.save(hardState: HardState(term: 1, vote: 1, commit: 1), entry: Self.entries(1...1)[0], for: 4)
+        batch.append(Self.entries(1...2), to: 8)
+        batch.append(Self.entries(2...3), to: 4)
+        batch.append(Self.entries(4...4)[0], to: 4)
+        #expect(batch.groupIDs == [4, 8])
+        try engine.write(batch, sync: true)
+        #expect(try engine.log(for: 4).entries(in: 1..<5) == Self.entries(1...4))
+        #expect(try engine.log(for: 4).hardState() == HardState(term: 1, vote: 1, commit: 1))
+        #expect(try engine.log(for: 8).entries(in: 1..<3) == Self.entries(1...2))
+
+        batch.removeAll(keepingCapacity: true)
+        #expect(batch.isEmpty)
+        #expect(batch.groupIDs.isEmpty)
+        batch.save(hardState: HardState(term: 1, vote: 1, commit: 3), entry: Self.entries(3...3)[0], for: 8)
+        batch.save(hardState: HardState(term: 1, vote: 1, commit: 5), entry: Self.entries(5...5)[0], for: 4)
+        try engine.write(batch, sync: true)
+        #expect(try engine.log(for: 8).entries(in: 1..<4) == Self.entries(1...3))
+        #expect(try engine.log(for: 4).entries(in: 1..<6) == Self.entries(1...5))
+        #expect(try engine.log(for: 4).hardState() == HardState(term: 1, vote: 1, commit: 5))
+    }
+
+    /// Entries a group already compacted are dropped from its part, and the parts after it
+    /// still write their own entries.
+    @Test func droppedEntriesLeaveLaterPartsWhole() throws {
+        let engine = try EngineFixtures.newEngine()
+        var first = WriteBatch()
+        first.append(Self.entries(1...3), to: 1)
+        try engine.write(first, sync: true)
+        try engine.log(for: 1).compact(through: 2)
+        var batch = WriteBatch()
+        batch.append(Self.entries(1...4, term: 2), to: 1)
+        batch.append(Self.entries(1...2), to: 2)
+        try engine.write(batch, sync: true)
+        let log = engine.log(for: 1)
+        #expect(try log.firstIndex() == 3)
+        #expect(try log.entries(in: 3..<5) == Self.entries(3...4, term: 2))
+        #expect(try engine.log(for: 2).entries(in: 1..<3) == Self.entries(1...2))
+    }
 }

@@ -156,7 +156,7 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
     /// - Returns: the write's sequence number, for ``WAL/waitUntilDurable(_:)``; 0 when there
     ///   was nothing to write.
     func write(hardState: HardState, entries: [Entry], deferringSync: Bool, with writer: inout WALWriter<Codec>) throws(StorageError) -> UInt64 {
-        let kept = try read { (view) throws(StorageError) in try view.index.admit(entries, hardState: hardState, replacing: view.hardState) }
+        let kept = try read { (view) throws(StorageError) in try view.index.admit(entries[...], hardState: hardState, replacing: view.hardState) }
         guard !kept.isEmpty || !hardState.isEmpty else { return 0 }
         let written = try writer.save(hardState: hardState, entries: Array(kept), deferringSync: deferringSync)
         let durable = writer.durableSequence

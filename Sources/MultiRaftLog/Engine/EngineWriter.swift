@@ -50,7 +50,7 @@ struct EngineWriter {
         }
     }
 
-    /// Writes `record` (its header's room, then its body: ``BatchCodec/encode(changes:)``) at
+    /// Writes `record` (its header's room, then its body: ``BatchCodec/encode(changes:entries:)``) at
     /// the end of the current file, starting a new file first when this one is full, and
     /// returns the file and the offset of the body. Fills in the header and pads `record` in
     /// place (no copy of the body). Not synced.

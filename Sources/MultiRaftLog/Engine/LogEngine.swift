@@ -221,8 +221,9 @@ public final class LogEngine: Sendable {
     /// - Returns: the write's sequence number; 0 when the batch changed nothing.
     func write(_ policy: SyncPolicy, _ prepare: (GroupTable) throws(StorageError) -> WriteBatch) throws(StorageError) -> UInt64 {
         try writer.withLock { (writer) throws(StorageError) -> UInt64 in
-            let (parts, mustSync) = try admitted { (groups) throws(StorageError) in try prepare(groups).parts }
-            return try append(parts, mustSync: mustSync, encoded: nil, policy: policy, with: &writer)
+            let admission = try admitted { (groups) throws(StorageError) in try prepare(groups).contents }
+            return try append(
+                admission.parts, entries: admission.entries, mustSync: admission.mustSync, encoded: nil, policy: policy, with: &writer)
         }
     }
 
@@ -231,82 +232,110 @@ public final class LogEngine: Sendable {
     /// and publish. When admission drops anything (entries the log already holds), the kept
     /// parts are encoded again under the lock.
     func write(_ policy: SyncPolicy, batch: WriteBatch) throws(StorageError) -> UInt64 {
-        let parts = batch.parts
+        let (parts, entries) = batch.contents
         guard !parts.isEmpty else { return 0 }
-        let encoded = BatchCodec.encode(changes: parts)
+        let encoded = BatchCodec.encode(changes: parts, entries: entries)
         return try writer.withLock { (writer) throws(StorageError) -> UInt64 in
-            let (kept, mustSync) = try admitted { _ in parts }
-            let unchanged = kept.count == parts.count && zip(kept, parts).allSatisfy { $0.change.entries.count == $1.change.entries.count }
-            return try append(kept, mustSync: mustSync, encoded: unchanged ? encoded : nil, policy: policy, with: &writer)
+            let admission = try admitted { _ in (parts, entries) }
+            return try append(
+                admission.parts, entries: entries, mustSync: admission.mustSync, encoded: admission.droppedAny ? nil : encoded,
+                policy: policy, with: &writer)
         }
     }
 
-    /// Under the writer lock: the parts `prepare` gives, each admitted against its group by the
-    /// ``RaftStorage/LogStore`` rules (an invalid part refuses the whole batch); entries a group
-    /// already holds are dropped and parts left empty removed, the others kept in order.
-    /// Whether raft's `MustSync` asks for a sync of what is kept.
+    /// Under the writer lock: the parts `prepare` gives (with the entries they refer to), each
+    /// admitted against its group by the ``RaftStorage/LogStore`` rules (an invalid part
+    /// refuses the whole batch); entries a group already holds are dropped and parts left
+    /// empty removed, the others kept in order. Whether raft's `MustSync` asks for a sync of
+    /// what is kept, and whether anything was dropped.
     private func admitted(
-        _ prepare: (GroupTable) throws(StorageError) -> [GroupPart]
-    ) throws(StorageError) -> (parts: [GroupPart], mustSync: Bool) {
-        try state.withLock { (state) throws(StorageError) -> (parts: [GroupPart], mustSync: Bool) in
+        _ prepare: (GroupTable) throws(StorageError) -> (parts: [GroupPart], entries: [Entry])
+    ) throws(StorageError) -> (parts: [GroupPart], entries: [Entry], mustSync: Bool, droppedAny: Bool) {
+        try state.withLock { (state) throws(StorageError) -> (parts: [GroupPart], entries: [Entry], mustSync: Bool, droppedAny: Bool) in
             guard !state.closed else { throw Self.closedError(directory) }
-            var parts = try prepare(state.groups)
+            let prepared = try prepare(state.groups)
+            var parts = prepared.parts
+            let entries = prepared.entries
             var mustSync = false
-            // Parts the groups keep something of move to the front, in order.
+            var droppedAny = false
+            // Parts the groups keep something of move to the front, in order. The array is
+            // changed only when something is dropped: it is usually the caller's, shared.
             var kept = 0
             for position in parts.indices {
-                let group = parts[position].group
-                let keptFrom: Int
-                let stored: HardState
-                do throws(StorageError) {
-                    if let admitted = try state.groups.withExisting(group, { (existing) throws(StorageError) in
-                        try existing.admitInPlace(parts[position].change)
-                    }) {
-                        (keptFrom, stored) = admitted
-                    } else {
-                        keptFrom = try GroupState(historyStart: 0).admit(parts[position].change)
-                        stored = .empty
-                    }
-                } catch {
-                    throw StorageError(error.code, "group \(group): \(error.message)", path: error.path, offset: error.offset)
+                // Through the buffer: a part read out of the array is a copy (its outlined copy
+                // and destroy cost as much as the admission's checks).
+                let admission = try parts.withUnsafeBufferPointer { (parts) throws(StorageError) in
+                    try Self.admit(parts[position], entries: entries[parts[position].change.entryRange], in: &state.groups)
                 }
-                if keptFrom > 0 { parts[position].change.entries.removeFirst(keptFrom) }
-                if parts[position].change.isEmpty { continue }
-                mustSync = mustSync || parts[position].change.mustSync(stored: stored, keptEntries: parts[position].change.entries.count)
+                if admission.dropped > 0 {
+                    parts[position].change.entryRange.removeFirst(admission.dropped)
+                    droppedAny = true
+                }
+                if admission.leavesNothing {
+                    droppedAny = true
+                    continue
+                }
+                mustSync = mustSync || admission.mustSync
                 if kept != position { parts.swapAt(kept, position) }
                 kept += 1
             }
-            // Only when something was dropped: removing nothing still copies a shared array.
             if kept < parts.count { parts.removeLast(parts.count - kept) }
-            return (parts, mustSync)
+            return (parts, entries, mustSync, droppedAny)
         }
     }
 
-    /// Under the writer lock: writes the admitted `parts` as one record (`encoded` when it was
-    /// encoded before, with these very parts), syncs as `policy` says, publishes the parts to
-    /// readers, and returns the write's sequence number (0 for nothing to write).
+    /// Admits `part`, whose entries are `entries`, against its group (a new one when `groups`
+    /// has none): how many of its entries the group already holds, whether nothing is left to
+    /// write without them, and whether raft's `MustSync` asks for a sync of the rest.
+    private static func admit(
+        _ part: borrowing GroupPart, entries: ArraySlice<Entry>, in groups: inout GroupTable
+    ) throws(StorageError) -> (dropped: Int, leavesNothing: Bool, mustSync: Bool) {
+        let dropped: Int
+        let stored: HardState
+        do throws(StorageError) {
+            if let admitted = try groups.withExisting(part.group, { (existing) throws(StorageError) in try existing.admitInPlace(part.change, entries: entries) }) {
+                (dropped, stored) = admitted
+            } else {
+                dropped = try GroupState(historyStart: 0).admit(part.change, entries: entries)
+                stored = .empty
+            }
+        } catch {
+            throw StorageError(error.code, "group \(part.group): \(error.message)", path: error.path, offset: error.offset)
+        }
+        let keptEntries = entries.count - dropped
+        let leavesNothing = keptEntries == 0 && !part.change.remove && part.change.hardState.isEmpty && !part.change.hasRareSteps
+        return (dropped, leavesNothing, !leavesNothing && part.change.mustSync(stored: stored, keptEntries: keptEntries))
+    }
+
+    /// Under the writer lock: writes the admitted `parts` (with the entries they refer to) as
+    /// one record (`encoded` when it was encoded before, with these very parts), syncs as
+    /// `policy` says, publishes the parts to readers, and returns the write's sequence number
+    /// (0 for nothing to write).
     private func append(
-        _ parts: [GroupPart], mustSync: Bool, encoded: (record: [UInt8], entrySpans: [Range<Int>])?,
+        _ parts: [GroupPart], entries: [Entry], mustSync: Bool, encoded: (record: [UInt8], entrySpans: [Range<Int>])?,
         policy: SyncPolicy, with writer: inout EngineWriter
     ) throws(StorageError) -> UInt64 {
         try writer.checkUsable()
         guard !parts.isEmpty else { return 0 }
-        var (record, spans) = encoded ?? BatchCodec.encode(changes: parts)
+        var (record, spans) = encoded ?? BatchCodec.encode(changes: parts, entries: entries)
         let (file, bodyOffset) = try writer.append(record: &record)
         if policy == .always || (policy == .mustSync && mustSync) { try writer.sync() }
         let locations = spans.map { EntryLocation(file: file, offset: UInt64(bodyOffset) + UInt64($0.lowerBound), length: UInt64($0.count)) }
         state.withLock { state in
             var next = 0
-            // Through the buffers: each part read where it is (a copy retained and released
-            // its arrays), each group's locations a slice holding no reference.
+            // Through the buffers: each part read where it is (not copied), each group's
+            // locations a slice holding no reference.
             parts.withUnsafeBufferPointer { parts in
                 locations.withUnsafeBufferPointer { locations in
-                    for part in parts {
-                        let count = part.change.entries.count
-                        let placed = UnsafeBufferPointer(rebasing: locations[next..<(next + count)])
-                        next += count
-                        state.groups.update(part.group, startingIn: file) { $0.apply(part.change, keptFrom: 0, locations: placed, file: file) }
-                        if part.change.isRemovalOnly { state.groups[part.group] = nil }
+                    for position in parts.indices {
+                        let group = parts[position].group
+                        let range = parts[position].change.entryRange
+                        let placed = UnsafeBufferPointer(rebasing: locations[next..<(next + range.count)])
+                        next += range.count
+                        state.groups.update(group, startingIn: file) {
+                            $0.apply(parts[position].change, kept: entries[range], locations: placed, file: file)
+                        }
+                        if parts[position].change.isRemovalOnly { state.groups[group] = nil }
                     }
                 }
             }

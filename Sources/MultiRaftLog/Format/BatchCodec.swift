@@ -19,8 +19,9 @@ enum BatchCodec {
 
     /// One group's part read back.
     enum DecodedPart {
-        /// Changes, with entries carrying no data (their terms and indexes) and where each is.
-        case change(GroupChange, locations: [EntryLocation])
+        /// Changes, with entries carrying no data (their terms and indexes; the change's range
+        /// is all of them) and where each is.
+        case change(GroupChange, entries: [Entry], locations: [EntryLocation])
         case base(GroupBase)
     }
 
@@ -33,13 +34,21 @@ enum BatchCodec {
     /// The record is sized first and written through a pointer: appending field by field to a
     /// growing array (a capacity and uniqueness check per byte written) took a fifth of a
     /// write's time for batches of many one-entry groups.
-    static func encode(changes parts: [GroupPart]) -> (record: [UInt8], entrySpans: [Range<Int>]) {
+    static func encode(changes parts: [GroupPart], entries: [Entry]) -> (record: [UInt8], entrySpans: [Range<Int>]) {
+        // Through the buffers: a part or entry read out of its array is a copy.
+        parts.withUnsafeBufferPointer { parts in
+            entries.withUnsafeBufferPointer { entries in encode(changes: parts, entries: entries) }
+        }
+    }
+
+    private static func encode(
+        changes parts: UnsafeBufferPointer<GroupPart>, entries: UnsafeBufferPointer<Entry>
+    ) -> (record: [UInt8], entrySpans: [Range<Int>]) {
         var capacity = LogFileFormat.recordHeaderSize + 1 + maxVarint + LogFileFormat.alignment
         var entryCount = 0
-        // By position, here and below: iterating the parts retained and released each one.
         for position in parts.indices {
-            capacity += maxSize(of: parts[position].change)
-            entryCount += parts[position].change.entries.count
+            capacity += maxSize(of: parts[position].change, entries: entries)
+            entryCount += parts[position].change.entryRange.count
         }
         var spans: [Range<Int>] = []
         spans.reserveCapacity(entryCount)
@@ -52,7 +61,7 @@ enum BatchCodec {
             position.storeVarint(UInt64(parts.count))
             for part in parts.indices {
                 position.storeVarint(parts[part].group)
-                store(parts[part].change, group: parts[part].group, at: &position, body: body, spans: &spans)
+                store(parts[part].change, entries: entries, group: parts[part].group, at: &position, body: body, spans: &spans)
             }
             count = position - start
         }
@@ -62,26 +71,29 @@ enum BatchCodec {
     /// The most bytes a varint takes.
     private static let maxVarint = 10
 
-    /// The most bytes a part for `change` takes, its group's ID included.
+    /// The most bytes a part for `change` (its entries in `entries`) takes, its group's ID
+    /// included.
     @inline(__always)
-    private static func maxSize(of change: GroupChange) -> Int {
+    private static func maxSize(of change: borrowing GroupChange, entries: UnsafeBufferPointer<Entry>) -> Int {
         var size = maxVarint + 1 + 2 * maxVarint + 3 * maxVarint
-        for position in change.entries.indices { size += EntryCodec.maxSize(of: change.entries[position]) }
+        for position in change.entryRange { size += EntryCodec.maxSize(of: entries[position]) }
         if change.hasRareSteps {
             size += maxVarint + [change.applySnapshot, change.recordSnapshot, change.resume].reduce(0) { $0 + ($1.map(maxSize(of:)) ?? 0) }
         }
         return size
     }
 
-    /// Writes `change`'s part after its group's ID, within the room ``maxSize(of:)`` gives;
-    /// each entry's place in the body (which starts at `body`) is added to `spans`.
+    /// Writes `change`'s part (its entries in `entries`) after its group's ID, within the room
+    /// ``maxSize(of:entries:)`` gives; each entry's place in the body (which starts at `body`)
+    /// is added to `spans`.
     @inline(__always)
     private static func store(
-        _ change: GroupChange, group: UInt64, at position: inout UnsafeMutableRawPointer, body: UnsafeMutableRawPointer, spans: inout [Range<Int>]
+        _ change: borrowing GroupChange, entries: UnsafeBufferPointer<Entry>, group: UInt64, at position: inout UnsafeMutableRawPointer, body: UnsafeMutableRawPointer,
+        spans: inout [Range<Int>]
     ) {
         var flags: UInt8 = 0
         if change.remove { flags |= Flag.remove }
-        if !change.entries.isEmpty { flags |= Flag.entries }
+        if !change.entryRange.isEmpty { flags |= Flag.entries }
         if !change.hardState.isEmpty { flags |= Flag.hardState }
         // The rare steps' getters copy markers out: asked only when there are any.
         if change.hasRareSteps {
@@ -92,12 +104,12 @@ enum BatchCodec {
         }
         position.storeByte(flags)
         if change.hasRareSteps, let marker = change.applySnapshot { store(marker, at: &position) }
-        if let first = change.entries.first?.index {
-            position.storeVarint(first)
-            position.storeVarint(UInt64(change.entries.count))
-            for index in change.entries.indices {
+        if !change.entryRange.isEmpty {
+            position.storeVarint(entries[change.entryRange.lowerBound].index)
+            position.storeVarint(UInt64(change.entryRange.count))
+            for index in change.entryRange {
                 let start = position - body
-                EntryCodec.store(change.entries[index], group: group, at: &position)
+                EntryCodec.store(entries[index], group: group, at: &position)
                 spans.append(start..<(position - body))
             }
         }
@@ -109,7 +121,7 @@ enum BatchCodec {
     }
 
     /// A record of one base part (a purge's rewrite of `group`), as
-    /// ``encode(changes:)`` lays it out; and where the copied entries' bytes are in its body,
+    /// ``encode(changes:entries:)`` lays it out; and where the copied entries' bytes are in its body,
     /// by index.
     static func encode(base: GroupBase, group: UInt64, copied: [UInt64: [UInt8]]) -> (record: [UInt8], spans: [UInt64: Range<Int>]) {
         var record = startRecord(parts: 1, capacity: 64 + base.entries.count * 4 + copied.values.reduce(0) { $0 + $1.count })
@@ -240,33 +252,35 @@ enum BatchCodec {
     static func decodePart(_ flags: UInt8, group: UInt64, _ reader: inout BodyReader, file: UInt64, bodyOffset: Int64) throws(StorageError) -> DecodedPart {
         if flags == Flag.base { return .base(try decodeBase(&reader, file: file, bodyOffset: bodyOffset)) }
         guard flags & Flag.base == 0 else { throw reader.corrupt("group \(group): a base part with other flags (\(flags))") }
-        let (change, locations) = try decodeChange(flags, &reader, file: file, bodyOffset: bodyOffset)
-        return .change(change, locations: locations)
+        let (change, entries, locations) = try decodeChange(flags, &reader, file: file, bodyOffset: bodyOffset)
+        return .change(change, entries: entries, locations: locations)
     }
 
     private static func decodeChange(
         _ flags: UInt8, _ reader: inout BodyReader, file: UInt64, bodyOffset: Int64
-    ) throws(StorageError) -> (GroupChange, [EntryLocation]) {
+    ) throws(StorageError) -> (GroupChange, [Entry], [EntryLocation]) {
         var change = GroupChange()
+        var entries: [Entry] = []
         var locations: [EntryLocation] = []
         change.remove = flags & Flag.remove != 0
         if flags & Flag.applySnapshot != 0 { change.applySnapshot = try decodeMarker(&reader) }
         if flags & Flag.entries != 0 {
             let (first, count) = try decodeRunHeader(&reader)
-            change.entries.reserveCapacity(count)
+            entries.reserveCapacity(count)
             locations.reserveCapacity(count)
             for offset in 0..<count {
                 let index = first + UInt64(offset)
                 let (term, location) = try decodeEntry(&reader, index: index, file: file, bodyOffset: bodyOffset)
-                change.entries.append(Entry(term: term, index: index))
+                entries.append(Entry(term: term, index: index))
                 locations.append(location)
             }
+            change.entryRange = 0..<count
         }
         if flags & Flag.hardState != 0 { change.hardState = try decodeHardState(&reader) }
         if flags & Flag.recordSnapshot != 0 { change.recordSnapshot = try decodeMarker(&reader) }
         if flags & Flag.compact != 0 { change.compact = try reader.varint() }
         if flags & Flag.resume != 0 { change.resume = try decodeMarker(&reader) }
-        return (change, locations)
+        return (change, entries, locations)
     }
 
     /// The first index and the count of a part's run of entries (never empty, never reaching

@@ -41,10 +41,8 @@ enum EntryCodec {
     /// The CRC32C an entry of `group` at `index` with these bytes (before the checksum) has.
     @inline(__always)
     static func checksum(group: UInt64, index: UInt64, _ body: UnsafeRawBufferPointer) -> UInt32 {
-        // On the stack: an array here was an allocation for every entry written and read.
-        let prefix = (group.littleEndian, index.littleEndian)
-        let crc = withUnsafeBytes(of: prefix) { CRC32C.update(0, $0) }
-        return CRC32C.update(crc, body)
+        // The group and index from registers, in the same call as the bytes.
+        CRC32C.checksum(words: group, index, count: 16, followedBy: body)
     }
 
     /// Where the entry starting at `offset` of `bytes` ends, reading only its structure (terms

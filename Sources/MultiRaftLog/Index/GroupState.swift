@@ -6,8 +6,8 @@ typealias GroupWindow = LogWindow<EntryPositions>
 /// What the engine knows of one group: its log (boundary and entry positions), HardState and
 /// snapshot markers, and where in the files its history starts.
 ///
-/// Writes and recovery change it the same way: ``admit(_:)`` checks a part with the
-/// ``RaftStorage/LogStore`` rules without changing anything, then ``apply(_:keptFrom:locations:file:)``
+/// Writes and recovery change it the same way: ``admit(_:entries:)`` checks a part with the
+/// ``RaftStorage/LogStore`` rules without changing anything, then ``apply(_:kept:locations:file:)``
 /// applies it (it cannot fail once admitted). Recovery replays every record through the same
 /// two calls, so it rebuilds exactly what the writes built.
 struct GroupState: Sendable {
@@ -36,15 +36,15 @@ struct GroupState: Sendable {
 
     // MARK: - Checking
 
-    /// Checks `change` with the ``RaftStorage/LogStore`` rules, in its order, and returns where
-    /// the entries the log keeps start in `change.entries` (those after the part's boundary).
+    /// Checks `change`, whose entries are `entries`, with the ``RaftStorage/LogStore`` rules,
+    /// in its order, and returns how many of the entries the log drops (those at or below the
+    /// part's boundary): the kept ones follow them.
     ///
     /// - Throws: what the ``RaftStorage/LogStore`` call for each step throws; nothing changes.
-    func admit(_ change: GroupChange) throws(StorageError) -> Int {
+    func admit(_ change: GroupChange, entries: ArraySlice<Entry>) throws(StorageError) -> Int {
         // The common part, entries and a HardState: checked against the log as it is.
         if !change.remove && !change.hasRareSteps {
-            let kept = try window.admit(change.entries, hardState: change.hardState, replacing: hardState)
-            return kept.isEmpty ? change.entries.count : kept.startIndex
+            return Self.dropped(before: try window.admit(entries, hardState: change.hardState, replacing: hardState), of: entries)
         }
         var window = self.window
         var marker = self.marker
@@ -66,13 +66,12 @@ struct GroupState: Sendable {
             marker = snapshot
             markers = [snapshot]
         }
-        let kept = try window.admit(change.entries, hardState: change.hardState, replacing: hardState)
-        // An empty slice may not share the batch's indexes: none kept starts past the end.
-        let keptFrom = kept.isEmpty ? change.entries.count : kept.startIndex
+        let kept = try window.admit(entries, hardState: change.hardState, replacing: hardState)
+        let keptFrom = Self.dropped(before: kept, of: entries)
         guard change.recordSnapshot != nil || change.compact != nil || change.resume != nil else { return keptFrom }
         // Rare: later steps check against the log after the entries (a copy, with dummy places).
-        if let first = kept.first?.index {
-            window.replace(from: first) { slots in
+        if !kept.isEmpty {
+            window.replace(from: kept[kept.startIndex].index) { slots in
                 for entry in kept { slots.append(term: entry.term, at: EntryLocation(file: 0, offset: 0, length: 0)) }
             }
         }
@@ -89,16 +88,21 @@ struct GroupState: Sendable {
         return keptFrom
     }
 
-    /// ``admit(_:)`` through a mutable access (it changes nothing), for a group held in a
-    /// dictionary, whose read would copy the group out: a few hundred bytes moved and its
+    /// ``admit(_:entries:)`` through a mutable access (it changes nothing), for a group held
+    /// in a dictionary, whose read would copy the group out: a few hundred bytes moved and its
     /// index's arrays retained and released, for every part of every batch. Returns the
     /// HardState stored too.
-    mutating func admitInPlace(_ change: GroupChange) throws(StorageError) -> (keptFrom: Int, stored: HardState) {
+    mutating func admitInPlace(_ change: GroupChange, entries: ArraySlice<Entry>) throws(StorageError) -> (dropped: Int, stored: HardState) {
         if !change.remove && !change.hasRareSteps {
-            let kept = try window.admit(change.entries, hardState: change.hardState, replacing: hardState)
-            return (kept.isEmpty ? change.entries.count : kept.startIndex, hardState)
+            return (Self.dropped(before: try window.admit(entries, hardState: change.hardState, replacing: hardState), of: entries), hardState)
         }
-        return (try admit(change), hardState)
+        return (try admit(change, entries: entries), hardState)
+    }
+
+    /// How many of `entries` come before `kept`, the part of them the log keeps. An empty
+    /// slice may not share the entries' indexes: none kept drops them all.
+    private static func dropped(before kept: ArraySlice<Entry>, of entries: ArraySlice<Entry>) -> Int {
+        kept.isEmpty ? entries.count : kept.startIndex - entries.startIndex
     }
 
     /// A log may resume from a marker it recorded (or its current one) while it still holds
@@ -118,22 +122,22 @@ struct GroupState: Sendable {
 
     // MARK: - Applying
 
-    /// Applies `change`, admitted by ``admit(_:)`` (which returned `keptFrom`), whose kept
-    /// entries are at `locations`, written in `file`.
-    mutating func apply(_ change: GroupChange, keptFrom: Int, locations: some Collection<EntryLocation>, file: UInt64) {
+    /// Applies `change`, admitted by ``admit(_:entries:)``, whose entries the log keeps are
+    /// `kept` (those after the ones admission dropped), at `locations`, written in `file`.
+    mutating func apply(_ change: GroupChange, kept: ArraySlice<Entry>, locations: some Collection<EntryLocation>, file: UInt64) {
         if change.remove { self = GroupState(historyStart: file) }
         if let snapshot = change.applySnapshot {
             window.reset(boundaryIndex: snapshot.index, term: snapshot.term)
             marker = snapshot
             markers = [snapshot]
         }
-        if keptFrom < change.entries.count {
-            window.replace(from: change.entries[keptFrom].index) { slots in
+        if !kept.isEmpty {
+            window.replace(from: kept[kept.startIndex].index) { slots in
                 // By position: iterating the entries themselves retained and released each
                 // one's data.
                 var location = locations.startIndex
-                for position in keptFrom..<change.entries.count {
-                    slots.append(term: change.entries[position].term, at: locations[location])
+                for position in kept.indices {
+                    slots.append(term: kept[position].term, at: locations[location])
                     locations.formIndex(after: &location)
                 }
             }

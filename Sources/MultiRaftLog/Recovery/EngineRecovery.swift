@@ -209,12 +209,14 @@ struct Replay {
             }
             broken[group] = nil
             groups.update(group, startingIn: file) { $0.apply(base, file: file) }
-        case .change(let change, let locations):
+        case .change(let change, let entries, let locations):
             if change.remove { broken[group] = nil }
             guard broken[group] == nil else { return }
             do throws(StorageError) {
-                let keptFrom = try (groups[group] ?? GroupState(historyStart: file)).admit(change)
-                groups.update(group, startingIn: file) { $0.apply(change, keptFrom: keptFrom, locations: locations[keptFrom...], file: file) }
+                let dropped = try (groups[group] ?? GroupState(historyStart: file)).admit(change, entries: entries[...])
+                groups.update(group, startingIn: file) {
+                    $0.apply(change, kept: entries[dropped...], locations: locations[dropped...], file: file)
+                }
                 if change.isRemovalOnly { groups[group] = nil }
             } catch {
                 broken[group] = StorageError(error.code, "record does not apply (\(error.message))", path: path, offset: recordOffset)

@@ -2,7 +2,7 @@ import RaftStorage
 
 extension GroupState {
     /// Replays a part of entries and a HardState only (``BatchCodec/isRun(_:)``) as
-    /// ``admit(_:)`` and ``apply(_:keptFrom:locations:file:)`` do a change holding the same,
+    /// ``admit(_:entries:)`` and ``apply(_:kept:locations:file:)`` do a change holding the same,
     /// reading it from `parts` as it goes: the window's rule for a run of entries
     /// (``RaftStorage/LogWindow/acceptedRun(first:count:)``, the one its rule for entries uses),
     /// then the entries, then the HardState's rule.

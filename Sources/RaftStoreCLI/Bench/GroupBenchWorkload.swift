@@ -104,7 +104,7 @@ struct GroupBenchWorkload {
         try rounds(showsProgress: showsProgress) { (count, index, hardState) throws(StorageError) in
             var batch = WriteBatch()
             for group in 1...UInt64(count) {
-                batch.save(hardState: hardState, entries: [Entry(term: 1, index: index, data: payload)], for: group)
+                batch.save(hardState: hardState, entry: Entry(term: 1, index: index, data: payload), for: group)
             }
             try engine.write(batch, sync: fsync)
         }
