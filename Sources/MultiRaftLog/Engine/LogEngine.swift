@@ -234,11 +234,14 @@ public final class LogEngine: Sendable {
     func write(_ policy: SyncPolicy, batch: WriteBatch) throws(StorageError) -> UInt64 {
         let (parts, entries) = batch.contents
         guard !parts.isEmpty else { return 0 }
-        let encoded = BatchCodec.encode(changes: parts, entries: entries)
+        // Handed on, not copied: the writer pads the record in place, and a second reference
+        // would make that copy the whole record.
+        var encoded = Optional(BatchCodec.encode(changes: parts, entries: entries))
         return try writer.withLock { (writer) throws(StorageError) -> UInt64 in
             let admission = try admitted { _ in (parts, entries) }
+            let record = encoded.take()
             return try append(
-                admission.parts, entries: entries, mustSync: admission.mustSync, encoded: admission.droppedAny ? nil : encoded,
+                admission.parts, entries: entries, mustSync: admission.mustSync, encoded: admission.droppedAny ? nil : record,
                 policy: policy, with: &writer)
         }
     }
@@ -312,7 +315,7 @@ public final class LogEngine: Sendable {
     /// `policy` says, publishes the parts to readers, and returns the write's sequence number
     /// (0 for nothing to write).
     private func append(
-        _ parts: [GroupPart], entries: [Entry], mustSync: Bool, encoded: (record: [UInt8], entrySpans: [Range<Int>])?,
+        _ parts: [GroupPart], entries: [Entry], mustSync: Bool, encoded: consuming (record: [UInt8], entrySpans: [Range<Int>])?,
         policy: SyncPolicy, with writer: inout EngineWriter
     ) throws(StorageError) -> UInt64 {
         try writer.checkUsable()
