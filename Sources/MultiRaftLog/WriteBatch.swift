@@ -21,6 +21,21 @@ public import RaftStorage
 /// batch.append(newEntriesOf9, to: 9)
 /// try await engine.writeDurably(batch)
 /// ```
+///
+/// A batch keeps every call's entries in one array. A round of many groups with one new entry
+/// each is cheapest built with ``save(hardState:entry:for:)`` (no array per group), going over
+/// the groups in increasing order (no lookups to tell whether a group is named twice), into a
+/// batch reserved once and emptied with ``removeAll(keepingCapacity:)`` after each write:
+///
+/// ```swift
+/// var batch = WriteBatch()
+/// batch.reserveCapacity(groups.count)
+/// for round in rounds {
+///     for group in groups { batch.save(hardState: state(of: group), entry: next(of: group), for: group) }
+///     try await engine.writeDurably(batch)
+///     batch.removeAll(keepingCapacity: true)
+/// }
+/// ```
 public struct WriteBatch: Sendable {
     /// What each call added, in call order. A group named again has several, merged in order
     /// when the batch is written (``contents``): finding each group's part on every call (a
