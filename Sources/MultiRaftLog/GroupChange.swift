@@ -33,17 +33,8 @@ struct GroupChange: Sendable {
         }
     }
 
-    init(
-        remove: Bool = false, applySnapshot: SnapshotMarker? = nil, entryRange: Range<Int> = 0..<0, hardState: HardState = .empty,
-        recordSnapshot: SnapshotMarker? = nil, compact: UInt64? = nil, resume: SnapshotMarker? = nil
-    ) {
-        self.remove = remove
-        self.entryRange = entryRange
-        self.hardState = hardState
-        if applySnapshot != nil || recordSnapshot != nil || compact != nil || resume != nil {
-            setRare(applySnapshot: applySnapshot, recordSnapshot: recordSnapshot, compact: compact, resume: resume)
-        }
-    }
+    /// A part that changes nothing, to be filled in.
+    init() {}
 
     /// A part of entries and a HardState only, what almost every part is.
     init(entryRange: Range<Int>, hardState: HardState) {

@@ -75,7 +75,9 @@ public struct WriteBatch: Sendable {
     /// unless `hardState` is empty: ``RaftStorage/LogStore/save(hardState:entries:)``.
     public mutating func save(hardState: HardState, entries: [Entry], for group: UInt64) {
         let first = self.entries.count
-        self.entries.append(contentsOf: entries)
+        // The first entries of a batch with no room made are the caller's array itself, not a
+        // copy (a single group's save).
+        if self.entries.capacity == 0 { self.entries = entries } else { self.entries.append(contentsOf: entries) }
         calls.append(GroupPart(group: group, change: GroupChange(entryRange: first..<self.entries.count, hardState: hardState)))
     }
 
