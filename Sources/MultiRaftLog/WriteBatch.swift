@@ -7,7 +7,7 @@ public import RaftStorage
 /// ``RaftStorage/LogStore`` applies it, whatever the order of the calls that built it:
 ///
 /// 1. ``applySnapshot(_:to:)``: a snapshot received from the leader (drops every entry);
-/// 2. entries (``append(_:to:)``, ``save(hardState:entries:for:)``), replacing any overlapping
+/// 2. entries (``append(_:to:)-([Entry],_)``, ``save(hardState:entries:for:)``), replacing any overlapping
 ///    tail, and the HardState (``setHardState(_:for:)``);
 /// 3. ``recordSnapshot(_:for:)``: a snapshot taken locally;
 /// 4. ``compact(_:through:)``.

@@ -33,7 +33,7 @@ public enum CRC32C {
     }
 
     /// The CRC32C, from zero, of the first `count` bytes (at most 16) of the words `low` and
-    /// `high` laid out little-endian (`low` first), followed by `bytes`: what ``update(_:_:using:)``
+    /// `high` laid out little-endian (`low` first), followed by `bytes`: what ``update(_:_:using:)-(_,UnsafeRawBufferPointer,_)``
     /// gives for those bytes in one buffer, in one call, for a small header built in registers
     /// before a body (no buffer to assemble, no second call for the header).
     public static func checksum(words low: UInt64, _ high: UInt64, count: Int, followedBy bytes: UnsafeRawBufferPointer) -> UInt32 {
