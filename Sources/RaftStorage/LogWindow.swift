@@ -111,7 +111,8 @@ package struct LogWindow<Slots: LogSlots> {
     ///   ``HardState/validate(replacing:lastIndexAfterSave:)``.
     package func admit(_ batch: ArraySlice<Entry>, hardState: HardState, replacing stored: HardState) throws(StorageError) -> ArraySlice<Entry> {
         let kept = try acceptedPart(of: batch)
-        try hardState.validate(replacing: stored, lastIndexAfterSave: kept.last?.index ?? lastIndex)
+        // The last index read in place: `kept.last` would copy the entry (its data retained).
+        try hardState.validate(replacing: stored, lastIndexAfterSave: kept.isEmpty ? lastIndex : kept[kept.endIndex - 1].index)
         return kept
     }
 
@@ -339,17 +340,24 @@ extension Collection where Element == Entry {
     ///   when the batch would reach the largest `UInt64` (no index could follow it, so no
     ///   store's arithmetic may be asked to).
     package func contiguousIndexRange() throws(StorageError) -> (first: UInt64, last: UInt64)? {
-        guard let first = self.first?.index else { return nil }
+        guard !isEmpty else { return nil }
+        // Indexes read in place: iterating the entries copied each one (its data retained).
+        let first = self[startIndex].index
         var expected = first
-        for (position, entry) in zip(0..., self) {
-            guard entry.index == expected, expected < .max else {
+        var position = 0
+        var at = startIndex
+        while at != endIndex {
+            let index = self[at].index
+            guard index == expected, expected < .max else {
                 throw StorageError(
                     .invalidArgument,
-                    entry.index == .max
-                        ? "entry index \(entry.index) leaves no index after it"
-                        : "entries to append are not contiguous: index \(entry.index) at position \(position) after \(first)")
+                    index == .max
+                        ? "entry index \(index) leaves no index after it"
+                        : "entries to append are not contiguous: index \(index) at position \(position) after \(first)")
             }
             expected += 1
+            position += 1
+            formIndex(after: &at)
         }
         return (first, expected - 1)
     }
