@@ -93,7 +93,12 @@ struct GroupChange: Sendable {
     func mustSync(stored: HardState, keptEntries: Int) -> Bool {
         // The rare steps' getters copy markers out: asked only when there are any.
         remove || (hasRareSteps && (applySnapshot != nil || recordSnapshot != nil || resume != nil))
-            || (hardState.isEmpty ? keptEntries > 0 : hardState.mustSync(previous: stored, entryCount: keptEntries))
+            || Self.mustSync(hardState: hardState, stored: stored, keptEntries: keptEntries)
+    }
+
+    /// ``mustSync(stored:keptEntries:)`` of a part of entries and `hardState` only.
+    static func mustSync(hardState: HardState, stored: HardState, keptEntries: Int) -> Bool {
+        hardState.isEmpty ? keptEntries > 0 : hardState.mustSync(previous: stored, entryCount: keptEntries)
     }
 }
 

@@ -265,10 +265,8 @@ public final class LogEngine: Sendable {
             // changed only when something is dropped: it is usually the caller's, shared.
             var kept = 0
             for position in parts.indices {
-                // Through the buffer: a part read out of the array is a copy (its outlined copy
-                // and destroy cost as much as the admission's checks).
                 let admission = try parts.withUnsafeBufferPointer { (parts) throws(StorageError) in
-                    try Self.admit(parts[position], entries: entries[parts[position].change.entryRange], in: &state.groups)
+                    try Self.admit(parts, at: position, entries: entries, in: &state.groups)
                 }
                 if admission.dropped > 0 {
                     parts[position].change.entryRange.removeFirst(admission.dropped)
@@ -287,27 +285,44 @@ public final class LogEngine: Sendable {
         }
     }
 
-    /// Admits `part`, whose entries are `entries`, against its group (a new one when `groups`
-    /// has none): how many of its entries the group already holds, whether nothing is left to
-    /// write without them, and whether raft's `MustSync` asks for a sync of the rest.
+    /// Admits part `position` of `parts`, whose entries are in `entries`, against its group (a
+    /// new one when `groups` has none): how many of its entries the group already holds,
+    /// whether nothing is left to write without them, and whether raft's `MustSync` asks for a
+    /// sync of the rest.
+    ///
+    /// A part of entries and a HardState only, what almost every part is, is read field by
+    /// field: a part read whole out of the buffer is copied (through its value witnesses), as
+    /// the group table's changes could reach its memory as far as the compiler can tell.
     private static func admit(
-        _ part: borrowing GroupPart, entries: ArraySlice<Entry>, in groups: inout GroupTable
+        _ parts: UnsafeBufferPointer<GroupPart>, at position: Int, entries: [Entry], in groups: inout GroupTable
     ) throws(StorageError) -> (dropped: Int, leavesNothing: Bool, mustSync: Bool) {
+        let group = parts[position].group
+        let batch = entries[parts[position].change.entryRange]
         let dropped: Int
         let stored: HardState
         do throws(StorageError) {
-            if let admitted = try groups.withExisting(part.group, { (existing) throws(StorageError) in try existing.admitInPlace(part.change, entries: entries) }) {
+            if !parts[position].change.remove && !parts[position].change.hasRareSteps {
+                let hardState = parts[position].change.hardState
+                if let admitted = try groups.withExisting(group, { (existing) throws(StorageError) in try existing.admitInPlace(batch, hardState: hardState) }) {
+                    (dropped, stored) = admitted
+                } else {
+                    (dropped, stored) = (try GroupState(historyStart: 0).admit(batch, hardState: hardState), .empty)
+                }
+                let kept = batch.count - dropped
+                let leavesNothing = kept == 0 && hardState.isEmpty
+                return (dropped, leavesNothing, !leavesNothing && GroupChange.mustSync(hardState: hardState, stored: stored, keptEntries: kept))
+            }
+            let change = parts[position].change
+            if let admitted = try groups.withExisting(group, { (existing) throws(StorageError) in try existing.admitInPlace(change, entries: batch) }) {
                 (dropped, stored) = admitted
             } else {
-                dropped = try GroupState(historyStart: 0).admit(part.change, entries: entries)
-                stored = .empty
+                (dropped, stored) = (try GroupState(historyStart: 0).admit(change, entries: batch), .empty)
             }
+            // A removal or a rare step is always left to write.
+            return (dropped, false, change.mustSync(stored: stored, keptEntries: batch.count - dropped))
         } catch {
-            throw StorageError(error.code, "group \(part.group): \(error.message)", path: error.path, offset: error.offset)
+            throw StorageError(error.code, "group \(group): \(error.message)", path: error.path, offset: error.offset)
         }
-        let keptEntries = entries.count - dropped
-        let leavesNothing = keptEntries == 0 && !part.change.remove && part.change.hardState.isEmpty && !part.change.hasRareSteps
-        return (dropped, leavesNothing, !leavesNothing && part.change.mustSync(stored: stored, keptEntries: keptEntries))
     }
 
     /// Under the writer lock: writes the admitted `parts` (with the entries they refer to) as

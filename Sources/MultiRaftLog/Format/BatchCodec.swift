@@ -60,8 +60,20 @@ enum BatchCodec {
             position.storeByte(LogFileFormat.batchKind)
             position.storeVarint(UInt64(parts.count))
             for part in parts.indices {
-                position.storeVarint(parts[part].group)
-                store(parts[part].change, entries: entries, group: parts[part].group, at: &position, body: body, spans: &spans)
+                let group = parts[part].group
+                position.storeVarint(group)
+                if parts[part].change.hasRareSteps {
+                    store(parts[part].change, entries: entries, group: group, at: &position, body: body, spans: &spans)
+                } else {
+                    // What almost every part is, read field by field: a part passed whole is
+                    // copied first (through its value witnesses), as the spans' growth could
+                    // change memory it lives in as far as the compiler can tell.
+                    let range = parts[part].change.entryRange
+                    let hardState = parts[part].change.hardState
+                    position.storeByte(flags(remove: parts[part].change.remove, entries: range, hardState: hardState))
+                    store(range, of: entries, group: group, at: &position, body: body, spans: &spans)
+                    if !hardState.isEmpty { store(hardState, at: &position) }
+                }
             }
             count = position - start
         }
@@ -91,10 +103,7 @@ enum BatchCodec {
         _ change: borrowing GroupChange, entries: UnsafeBufferPointer<Entry>, group: UInt64, at position: inout UnsafeMutableRawPointer, body: UnsafeMutableRawPointer,
         spans: inout [Range<Int>]
     ) {
-        var flags: UInt8 = 0
-        if change.remove { flags |= Flag.remove }
-        if !change.entryRange.isEmpty { flags |= Flag.entries }
-        if !change.hardState.isEmpty { flags |= Flag.hardState }
+        var flags = flags(remove: change.remove, entries: change.entryRange, hardState: change.hardState)
         // The rare steps' getters copy markers out: asked only when there are any.
         if change.hasRareSteps {
             if change.applySnapshot != nil { flags |= Flag.applySnapshot }
@@ -104,20 +113,35 @@ enum BatchCodec {
         }
         position.storeByte(flags)
         if change.hasRareSteps, let marker = change.applySnapshot { store(marker, at: &position) }
-        if !change.entryRange.isEmpty {
-            position.storeVarint(entries[change.entryRange.lowerBound].index)
-            position.storeVarint(UInt64(change.entryRange.count))
-            for index in change.entryRange {
-                let start = position - body
-                EntryCodec.store(entries[index], group: group, at: &position)
-                spans.append(start..<(position - body))
-            }
-        }
+        store(change.entryRange, of: entries, group: group, at: &position, body: body, spans: &spans)
         if !change.hardState.isEmpty { store(change.hardState, at: &position) }
         guard change.hasRareSteps else { return }
         if let marker = change.recordSnapshot { store(marker, at: &position) }
         if let index = change.compact { position.storeVarint(index) }
         if let marker = change.resume { store(marker, at: &position) }
+    }
+
+    /// The flags of a part's steps besides the rare ones.
+    @inline(__always)
+    private static func flags(remove: Bool, entries: Range<Int>, hardState: HardState) -> UInt8 {
+        (remove ? Flag.remove : 0) | (entries.isEmpty ? 0 : Flag.entries) | (hardState.isEmpty ? 0 : Flag.hardState)
+    }
+
+    /// Writes a part's run of entries, `entries[range]` (nothing for an empty range), adding
+    /// each entry's place in the body (which starts at `body`) to `spans`.
+    @inline(__always)
+    private static func store(
+        _ range: Range<Int>, of entries: UnsafeBufferPointer<Entry>, group: UInt64, at position: inout UnsafeMutableRawPointer,
+        body: UnsafeMutableRawPointer, spans: inout [Range<Int>]
+    ) {
+        guard !range.isEmpty else { return }
+        position.storeVarint(entries[range.lowerBound].index)
+        position.storeVarint(UInt64(range.count))
+        for index in range {
+            let start = position - body
+            EntryCodec.store(entries[index], group: group, at: &position)
+            spans.append(start..<(position - body))
+        }
     }
 
     /// A record of one base part (a purge's rewrite of `group`), as

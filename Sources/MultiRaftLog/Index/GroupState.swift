@@ -43,9 +43,7 @@ struct GroupState: Sendable {
     /// - Throws: what the ``RaftStorage/LogStore`` call for each step throws; nothing changes.
     func admit(_ change: GroupChange, entries: ArraySlice<Entry>) throws(StorageError) -> Int {
         // The common part, entries and a HardState: checked against the log as it is.
-        if !change.remove && !change.hasRareSteps {
-            return Self.dropped(before: try window.admit(entries, hardState: change.hardState, replacing: hardState), of: entries)
-        }
+        if !change.remove && !change.hasRareSteps { return try admit(entries, hardState: change.hardState) }
         var window = self.window
         var marker = self.marker
         var hardState = self.hardState
@@ -93,10 +91,20 @@ struct GroupState: Sendable {
     /// index's arrays retained and released, for every part of every batch. Returns the
     /// HardState stored too.
     mutating func admitInPlace(_ change: GroupChange, entries: ArraySlice<Entry>) throws(StorageError) -> (dropped: Int, stored: HardState) {
-        if !change.remove && !change.hasRareSteps {
-            return (Self.dropped(before: try window.admit(entries, hardState: change.hardState, replacing: hardState), of: entries), hardState)
-        }
+        if !change.remove && !change.hasRareSteps { return try admitInPlace(entries, hardState: change.hardState) }
         return (try admit(change, entries: entries), hardState)
+    }
+
+    /// ``admit(_:entries:)`` of the common part, `entries` and `hardState` only: how many of
+    /// the entries the log drops.
+    func admit(_ entries: ArraySlice<Entry>, hardState newHardState: HardState) throws(StorageError) -> Int {
+        Self.dropped(before: try window.admit(entries, hardState: newHardState, replacing: hardState), of: entries)
+    }
+
+    /// ``admit(_:hardState:)`` through a mutable access, as ``admitInPlace(_:entries:)``; returns
+    /// the HardState stored too.
+    mutating func admitInPlace(_ entries: ArraySlice<Entry>, hardState newHardState: HardState) throws(StorageError) -> (dropped: Int, stored: HardState) {
+        (try admit(entries, hardState: newHardState), hardState)
     }
 
     /// How many of `entries` come before `kept`, the part of them the log keeps. An empty
