@@ -339,6 +339,7 @@ extension Collection where Element == Entry {
     /// - Throws: ``StorageError/Code/invalidArgument`` when the indexes are not consecutive, or
     ///   when the batch would reach the largest `UInt64` (no index could follow it, so no
     ///   store's arithmetic may be asked to).
+    @inlinable
     package func contiguousIndexRange() throws(StorageError) -> (first: UInt64, last: UInt64)? {
         guard !isEmpty else { return nil }
         // Indexes read in place: iterating the entries copied each one (its data retained).

@@ -306,7 +306,8 @@ public final class LogEngine: Sendable {
                 if let admitted = try groups.withExisting(group, { (existing) throws(StorageError) in try existing.admitInPlace(batch, hardState: hardState) }) {
                     (dropped, stored) = admitted
                 } else {
-                    (dropped, stored) = (try GroupState(historyStart: 0).admit(batch, hardState: hardState), .empty)
+                    var fresh = GroupState(historyStart: 0)
+                    (dropped, stored) = try fresh.admitInPlace(batch, hardState: hardState)
                 }
                 let kept = batch.count - dropped
                 let leavesNothing = kept == 0 && hardState.isEmpty
