@@ -84,7 +84,7 @@ public struct WriteBatch: Sendable {
     /// Adds `entry` of `group` after any already in the batch for it, and sets its HardState
     /// unless `hardState` is empty: ``save(hardState:entries:for:)`` of one entry, without an
     /// array to build for it.
-    public mutating func save(hardState: HardState, entry: Entry, for group: UInt64) {
+    public mutating func save(hardState: HardState, entry: consuming Entry, for group: UInt64) {
         entries.append(entry)
         calls.append(GroupPart(group: group, change: GroupChange(entryRange: entries.count - 1..<entries.count, hardState: hardState)))
     }
@@ -95,7 +95,7 @@ public struct WriteBatch: Sendable {
     }
 
     /// Adds `entry` of `group` after any already in the batch for it.
-    public mutating func append(_ entry: Entry, to group: UInt64) {
+    public mutating func append(_ entry: consuming Entry, to group: UInt64) {
         save(hardState: .empty, entry: entry, for: group)
     }
 
