@@ -103,6 +103,13 @@ public struct Entry: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The buffer the data lies in, `nil` when the entry has an array of its own or no data:
+    /// for tests of the readers that share their chunks.
+    package var sharedBuffer: EntryBuffer? {
+        if case .shared(let buffer, _, _) = payload { return buffer }
+        return nil
+    }
+
     /// The size of the data in bytes, `nil` when it is absent; never copies it.
     @inlinable public var dataCount: Int? {
         switch payload {

@@ -37,9 +37,12 @@ struct SharedReplayTests {
             let replay = try WAL.read(at: path, from: .zero, codec: ProtobufRecordCodec())
             #expect(replay.error == nil)
             #expect(replay.entries == entries)
+            // Every entry with data refers to a chunk instead of holding a copy.
+            #expect(replay.entries.allSatisfy { $0.dataCount == nil || $0.sharedBuffer != nil })
             kept = stride(from: 0, to: replay.entries.count, by: 1_000).map { replay.entries[$0] }
             let opened = try WAL.open(at: path, from: .zero, codec: ProtobufRecordCodec())
             #expect(opened.replay.entries == entries)
+            #expect(opened.replay.entries.allSatisfy { $0.dataCount == nil || $0.sharedBuffer != nil })
             try opened.wal.close()
         }
         // The replays are gone; what was kept still reads its own bytes.

@@ -30,7 +30,8 @@ extension WAL {
         let selected = try WALDirectory.select(names, snapshotIndex: start.index, directory: directory)
         let sizes = fileSizes(selected.map { fileSystem.join(directory, $0.fileName) }, fileSystem: fileSystem)
         var sink = CollectingSink(boundary: start.index, fileSizes: sizes)
-        let (writer, replayed) = try openWriter(at: directory, from: start, codec: codec, options: options, replayOptions: replayOptions, sink: &sink)
+        let (writer, replayed) = try openWriter(
+            at: directory, from: start, codec: codec, options: options, replayOptions: replayOptions, entryBodies: .shared, sink: &sink)
         var replay = replayed
         replay.entries = sink.finished()
         return (WAL(directory: directory, metadata: replay.metadata, writer: writer), replay)
@@ -47,7 +48,7 @@ extension WAL {
     static func openWriter<Sink: ReplaySink>(
         at directory: String, from start: SnapshotMarker, codec: Codec,
         options: WALOptions, replayOptions: WALReplayOptions,
-        entryBodies: RecordReader<Codec>.EntryBodies = .full, sink: inout Sink
+        entryBodies: RecordReader<Codec>.EntryBodies, sink: inout Sink
     ) throws(StorageError) -> (writer: WALWriter<Codec>, replay: WALReplay) {
         let fileSystem = options.fileSystem
         let names = try WALDirectory.segments(in: directory, fileSystem: fileSystem, logger: options.logger)
