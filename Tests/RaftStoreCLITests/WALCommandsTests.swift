@@ -118,15 +118,65 @@ struct WALCommandsTests {
         #expect(try DumpJSON.decode(after.stdout).entries == Array(expected.entries.dropLast()))
     }
 
-    @Test("repair refuses other damage and changes nothing", arguments: ["crc-mismatch-last-segment", "unknown-record-type"])
-    func repairRefuses(name: String) throws {
+    @Test("repair refuses other damage anywhere in the WAL and changes nothing", arguments: [
+        ("crc-mismatch-last-segment", "crcMismatch"),
+        ("unknown-record-type", "corrupt"),
+        ("crc-mismatch-old-segment", "0000000000000000-0000000000000000.wal at offset 336"),
+        ("crc-mismatch-segment-header", "crcMismatch"),
+        ("missing-segment", "gap between 0000000000000003-0000000000000056.wal and 0000000000000005-000000000000008e.wal"),
+    ])
+    func repairRefuses(name: String, fragment: String) throws {
         let scratch = TemporaryDirectory("cli")
         defer { scratch.remove() }
         let wal = try scratch.copy(Fixtures.goWAL(name), as: "wal")
         let before = try snapshotOfFiles(wal)
         let result = try RaftStoreTool.run(["wal", "repair", wal])
-        expectFailure(result, status: 1, mentioning: [".wal"])
+        expectFailure(result, status: 1, mentioning: [fragment, "--discard-from-damage"])
+        #expect(!result.stdout.contains("nothing to repair"), "\(result)")
         #expect(try snapshotOfFiles(wal) == before)
+    }
+
+    @Test("a missing segment: --discard-from-damage sets the segments after the gap aside whole, and the WAL then verifies")
+    func discardAtGap() throws {
+        let scratch = TemporaryDirectory("cli")
+        defer { scratch.remove() }
+        let wal = try scratch.copy(Fixtures.goWAL("missing-segment"), as: "wal")
+        let discarded = try RaftStoreTool.run(["wal", "repair", "--discard-from-damage", wal])
+        #expect(discarded.status == 0, "\(discarded)")
+        #expect(discarded.stdout.contains("every entry after index 112"), "\(discarded)")
+        #expect(discarded.stdout.contains("discarded: set aside \(wal)/0000000000000005-000000000000008e.wal whole"), "\(discarded)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: wal).sorted()
+        #expect(files.filter { $0.hasSuffix(".wal") }.map { String($0.prefix(16)) } == (0...3).map { String(format: "%016x", $0) })
+        #expect(files.filter { $0.hasSuffix(".wal.broken") }.count == 4)
+        let verify = try RaftStoreTool.run(["wal", "verify", wal])
+        #expect(verify.status == 0, "\(verify)")
+        #expect(verify.stdout.contains("entries 101 to 112"), "\(verify)")
+    }
+
+    @Test("a torn record at the end of a segment before a gap is damage, reported where it starts")
+    func tornBeforeGap() throws {
+        let scratch = TemporaryDirectory("cli")
+        defer { scratch.remove() }
+        let wal = try scratch.copy(Fixtures.goWAL("missing-segment"), as: "wal")
+        // Where the last record of the segment before the gap starts, read from a copy of the
+        // segments before the gap (a read refuses the gap).
+        let head = try scratch.copy(Fixtures.goWAL("missing-segment"), as: "head")
+        for name in try FileManager.default.contentsOfDirectory(atPath: head) where name >= "0000000000000005" {
+            try FileManager.default.removeItem(atPath: head + "/" + name)
+        }
+        let replay = try WAL.read(
+            at: head, from: .zero, codec: ProtobufRecordCodec(), replayOptions: WALReplayOptions(collectsRecords: true))
+        let last = try #require(replay.records.last { $0.path == head + "/0000000000000003-0000000000000056.wal" })
+        let beforeGap = wal + "/0000000000000003-0000000000000056.wal"
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: beforeGap))
+        try handle.truncate(atOffset: UInt64(last.offset) + UInt64(last.frameSize / 2))
+        try handle.close()
+        let report = try #require(try WAL.damageReport(at: wal, codec: ProtobufRecordCodec()))
+        #expect(report.path == beforeGap)
+        #expect(report.offset == Int64(last.offset))
+        #expect(report.laterSegments.count == 4)
+        let refused = try RaftStoreTool.run(["wal", "repair", wal])
+        expectFailure(refused, status: 1, mentioning: ["0000000000000003-0000000000000056.wal at offset \(last.offset)"])
     }
 
     @Test("snapshots lists etcd's ValidSnapshotEntries", arguments: Fixtures.goFixtureNames)

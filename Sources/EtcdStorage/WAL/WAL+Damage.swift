@@ -36,16 +36,31 @@ public struct WALDamageReport: Hashable, Sendable, CustomStringConvertible {
 
 extension WAL {
     /// Reads every segment from the oldest and reports the first damage, or `nil` when the WAL
-    /// reads to its end (a torn tail is not damage). Changes nothing.
+    /// reads to its end (a torn tail is not damage). A gap in the segments' sequence numbers is
+    /// damage too (the missing segments' records are lost), reported at the start of the segment
+    /// after it, as is a segment before the gap that ends in a torn record. Changes nothing.
     public static func damageReport(at directory: String, codec: Codec, options: WALOptions = WALOptions()) throws(StorageError) -> WALDamageReport? {
         let fileSystem = options.fileSystem
         let names = try WALDirectory.segments(in: directory, fileSystem: fileSystem, logger: options.logger)
         let paths = names.map { fileSystem.join(directory, $0.fileName) }
-        var reader = RecordReader(codec: codec, fileSystem: fileSystem, paths: paths)
+        let gap = names.indices.dropFirst().first { names[$0].sequence != names[$0 - 1].sequence &+ 1 }
+        var reader = RecordReader(codec: codec, fileSystem: fileSystem, paths: Array(paths[..<(gap ?? paths.count)]))
         reader.entryBodies = .metadata
         var lastIndex: UInt64 = 0
         var state = HardState.empty
         var markers: [SnapshotMarker] = []
+
+        /// The report of `error` at `offset` of segment `position`.
+        func report(_ error: StorageError, segment position: Int, offset: Int64) throws(StorageError) -> WALDamageReport {
+            let window = try SegmentWindow(path: paths[position], fileSystem: fileSystem)
+            defer { window.close() }
+            let dataEnd = try window.endOfData(in: Int(offset)..<window.size)
+            return WALDamageReport(
+                error: error, path: paths[position], offset: offset, bytesAfterDamage: Int64(dataEnd) - offset,
+                laterSegments: Array(paths[(position + 1)...]), lastIntactIndex: lastIndex, lastIntactHardState: state,
+                intactMarkers: markers)
+        }
+
         do throws(StorageError) {
             while let read = try reader.next() {
                 switch read.body {
@@ -56,40 +71,50 @@ extension WAL {
                 case .other: break
                 }
             }
-            return nil
-        } catch where error.isDamage {
+        } catch where error.isDamage || (error.code == .unexpectedEnd && gap != nil) {
+            // A torn record is damage in a segment that is not the last one.
             guard let path = error.path, error.offset != nil, let position = paths.firstIndex(of: path) else { throw error }
             // The damaged record's start (the error may point inside it): where the last good one ended.
-            let start = Int64(reader.offset)
-            let window = try SegmentWindow(path: path, fileSystem: fileSystem)
-            defer { window.close() }
-            let dataEnd = try window.endOfData(in: Int(start)..<window.size)
-            return WALDamageReport(
-                error: error, path: path, offset: start, bytesAfterDamage: Int64(dataEnd) - start,
-                laterSegments: Array(paths[(position + 1)...]), lastIntactIndex: lastIndex, lastIntactHardState: state,
-                intactMarkers: markers)
+            return try report(error, segment: position, offset: Int64(reader.offset))
         } catch where error.code == .unexpectedEnd {
             return nil
         }
+        guard let gap else { return nil }
+        let missing = StorageError(
+            .corrupt,
+            "wal: segment sequence has a gap between \(names[gap - 1]) and \(names[gap]): the records of the missing segments are lost",
+            path: paths[gap], offset: 0)
+        return try report(missing, segment: gap, offset: 0)
     }
 
     /// Cuts the WAL at `report`'s damage: the damaged segment is copied whole to
-    /// `<segment>.broken` and truncated at the damaged record, later segments are renamed
-    /// `<name>.broken`, and every change is fsynced (files and directory).
+    /// `<segment>.broken` and truncated at the damaged record (or, when the damage starts at
+    /// its first byte and it is not the first segment, renamed `<segment>.broken` itself),
+    /// later segments are renamed `<name>.broken`, and every change is fsynced (files and
+    /// directory).
     static func discard(_ report: WALDamageReport, directory: String, options: WALOptions) throws(StorageError) -> WALRepairOutcome {
         let fileSystem = options.fileSystem
         let file = try fileSystem.open(report.path, .readWrite, permissions: 0o600)
         defer { try? file.close() }
         try file.lock(wait: false)
         let backup = report.path + ".broken"
-        try fileSystem.writeFileAtomically(backup, try fileSystem.readFile(report.path), permissions: 0o600)
+        // Damage from a later segment's first byte on (a gap before it, a broken chain) sets the
+        // segment aside whole: cut to nothing it would stay in the sequence, after the gap.
+        let wholeSegment = report.offset == 0 && !isFirstSegment(report.path, directory: directory, options: options)
+        if !wholeSegment {
+            try fileSystem.writeFileAtomically(backup, try fileSystem.readFile(report.path), permissions: 0o600)
+        }
         var setAside: [String] = []
         for later in report.laterSegments {
             try fileSystem.rename(later, to: later + ".broken")
             setAside.append(later + ".broken")
         }
-        try file.truncate(to: report.offset)
-        try file.sync()
+        if wholeSegment {
+            try fileSystem.rename(report.path, to: backup)
+        } else {
+            try file.truncate(to: report.offset)
+            try file.sync()
+        }
         try fileSystem.syncDirectory(directory)
         options.logger.error("discarded a damaged WAL from the damage on, as asked", metadata: [
             "path": "\(report.path)", "offset": "\(report.offset)", "backup": "\(backup)",
@@ -97,5 +122,10 @@ extension WAL {
             "laterSegmentsSetAside": "\(setAside)", "cause": "\(report.error.message)",
         ])
         return .discardedDamage(report, backup: backup)
+    }
+
+    private static func isFirstSegment(_ path: String, directory: String, options: WALOptions) -> Bool {
+        let names = (try? WALDirectory.segments(in: directory, fileSystem: options.fileSystem, logger: options.logger)) ?? []
+        return names.first.map { options.fileSystem.join(directory, $0.fileName) == path } ?? true
     }
 }

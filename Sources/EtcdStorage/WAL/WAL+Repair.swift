@@ -10,7 +10,9 @@ public enum WALRepairOutcome: Hashable, Sendable {
     /// after copying it whole to `backup`.
     case truncated(path: String, offset: Int64, backup: String)
     /// Asked to discard damage: the damaged segment was cut where the report says, after
-    /// copying it whole to `backup`, and later segments were set aside as `<name>.broken`.
+    /// copying it whole to `backup` (damage from the first byte of a segment after the first:
+    /// the segment itself was renamed `backup`), and later segments were set aside as
+    /// `<name>.broken`.
     case discardedDamage(WALDamageReport, backup: String)
 }
 
@@ -26,9 +28,11 @@ extension WAL {
     /// acknowledged records may lie after it.
     ///
     /// With `discardingDamage` (an operator's decision, after reading
-    /// ``damageReport(at:codec:options:)``) the first damage anywhere in the WAL is cut off:
-    /// its segment is copied to `<segment>.broken` and truncated at the damaged record, later
-    /// segments are renamed `<name>.broken`; everything recorded from there on is lost.
+    /// ``damageReport(at:codec:options:)``) the first damage anywhere in the WAL, a gap in the
+    /// segments included, is cut off: its segment is copied to `<segment>.broken` and
+    /// truncated at the damaged record (a segment damaged from its first byte, after the
+    /// first, is renamed `<segment>.broken` instead), later segments are renamed
+    /// `<name>.broken`; everything recorded from there on is lost.
     ///
     /// - Throws: ``RaftStorage/StorageError/Code/locked`` when a writer holds the segment; the reader's
     ///   error when the damage is not a torn tail and `discardingDamage` is off.

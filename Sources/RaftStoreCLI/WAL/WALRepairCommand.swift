@@ -29,15 +29,16 @@ struct WALRepairCommand: ParsableCommand {
     func run() throws {
         let directory = try DataDirectories.wal(self.directory)
         let out = TextSink()
-        if discardFromDamage {
-            let report = try storage { () throws(StorageError) in
-                try WALCodecChoice.detect(in: directory).run(DamageReportTask(directory: directory))
-            }
-            if let report {
-                out.line("discarding from the damage on:")
-                out.line(report.description)
-                out.flush()
-            }
+        // The whole WAL is read first, though a repair without the flag changes only the last
+        // segment: damage anywhere, a missing segment included, is reported and nothing changed.
+        let report = try storage { () throws(StorageError) in
+            try WALCodecChoice.detect(in: directory).run(DamageReportTask(directory: directory))
+        }
+        if let report {
+            guard discardFromDamage else { throw CLIError.data(WALProblem.describe(report.error, directory: directory)) }
+            out.line("discarding from the damage on:")
+            out.line(report.description)
+            out.flush()
         }
         let outcome = try storage { () throws(StorageError) in
             try WALCodecChoice.detect(in: directory).run(RepairTask(directory: directory, discardingDamage: discardFromDamage))
@@ -47,6 +48,9 @@ struct WALRepairCommand: ParsableCommand {
             out.line("nothing to repair: the WAL reads to its end")
         case .truncated(let path, let offset, let backup):
             out.line("repaired a torn tail: cut \(path) at offset \(offset); the whole segment was saved as \(backup)")
+        case .discardedDamage(let report, let backup) where report.offset == 0 && backup == report.path + ".broken" && !PosixFileSystem().fileExists(report.path):
+            out.line("discarded: set aside \(report.path) whole as \(backup)")
+            for later in report.laterSegments { out.line("set aside: \(later) -> \(later).broken") }
         case .discardedDamage(let report, let backup):
             out.line("discarded: cut \(report.path) at offset \(report.offset); the whole segment was saved as \(backup)")
             for later in report.laterSegments { out.line("set aside: \(later) -> \(later).broken") }
