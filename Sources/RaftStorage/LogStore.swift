@@ -2,8 +2,9 @@
 ///
 /// A `LogStore` answers the questions raft's `Storage` interface asks (``firstIndex()``,
 /// ``lastIndex()``, ``term(at:)``, ``entries(in:maxBytes:)``) and persists what raft hands it.
-/// Backends: `MemoryLogStore` (etcd's `MemoryStorage`, exactly) and the etcd-compatible
-/// write-ahead log `WALLogStore`. Compose one with a ``SnapshotStore`` in ``Storage``.
+/// Backends: `MemoryLogStore` (etcd's `MemoryStorage`, exactly), the etcd-compatible
+/// write-ahead log `WALLogStore`, and `GroupLog`, one raft group's view of a multi-group
+/// `LogEngine`. Compose one with a ``SnapshotStore`` in ``Storage``.
 ///
 /// ## The log's shape
 ///

@@ -1,7 +1,7 @@
 import RaftStorage
 
 // etcd's TestStorageCompact and TestStorageAppend, one case per row, plus compaction points,
-// tail truncation (the bug class peers' logs hit most), payloads and HardState round trips.
+// tail truncation (the bug class raft logs hit most), payloads and HardState round trips.
 extension LogStoreConformance {
     static var compactCases: [Case] {
         [

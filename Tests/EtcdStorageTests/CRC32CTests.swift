@@ -60,7 +60,7 @@ struct CRC32CTests {
             let portableFirst = CRC32C.update(0, Array(data[..<split]), using: .portable)
             #expect(CRC32C.update(portableFirst, Array(data[split...]), using: .portable) == whole)
         }
-        // The spec's example: "meta" then walpb.Snapshot{0,0} gives 0x1f5de272.
+        // etcd's known value: "meta" then walpb.Snapshot{0,0} gives 0x1f5de272.
         #expect(CRC32C.update(CRC32C.update(0, Array("meta".utf8)), [0x08, 0x00, 0x10, 0x00]) == 0x1F5D_E272)
     }
 

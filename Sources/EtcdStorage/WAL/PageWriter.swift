@@ -1,8 +1,9 @@
 import RaftStorage
 import RaftFiles
 
-/// Buffers a segment's writes so the OS sees whole 4 KiB pages (etcd's `PageWriter`,
-/// Docs/OnDiskFormat.md, Writing, syncing and cutting).
+/// Buffers a segment's writes so the OS sees writes of whole 128 KiB pieces (etcd's
+/// `PageWriter` does the same with 4 KiB pages; Docs/OnDiskFormat.md, Writing, syncing and
+/// cutting).
 ///
 /// Records are framed straight into `storage`. Once they reach the second 128 KiB boundary of
 /// the file after where they start, everything before the last boundary they reach is written

@@ -100,7 +100,7 @@ package final class SnapshotDirectory: Sendable {
     ) throws(StorageError) {
         let final = filePath(of: marker)
         let random = String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        let temporary = final + "." + random + ".tmp"
+        let temporary = final + "." + String(repeating: "0", count: 16 - random.count) + random + ".tmp"
         let file = try fileSystem.open(temporary, [.write, .create, .exclusive], permissions: 0o600)
         do {
             try body(file)
