@@ -118,6 +118,9 @@ extension LogEngine {
 
     /// Removes file `number`, which no group needs, once everything written is durable.
     private func remove(_ number: UInt64, with writer: inout EngineWriter, into report: inout PurgeReport) throws(StorageError) {
+        // Durable before the file goes: opening tells a removed file from a lost one by it.
+        var record = BatchCodec.encodePurge(oldestKept: number + 1)
+        _ = try writer.append(record: &record)
         try writer.sync()
         let path = writer.path(of: number)
         state.withLock { $0.dropReader(number) }

@@ -154,6 +154,15 @@ enum BatchCodec {
         return (record, spans)
     }
 
+    /// A purge record: `oldestKept` is the number of the oldest log file left once the purge
+    /// that writes it has removed the file before it.
+    static func encodePurge(oldestKept: UInt64) -> [UInt8] {
+        var record = [UInt8](repeating: 0, count: LogFileFormat.recordHeaderSize)
+        record.append(LogFileFormat.purgeKind)
+        record.appendVarint(oldestKept)
+        return record
+    }
+
     /// The record header's room (zeros), the kind byte and the part count.
     private static func startRecord(parts: Int, capacity: Int) -> [UInt8] {
         var record = [UInt8](repeating: 0, count: LogFileFormat.recordHeaderSize)

@@ -8,8 +8,11 @@ import RaftFiles
 enum LogFileFormat {
     /// The first bytes of every log file.
     static let magic: [UInt8] = Array("RAFTMLOG".utf8)
-    /// The format version this code writes and reads.
-    static let version: UInt32 = 1
+    /// The format version this code writes. It reads 1 too: version 1 has no purge records
+    /// (``purgeKind``), so a directory whose oldest file is of version 1 cannot tell a file a
+    /// purge removed from a lost one.
+    static let version: UInt32 = 2
+    static let oldestReadableVersion: UInt32 = 1
     /// The header's size; the first record starts here.
     static let headerSize = 40
     /// A record's length and checksum words.
@@ -19,6 +22,10 @@ enum LogFileFormat {
     static let alignment = 8
     /// The body kind byte of a write batch, version 1.
     static let batchKind: UInt8 = 1
+    /// The body kind byte of a purge record: the number of the oldest log file kept, written
+    /// (durably) before a purge removes a file, so that opening can tell a lost file from a
+    /// removed one.
+    static let purgeKind: UInt8 = 2
     /// The largest record body accepted (and written): a length word above it is damage.
     static let maxBodySize = 1 << 30
     /// The extension of log files; `.tmp` follows it while a new file is written.
@@ -64,13 +71,15 @@ enum LogFileFormat {
         /// The size of the file before it when this one was created: every byte of that one
         /// up to here is records. 0 for the first file.
         var previousSize: UInt64
+        /// The format version the file was written in.
+        var version: UInt32 = LogFileFormat.version
     }
 
     /// `magic`, version, 4 reserved zero bytes, file number, previous file's size, CRC32C of
     /// the 32 bytes before it, 4 zero bytes: 40 bytes.
     static func encodeHeader(_ header: Header) -> [UInt8] {
         var bytes = magic
-        bytes.appendLittleEndian(UInt64(version), count: 4)
+        bytes.appendLittleEndian(UInt64(header.version), count: 4)
         bytes.appendLittleEndian(0, count: 4)
         bytes.appendLittleEndian(header.fileNumber, count: 8)
         bytes.appendLittleEndian(header.previousSize, count: 8)
@@ -96,10 +105,13 @@ enum LogFileFormat {
             throw StorageError(.crcMismatch, "log file header checksum mismatch", path: path, offset: 32)
         }
         let version = bytes.littleEndian(at: 8, count: 4)
-        guard version == UInt64(Self.version) else {
-            throw StorageError(.corrupt, "log file format version \(version) is not supported (this code reads \(Self.version))", path: path, offset: 8)
+        guard (UInt64(oldestReadableVersion)...UInt64(Self.version)).contains(version) else {
+            throw StorageError(
+                .corrupt, "log file format version \(version) is not supported (this code reads \(oldestReadableVersion) to \(Self.version))",
+                path: path, offset: 8)
         }
-        return Header(fileNumber: bytes.littleEndian(at: 16, count: 8), previousSize: bytes.littleEndian(at: 24, count: 8))
+        return Header(
+            fileNumber: bytes.littleEndian(at: 16, count: 8), previousSize: bytes.littleEndian(at: 24, count: 8), version: UInt32(version))
     }
 }
 

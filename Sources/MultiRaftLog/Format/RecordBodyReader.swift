@@ -12,19 +12,29 @@ struct RecordBodyReader {
     private let file: UInt64
     private let bodyOffset: Int64
     private var remaining: Int
+    /// A purge record's oldest file kept (``LogFileFormat/purgeKind``); it has no parts.
+    private(set) var oldestKept: UInt64?
 
     /// Starts on a body read from `file` at `bodyOffset` (`path` names it in errors).
     ///
     /// - Throws: ``RaftStorage/StorageError/Code/corrupt`` for an unknown kind or a part count
-    ///   the body cannot hold.
+    ///   the body cannot hold. A purge record (``oldestKept``) has no parts: ``next()`` checks
+    ///   that nothing follows its number.
     init(_ body: UnsafeRawBufferPointer, file: UInt64, bodyOffset: Int64, path: String) throws(StorageError) {
         reader = BodyReader(body, path: path, bodyOffset: bodyOffset)
         self.file = file
         self.bodyOffset = bodyOffset
         let kind = try reader.byte()
-        guard kind == LogFileFormat.batchKind else { throw reader.corrupt("unknown record kind \(kind)") }
-        // A part takes at least two bytes (group and flags).
-        remaining = try reader.count(each: 2)
+        switch kind {
+        case LogFileFormat.batchKind:
+            // A part takes at least two bytes (group and flags).
+            remaining = try reader.count(each: 2)
+        case LogFileFormat.purgeKind:
+            oldestKept = try reader.varint()
+            remaining = 0
+        default:
+            throw reader.corrupt("unknown record kind \(kind)")
+        }
     }
 
     /// The next part's group and flags, `nil` after the last part. Read the rest of the part

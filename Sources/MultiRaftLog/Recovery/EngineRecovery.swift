@@ -50,11 +50,38 @@ enum EngineRecovery {
                 if action == nil && size > end { recovered.zeroTail = (end, size - end) }
             }
         }
+        try checkNoneMissing(files, oldestKept: replay.oldestKept, fileSystem: fileSystem, directory: directory)
         if let (group, error) = replay.broken.min(by: { $0.key < $1.key }) {
             throw StorageError(error.code, "group \(group) cannot be rebuilt: \(error.message)", path: error.path, offset: error.offset)
         }
         recovered.groups = replay.groups
         return recovered
+    }
+
+    /// Files before the oldest one found must have been removed by a purge: the newest purge
+    /// record names the oldest file kept (each is synced before its purge removes a file, and
+    /// a purge that removes the file holding it writes a newer one first). Without one, the
+    /// log must start at file 1, unless its oldest file is of format version 1, which wrote no
+    /// purge records. A file older than the purge records say is left from a purge a crash
+    /// interrupted: it is read as before, and the next purge removes it.
+    ///
+    /// - Throws: ``RaftStorage/StorageError/Code/corrupt`` naming the missing files: the groups
+    ///   whose records only they held would otherwise be gone without a word.
+    private static func checkNoneMissing(_ files: [UInt64], oldestKept: UInt64?, fileSystem: any FileSystem, directory: String) throws(StorageError) {
+        guard let first = files.first else { return }
+        let expected: UInt64
+        if let oldestKept {
+            expected = oldestKept
+        } else if try header(of: first, fileSystem: fileSystem, directory: directory).version > 1 {
+            expected = 1
+        } else {
+            return
+        }
+        guard first > expected else { return }
+        let missing = first - expected == 1
+            ? "log file \(LogFileFormat.fileName(expected)) is missing: no purge record found removes it, and the records of the groups it held would be lost"
+            : "log files \(LogFileFormat.fileName(expected)) to \(LogFileFormat.fileName(first - 1)) are missing: no purge record found removes them, and the records of the groups they held would be lost"
+        throw StorageError(.corrupt, missing, path: directory)
     }
 
     /// The header of file `number`, checked against its name.
@@ -151,6 +178,8 @@ struct Replay {
     var broken: [UInt64: StorageError] = [:]
     /// Where the records read so far end, by file.
     var fileEnds: [UInt64: Int64] = [:]
+    /// The highest oldest file kept that a purge record read so far names.
+    var oldestKept: UInt64?
 
     init(fileSystem: any FileSystem, directory: String, readOnly: Bool) {
         self.fileSystem = fileSystem
@@ -166,6 +195,7 @@ struct Replay {
         // A base refers to bytes before it, or copies them into itself.
         fileEnds[file] = recordEnd
         var parts = try RecordBodyReader(body, file: file, bodyOffset: recordOffset + Int64(LogFileFormat.recordHeaderSize), path: path)
+        if let kept = parts.oldestKept { oldestKept = max(oldestKept ?? 0, kept) }
         while let (group, flags) = try parts.next() {
             if BatchCodec.isRun(flags) {
                 try replayRun(flags, of: group, from: &parts, file: file, recordOffset: recordOffset, path: path)
