@@ -4,10 +4,10 @@ import RaftStorage
 import RaftStorageTesting
 import Testing
 
-/// A log file lost from the front of the directory (deleted by hand, a bad copy) loses every
-/// group whose records only it held. Opening must say so instead of coming back without them;
-/// files a purge removed are not missing.
-@Suite("Log files missing from the front")
+/// A log file lost from the directory (deleted by hand, a bad copy) loses every group whose
+/// records only it held, or the last writes. Opening must say so instead of coming back without
+/// them; files a purge removed are not missing.
+@Suite("Log files missing")
 struct MissingFileTests {
     /// Group 1's one entry fills most of file 1; group 2 writes from file 2 on, so no record
     /// after file 1 mentions group 1.
@@ -101,5 +101,50 @@ struct MissingFileTests {
         let reopened = try LogEngine(directory: engine.directory, options: engine.options)
         #expect(try reopened.groupIDs() == [2])
         #expect(try reopened.log(for: 2).lastIndex() == 20)
+    }
+
+    @Test func newestFileIsMissing() throws {
+        let engine = try Self.engineWithLoneGroupInFirstFile()
+        try engine.close()
+        let fileSystem = try EngineFixtures.fileSystem(of: engine)
+        let files = fileSystem.files(under: engine.directory).filter { $0.hasSuffix(".rlog") }.sorted()
+        #expect(files.count == 5)
+        try fileSystem.removeFile(files[4])
+        try fileSystem.syncDirectory(engine.directory)
+        let error = #expect(throws: StorageError.self) { try LogEngine(directory: engine.directory, options: engine.options) }
+        #expect(error?.code == .corrupt)
+        #expect(error?.message.contains("log file 0000000000000005.rlog is missing") == true, "\(String(describing: error))")
+        let inspection = try LogEngine.inspect(directory: engine.directory, fileSystem: engine.options.fileSystem)
+        #expect(inspection.damage?.message.contains("log file 0000000000000005.rlog is missing") == true)
+    }
+
+    @Test func everyFileIsMissing() throws {
+        let engine = try Self.engineWithLoneGroupInFirstFile()
+        try engine.close()
+        let fileSystem = try EngineFixtures.fileSystem(of: engine)
+        for path in fileSystem.files(under: engine.directory) where path.hasSuffix(".rlog") { try fileSystem.removeFile(path) }
+        try fileSystem.syncDirectory(engine.directory)
+        // Not a new, empty engine: it wrote five files.
+        let error = #expect(throws: StorageError.self) { try LogEngine(directory: engine.directory, options: engine.options) }
+        #expect(error?.message.contains("log files 0000000000000001.rlog to 0000000000000005.rlog are missing") == true, "\(String(describing: error))")
+        #expect(fileSystem.files(under: engine.directory).filter { $0.hasSuffix(".rlog") }.isEmpty, "opening created nothing")
+    }
+
+    /// A lock file written before it recorded the newest file is brought up to date by the
+    /// next open, which then checks.
+    @Test func emptyLockFileIsFilledIn() throws {
+        let engine = try Self.engineWithLoneGroupInFirstFile()
+        try engine.close()
+        let fileSystem = try EngineFixtures.fileSystem(of: engine)
+        let lock = try fileSystem.open(fileSystem.join(engine.directory, "LOCK"), .readWrite, permissions: 0o600)
+        try lock.truncate(to: 0)
+        try lock.sync()
+        try lock.close()
+        let reopened = try LogEngine(directory: engine.directory, options: engine.options)
+        #expect(try reopened.log(for: 2).lastIndex() == 20)
+        try reopened.close()
+        let files = fileSystem.files(under: engine.directory).filter { $0.hasSuffix(".rlog") }.sorted()
+        try fileSystem.removeFile(files[files.count - 1])
+        #expect(throws: StorageError.self) { try LogEngine(directory: engine.directory, options: engine.options) }
     }
 }

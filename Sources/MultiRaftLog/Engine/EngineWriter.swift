@@ -13,6 +13,8 @@ struct EngineWriter {
     let zeroWindow: Int64
     /// The current file, open for reading and writing.
     var file: any StorageFile
+    /// The directory's lock file (held by the engine), which records the newest file.
+    let lockFile: any StorageFile
     var fileNumber: UInt64
     /// Where the next record goes.
     var offset: Int64
@@ -142,6 +144,14 @@ struct EngineWriter {
         offset = Int64(LogFileFormat.headerSize)
         zeroedThrough = offset
         files.append(number)
+        try guarded { (writer) throws(StorageError) in try Self.recordNewest(number, in: writer.lockFile) }
+    }
+
+    /// Records `number` as the newest file in the lock file, durably; only once that file is
+    /// durably in place (``LogFileFormat/encodeNewest(_:)``).
+    static func recordNewest(_ number: UInt64, in lockFile: any StorageFile) throws(StorageError) {
+        try LogFileFormat.encodeNewest(number).withRawBytes { (raw) throws(StorageError) in try lockFile.write(raw, at: 0) }
+        try lockFile.sync()
     }
 
     /// Creates log file `number` durably: its header is written to a temporary name, synced,

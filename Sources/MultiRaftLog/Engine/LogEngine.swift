@@ -69,6 +69,8 @@ public final class LogEngine: Sendable {
         let lock = try Self.lock(directory, fileSystem: fileSystem)
         do {
             let files = try Self.listFiles(directory, fileSystem: fileSystem)
+            let recordedNewest = try EngineRecovery.recordedNewest(in: lock)
+            try EngineRecovery.checkNewest(files, recorded: recordedNewest, directory: directory)
             let recovered: RecoveredEngine
             let file: any StorageFile
             if files.isEmpty {
@@ -79,10 +81,13 @@ public final class LogEngine: Sendable {
                 file = try fileSystem.open(fileSystem.join(directory, LogFileFormat.fileName(recovered.files[recovered.files.count - 1])), .readWrite, permissions: 0)
             }
             let last = recovered.files[recovered.files.count - 1]
+            // The first file, a lock file from before the record, or a crash between a new
+            // file and its record.
+            if recordedNewest != last { try EngineWriter.recordNewest(last, in: lock) }
             try EngineWriter.makeTailDurableAfterFailure(file, through: recovered.end, fileSystem: fileSystem, directory: directory)
             self.recoveryActions = recovered.actions
             self.writer = Mutex(EngineWriter(
-                fileSystem: fileSystem, directory: directory, fileSize: options.fileSize, zeroWindow: options.zeroFillAhead, file: file, fileNumber: last,
+                fileSystem: fileSystem, directory: directory, fileSize: options.fileSize, zeroWindow: options.zeroFillAhead, file: file, lockFile: lock, fileNumber: last,
                 offset: recovered.end, zeroedThrough: recovered.end, files: recovered.files))
             self.state = Mutex(EngineState(fileSystem: fileSystem, directory: directory, groups: recovered.groups))
             self.lockFile = Mutex(lock)

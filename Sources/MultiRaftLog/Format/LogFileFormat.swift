@@ -62,6 +62,31 @@ enum LogFileFormat {
         return (end + mask) & ~mask
     }
 
+    // MARK: - The newest file, in the lock file
+
+    /// The lock file's content: the number of the newest log file the engine created, u64
+    /// LE, then a CRC32C of those 8 bytes, u32 LE, then 4 zero bytes. Written (and fsynced)
+    /// after each new file is durably in place, so that opening can tell a lost newest file
+    /// (or all of them) from one never created.
+    static func encodeNewest(_ number: UInt64) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.appendLittleEndian(number, count: 8)
+        bytes.appendLittleEndian(UInt64(CRC32C.checksum(bytes)), count: 4)
+        bytes.appendLittleEndian(0, count: 4)
+        return bytes
+    }
+
+    /// The newest file number a lock file's content records; `nil` for anything else (an empty
+    /// lock file, as engines before this record wrote, or content that does not verify).
+    static func decodeNewest(_ bytes: [UInt8]) -> UInt64? {
+        guard bytes.count == newestRecordSize else { return nil }
+        let number = bytes.littleEndian(at: 0, count: 8)
+        guard CRC32C.checksum(Array(bytes[0..<8])) == UInt32(truncatingIfNeeded: bytes.littleEndian(at: 8, count: 4)) else { return nil }
+        return number
+    }
+
+    static let newestRecordSize = 16
+
     // MARK: - Header
 
     /// What a file's header says.

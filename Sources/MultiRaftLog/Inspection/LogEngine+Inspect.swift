@@ -37,6 +37,19 @@ extension LogEngine {
             let path = fileSystem.join(directory, LogFileFormat.fileName(number))
             files.append(.init(number: number, path: path, size: try fileSystem.info(path)?.size ?? 0))
         }
+        var recordedNewest: UInt64?
+        if hasLockFile {
+            let lock = try fileSystem.open(fileSystem.join(directory, LogFileFormat.lockFileName), .read, permissions: 0)
+            defer { try? lock.close() }
+            recordedNewest = try EngineRecovery.recordedNewest(in: lock)
+        }
+        do throws(StorageError) {
+            try EngineRecovery.checkNewest(numbers, recorded: recordedNewest, directory: directory)
+        } catch {
+            return EngineInspection(
+                directory: directory, hasLockFile: hasLockFile, files: files, recovered: nil, housekeeping: housekeeping,
+                damage: error, fileSystem: fileSystem)
+        }
         guard let last = numbers.last else {
             housekeeping.append(.init(kind: .firstFileCreated, path: fileSystem.join(directory, LogFileFormat.fileName(1))))
             return EngineInspection(

@@ -58,6 +58,31 @@ enum EngineRecovery {
         return recovered
     }
 
+    /// The newest file the engine created must still be there: its lock file records the
+    /// number (``LogFileFormat/encodeNewest(_:)``) once the file is durably in place, so a
+    /// lost newest file, or a directory emptied of its files, is not taken for an engine that
+    /// never wrote them.
+    ///
+    /// - Throws: ``RaftStorage/StorageError/Code/corrupt`` naming the missing files.
+    static func checkNewest(_ files: [UInt64], recorded newest: UInt64?, directory: String) throws(StorageError) {
+        guard let newest, (files.last ?? 0) < newest else { return }
+        let first = (files.last ?? 0) + 1
+        let missing = first == newest
+            ? "log file \(LogFileFormat.fileName(newest)) is missing"
+            : "log files \(LogFileFormat.fileName(first)) to \(LogFileFormat.fileName(newest)) are missing"
+        throw StorageError(
+            .corrupt, "\(missing): the engine created up to \(LogFileFormat.fileName(newest)) (its lock file records it), and the records written there would be lost",
+            path: directory)
+    }
+
+    /// The newest file number `lockFile`'s content records, `nil` when it records none.
+    static func recordedNewest(in lockFile: any StorageFile) throws(StorageError) -> UInt64? {
+        guard try lockFile.size() == Int64(LogFileFormat.newestRecordSize) else { return nil }
+        var bytes = [UInt8](repeating: 0, count: LogFileFormat.newestRecordSize)
+        let read = try bytes.withMutableRawBytes { (raw) throws(StorageError) in try lockFile.read(into: raw, at: 0) }
+        return LogFileFormat.decodeNewest(Array(bytes.prefix(read)))
+    }
+
     /// Files before the oldest one found must have been removed by a purge: the newest purge
     /// record names the oldest file kept (each is synced before its purge removes a file, and
     /// a purge that removes the file holding it writes a newer one first). Without one, the
