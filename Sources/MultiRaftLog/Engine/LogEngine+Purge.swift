@@ -48,8 +48,9 @@ extension LogEngine {
     /// A group needs a file while its history since its last rewrite starts there, its last
     /// rewrite refers to an entry there (even one compacted since), or an entry it holds is in
     /// it; compaction and ``removeGroup(_:)`` release files. Everything written
-    /// is synced before a file is removed, and each removal is made durable (directory fsync)
-    /// before the next, so a crash leaves the files numbered without gaps.
+    /// is synced before a file is removed, with a purge record naming the oldest file kept (so
+    /// that opening tells a removed file from a lost one), and each removal is made durable
+    /// (directory fsync) before the next, so a crash leaves the files numbered without gaps.
     ///
     /// The budget is a hard cap on the entry bytes a call copies (``PurgeReport/bytesRewritten``).
     /// A group whose entries in the oldest file exceed what is left of it is rewritten in part:

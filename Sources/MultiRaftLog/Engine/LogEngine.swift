@@ -50,11 +50,15 @@ public final class LogEngine: Sendable {
     private let lockFile: Mutex<(any StorageFile)?>
 
     /// Opens the engine in `directory`, creating the directory and the first log file when
-    /// there are none, and rebuilding every group from the files otherwise.
+    /// there are none (and the lock file records no file created before), and rebuilding every
+    /// group from the files otherwise.
     ///
     /// - Throws: ``RaftStorage/StorageError/Code/locked`` when another engine has the directory
     ///   open; ``RaftStorage/StorageError/Code/corrupt`` or
-    ///   ``RaftStorage/StorageError/Code/crcMismatch`` for damage, naming the file and offset.
+    ///   ``RaftStorage/StorageError/Code/crcMismatch`` for damage, naming the file and offset;
+    ///   ``RaftStorage/StorageError/Code/corrupt`` naming the directory when log files are
+    ///   missing: older than the oldest one present with no purge record removing them, or newer
+    ///   than the newest one present up to the newest the lock file records.
     public init(directory: String, options: Options = Options()) throws(StorageError) {
         guard options.fileSize >= Int64(LogFileFormat.headerSize) * 2, UInt64(options.fileSize) < EntryPositions.offsetLimit else {
             throw StorageError(.invalidArgument, "file size \(options.fileSize) is out of range")
