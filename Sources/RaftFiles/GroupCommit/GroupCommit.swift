@@ -13,10 +13,15 @@ import Darwin
 /// The first waiter to find no sync in flight leads: it hands the sync to the log's own
 /// thread (never blocking a thread of the cooperative pool), and that thread then keeps
 /// leading. After each group it gives the writers it released up to half a sync's time to
-/// write again (returning as soon as as many wait as it released) and syncs them as the next
-/// group; only when no one came does it stop, and the next writer leads. Without that pause a
-/// group splits into a lone writer that finds no sync in flight and the rest that follow it,
-/// taking turns (measured on the WAL: a quarter of the throughput of 16 writers lost).
+/// write again (returning as soon as they wait, with those that were waiting already) and
+/// syncs them as the next group; only when no one came does it stop, and the next writer
+/// leads. Without that pause a group splits into a lone writer that finds no sync in flight
+/// and the rest that follow it, taking turns (measured on the WAL: a quarter of the throughput
+/// of 16 writers lost). Waiting for those already waiting too keeps two halves of the writers
+/// from taking turns the same way, one half syncing while the other writes (measured with 16
+/// tasks against one, alternating: single entries through `Storage` 8.6x-9.3x before,
+/// 8.6x-9.4x after, median 9.0x -> 9.3x; through the WAL 10.1x-11.3x before, 11.3x-12.6x
+/// after).
 package final class GroupCommit: Sendable {
     /// What one sync did: every write through the returned sequence number is durable, or the
     /// sync failed.
@@ -38,7 +43,8 @@ package final class GroupCommit: Sendable {
         var syncing = false
         var waiters: [Waiter] = []
         var failure: StorageError?
-        /// How many writers the last sync released.
+        /// How many writers the next sync waits for: those the last sync released, and those
+        /// that were waiting already.
         var lastGroup = 0
     }
 
@@ -128,7 +134,7 @@ package final class GroupCommit: Sendable {
                 if waiter.sequence <= state.durable { woken.append(waiter.continuation) } else { remaining.append(waiter) }
             }
             state.waiters = remaining
-            state.lastGroup = woken.count + (sequence == nil ? 0 : 1)
+            state.lastGroup = woken.count + (sequence == nil ? 0 : 1) + remaining.count
             return !remaining.isEmpty || (sequence.map { $0 > state.durable } ?? false)
         }
         for continuation in woken { continuation.resume(returning: .durable) }
@@ -136,8 +142,8 @@ package final class GroupCommit: Sendable {
         return (.durable, more)
     }
 
-    /// Waits (yielding the CPU) until as many writers wait as the last sync released, or
-    /// `deadline`.
+    /// Waits (yielding the CPU) until as many writers wait as the last sync released plus those
+    /// that were waiting already, or `deadline`.
     private func gather(until deadline: ContinuousClock.Instant) {
         let clock = ContinuousClock()
         while clock.now < deadline {
