@@ -129,6 +129,17 @@ package struct LogWindow<Slots: LogSlots> {
         return kept.lowerBound..<(kept.upperBound + 1)
     }
 
+    /// ``acceptedRun(first:count:)`` through a mutable access, with the window's last index:
+    /// called from a module the window's generic code is not specialised for, the
+    /// non-mutating call copied the window (its slots' arrays retained and released) for
+    /// each batch. A run right after the last index, what almost every append is, is kept
+    /// whole without the general rule, which gives the same.
+    package mutating func acceptedRunInPlace(first: UInt64, count: UInt64) throws(StorageError) -> (kept: Range<UInt64>, lastIndex: UInt64) {
+        let last = lastIndex
+        if count > 0 && first == last &+ 1 { return (first..<(first + count), last) }
+        return (try acceptedRun(first: first, count: count), last)
+    }
+
     /// The part of a batch `MemoryStorage.Append` keeps: entries at or below the boundary are
     /// dropped; a batch that would leave a gap after the last index is refused.
     private func acceptedPart(of batch: ArraySlice<Entry>) throws(StorageError) -> ArraySlice<Entry> {

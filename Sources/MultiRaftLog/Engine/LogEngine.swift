@@ -275,7 +275,9 @@ public final class LogEngine: Sendable {
             var kept = 0
             for position in parts.indices {
                 let admission = try parts.withUnsafeBufferPointer { (parts) throws(StorageError) in
-                    try Self.admit(parts, at: position, entries: entries, in: &state.groups)
+                    try entries.withUnsafeBufferPointer { (entries) throws(StorageError) in
+                        try Self.admit(parts, at: position, entries: entries, in: &state.groups)
+                    }
                 }
                 if admission.dropped > 0 {
                     parts[position].change.entryRange.removeFirst(admission.dropped)
@@ -302,11 +304,14 @@ public final class LogEngine: Sendable {
     /// A part of entries and a HardState only, what almost every part is, is read field by
     /// field: a part read whole out of the buffer is copied (through its value witnesses), as
     /// the group table's changes could reach its memory as far as the compiler can tell.
+    ///
+    /// The entries are read through their buffer: a slice of the array retained it (one
+    /// retain and two releases for every part).
     private static func admit(
-        _ parts: UnsafeBufferPointer<GroupPart>, at position: Int, entries: [Entry], in groups: inout GroupTable
+        _ parts: UnsafeBufferPointer<GroupPart>, at position: Int, entries: UnsafeBufferPointer<Entry>, in groups: inout GroupTable
     ) throws(StorageError) -> (dropped: Int, leavesNothing: Bool, mustSync: Bool) {
         let group = parts[position].group
-        let batch = entries[parts[position].change.entryRange]
+        let batch = UnsafeBufferPointer(rebasing: entries[parts[position].change.entryRange])
         let dropped: Int
         let stored: HardState
         do throws(StorageError) {
@@ -323,10 +328,11 @@ public final class LogEngine: Sendable {
                 return (dropped, leavesNothing, !leavesNothing && GroupChange.mustSync(hardState: hardState, stored: stored, keptEntries: kept))
             }
             let change = parts[position].change
-            if let admitted = try groups.withExisting(group, { (existing) throws(StorageError) in try existing.admitInPlace(change, entries: batch) }) {
+            let rare = ArraySlice(batch)
+            if let admitted = try groups.withExisting(group, { (existing) throws(StorageError) in try existing.admitInPlace(change, entries: rare) }) {
                 (dropped, stored) = admitted
             } else {
-                (dropped, stored) = (try GroupState(historyStart: 0).admit(change, entries: batch), .empty)
+                (dropped, stored) = (try GroupState(historyStart: 0).admit(change, entries: rare), .empty)
             }
             // A removal or a rare step is always left to write.
             return (dropped, false, change.mustSync(stored: stored, keptEntries: batch.count - dropped))
@@ -352,18 +358,20 @@ public final class LogEngine: Sendable {
         state.withLock { state in
             var next = 0
             // Through the buffers: each part read where it is (not copied), each group's
-            // locations a slice holding no reference.
+            // entries and locations slices holding no reference.
             parts.withUnsafeBufferPointer { parts in
-                locations.withUnsafeBufferPointer { locations in
-                    for position in parts.indices {
-                        let group = parts[position].group
-                        let range = parts[position].change.entryRange
-                        let placed = UnsafeBufferPointer(rebasing: locations[next..<(next + range.count)])
-                        next += range.count
-                        state.groups.update(group, startingIn: file) {
-                            $0.apply(parts[position].change, kept: entries[range], locations: placed, file: file)
+                entries.withUnsafeBufferPointer { entries in
+                    locations.withUnsafeBufferPointer { locations in
+                        for position in parts.indices {
+                            let group = parts[position].group
+                            let range = parts[position].change.entryRange
+                            let placed = UnsafeBufferPointer(rebasing: locations[next..<(next + range.count)])
+                            next += range.count
+                            state.groups.update(group, startingIn: file) {
+                                $0.apply(parts[position].change, kept: UnsafeBufferPointer(rebasing: entries[range]), locations: placed, file: file)
+                            }
+                            if parts[position].change.isRemovalOnly { state.groups[group] = nil }
                         }
-                        if parts[position].change.isRemovalOnly { state.groups[group] = nil }
                     }
                 }
             }

@@ -108,13 +108,13 @@ struct GroupState: Sendable {
     /// (what ``RaftStorage/LogWindow/admit(_:hardState:replacing:)`` does). The window's code is
     /// generic and not specialised for this module; its `admit` cost 270 instructions a part,
     /// a seventh of a write of many one-entry groups.
-    mutating func admitInPlace(_ entries: ArraySlice<Entry>, hardState newHardState: HardState) throws(StorageError) -> (dropped: Int, stored: HardState) {
+    mutating func admitInPlace(_ entries: some Collection<Entry>, hardState newHardState: HardState) throws(StorageError) -> (dropped: Int, stored: HardState) {
         guard let (first, last) = try entries.contiguousIndexRange() else {
             try newHardState.validate(replacing: hardState, lastIndexAfterSave: window.lastIndex)
             return (0, hardState)
         }
-        let kept = try window.acceptedRun(first: first, count: last - first + 1)
-        try newHardState.validate(replacing: hardState, lastIndexAfterSave: kept.isEmpty ? window.lastIndex : kept.upperBound - 1)
+        let (kept, lastIndex) = try window.acceptedRunInPlace(first: first, count: last - first + 1)
+        try newHardState.validate(replacing: hardState, lastIndexAfterSave: kept.isEmpty ? lastIndex : kept.upperBound - 1)
         return (kept.isEmpty ? entries.count : Int(kept.lowerBound - first), hardState)
     }
 
@@ -143,7 +143,7 @@ struct GroupState: Sendable {
 
     /// Applies `change`, admitted by ``admit(_:entries:)``, whose entries the log keeps are
     /// `kept` (those after the ones admission dropped), at `locations`, written in `file`.
-    mutating func apply(_ change: GroupChange, kept: ArraySlice<Entry>, locations: some Collection<EntryLocation>, file: UInt64) {
+    mutating func apply(_ change: GroupChange, kept: some Collection<Entry>, locations: some Collection<EntryLocation>, file: UInt64) {
         if change.remove { self = GroupState(historyStart: file) }
         if let snapshot = change.applySnapshot {
             window.reset(boundaryIndex: snapshot.index, term: snapshot.term)
