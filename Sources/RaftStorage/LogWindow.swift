@@ -129,11 +129,11 @@ package struct LogWindow<Slots: LogSlots> {
         return kept.lowerBound..<(kept.upperBound + 1)
     }
 
-    /// ``acceptedRun(first:count:)`` through a mutable access, with the window's last index:
-    /// called from a module the window's generic code is not specialised for, the
-    /// non-mutating call copied the window (its slots' arrays retained and released) for
-    /// each batch. A run right after the last index, what almost every append is, is kept
-    /// whole without the general rule, which gives the same.
+    /// ``acceptedRun(first:count:)`` (same contract), with the window's last index. A run right
+    /// after the last index, what almost every append is, is kept whole without the general
+    /// rule, which keeps it whole too: from a module the window's generic code is not
+    /// specialised for, each call into it costs a few dozen instructions, and the multi-group
+    /// log makes one per group of every batch.
     package mutating func acceptedRunInPlace(first: UInt64, count: UInt64) throws(StorageError) -> (kept: Range<UInt64>, lastIndex: UInt64) {
         let last = lastIndex
         if count > 0 && first == last &+ 1 { return (first..<(first + count), last) }
