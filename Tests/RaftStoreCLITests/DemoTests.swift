@@ -1,3 +1,4 @@
+import EtcdStorage
 import Foundation
 import TestSupport
 import Testing
@@ -24,6 +25,11 @@ struct DemoTests {
             .flatMap { Int($0.split(separator: " ")[0].filter(\.isNumber)) } ?? 0
         #expect(acknowledged >= 7000)
         #expect(result.stdout.contains("4. check    all \(Format.count(acknowledged)) acknowledged writes survived"))
+        // What it says about purged segments is what the directory holds.
+        let oldest = try FileManager.default.contentsOfDirectory(atPath: data + "/wal").compactMap { SegmentName(fileName: $0)?.sequence }.min() ?? 0
+        let onDisk = result.stdout.split(separator: "\n").first { $0.contains("on disk  wal/:") }.map(String.init) ?? ""
+        #expect(onDisk.contains("purged") == (oldest > 0), "\(onDisk); oldest segment \(oldest)")
+        if oldest > 0 { #expect(onDisk.contains("the \(oldest) older"), "\(onDisk)") }
 
         // The data directory the demo kept is sound for every subcommand.
         let inspect = try RaftStoreTool.run(["inspect", data])

@@ -143,11 +143,14 @@ struct DemoRun {
         let fileSystem = Paths.fileSystem
         let wal = Paths.join(root, "wal")
         let segments = try storage { () throws(StorageError) in
-            try fileSystem.contentsOfDirectory(wal).filter { SegmentName(fileName: $0) != nil }
+            try fileSystem.contentsOfDirectory(wal).compactMap(SegmentName.init(fileName:))
         }
+        // Segments are numbered from 0: those before the oldest left were purged.
+        let purged = segments.map(\.sequence).min() ?? 0
+        let purgeNote = purged == 0 ? "" : " (the \(purged) older \(purged == 1 ? "one" : "ones") purged behind snapshots)"
         let snapshots = try storage { () throws(StorageError) in try SnapshotFileListing.read(Paths.join(root, "snap")) }
         let snapshotBytes = snapshots.snapshots.reduce(Int64(0)) { $0 + $1.size }
-        out.line("   on disk  wal/: \(Format.count(segments.count, "segment")) of \(Format.bytes(DemoWorkload.segmentSize)) (older ones purged behind snapshots); "
+        out.line("   on disk  wal/: \(Format.count(segments.count, "segment")) of \(Format.bytes(DemoWorkload.segmentSize))\(purgeNote); "
             + "snap/: \(Format.count(snapshots.snapshots.count, ".snap.lz4 file")), \(Format.bytes(snapshotBytes))")
         out.flush()
     }
