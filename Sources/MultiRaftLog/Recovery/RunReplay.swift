@@ -15,7 +15,7 @@ extension GroupState {
         if let (first, count) = try parts.runHeader(flags) {
             let kept: Range<UInt64>
             do throws(StorageError) {
-                kept = try window.acceptedRun(first: first, count: UInt64(count))
+                kept = try window.acceptedRunInPlace(first: first, count: UInt64(count)).kept
             } catch {
                 for offset in 0..<count { _ = try parts.runEntry(index: first + UInt64(offset)) }
                 _ = try parts.runHardState(flags)
