@@ -64,7 +64,7 @@ struct MissingFileTests {
         try fileSystem.syncDirectory(engine.directory)
         let error = #expect(throws: StorageError.self) { try LogEngine(directory: engine.directory, options: engine.options) }
         #expect(error?.code == .corrupt)
-        #expect(error?.message.contains("missing: no purge record found removes") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("missing: no purge record found accounts for them") == true, "\(String(describing: error))")
         // The file removed is named (as the last of those missing, when the purge record
         // naming the files before it as removed was in it).
         let removedName = String(left[0].split(separator: "/").last ?? "")

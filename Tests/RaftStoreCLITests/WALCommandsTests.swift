@@ -144,6 +144,7 @@ struct WALCommandsTests {
         let discarded = try RaftStoreTool.run(["wal", "repair", "--discard-from-damage", wal])
         #expect(discarded.status == 0, "\(discarded)")
         #expect(discarded.stdout.contains("every entry after index 112"), "\(discarded)")
+        #expect(discarded.stdout.contains("a cut there sets that segment aside whole"), "\(discarded)")
         #expect(discarded.stdout.contains("discarded: set aside \(wal)/0000000000000005-000000000000008e.wal whole"), "\(discarded)")
         let files = try FileManager.default.contentsOfDirectory(atPath: wal).sorted()
         #expect(files.filter { $0.hasSuffix(".wal") }.map { String($0.prefix(16)) } == (0...3).map { String(format: "%016x", $0) })
@@ -175,6 +176,7 @@ struct WALCommandsTests {
         #expect(report.path == beforeGap)
         #expect(report.offset == Int64(last.offset))
         #expect(report.laterSegments.count == 4)
+        #expect(!report.setsSegmentAsideWhole)
         let refused = try RaftStoreTool.run(["wal", "repair", wal])
         expectFailure(refused, status: 1, mentioning: ["0000000000000003-0000000000000056.wal at offset \(last.offset)"])
     }

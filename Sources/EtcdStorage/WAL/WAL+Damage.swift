@@ -21,11 +21,17 @@ public struct WALDamageReport: Hashable, Sendable, CustomStringConvertible {
     public var lastIntactHardState: HardState
     /// The snapshot markers read intact before the damage.
     public var intactMarkers: [SnapshotMarker]
+    /// Whether the damage starts at the first byte of a segment after the first (after a
+    /// missing segment, say): a cut then sets the whole segment aside, renamed
+    /// `<segment>.broken`, instead of leaving it empty in the sequence.
+    public var setsSegmentAsideWhole: Bool
 
     /// What is lost, in one paragraph.
     public var description: String {
         var text = "damage in \(path) at offset \(offset): \(error.message)\n"
-        text += "a cut there removes \(bytesAfterDamage) bytes of that segment"
+        text += setsSegmentAsideWhole
+            ? "a cut there sets that segment aside whole (\(bytesAfterDamage) bytes)"
+            : "a cut there removes \(bytesAfterDamage) bytes of that segment"
         if !laterSegments.isEmpty { text += " and sets aside \(laterSegments.count) later \(laterSegments.count == 1 ? "segment" : "segments") (\(laterSegments.joined(separator: ", ")))" }
         text += ":\n  every entry after index \(lastIntactIndex), every HardState after \(lastIntactHardState), and every snapshot marker"
         text += intactMarkers.last.map { " after \($0)" } ?? ""
@@ -58,7 +64,7 @@ extension WAL {
             return WALDamageReport(
                 error: error, path: paths[position], offset: offset, bytesAfterDamage: Int64(dataEnd) - offset,
                 laterSegments: Array(paths[(position + 1)...]), lastIntactIndex: lastIndex, lastIntactHardState: state,
-                intactMarkers: markers)
+                intactMarkers: markers, setsSegmentAsideWhole: offset == 0 && position > 0)
         }
 
         do throws(StorageError) {
@@ -98,9 +104,8 @@ extension WAL {
         defer { try? file.close() }
         try file.lock(wait: false)
         let backup = report.path + ".broken"
-        // Damage from a later segment's first byte on (a gap before it, a broken chain) sets the
-        // segment aside whole: cut to nothing it would stay in the sequence, after the gap.
-        let wholeSegment = report.offset == 0 && !isFirstSegment(report.path, directory: directory, options: options)
+        // Cut to nothing, the segment would stay in the sequence (after a gap, say).
+        let wholeSegment = report.setsSegmentAsideWhole
         if !wholeSegment {
             try fileSystem.writeFileAtomically(backup, try fileSystem.readFile(report.path), permissions: 0o600)
         }
@@ -122,10 +127,5 @@ extension WAL {
             "laterSegmentsSetAside": "\(setAside)", "cause": "\(report.error.message)",
         ])
         return .discardedDamage(report, backup: backup)
-    }
-
-    private static func isFirstSegment(_ path: String, directory: String, options: WALOptions) -> Bool {
-        let names = (try? WALDirectory.segments(in: directory, fileSystem: options.fileSystem, logger: options.logger)) ?? []
-        return names.first.map { options.fileSystem.join(directory, $0.fileName) == path } ?? true
     }
 }

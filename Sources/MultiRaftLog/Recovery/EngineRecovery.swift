@@ -66,13 +66,17 @@ enum EngineRecovery {
     /// - Throws: ``RaftStorage/StorageError/Code/corrupt`` naming the missing files.
     static func checkNewest(_ files: [UInt64], recorded newest: UInt64?, directory: String) throws(StorageError) {
         guard let newest, (files.last ?? 0) < newest else { return }
-        let first = (files.last ?? 0) + 1
-        let missing = first == newest
-            ? "log file \(LogFileFormat.fileName(newest)) is missing"
-            : "log files \(LogFileFormat.fileName(first)) to \(LogFileFormat.fileName(newest)) are missing"
         throw StorageError(
-            .corrupt, "\(missing): the engine created up to \(LogFileFormat.fileName(newest)) (its lock file records it), and the records written there would be lost",
+            .corrupt,
+            "\(missing((files.last ?? 0) + 1...newest)): the engine created up to \(LogFileFormat.fileName(newest)) (its lock file records it), and the records written there would be lost",
             path: directory)
+    }
+
+    /// "log file … is missing", or "log files … to … are missing".
+    private static func missing(_ numbers: ClosedRange<UInt64>) -> String {
+        numbers.count == 1
+            ? "log file \(LogFileFormat.fileName(numbers.lowerBound)) is missing"
+            : "log files \(LogFileFormat.fileName(numbers.lowerBound)) to \(LogFileFormat.fileName(numbers.upperBound)) are missing"
     }
 
     /// The newest file number `lockFile`'s content records, `nil` when it records none.
@@ -103,10 +107,10 @@ enum EngineRecovery {
             return
         }
         guard first > expected else { return }
-        let missing = first - expected == 1
-            ? "log file \(LogFileFormat.fileName(expected)) is missing: no purge record found removes it, and the records of the groups it held would be lost"
-            : "log files \(LogFileFormat.fileName(expected)) to \(LogFileFormat.fileName(first - 1)) are missing: no purge record found removes them, and the records of the groups they held would be lost"
-        throw StorageError(.corrupt, missing, path: directory)
+        throw StorageError(
+            .corrupt,
+            "\(missing(expected...(first - 1))): no purge record found accounts for them, and the records of the groups they held would be lost",
+            path: directory)
     }
 
     /// The header of file `number`, checked against its name.

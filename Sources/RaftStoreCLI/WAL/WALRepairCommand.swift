@@ -48,7 +48,7 @@ struct WALRepairCommand: ParsableCommand {
             out.line("nothing to repair: the WAL reads to its end")
         case .truncated(let path, let offset, let backup):
             out.line("repaired a torn tail: cut \(path) at offset \(offset); the whole segment was saved as \(backup)")
-        case .discardedDamage(let report, let backup) where report.offset == 0 && backup == report.path + ".broken" && !PosixFileSystem().fileExists(report.path):
+        case .discardedDamage(let report, let backup) where report.setsSegmentAsideWhole:
             out.line("discarded: set aside \(report.path) whole as \(backup)")
             for later in report.laterSegments { out.line("set aside: \(later) -> \(later).broken") }
         case .discardedDamage(let report, let backup):
