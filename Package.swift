@@ -136,7 +136,7 @@ let package = Package(
         // paths and built executables, real etcd servers, the outside tools tests need (skipped
         // with the command to run them under a plain `swift test`), a third-party-style codec.
         // Foundation, the C library, Swift Testing and the core modules.
-        .target(name: "TestSupport", dependencies: ["RaftStorage", "RaftFiles"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["RaftStorage", "RaftFiles", "RaftStorageTesting"], path: "Tests/TestSupport"),
         .testTarget(
             name: "RaftStorageTests",
             dependencies: ["RaftStorage", "RaftFiles", "MemoryStore", "RaftStorageTesting", "TestSupport"]

@@ -4,6 +4,7 @@ import RaftStorage
 import RaftFiles
 import RaftStorageTesting
 import Synchronization
+import TestSupport
 import Testing
 
 /// Group commit (`WALLogStore.appendDurably`, `saveDurably`, `WAL.waitUntilDurable`) on the
@@ -55,6 +56,55 @@ struct GroupCommitTests {
         let reopened = try Self.open(fileSystem)
         #expect(try reopened.entries(from: 1) == entries)
         try reopened.close()
+    }
+
+    @Test("a sync under the writer lock waits for group commit's fdatasync in flight, and fails with it")
+    func syncsNeverOverlap() async throws {
+        let gated = GatedFileSystem()
+        let log = try Self.open(gated.fileSystem)
+        try log.save(hardState: HardState(term: 1, vote: 1, commit: 0), entries: [Entry(term: 1, index: 1, data: [1])])
+        let before = gated.dataSyncs
+
+        gated.closeGate()
+        gated.failNextSyncs(1)
+        let grouped = Task { try await log.appendDurably(term: 1, data: [2]) }
+        try await gated.waitForBlockedSyncs(1)
+        // A save raft's MustSync rule syncs under the writer lock (on a thread of its own: it blocks).
+        let locked = Task {
+            await onThread { try log.save(hardState: HardState(term: 1, vote: 1, commit: 1), entries: [Entry(term: 1, index: 3, data: [3])]) }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        // Two fdatasyncs of one file at once could each be told a different story by Linux,
+        // which reports a failed writeback to one of them only.
+        #expect(gated.dataSyncs == before + 1, "the locked save's fdatasync started beside group commit's")
+        gated.openGate()
+        await #expect(throws: StorageError.self) { try await grouped.value }
+        let saved = await locked.value
+        #expect(throws: StorageError.self, "a save acknowledged after a failed fdatasync") { try saved.get() }
+        #expect(gated.dataSyncs == before + 1, "a sync ran after one failed")
+        try? log.close()
+    }
+
+    @Test("a WAL opened after its process was killed makes what it read back durable before it reports it durable")
+    func reopenAfterKill() async throws {
+        let fileSystem = FaultInjectingFileSystem()
+        let unsynced = WALOptions(fileSystem: fileSystem, segmentSize: 64 * 1024, unsafeNoSync: true)
+        let killed = try WALLogStore.open(at: Self.path, options: .init(wal: unsynced, retainedSegments: nil))
+        try killed.save(hardState: HardState(term: 1, vote: 1, commit: 3), entries: (1...3).map { Entry(term: 1, index: $0, data: [UInt8($0)]) })
+        // The records are in the page cache, not on disk, when the process dies.
+        fileSystem.killProcess()
+
+        let reopened = try Self.open(fileSystem)
+        #expect(try reopened.lastIndex() == 3)
+        #expect(try reopened.durableIndex() == 3)
+        try await reopened.syncDurably()
+        fileSystem.crash(.dropUnsynced)
+
+        let afterPowerLoss = try Self.open(fileSystem)
+        #expect(try afterPowerLoss.lastIndex() == 3, "entries reported durable were lost")
+        #expect(try afterPowerLoss.hardState() == HardState(term: 1, vote: 1, commit: 3))
+        try afterPowerLoss.close()
+        withExtendedLifetime(killed) {}
     }
 
     @Test("an appended entry is readable before it is durable, and durable when the call returns")
@@ -189,62 +239,5 @@ struct GroupCommitTests {
         let replay = try WAL.read(at: "/w", from: .zero, codec: ProtobufRecordCodec(), options: WALOptions(fileSystem: fileSystem))
         #expect(replay.entries.map(\.index) == [1, 2, 3])
         #expect(replay.hardState.commit == 1)
-    }
-}
-
-/// Polls `condition` until it holds (10 s at most).
-func waitUntil(_ condition: () throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(10)
-    while try !condition() {
-        guard ContinuousClock.now < deadline else { throw StorageError(.unavailable, "condition not reached in 10 s") }
-        try await Task.sleep(for: .milliseconds(1))
-    }
-}
-
-/// The fault-injecting file system with a gate on fdatasync: while closed, fdatasyncs block
-/// (at most 10 s) until it opens; counts fdatasyncs and can fail the next ones.
-final class GatedFileSystem: Sendable {
-    let base = FaultInjectingFileSystem()
-    private let gate = NSCondition()
-    private let state = Mutex((closed: false, blocked: 0, syncs: 0, failures: 0))
-
-    /// The file system to hand to the log: `base`, with fdatasyncs that wait at the gate.
-    var fileSystem: SyncHookFileSystem {
-        SyncHookFileSystem(base: base) { [self] kind, _, perform throws(StorageError) in
-            if kind == .data { waitAtGate() }
-            try perform()
-        }
-    }
-
-    var dataSyncs: Int { state.withLock { $0.syncs } }
-
-    func closeGate() { state.withLock { $0.closed = true } }
-
-    func openGate() {
-        gate.lock()
-        state.withLock { $0.closed = false }
-        gate.broadcast()
-        gate.unlock()
-    }
-
-    /// Makes the next `count` fdatasyncs fail with EIO (losing unsynced data, as the base does).
-    func failNextSyncs(_ count: Int) {
-        state.withLock { $0.failures = count }
-        base.removeFaults()
-        if count > 0 { base.inject(.syncFails(times: count)) }
-    }
-
-    func waitForBlockedSyncs(_ count: Int) async throws {
-        try await waitUntil { state.withLock { $0.blocked } >= count }
-    }
-
-    private func waitAtGate() {
-        state.withLock { $0.syncs += 1 }
-        gate.lock()
-        let deadline = Date().addingTimeInterval(10)
-        state.withLock { $0.blocked += 1 }
-        while state.withLock({ $0.closed }) && Date() < deadline { _ = gate.wait(until: deadline) }
-        state.withLock { $0.blocked -= 1 }
-        gate.unlock()
     }
 }

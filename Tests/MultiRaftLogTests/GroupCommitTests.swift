@@ -2,6 +2,7 @@ import MultiRaftLog
 import RaftFiles
 import RaftStorage
 import RaftStorageTesting
+import TestSupport
 import Testing
 
 @Suite("Group commit")
@@ -44,5 +45,38 @@ struct GroupCommitTests {
         await #expect(throws: StorageError.self) { try await engine.writeDurably(batch) }
         let later = #expect(throws: StorageError.self) { try engine.write(batch, sync: true) }
         #expect(later?.code == .closed)
+    }
+
+    @Test func aSyncUnderTheLockWaitsForTheGroupCommitSyncAndFailsWithIt() async throws {
+        let gated = GatedFileSystem()
+        let engine = try LogEngine(directory: EngineFixtures.directory, options: LogEngine.Options(fileSystem: gated.fileSystem, fileSize: 64 * 1024))
+        var first = WriteBatch()
+        first.append([Entry(term: 1, index: 1)], to: 1)
+        try engine.write(first, sync: true)
+        let before = gated.dataSyncs
+
+        gated.closeGate()
+        gated.failNextSyncs(1)
+        var second = WriteBatch()
+        second.append([Entry(term: 1, index: 2)], to: 1)
+        let grouped = Task { try await engine.writeDurably(second) }
+        try await gated.waitForBlockedSyncs(1)
+        let third = {
+            var batch = WriteBatch()
+            batch.append([Entry(term: 1, index: 1)], to: 2)
+            return batch
+        }()
+        // A synced write syncs under the writer lock (on a thread of its own: it blocks).
+        let locked = Task { await onThread { try engine.write(third, sync: true) } }
+        try await Task.sleep(for: .milliseconds(200))
+        // Two fdatasyncs of one file at once could each be told a different story by Linux,
+        // which reports a failed writeback to one of them only.
+        #expect(gated.dataSyncs == before + 1, "the locked write's fdatasync started beside group commit's")
+        gated.openGate()
+        await #expect(throws: StorageError.self) { try await grouped.value }
+        let written = await locked.value
+        #expect(throws: StorageError.self, "a write acknowledged after a failed fdatasync") { try written.get() }
+        #expect(gated.dataSyncs == before + 1, "a sync ran after one failed")
+        try? engine.close()
     }
 }

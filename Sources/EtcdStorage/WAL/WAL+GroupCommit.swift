@@ -57,15 +57,15 @@ extension WAL {
         }
         guard let pending else { return .success(writer.withLock { $0.durableSequence }) }
         do throws(StorageError) {
-            try syncer.syncData(pending.file)
+            // Skipped when a sync under the lock (a cut, a close) covered it meanwhile.
+            try pending.gate.sync(through: pending.sequence) { () throws(StorageError) in try syncer.syncData(pending.file) }
         } catch {
-            // A close or cut in the meantime may have synced it anyway (and closed the file).
-            let covered = writer.withLock { writer -> Bool in
-                if writer.durableSequence >= pending.sequence { return true }
+            writer.withLock { writer in
+                // Not a writer that replaced this one (a resume after the sync began).
+                guard writer.syncGate === pending.gate else { return }
                 _ = try? writer.guarded { (_: inout WALWriter<Codec>) throws(StorageError) -> Void in throw error }
-                return false
             }
-            if !covered { return .failure(error) }
+            return .failure(error)
         }
         return .success(writer.withLock { writer in
             writer.completeSync(pending)

@@ -105,6 +105,10 @@ extension WAL {
             if try fileSystem.info(marker) != nil {
                 try writer.rewriteTail(through: end)
                 try fileSystem.removeFile(marker)
+            } else {
+                // The replay may have read records that are only in the page cache (a process
+                // killed before its sync): durable before they are reported durable or built on.
+                try writer.sync()
             }
             if end == 0 {
                 // The tail holds no record at all (a crash tore its first one): start it

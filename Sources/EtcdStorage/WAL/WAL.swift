@@ -239,7 +239,7 @@ extension WALWriter {
     /// Flushes the page buffer and fdatasyncs the tail (unless `unsafeNoSync`).
     mutating func sync() throws(StorageError) {
         try flush()
-        try syncData(tail.file)
+        try syncData(tail.file, through: writeSequence)
         syncedState = lastState
         durableSequence = writeSequence
     }

@@ -17,7 +17,7 @@ extension WALWriter {
         var writer = PageWriter(file: spare.file, offset: 0)
         try Self.writeHeader(into: &writer, codec: codec, crc: &crc, metadata: storedMetadata, state: lastState)
         try Self.flush(&writer, options: options, instruments: instruments)
-        try syncData(spare.file)
+        try syncData(spare.file, through: 0)
         try fileSystem.rename(spare.path, to: target)
         // The rename is durable only with the directory; done even without fsync (as etcd).
         try fileSystem.syncDirectory(directory)

@@ -44,6 +44,9 @@ struct WALWriter<Codec: RecordCodec> {
     var durableSequence: UInt64 = 0
     /// Set after a failed write or fsync, or by ``close()``.
     var unusable: StorageError?
+    /// Every sync of this writer's files goes through it, the group-commit thread's too, so
+    /// two never run at once and none runs after one failed (``RaftFiles/SyncGate``).
+    let syncGate = SyncGate()
     var isClosed = false
 
     struct HeldSpare {
@@ -86,7 +89,7 @@ struct WALWriter<Codec: RecordCodec> {
     mutating func rewriteTail(through end: Int64) throws(StorageError) {
         let file = tail.file
         try file.writeAgain(through: end)
-        try syncData(file)
+        try syncData(file, through: 0)
         try fileSystem.syncDirectory(directory)
         options.logger.warning("rewrote the WAL tail after an earlier write or fsync failure", metadata: ["path": "\(file.path)", "bytes": "\(end)"])
     }
@@ -99,6 +102,8 @@ struct WALWriter<Codec: RecordCodec> {
         var sequence: UInt64
         /// The HardState it makes durable.
         var state: HardState
+        /// The writer's gate, which the fdatasync goes through.
+        var gate: SyncGate
     }
 
     /// The first half of a sync that runs outside the lock, so writers can go on appending
@@ -108,7 +113,7 @@ struct WALWriter<Codec: RecordCodec> {
     mutating func prepareSync() throws(StorageError) -> PendingSync? {
         guard durableSequence < writeSequence else { return nil }
         try flush()
-        return PendingSync(file: tail.file, sequence: writeSequence, state: lastState)
+        return PendingSync(file: tail.file, sequence: writeSequence, state: lastState, gate: syncGate)
     }
 
     /// The second half: the fdatasync of `pending` succeeded.
@@ -119,9 +124,11 @@ struct WALWriter<Codec: RecordCodec> {
         }
     }
 
-    /// fdatasync with timing, the slow-sync warning and the fsync metric.
-    func syncData(_ file: any StorageFile) throws(StorageError) {
-        try WALSyncer(options: options, instruments: instruments).syncData(file)
+    /// fdatasync with timing, the slow-sync warning and the fsync metric, through the gate:
+    /// `sequence` is the last write it makes durable (0 for a file other than the tail's data).
+    func syncData(_ file: any StorageFile, through sequence: UInt64) throws(StorageError) {
+        let syncer = WALSyncer(options: options, instruments: instruments)
+        try syncGate.sync(through: sequence) { () throws(StorageError) in try syncer.syncData(file) }
     }
 
     // MARK: - Closing

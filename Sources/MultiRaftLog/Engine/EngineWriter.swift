@@ -29,6 +29,9 @@ struct EngineWriter {
     /// Set by a failed write or sync: what reached the disk is unknown, so the engine refuses
     /// writes until it is opened again.
     var failure: StorageError?
+    /// Every sync of the current file goes through it, the group-commit thread's too, so two
+    /// never run at once and none runs after one failed (``RaftFiles/SyncGate``).
+    let syncGate = SyncGate()
 
     func path(of number: UInt64) -> String {
         fileSystem.join(directory, LogFileFormat.fileName(number))
@@ -117,8 +120,10 @@ struct EngineWriter {
     mutating func cutZerosAhead() throws(StorageError) {
         guard zeroedThrough > offset else { return }
         try guarded { (writer) throws(StorageError) in
-            try writer.file.truncate(to: writer.offset)
-            try writer.file.sync()
+            try writer.syncGate.sync(through: writer.writeSequence, evenIfDurable: true) { () throws(StorageError) in
+                try writer.file.truncate(to: writer.offset)
+                try writer.file.sync()
+            }
         }
         zeroedThrough = offset
     }
@@ -127,14 +132,14 @@ struct EngineWriter {
     mutating func sync() throws(StorageError) {
         guard durableSequence < writeSequence else { return }
         let sequence = writeSequence
-        try guarded { (writer) throws(StorageError) in try writer.file.syncData() }
+        try guarded { (writer) throws(StorageError) in try writer.syncGate.sync(through: sequence) { () throws(StorageError) in try writer.file.syncData() } }
         durableSequence = max(durableSequence, sequence)
     }
 
     /// Seals the current file (everything in it durable) and starts the next one.
     private mutating func rotate() throws(StorageError) {
         // Cutting the zeros fsyncs the file (data and size) itself; without them an fdatasync.
-        if zeroedThrough > offset { try cutZerosAhead() } else { try file.syncData() }
+        if zeroedThrough > offset { try cutZerosAhead() } else { try sync() }
         durableSequence = writeSequence
         let number = fileNumber + 1
         let fresh = try Self.createFile(number, previousSize: offset, fileSystem: fileSystem, directory: directory)

@@ -85,10 +85,17 @@ public final class LogEngine: Sendable {
                 file = try fileSystem.open(fileSystem.join(directory, LogFileFormat.fileName(recovered.files[recovered.files.count - 1])), .readWrite, permissions: 0)
             }
             let last = recovered.files[recovered.files.count - 1]
+            // The names listed may be only in the page cache (a process killed between a new
+            // file's rename and the directory's fsync): durable before the lock file records
+            // the newest.
+            try fileSystem.syncDirectory(directory)
             // The first file, a lock file from before the record, or a crash between a new
             // file and its record.
             if recordedNewest != last { try EngineWriter.recordNewest(last, in: lock) }
             try EngineWriter.makeTailDurableAfterFailure(file, through: recovered.end, fileSystem: fileSystem, directory: directory)
+            // So may the last file's records (a process killed before its sync): durable before
+            // they are reported durable or built on.
+            try file.syncData()
             self.recoveryActions = recovered.actions
             self.writer = Mutex(EngineWriter(
                 fileSystem: fileSystem, directory: directory, fileSize: options.fileSize, zeroWindow: options.zeroFillAhead, file: file, lockFile: lock, fileNumber: last,
@@ -391,27 +398,23 @@ public final class LogEngine: Sendable {
     /// One group's fdatasync, outside the writer lock so writes go on meanwhile. Returns the
     /// sequence number every write through which is now durable.
     private func syncRound() -> Result<UInt64, StorageError> {
-        let pending: (file: any StorageFile, sequence: UInt64)?
+        let pending: (file: any StorageFile, sequence: UInt64, gate: SyncGate)?
         do throws(StorageError) {
-            pending = try writer.withLock { (writer) throws(StorageError) -> (file: any StorageFile, sequence: UInt64)? in
+            pending = try writer.withLock { (writer) throws(StorageError) -> (file: any StorageFile, sequence: UInt64, gate: SyncGate)? in
                 try writer.checkUsable()
-                return writer.durableSequence >= writer.writeSequence ? nil : (writer.file, writer.writeSequence)
+                return writer.durableSequence >= writer.writeSequence ? nil : (writer.file, writer.writeSequence, writer.syncGate)
             }
         } catch {
             return .failure(error)
         }
         if let pending {
             do throws(StorageError) {
-                try pending.file.syncData()
+                // Skipped when a sync under the lock (a rotation, a close) covered it meanwhile.
+                try pending.gate.sync(through: pending.sequence) { () throws(StorageError) in try pending.file.syncData() }
                 writer.withLock { $0.durableSequence = max($0.durableSequence, pending.sequence) }
             } catch {
-                // A rotation or close in the meantime synced and closed the file: covered.
-                let covered = writer.withLock { writer -> Bool in
-                    if writer.durableSequence >= pending.sequence { return true }
-                    writer.recordFailure(error)
-                    return false
-                }
-                if !covered { return .failure(error) }
+                writer.withLock { $0.recordFailure(error) }
+                return .failure(error)
             }
         }
         return .success(writer.withLock { $0.durableSequence })

@@ -155,6 +155,14 @@ public final class FaultInjectingFileSystem: FileSystem {
         }
     }
 
+    /// Simulates the death of the process (a SIGKILL) while the machine runs on: the locks its
+    /// files held are released, and what it wrote stays as it was, in the page cache: visible
+    /// to the next process, durable only where it was synced, so a later ``crash(_:)`` still
+    /// loses the rest. The dead process's objects must not be used afterwards.
+    public func killProcess() {
+        state.withLock { $0.disk.releaseLocks() }
+    }
+
     /// What the file system has done so far.
     public var statistics: Statistics { state.withLock { $0.statistics } }
 

@@ -99,6 +99,11 @@ struct SimulatedDisk {
         case scramble(seed: UInt64, sectorSize: Int)
     }
 
+    /// Releases every file lock (its holder is gone), changing nothing else.
+    mutating func releaseLocks() {
+        for id in inodes.keys { inodes[id]?.lockHolder = nil }
+    }
+
     /// Throws away everything that was not durable, as a power loss would, keeping what
     /// `outcome` says reached the platter.
     mutating func crash(_ outcome: CrashOutcome) {
