@@ -55,6 +55,9 @@ public final class KeyValueNode<Log: LogStore, Snapshots: SnapshotStore> {
         var state = snapshot.isEmpty ? KeyValueStateMachine() : try KeyValueStateMachine(snapshot: snapshot)
         // A single node's stable log is committed: it is the whole majority.
         let lastIndex = try storage.lastIndex()
+        guard lastIndex < .max, state.appliedIndex < .max else {
+            throw StorageError(.corrupt, "the log's last index \(lastIndex) leaves no index to follow")
+        }
         var next = state.appliedIndex + 1
         while next <= lastIndex {
             for entry in try storage.entries(in: next..<(lastIndex + 1), maxBytes: 8 << 20) {
@@ -64,6 +67,9 @@ public final class KeyValueNode<Log: LogStore, Snapshots: SnapshotStore> {
         }
         let previous = try storage.initialState().hardState
         let lastTerm = try storage.term(at: lastIndex)
+        guard max(previous.term, lastTerm) < .max else {
+            throw StorageError(.corrupt, "the log's last term \(max(previous.term, lastTerm)) leaves no term for this node to lead")
+        }
         let term = max(previous.term, lastTerm) + 1
         self.state = state
         self.hardState = previous

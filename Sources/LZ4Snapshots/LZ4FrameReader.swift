@@ -128,7 +128,9 @@ final class LZ4FrameReader {
             // A block, its checksum, and the next block's size; no block is larger than the file.
             let inputSize = Int(min(Int64(header.blockMaxSize), fileSize)) + 8
             // LZ4 expands at most 255-fold, so small files need small output buffers.
-            let outputSize = Int(min(Int64(header.blockMaxSize), fileSize.multipliedReportingOverflow(by: 256).partialValue + 64))
+            // (Compared before multiplying: a sparse file's size can make the product overflow.)
+            let blockMax = Int64(header.blockMaxSize)
+            let outputSize = Int(fileSize >= blockMax / 256 ? blockMax : min(blockMax, fileSize * 256 + 64))
             // One allocation for all slots, on as few 2 MiB pages as possible: the buffers are
             // fresh memory each load, and its page faults cost as much as a tenth of the load.
             let inputStride = (inputSize + 63) & ~63

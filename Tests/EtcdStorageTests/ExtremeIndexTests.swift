@@ -1,3 +1,4 @@
+import Foundation
 import EtcdStorage
 import MemoryStore
 import RaftStorage
@@ -55,6 +56,40 @@ struct ExtremeIndexTests {
         let error = try #require(throws: StorageError.self) { try WALLogStore(directory: path, codec: MarkerAtMaximumCodec()) }
         #expect(error.code == .corrupt)
         #expect(error.path?.hasSuffix(firstSegment) == true && error.offset != nil, "\(error)")
+    }
+
+    @Test("a WAL snapshot marker read at the largest index, with a commit that covers it, is corrupt")
+    func committedMarkerAtMaximum() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("wal")
+        let wal = try WAL.create(at: path, metadata: nil, codec: MarkerAtMaximumCodec(), options: smallOptions())
+        try wal.saveSnapshot(SnapshotMarker(index: 7, term: 1))
+        try wal.save(hardState: HardState(term: 1, vote: 1, commit: .max), entries: [])
+        try wal.close()
+
+        let error = try #require(throws: StorageError.self) { try WALLogStore(directory: path, codec: MarkerAtMaximumCodec()) }
+        #expect(error.code == .corrupt)
+        #expect(error.path?.hasSuffix(firstSegment) == true && error.offset != nil, "\(error)")
+    }
+
+    @Test("a WAL whose last segment has the largest sequence number refuses to cut instead of trapping")
+    func segmentAtLargestSequence() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("wal")
+        try WAL.create(at: path, metadata: nil, codec: codec, options: smallOptions()).close()
+        try FileManager.default.moveItem(atPath: path + "/" + firstSegment, toPath: path + "/ffffffffffffffff-0000000000000000.wal")
+
+        let log = try WALLogStore.open(at: path, codec: codec, options: .init(wal: smallOptions(), retainedSegments: nil))
+        defer { try? log.close() }
+        let error = try #require(throws: StorageError.self) {
+            for index in UInt64(1)...1_000 {
+                try log.save(hardState: .empty, entries: [Entry(term: 1, index: index, data: Array(repeating: 1, count: 1_000))])
+            }
+        }
+        #expect(error.code == .corrupt, "\(error)")
+        #expect(error.message.contains("ffffffffffffffff-0000000000000000.wal"), "\(error)")
     }
 
     @Test("the writer refuses a snapshot marker at the largest index")

@@ -133,7 +133,11 @@ struct SegmentSummary: Sendable {
         let paths = names.map { fileSystem.join(directory, $0.fileName) }
         // Only an array of entries is reserved: without data, no file sizes are needed.
         let sizes = keepsData ? paths.map { size(of: $0, fileSystem: fileSystem) } : paths.map { _ in 0 }
-        let allBytes = sizes.reduce(0, +)
+        // Saturating: sparse files' sizes can sum past what `Int` holds.
+        let allBytes = sizes.reduce(0) { total, size in
+            let (sum, overflow) = total.addingReportingOverflow(size)
+            return overflow ? .max : sum
+        }
         let results = Mutex([SegmentSummary?](repeating: nil, count: names.count))
         DispatchQueue.concurrentPerform(iterations: names.count) { position in
             let summary = read(

@@ -235,6 +235,10 @@ extension WAL {
             while let read = try reader.next() {
                 switch read.body {
                 case .other(.snapshot(let marker)):
+                    // As the replay does: no index is left for the log after such a marker.
+                    guard marker.index < .max else {
+                        throw StorageError(.corrupt, "a snapshot marker at the largest index", path: reader.currentPath, offset: Int64(read.offset))
+                    }
                     markers.append((marker, names[reader.fileIndex].sequence))
                 case .other(.hardState(let recorded)): state = recorded
                 case .other(.metadata(let stored)):

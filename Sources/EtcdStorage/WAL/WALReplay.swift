@@ -115,7 +115,9 @@ struct CollectingSink: ReplaySink {
         var total = 0
         for size in fileSizes {
             starts.append(total)
-            total += size
+            // Saturating: sparse files' sizes can sum past what `Int` holds.
+            let (sum, overflow) = total.addingReportingOverflow(size)
+            total = overflow ? .max : sum
         }
         fileStarts = starts
         totalBytes = total

@@ -7,11 +7,17 @@ extension WALWriter {
     /// etcd's `cut` (Docs/OnDiskFormat.md, Writing, syncing and cutting): seal the tail at its real end, start the next
     /// segment in the spare file, and make the new name durable.
     mutating func cut() throws(StorageError) {
+        // A segment name taken from a damaged or hostile directory may leave no number to follow.
+        let (sequence, noSequence) = segments[segments.count - 1].name.sequence.addingReportingOverflow(1)
+        let (firstIndex, noIndex) = highestIndex.addingReportingOverflow(1)
+        guard !noSequence, !noIndex else {
+            throw StorageError(.corrupt, "no WAL segment can follow \(segments[segments.count - 1].name.fileName): its sequence number or the next index would pass \(UInt64.max)", path: directory)
+        }
         try flush()
         try tail.file.truncate(to: tail.flushedOffset)
         try sync()
 
-        let name = SegmentName(sequence: segments[segments.count - 1].name.sequence + 1, index: highestIndex + 1)
+        let name = SegmentName(sequence: sequence, index: firstIndex)
         let target = fileSystem.join(directory, name.fileName)
         let spare = try takeSpare()
         var writer = PageWriter(file: spare.file, offset: 0)

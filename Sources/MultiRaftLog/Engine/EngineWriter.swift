@@ -138,6 +138,10 @@ struct EngineWriter {
 
     /// Seals the current file (everything in it durable) and starts the next one.
     private mutating func rotate() throws(StorageError) {
+        // A file number taken from a damaged or hostile directory may leave none to follow.
+        guard fileNumber < .max else {
+            throw StorageError(.corrupt, "no log file can follow \(LogFileFormat.fileName(fileNumber))", path: directory)
+        }
         // Cutting the zeros fsyncs the file (data and size) itself; without them an fdatasync.
         if zeroedThrough > offset { try cutZerosAhead() } else { try sync() }
         durableSequence = writeSequence

@@ -74,7 +74,8 @@ enum EngineRecovery {
 
     /// "log file … is missing", or "log files … to … are missing".
     private static func missing(_ numbers: ClosedRange<UInt64>) -> String {
-        numbers.count == 1
+        // Compared, not counted: a forged number makes the range longer than `Int` can count.
+        numbers.lowerBound == numbers.upperBound
             ? "log file \(LogFileFormat.fileName(numbers.lowerBound)) is missing"
             : "log files \(LogFileFormat.fileName(numbers.lowerBound)) to \(LogFileFormat.fileName(numbers.upperBound)) are missing"
     }
