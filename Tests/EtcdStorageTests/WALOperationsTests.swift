@@ -6,6 +6,7 @@ import Logging
 import MetricsTestKit
 import RaftStorage
 import RaftFiles
+import RaftStorageTesting
 import Synchronization
 import TestSupport
 import Testing
@@ -176,6 +177,23 @@ struct WALOperationsTests {
         try wal.close()
         #expect(try WAL.read(at: path, from: SnapshotMarker(index: 60, term: 1), codec: codec).error == nil)
         #expect(try WAL.validSnapshotMarkers(at: path, codec: codec) == [SnapshotMarker(index: 60, term: 1)])
+    }
+
+    @Test("a purge whose directory fsync fails stops the WAL: the removals may not be durable in order")
+    func failedPurgeStopsWrites() throws {
+        let fileSystem = FaultInjectingFileSystem()
+        let wal = try WAL.create(at: "/w", metadata: nil, codec: codec, options: WALOptions(fileSystem: fileSystem, segmentSize: 4096))
+        for index in UInt64(1)...60 {
+            try wal.save(hardState: HardState(term: 1, vote: 1, commit: index), entries: [Entry(term: 1, index: index, data: Array(repeating: 1, count: 500))])
+        }
+        try wal.releaseSegments(below: wal.heldSegments[3].index)
+        fileSystem.inject(.syncFails())
+        #expect(throws: StorageError.self) { try wal.purgeReleasedSegments(keeping: 0) }
+        let refused = #expect(throws: StorageError.self) {
+            try wal.save(hardState: HardState(term: 1, vote: 1, commit: 61), entries: [Entry(term: 1, index: 61, data: [1])])
+        }
+        #expect(refused?.code == .closed)
+        try? wal.close()
     }
 
     @Test("WALLogStore releases and purges segments only behind a synced, committed snapshot marker")

@@ -71,6 +71,22 @@ struct WALCommandsTests {
         #expect(again.stdout.contains("nothing to repair"))
     }
 
+    @Test("repair never replaces an earlier repair's copy: it keeps the new one as .broken.1")
+    func repairKeepsEarlierCopy() throws {
+        let scratch = TemporaryDirectory("cli")
+        defer { scratch.remove() }
+        let wal = try scratch.copy(Fixtures.goWAL("torn-tail"), as: "wal")
+        let last = try #require(try FileManager.default.contentsOfDirectory(atPath: wal).filter { $0.hasSuffix(".wal") }.sorted().last)
+        let earlier = Data("the only copy of records an earlier repair cut off".utf8)
+        try earlier.write(to: URL(fileURLWithPath: wal + "/" + last + ".broken"))
+        let repaired = try RaftStoreTool.run(["wal", "repair", wal])
+        #expect(repaired.status == 0, "\(repaired)")
+        #expect(repaired.stdout.contains(last + ".broken.1"), "\(repaired)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: wal + "/" + last + ".broken")) == earlier)
+        #expect(FileManager.default.fileExists(atPath: wal + "/" + last + ".broken.1"))
+        #expect(try RaftStoreTool.run(["wal", "verify", wal]).status == 0)
+    }
+
     @Test("damage in the last segment: verify calls it damage, repair refuses and changes nothing, --discard-from-damage prints the loss and cuts")
     func discardFromDamage() throws {
         let scratch = TemporaryDirectory("cli")

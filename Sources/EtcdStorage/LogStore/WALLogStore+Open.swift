@@ -138,7 +138,7 @@ extension WALLogStore {
                 return RecoveryAction(
                     .tornTailCut, path: path, offset: offset, bytesRemoved: removed, backup: backup,
                     detail: "a torn write (its bytes end in zeros or at the end of the file, nothing intact after it) was cut off; it held nothing acknowledged")
-            case .discardedDamage(let report, let backup):
+            case .discardedDamage(let report, let backup, _):
                 return RecoveryAction(
                     .damageDiscarded, path: report.path, offset: report.offset, bytesRemoved: report.bytesAfterDamage,
                     backup: backup,

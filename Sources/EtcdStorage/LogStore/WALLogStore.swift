@@ -223,8 +223,8 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
         guard releaseBelow > 0 else { return }
         try writer.guarded { (writer) throws(StorageError) in try writer.releaseSegments(below: releaseBelow) }
         guard let retained = options.retainedSegments else { return }
-        if let unusable = writer.unusable { throw unusable }
-        let removed = try writer.purgeReleasedSegments(keeping: retained)
+        // A failed removal or directory fsync leaves the directory unknown: no more writes.
+        let removed = try writer.guarded { (writer) throws(StorageError) in try writer.purgeReleasedSegments(keeping: retained) }
         guard !removed.isEmpty else { return }
         let purged = Set(removed.compactMap { path in
             SegmentName(fileName: String(path.split(separator: "/").last ?? ""))?.sequence

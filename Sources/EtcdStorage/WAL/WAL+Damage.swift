@@ -103,7 +103,7 @@ extension WAL {
         let file = try fileSystem.open(report.path, .readWrite, permissions: 0o600)
         defer { try? file.close() }
         try file.lock(wait: false)
-        let backup = report.path + ".broken"
+        let backup = try backupPath(for: report.path, fileSystem: fileSystem)
         // Cut to nothing, the segment would stay in the sequence (after a gap, say).
         let wholeSegment = report.setsSegmentAsideWhole
         if !wholeSegment {
@@ -111,9 +111,13 @@ extension WAL {
         }
         var setAside: [String] = []
         for later in report.laterSegments {
-            try fileSystem.rename(later, to: later + ".broken")
-            setAside.append(later + ".broken")
+            let destination = try backupPath(for: later, fileSystem: fileSystem)
+            try fileSystem.rename(later, to: destination)
+            setAside.append(destination)
         }
+        // Durable before the cut below: a crash must not keep the cut and lose the renames,
+        // which would leave later segments after a cut segment.
+        if !setAside.isEmpty { try fileSystem.syncDirectory(directory) }
         if wholeSegment {
             try fileSystem.rename(report.path, to: backup)
         } else {
@@ -126,6 +130,6 @@ extension WAL {
             "lastIntactIndex": "\(report.lastIntactIndex)", "hardState": "\(report.lastIntactHardState)",
             "laterSegmentsSetAside": "\(setAside)", "cause": "\(report.error.message)",
         ])
-        return .discardedDamage(report, backup: backup)
+        return .discardedDamage(report, backup: backup, setAside: setAside)
     }
 }

@@ -11,9 +11,24 @@ public enum WALRepairOutcome: Hashable, Sendable {
     case truncated(path: String, offset: Int64, backup: String)
     /// Asked to discard damage: the damaged segment was cut where the report says, after
     /// copying it whole to `backup` (damage from the first byte of a segment after the first:
-    /// the segment itself was renamed `backup`), and later segments were set aside as
-    /// `<name>.broken`.
-    case discardedDamage(WALDamageReport, backup: String)
+    /// the segment itself was renamed `backup`), and later segments were set aside, renamed
+    /// `setAside` (in the report's order).
+    case discardedDamage(WALDamageReport, backup: String, setAside: [String])
+}
+
+extension WAL {
+    /// Where a repair keeps a copy of, or sets aside, the segment at `path`: `<segment>.broken`,
+    /// or `<segment>.broken.<n>` when an earlier repair's copy has that name (never replaced:
+    /// it may be the only copy of records after damage).
+    static func backupPath(for path: String, fileSystem: any FileSystem) throws(StorageError) -> String {
+        var candidate = path + ".broken"
+        var attempt = 0
+        while try fileSystem.info(candidate) != nil {
+            attempt += 1
+            candidate = path + ".broken.\(attempt)"
+        }
+        return candidate
+    }
 }
 
 extension WAL {
@@ -32,7 +47,9 @@ extension WAL {
     /// segments included, is cut off: its segment is copied to `<segment>.broken` and
     /// truncated at the damaged record (a segment damaged from its first byte, after the
     /// first, is renamed `<segment>.broken` instead), later segments are renamed
-    /// `<name>.broken`; everything recorded from there on is lost.
+    /// `<name>.broken`; everything recorded from there on is lost. A name an earlier repair's
+    /// copy holds is never replaced: `.broken.1`, `.broken.2`, ... follow
+    /// (``WALRepairOutcome`` names the files).
     ///
     /// - Throws: ``RaftStorage/StorageError/Code/locked`` when a writer holds the segment; the reader's
     ///   error when the damage is not a torn tail and `discardingDamage` is off.
@@ -59,7 +76,7 @@ extension WAL {
             damage = error
         }
         guard damage.code == .unexpectedEnd, let offset = damage.offset else { throw damage }
-        let backup = path + ".broken"
+        let backup = try backupPath(for: path, fileSystem: fileSystem)
         try fileSystem.writeFileAtomically(backup, try fileSystem.readFile(path), permissions: 0o600)
         try file.truncate(to: offset)
         try file.sync()

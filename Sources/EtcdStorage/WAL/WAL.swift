@@ -139,8 +139,8 @@ public final class WAL<Codec: RecordCodec>: Sendable {
     @discardableResult
     public func purgeReleasedSegments(keeping: Int) throws(StorageError) -> [String] {
         try withWriter { (writer) throws(StorageError) in
-            if let unusable = writer.unusable { throw unusable }
-            return try writer.purgeReleasedSegments(keeping: keeping)
+            // A failed removal or directory fsync leaves the directory unknown: no more writes.
+            try writer.guarded { (writer) throws(StorageError) in try writer.purgeReleasedSegments(keeping: keeping) }
         }
     }
 

@@ -16,7 +16,8 @@ struct WALRepairCommand: ParsableCommand {
             records may lie after it. With --discard-from-damage the first damage is cut off \
             instead: what will be lost (entries, HardState, snapshot markers) is printed first, the \
             damaged segment is kept as <segment>.broken and later segments are renamed \
-            <name>.broken. Fails with 'locked' while a writer has the WAL open.
+            <name>.broken. A copy an earlier repair left is never replaced: the new one is named \
+            .broken.1, .broken.2, ... Fails with 'locked' while a writer has the WAL open.
             """
     )
 
@@ -48,12 +49,13 @@ struct WALRepairCommand: ParsableCommand {
             out.line("nothing to repair: the WAL reads to its end")
         case .truncated(let path, let offset, let backup):
             out.line("repaired a torn tail: cut \(path) at offset \(offset); the whole segment was saved as \(backup)")
-        case .discardedDamage(let report, let backup) where report.setsSegmentAsideWhole:
-            out.line("discarded: set aside \(report.path) whole as \(backup)")
-            for later in report.laterSegments { out.line("set aside: \(later) -> \(later).broken") }
-        case .discardedDamage(let report, let backup):
-            out.line("discarded: cut \(report.path) at offset \(report.offset); the whole segment was saved as \(backup)")
-            for later in report.laterSegments { out.line("set aside: \(later) -> \(later).broken") }
+        case .discardedDamage(let report, let backup, let setAside):
+            if report.setsSegmentAsideWhole {
+                out.line("discarded: set aside \(report.path) whole as \(backup)")
+            } else {
+                out.line("discarded: cut \(report.path) at offset \(report.offset); the whole segment was saved as \(backup)")
+            }
+            for (later, renamed) in zip(report.laterSegments, setAside) { out.line("set aside: \(later) -> \(renamed)") }
         }
         out.flush()
     }
