@@ -12,7 +12,7 @@ extension WAL {
     ///
     /// The first segment (a crc record, the metadata and a snapshot record at (0, 0),
     /// preallocated to the segment size) is written to a temporary file in `directory` and
-    /// fsynced, then renamed to its segment name, and the directory (created 0700, with missing
+    /// fdatasynced (not under ``WALOptions/unsafeNoSync``), then renamed to its segment name, and the directory (created 0700, with missing
     /// parents) and its parent are fsynced. A crash at any point leaves either no segment, which
     /// counts as no WAL (the next create starts over), or the complete first segment.
     ///
