@@ -6,6 +6,7 @@ import RaftStorage
 import RaftFiles
 import RaftStorageTesting
 import TestSupport
+import Synchronization
 import Testing
 
 /// Files are created 0600 and directories 0700, as etcd does: on the real file system (where
@@ -78,5 +79,27 @@ struct PermissionsTests {
         #expect(files.count > 3)
         for file in files { #expect(fs.permissions(of: file) == 0o600, "\(file)") }
         for directory in ["/member/wal", "/member/snap", "/member/lz4"] { #expect(fs.permissions(of: directory) == 0o700, "\(directory)") }
+    }
+
+    @Test("opening a snapshot store makes the names in its directory durable", arguments: [true, false])
+    func openingSyncsTheDirectory(lz4: Bool) throws {
+        let synced = Mutex(0)
+        let fileSystem = SyncHookFileSystem(base: FaultInjectingFileSystem()) { kind, path, perform throws(StorageError) in
+            if kind == .directory && path == "/snap" { synced.withLock { $0 += 1 } }
+            try perform()
+        }
+        func open() throws {
+            if lz4 {
+                _ = try LZ4SnapshotStore(directory: "/snap", codec: ProtobufRecordCodec(), fileSystem: fileSystem, logger: Self.quiet)
+            } else {
+                _ = try EtcdSnapshotStore(directory: "/snap", fileSystem: fileSystem, logger: Self.quiet)
+            }
+        }
+        try open()
+        synced.withLock { $0 = 0 }
+        // A process killed between a snapshot's rename and the directory's fsync leaves a name
+        // the next open finds but a power failure would take away.
+        try open()
+        #expect(synced.withLock { $0 } >= 1)
     }
 }

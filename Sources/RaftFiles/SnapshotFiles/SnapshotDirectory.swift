@@ -46,6 +46,9 @@ package final class SnapshotDirectory: Sendable {
         // A new directory's name is durable only with its parent; an existing one may come from
         // an open whose fsync failed, so this runs on every open (one fsync).
         try fileSystem.syncDirectory(fileSystem.parentDirectory(of: path))
+        // So may the names in it (a process killed between a snapshot's rename and the
+        // directory's fsync): durable before anything is built on them.
+        try fileSystem.syncDirectory(path)
         try removeTemporaryFiles()
     }
 
