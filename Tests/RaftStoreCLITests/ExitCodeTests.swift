@@ -101,6 +101,9 @@ struct ExitCodeTests {
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
         let nonEmpty = try scratch.copy(Fixtures.goWAL("single-segment"), as: "existing")
         let dump = try scratch.write(#"{"metadata": null, "hardState": {"term": 0, "vote": 0, "commit": 0}, "entries": []}"#, to: "dump.json")
+        // A WAL directory as a running (or killed) etcd leaves it: with its spare segment.
+        let withSpare = try scratch.copy(Fixtures.goWAL("single-segment"), as: "with-spare")
+        #expect(FileManager.default.createFile(atPath: withSpare + "/0.tmp", contents: Data(count: 4096)))
         let cases: [([String], String)] = [
             ([], "missing subcommand"),
             (["bogus"], "bogus"),
@@ -110,6 +113,8 @@ struct ExitCodeTests {
             (["wal", "dump", empty], "no WAL in"),
             (["wal", "verify", empty], "no WAL in"),
             (["snap", "ls", Fixtures.goWAL("single-segment")], "is a WAL directory"),
+            (["snap", "ls", withSpare], "is a WAL directory"),
+            (["snap", "verify", withSpare], "is a WAL directory"),
             (["snap", "verify", scratch.file("missing")], "no such snapshot directory"),
             (["snap", "show", dump], "not a snapshot file name"),
             (["snap", "show", scratch.file("missing.snap")], "no such file"),

@@ -50,12 +50,13 @@ enum DataDirectories {
     static func snapshots(_ path: String) throws(CLIError) -> String {
         try Paths.requireDirectory(path, "snapshot directory")
         let listing = try storage { () throws(StorageError) in try SnapshotFileListing.read(path) }
+        let segments = listing.other.filter(isSegment).count
+        // A WAL directory holds temporary files too (etcd's spare segments `0.tmp`, `1.tmp`).
+        if listing.snapshots.isEmpty && listing.etcdDatabase.isEmpty && segments > 0 {
+            throw .notFound("\(path) is a WAL directory (\(Format.count(segments, "segment file"))), not a snapshot directory" + sibling(of: path, "snap", "the snapshots of this member are"))
+        }
         if !listing.snapshots.isEmpty || !listing.setAside.isEmpty || !listing.temporary.isEmpty || !listing.etcdDatabase.isEmpty {
             return path
-        }
-        let segments = listing.other.filter(isSegment).count
-        if segments > 0 {
-            throw .notFound("\(path) is a WAL directory (\(Format.count(segments, "segment file"))), not a snapshot directory" + sibling(of: path, "snap", "the snapshots of this member are"))
         }
         for inner in inside(path, "snap") where Paths.isDirectory(inner.path) {
             Console.note("\(path) is \(inner.role); read its snapshot directory \(inner.path)")

@@ -10,7 +10,8 @@ struct WALVerifyCommand: ParsableCommand {
         abstract: "Check every record, the CRC chain and the replay rules of a WAL.",
         discussion: """
             Reads every segment (records, CRC32C chain, metadata), finds the snapshot markers a \
-            restart may open at, and replays from the oldest of them as etcd's ReadAll does. Exit \
+            restart may open at, and replays from the newest of them (where a restart with that \
+            snapshot opens) as etcd's ReadAll does. Exit \
             code 0 when the WAL is sound, 1 with the first problem otherwise. A torn tail (a \
             write a crash cut short) is cut off by a restart or 'raftstore wal repair'; damage \
             (data written, then changed) is refused by a restart and only cut by 'raftstore wal \
