@@ -217,16 +217,32 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
             let stored = try log.hardState()
             try hardState.validate(replacing: stored, lastIndexAfterSave: last)
         }
+        let previous = current.withLock { $0 }
         if let installing {
             try snapshots.save(installing)
             try log.applySnapshot(installing.metadata)
             current.withLock { $0 = installing.metadata }
         }
         try log.save(hardState: hardState, entries: entries)
-        if installing != nil {
+        if let installing {
             try log.sync()
-            try snapshots.retainNewest(options.retainedSnapshots)
+            try retainSnapshots(after: previous, saved: installing.metadata.marker)
         }
+    }
+
+    /// Snapshot files newer than `previous` (the snapshot before this save), other than
+    /// `saved`: what a save left when a crash came before its marker reached the log. No
+    /// recovery can use them, so they must not count among the snapshots kept, or the real
+    /// ones (the one just saved included) would be removed in their place.
+    private func leftoverSnapshots(after previous: SnapshotMetadata, saved: SnapshotMarker) throws(StorageError) -> [SnapshotMarker] {
+        try snapshots.list().filter { $0.index > previous.index && $0 != saved }
+    }
+
+    /// Removes snapshots beyond ``Options/retainedSnapshots``, not counting leftovers
+    /// (``leftoverSnapshots(after:saved:)``), which are kept for now.
+    private func retainSnapshots(after previous: SnapshotMetadata, saved: SnapshotMarker) throws(StorageError) {
+        let leftovers = try leftoverSnapshots(after: previous, saved: saved)
+        try snapshots.retainNewest(options.retainedSnapshots + leftovers.count)
     }
 
     /// The log's last index once `entries` are saved after `installing` (when given) is
@@ -277,14 +293,16 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
         try log.sync()
         // Never past the oldest snapshot kept: should the newer ones become unreadable,
         // recovery falls back to it and needs every entry after it.
-        let oldestKept = try snapshots.list().map(\.index).sorted().suffix(options.retainedSnapshots).first ?? index
+        let leftovers = Set(try leftoverSnapshots(after: previous, saved: metadata.marker))
+        let kept = try snapshots.list().filter { !leftovers.contains($0) }
+        let oldestKept = kept.map(\.index).sorted().suffix(options.retainedSnapshots).first ?? index
         if index > options.retainedEntries {
             let compactIndex = min(index - options.retainedEntries, oldestKept)
             if compactIndex >= (try log.firstIndex()) {
                 try log.compact(through: compactIndex)
             }
         }
-        try snapshots.retainNewest(options.retainedSnapshots)
+        try retainSnapshots(after: previous, saved: metadata.marker)
         return snapshot
     }
 

@@ -172,3 +172,27 @@ struct AnyStoreTests {
 func makeTestEntries(_ indexes: ClosedRange<UInt64>, term: UInt64 = 1) -> [Entry] {
     indexes.map { Entry(term: term, index: $0, data: [UInt8(truncatingIfNeeded: $0)]) }
 }
+
+/// A snapshot file a crash left before its marker reached the log is never counted among the
+/// snapshots kept: it must not push out the real ones.
+@Suite("Storage and leftover snapshot files")
+struct LeftoverSnapshotTests {
+    @Test func aLeftoverNewerSnapshotDoesNotRemoveTheOneJustTaken() throws {
+        let log = MemoryLogStore()
+        let snapshots = MemorySnapshotStore()
+        let storage = try Storage(log: log, snapshots: snapshots, options: .init(retainedEntries: 0, retainedSnapshots: 1))
+        try storage.save(hardState: HardState(term: 1, vote: 1, commit: 70), entries: (1...70).map { Entry(term: 1, index: $0) })
+        try storage.createSnapshot(at: 50, confState: ConfState(voters: [1]), data: [50])
+        // What a createSnapshot(at: 60) cut short by a crash leaves: the file, no marker.
+        try snapshots.save(Snapshot(data: [60], metadata: SnapshotMetadata(confState: ConfState(voters: [1]), index: 60, term: 1)))
+
+        try storage.createSnapshot(at: 55, data: [55])
+        #expect(try storage.snapshot().metadata.index == 55)
+        #expect(try snapshots.list().contains(SnapshotMarker(index: 55, term: 1)))
+        #expect(try storage.firstIndex() <= 56, "compacted past the snapshot kept")
+
+        let installed = Snapshot(data: [65], metadata: SnapshotMetadata(confState: ConfState(voters: [1]), index: 65, term: 1))
+        try storage.save(hardState: HardState(term: 1, vote: 1, commit: 65), entries: [], snapshot: installed)
+        #expect(try storage.snapshot() == installed)
+    }
+}
