@@ -209,6 +209,15 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
     /// storage, and reopen it to recover.
     public func save(hardState: HardState, entries: [Entry], snapshot: Snapshot? = nil) throws(StorageError) {
         let installing = snapshot.flatMap { $0.isEmpty ? nil : $0 }
+        if let installing, let first = entries.first, let last = entries.last {
+            // Checked before the snapshot is written, as the log's save would check it after.
+            let consecutive = zip(entries, entries.dropFirst()).allSatisfy { $1.index == $0.index &+ 1 }
+            guard consecutive, last.index <= installing.metadata.index || first.index <= installing.metadata.index &+ 1 else {
+                throw StorageError(
+                    .invalidArgument,
+                    "entries \(first.index)...\(last.index) are not consecutive after snapshot \(installing.metadata.index); nothing was written")
+            }
+        }
         if !hardState.isEmpty, installing != nil {
             // The snapshot store and the log are written before the log's own save checks the
             // HardState, so the check comes first here. Without a snapshot the log's save makes

@@ -195,4 +195,22 @@ struct LeftoverSnapshotTests {
         try storage.save(hardState: HardState(term: 1, vote: 1, commit: 65), entries: [], snapshot: installed)
         #expect(try storage.snapshot() == installed)
     }
+
+    @Test(arguments: [[UInt64(105), 106], [101, 103]])
+    func aBatchThatCannotFollowTheSnapshotWritesNothing(_ indexes: [UInt64]) throws {
+        let log = MemoryLogStore()
+        let snapshots = MemorySnapshotStore()
+        let storage = try Storage(log: log, snapshots: snapshots)
+        try storage.save(hardState: HardState(term: 1, vote: 1, commit: 0), entries: [Entry(term: 1, index: 1)])
+        let snapshot = Snapshot(data: [1], metadata: SnapshotMetadata(confState: ConfState(voters: [1]), index: 100, term: 1))
+        let error = #expect(throws: StorageError.self) {
+            try storage.save(hardState: .empty, entries: indexes.map { Entry(term: 1, index: $0) }, snapshot: snapshot)
+        }
+        #expect(error?.code == .invalidArgument)
+        #expect(try snapshots.list().isEmpty, "the snapshot was written")
+        #expect(try storage.lastIndex() == 1)
+        // A corrected retry goes through.
+        try storage.save(hardState: .empty, entries: [Entry(term: 1, index: 101)], snapshot: snapshot)
+        #expect(try storage.lastIndex() == 101)
+    }
 }
