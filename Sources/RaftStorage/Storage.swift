@@ -34,6 +34,10 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
     /// The metadata of the newest snapshot saved or recovered: raft's `InitialState` membership.
     private let current: Mutex<SnapshotMetadata>
 
+    /// Async saves handed to ``BlockingThread/shared`` and not finished yet (see
+    /// `save(hardState:entries:snapshot:) async`).
+    private let savesOffThread = Mutex(0)
+
     /// What ``Storage/init(log:snapshots:options:)`` found while recovering.
     public let recovery: Recovery
 
@@ -351,16 +355,28 @@ extension Storage {
     ///
     /// Without a snapshot the batch goes to ``LogStore/saveDurably(hardState:entries:)``, so
     /// concurrent callers share one fdatasync; with one, the snapshot file and the log's marker
-    /// are written on a thread of their own, in the synchronous call's order.
+    /// are written on a thread of their own, in the synchronous call's order. While such a
+    /// save is unfinished, the saves called after it go to that thread too, behind it: a save
+    /// written at once could otherwise reach the log before the snapshot, which would then
+    /// drop its entries.
     public nonisolated(nonsending) func save(hardState: HardState, entries: [Entry], snapshot: Snapshot? = nil) async throws(StorageError) {
-        if let snapshot, !snapshot.isEmpty {
-            try await BlockingThread.shared.run { () throws(StorageError) in
-                try self.save(hardState: hardState, entries: entries, snapshot: snapshot)
-                try self.log.sync()
-            }
+        let installing = snapshot.map { !$0.isEmpty } ?? false
+        // Decided before the first suspension, so in call order.
+        let offThread = savesOffThread.withLock { count -> Bool in
+            guard installing || count > 0 else { return false }
+            count += 1
+            return true
+        }
+        guard offThread else {
+            try await log.saveDurably(hardState: hardState, entries: entries)
             return
         }
-        try await log.saveDurably(hardState: hardState, entries: entries)
+        // The thread runs its jobs in the order they were handed over.
+        defer { savesOffThread.withLock { $0 -= 1 } }
+        try await BlockingThread.shared.run { () throws(StorageError) in
+            try self.save(hardState: hardState, entries: entries, snapshot: snapshot)
+            try self.log.sync()
+        }
     }
 
     /// Appends one entry after the last in `term` and returns its index once it is durable;

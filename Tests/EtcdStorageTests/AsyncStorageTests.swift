@@ -166,4 +166,36 @@ struct AsyncStorageTests {
         try await Self.writeFromSixteenTasks(try Self.open(FaultInjectingFileSystem()))
         try await Self.writeFromSixteenTasks(try Storage(log: MemoryLogStore(), snapshots: MemorySnapshotStore()))
     }
+
+    /// A raft node's actor hands each Ready's save to a task of its own, in order.
+    actor Node {
+        let storage: Storage<WALLogStore<ProtobufRecordCodec>, EtcdSnapshotStore>
+        init(_ storage: Storage<WALLogStore<ProtobufRecordCodec>, EtcdSnapshotStore>) { self.storage = storage }
+
+        func saveInOrder(snapshot: Snapshot, then entries: [Entry]) -> (Task<Void, any Error>, Task<Void, any Error>) {
+            let first = Task { try await self.storage.save(hardState: HardState(term: 1, vote: 1, commit: snapshot.metadata.index), entries: [], snapshot: snapshot) }
+            let second = Task { try await self.storage.save(hardState: HardState(term: 1, vote: 1, commit: entries.last!.index), entries: entries) }
+            return (first, second)
+        }
+    }
+
+    @Test("a save after a save with a snapshot reaches the log after it")
+    func savesAfterASnapshotKeepTheirOrder() async throws {
+        let fileSystem = FaultInjectingFileSystem()
+        let storage = try Self.open(fileSystem)
+        try await storage.save(hardState: HardState(term: 1, vote: 1, commit: 3), entries: (1...3).map { Entry(term: 1, index: $0) })
+        let snapshot = Snapshot(data: Array(repeating: 7, count: 1 << 20), metadata: SnapshotMetadata(confState: ConfState(voters: [1]), index: 100, term: 1))
+        let (first, second) = await Node(storage).saveInOrder(snapshot: snapshot, then: (101...105).map { Entry(term: 1, index: $0, data: [UInt8($0)]) })
+        try await first.value
+        try await second.value
+        #expect(try storage.snapshot().metadata.index == 100)
+        #expect(try storage.lastIndex() == 105)
+        #expect(try storage.entries(in: 101..<106).map(\.index) == Array(101...105))
+
+        try storage.close()
+        fileSystem.crash(.dropUnsynced)
+        let reopened = try Self.open(fileSystem)
+        #expect(try reopened.lastIndex() == 105, "acknowledged entries lost")
+        try reopened.close()
+    }
 }

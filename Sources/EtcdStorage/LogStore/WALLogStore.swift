@@ -217,14 +217,17 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
     /// ``Options/retainedSegments``.
     private func releaseSegmentsIfSafe(_ writer: inout WALWriter<Codec>) throws(StorageError) {
         let durableCommit = writer.syncedState.commit
-        let (markers, boundary) = state.withLock { view in (view.markers, view.index.boundaryIndex) }
+        let (markers, limit) = state.withLock { view in (view.markers, view.releaseLimit) }
         guard let safe = markers.map(\.marker).filter({ $0.index <= durableCommit }).max(by: { $0.index < $1.index }) else { return }
-        let releaseBelow = min(safe.index, boundary)
+        let releaseBelow = min(safe.index, limit)
         guard releaseBelow > 0 else { return }
         try writer.guarded { (writer) throws(StorageError) in try writer.releaseSegments(below: releaseBelow) }
         guard let retained = options.retainedSegments else { return }
         // A failed removal or directory fsync leaves the directory unknown: no more writes.
-        let removed = try writer.guarded { (writer) throws(StorageError) in try writer.purgeReleasedSegments(keeping: retained) }
+        let removed = try writer.guarded { (writer) throws(StorageError) in
+            // Not the segments an open left unheld before its start: they may be needed to fall back.
+            try writer.purgeReleasedSegments(keeping: retained, below: releaseBelow)
+        }
         guard !removed.isEmpty else { return }
         let purged = Set(removed.compactMap { path in
             SegmentName(fileName: String(path.split(separator: "/").last ?? ""))?.sequence
@@ -286,6 +289,12 @@ struct LogView: Sendable {
     var durability: DurabilityTracker
     /// The WAL's tail segment when last written: a write that changes it cut the tail.
     var tailSegment: SegmentName?
+    /// The index below which segments may be released and purged: raised by compactions and
+    /// installed snapshots, not by an open. An open's boundary is the newest marker, but the
+    /// compactions before it stopped at the oldest snapshot kept, and recovery may have to fall
+    /// back to that snapshot and every entry after it; so an open starts from the oldest marker
+    /// in the WAL.
+    var releaseLimit: UInt64
     var closed = false
 
     init(
@@ -297,6 +306,7 @@ struct LogView: Sendable {
         self.hardState = hardState
         self.marker = marker
         self.markers = markers
+        self.releaseLimit = min(markers.map(\.marker.index).min() ?? index.boundaryIndex, index.boundaryIndex)
         self.durability = DurabilityTracker(durableIndex: index.lastIndex)
         self.tailSegment = tailSegment
     }
@@ -342,6 +352,7 @@ struct LogView: Sendable {
     mutating func compact(through boundary: UInt64) throws(StorageError) {
         try index.compact(through: boundary)
         tail.drop(through: boundary)
+        releaseLimit = max(releaseLimit, min(boundary, index.boundaryIndex))
     }
 
     /// Drops every entry: the log starts after `marker` (an installed snapshot), durable.
@@ -349,6 +360,7 @@ struct LogView: Sendable {
         index.reset(boundaryIndex: marker.index, term: marker.term)
         tail = EntrySlots(after: marker.index)
         durability = DurabilityTracker(durableIndex: marker.index)
+        releaseLimit = max(releaseLimit, marker.index)
     }
 }
 

@@ -106,16 +106,17 @@ extension WALWriter {
     }
 
     /// Deletes the oldest segments this WAL no longer holds, keeping the newest `keeping`
-    /// segment files, as etcd's purge loop does: it stops at the first segment still held.
+    /// segment files, as etcd's purge loop does: it stops at the first segment still held, and
+    /// at the newest segment starting below `index` (the one ``releaseSegments(below:)`` keeps).
     ///
     /// - Returns: the paths removed.
-    func purgeReleasedSegments(keeping: Int) throws(StorageError) -> [String] {
+    func purgeReleasedSegments(keeping: Int, below index: UInt64 = .max) throws(StorageError) -> [String] {
         let names = try WALDirectory.segments(in: directory, fileSystem: fileSystem, logger: options.logger)
         guard names.count > keeping else { return [] }
         let held = Set(segments.map(\.name))
         var removed: [String] = []
-        for name in names.dropLast(max(keeping, 0)) {
-            if held.contains(name) { break }
+        for (position, name) in names.dropLast(max(keeping, 0)).enumerated() {
+            if held.contains(name) || (position + 1 < names.count && names[position + 1].index >= index) { break }
             let path = fileSystem.join(directory, name.fileName)
             let file = try fileSystem.open(path, .readWrite, permissions: 0)
             do {
