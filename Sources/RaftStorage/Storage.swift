@@ -360,14 +360,7 @@ extension Storage {
     /// written at once could otherwise reach the log before the snapshot, which would then
     /// drop its entries.
     public nonisolated(nonsending) func save(hardState: HardState, entries: [Entry], snapshot: Snapshot? = nil) async throws(StorageError) {
-        let installing = snapshot.map { !$0.isEmpty } ?? false
-        // Decided before the first suspension, so in call order.
-        let offThread = savesOffThread.withLock { count -> Bool in
-            guard installing || count > 0 else { return false }
-            count += 1
-            return true
-        }
-        guard offThread else {
+        guard takesTurnOffThread(installing: snapshot.map { !$0.isEmpty } ?? false) else {
             try await log.saveDurably(hardState: hardState, entries: entries)
             return
         }
@@ -379,13 +372,35 @@ extension Storage {
         }
     }
 
+    /// Whether a save goes to ``BlockingThread/shared``: one `installing` a snapshot, and any
+    /// other while such a save is unfinished; counted there when it does. Decided before the
+    /// caller's first suspension, so in call order.
+    private func takesTurnOffThread(installing: Bool) -> Bool {
+        savesOffThread.withLock { count -> Bool in
+            guard installing || count > 0 else { return false }
+            count += 1
+            return true
+        }
+    }
+
     /// Appends one entry after the last in `term` and returns its index once it is durable;
     /// concurrent callers get consecutive indexes and share fdatasyncs
     /// (``LogStore/appendDurably(term:type:data:)``). For a single node's proposals; a raft
     /// node with followers saves the entries raft hands it with
     /// `save(hardState:entries:snapshot:)`.
     public nonisolated(nonsending) func append(term: UInt64, type: EntryType = .normal, data: [UInt8]?) async throws(StorageError) -> UInt64 {
-        try await log.appendDurably(term: term, type: type, data: data)
+        guard takesTurnOffThread(installing: false) else {
+            return try await log.appendDurably(term: term, type: type, data: data)
+        }
+        // Behind an unfinished save with a snapshot, as `save` does.
+        defer { savesOffThread.withLock { $0 -= 1 } }
+        return try await BlockingThread.shared.run { () throws(StorageError) -> UInt64 in
+            let last = try self.log.lastIndex()
+            guard last < .max else { throw StorageError(.invalidArgument, "the log's last index \(last) leaves no index to append at") }
+            try self.log.save(hardState: .empty, entries: [Entry(term: term, index: last + 1, type: type, data: data)])
+            try self.log.sync()
+            return last + 1
+        }
     }
 
     /// Takes a local snapshot like the synchronous `createSnapshot(at:confState:data:)`, on a thread of its

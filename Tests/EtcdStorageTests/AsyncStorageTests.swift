@@ -177,6 +177,12 @@ struct AsyncStorageTests {
             let second = Task { try await self.storage.save(hardState: HardState(term: 1, vote: 1, commit: entries.last!.index), entries: entries) }
             return (first, second)
         }
+
+        func appendAfter(snapshot: Snapshot) -> (Task<Void, any Error>, Task<UInt64, any Error>) {
+            let first = Task { try await self.storage.save(hardState: HardState(term: 1, vote: 1, commit: snapshot.metadata.index), entries: [], snapshot: snapshot) }
+            let second = Task { try await self.storage.append(term: 1, data: [1]) }
+            return (first, second)
+        }
     }
 
     @Test("a save after a save with a snapshot reaches the log after it")
@@ -197,5 +203,18 @@ struct AsyncStorageTests {
         let reopened = try Self.open(fileSystem)
         #expect(try reopened.lastIndex() == 105, "acknowledged entries lost")
         try reopened.close()
+    }
+
+    @Test("an append after a save with a snapshot reaches the log after it")
+    func appendAfterASnapshotKeepsItsOrder() async throws {
+        let fileSystem = FaultInjectingFileSystem()
+        let storage = try Self.open(fileSystem)
+        try await storage.save(hardState: HardState(term: 1, vote: 1, commit: 3), entries: (1...3).map { Entry(term: 1, index: $0) })
+        let snapshot = Snapshot(data: Array(repeating: 7, count: 1 << 20), metadata: SnapshotMetadata(confState: ConfState(voters: [1]), index: 100, term: 1))
+        let (first, second) = await Node(storage).appendAfter(snapshot: snapshot)
+        try await first.value
+        #expect(try await second.value == 101)
+        #expect(try storage.lastIndex() == 101)
+        try storage.close()
     }
 }
