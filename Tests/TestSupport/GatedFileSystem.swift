@@ -4,18 +4,19 @@ import RaftStorage
 public import RaftStorageTesting
 import Synchronization
 
-/// Polls `condition` until it holds (two minutes at most: under a full parallel test run the
-/// cooperative pool can be busy with other suites for many seconds).
+/// Polls `condition` until it holds (ten minutes at most: in a full parallel test run, suites
+/// whose synchronous bodies run for minutes can hold every thread of the cooperative pool, and
+/// this test's tasks, this poll included, wait for them).
 public func waitUntil(_ condition: () throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(120)
+    let deadline = ContinuousClock.now + .seconds(600)
     while try !condition() {
-        guard ContinuousClock.now < deadline else { throw StorageError(.unavailable, "condition not reached in 120 s") }
+        guard ContinuousClock.now < deadline else { throw StorageError(.unavailable, "condition not reached in 600 s") }
         try await Task.sleep(for: .milliseconds(1))
     }
 }
 
 /// The fault-injecting file system with a gate on fdatasync: while closed, fdatasyncs block
-/// (at most two minutes) until it opens; counts fdatasyncs and can fail the next ones.
+/// (at most ten minutes, as ``waitUntil(_:)`` waits) until it opens; counts fdatasyncs and can fail the next ones.
 public final class GatedFileSystem: Sendable {
     public let base = FaultInjectingFileSystem()
     private let gate = NSCondition()
@@ -56,7 +57,7 @@ public final class GatedFileSystem: Sendable {
     private func waitAtGate() {
         state.withLock { $0.syncs += 1 }
         gate.lock()
-        let deadline = Date().addingTimeInterval(120)
+        let deadline = Date().addingTimeInterval(600)
         state.withLock { $0.blocked += 1 }
         while state.withLock({ $0.closed }) && Date() < deadline { _ = gate.wait(until: deadline) }
         state.withLock { $0.blocked -= 1 }
