@@ -239,23 +239,18 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
         try log.save(hardState: hardState, entries: entries)
         if let installing {
             try log.sync()
-            try retainSnapshots(after: previous, saved: installing.metadata.marker)
+            // Leftovers are kept for now, not counted.
+            let leftovers = Self.leftovers(in: try snapshots.list(), after: previous, saved: installing.metadata.marker)
+            try snapshots.retainNewest(options.retainedSnapshots + leftovers.count)
         }
     }
 
-    /// Snapshot files newer than `previous` (the snapshot before this save), other than
-    /// `saved`: what a save left when a crash came before its marker reached the log. No
+    /// The snapshots in `stored` newer than `previous` (the snapshot before this save), other
+    /// than `saved`: what a save left when a crash came before its marker reached the log. No
     /// recovery can use them, so they must not count among the snapshots kept, or the real
     /// ones (the one just saved included) would be removed in their place.
-    private func leftoverSnapshots(after previous: SnapshotMetadata, saved: SnapshotMarker) throws(StorageError) -> [SnapshotMarker] {
-        try snapshots.list().filter { $0.index > previous.index && $0 != saved }
-    }
-
-    /// Removes snapshots beyond ``Options/retainedSnapshots``, not counting leftovers
-    /// (``leftoverSnapshots(after:saved:)``), which are kept for now.
-    private func retainSnapshots(after previous: SnapshotMetadata, saved: SnapshotMarker) throws(StorageError) {
-        let leftovers = try leftoverSnapshots(after: previous, saved: saved)
-        try snapshots.retainNewest(options.retainedSnapshots + leftovers.count)
+    private static func leftovers(in stored: [SnapshotMarker], after previous: SnapshotMetadata, saved: SnapshotMarker) -> [SnapshotMarker] {
+        stored.filter { $0.index > previous.index && $0 != saved }
     }
 
     /// The log's last index once `entries` are saved after `installing` (when given) is
@@ -306,16 +301,17 @@ public final class Storage<Log: LogStore, Snapshots: SnapshotStore>: Sendable {
         try log.sync()
         // Never past the oldest snapshot kept: should the newer ones become unreadable,
         // recovery falls back to it and needs every entry after it.
-        let leftovers = Set(try leftoverSnapshots(after: previous, saved: metadata.marker))
-        let kept = try snapshots.list().filter { !leftovers.contains($0) }
-        let oldestKept = kept.map(\.index).sorted().suffix(options.retainedSnapshots).first ?? index
+        let stored = try snapshots.list()
+        let leftovers = Self.leftovers(in: stored, after: previous, saved: metadata.marker)
+        let oldestKept = stored.filter { !leftovers.contains($0) }.map(\.index).sorted().suffix(options.retainedSnapshots).first ?? index
         if index > options.retainedEntries {
             let compactIndex = min(index - options.retainedEntries, oldestKept)
             if compactIndex >= (try log.firstIndex()) {
                 try log.compact(through: compactIndex)
             }
         }
-        try retainSnapshots(after: previous, saved: metadata.marker)
+        // Leftovers are kept for now, not counted.
+        try snapshots.retainNewest(options.retainedSnapshots + leftovers.count)
         return snapshot
     }
 

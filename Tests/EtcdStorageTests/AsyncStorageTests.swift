@@ -172,25 +172,32 @@ struct AsyncStorageTests {
         let storage: Storage<WALLogStore<ProtobufRecordCodec>, EtcdSnapshotStore>
         init(_ storage: Storage<WALLogStore<ProtobufRecordCodec>, EtcdSnapshotStore>) { self.storage = storage }
 
+        /// The save of a Ready that installs `snapshot`, in a task of its own.
+        private func installing(_ snapshot: Snapshot) -> Task<Void, any Error> {
+            Task { try await self.storage.save(hardState: HardState(term: 1, vote: 1, commit: snapshot.metadata.index), entries: [], snapshot: snapshot) }
+        }
+
         func saveInOrder(snapshot: Snapshot, then entries: [Entry]) -> (Task<Void, any Error>, Task<Void, any Error>) {
-            let first = Task { try await self.storage.save(hardState: HardState(term: 1, vote: 1, commit: snapshot.metadata.index), entries: [], snapshot: snapshot) }
-            let second = Task { try await self.storage.save(hardState: HardState(term: 1, vote: 1, commit: entries.last!.index), entries: entries) }
-            return (first, second)
+            (installing(snapshot), Task { try await self.storage.save(hardState: HardState(term: 1, vote: 1, commit: entries.last!.index), entries: entries) })
         }
 
         func appendAfter(snapshot: Snapshot) -> (Task<Void, any Error>, Task<UInt64, any Error>) {
-            let first = Task { try await self.storage.save(hardState: HardState(term: 1, vote: 1, commit: snapshot.metadata.index), entries: [], snapshot: snapshot) }
-            let second = Task { try await self.storage.append(term: 1, data: [1]) }
-            return (first, second)
+            (installing(snapshot), Task { try await self.storage.append(term: 1, data: [1]) })
         }
+    }
+
+    /// A storage holding entries 1 to 3, and a leader's snapshot at 100 large enough that its
+    /// save is still running when the next task starts.
+    static func aboutToInstall(_ fileSystem: FaultInjectingFileSystem) async throws -> (Storage<WALLogStore<ProtobufRecordCodec>, EtcdSnapshotStore>, Snapshot) {
+        let storage = try open(fileSystem)
+        try await storage.save(hardState: HardState(term: 1, vote: 1, commit: 3), entries: (1...3).map { Entry(term: 1, index: $0) })
+        return (storage, Snapshot(data: Array(repeating: 7, count: 1 << 20), metadata: SnapshotMetadata(confState: ConfState(voters: [1]), index: 100, term: 1)))
     }
 
     @Test("a save after a save with a snapshot reaches the log after it")
     func savesAfterASnapshotKeepTheirOrder() async throws {
         let fileSystem = FaultInjectingFileSystem()
-        let storage = try Self.open(fileSystem)
-        try await storage.save(hardState: HardState(term: 1, vote: 1, commit: 3), entries: (1...3).map { Entry(term: 1, index: $0) })
-        let snapshot = Snapshot(data: Array(repeating: 7, count: 1 << 20), metadata: SnapshotMetadata(confState: ConfState(voters: [1]), index: 100, term: 1))
+        let (storage, snapshot) = try await Self.aboutToInstall(fileSystem)
         let (first, second) = await Node(storage).saveInOrder(snapshot: snapshot, then: (101...105).map { Entry(term: 1, index: $0, data: [UInt8($0)]) })
         try await first.value
         try await second.value
@@ -207,10 +214,7 @@ struct AsyncStorageTests {
 
     @Test("an append after a save with a snapshot reaches the log after it")
     func appendAfterASnapshotKeepsItsOrder() async throws {
-        let fileSystem = FaultInjectingFileSystem()
-        let storage = try Self.open(fileSystem)
-        try await storage.save(hardState: HardState(term: 1, vote: 1, commit: 3), entries: (1...3).map { Entry(term: 1, index: $0) })
-        let snapshot = Snapshot(data: Array(repeating: 7, count: 1 << 20), metadata: SnapshotMetadata(confState: ConfState(voters: [1]), index: 100, term: 1))
+        let (storage, snapshot) = try await Self.aboutToInstall(FaultInjectingFileSystem())
         let (first, second) = await Node(storage).appendAfter(snapshot: snapshot)
         try await first.value
         #expect(try await second.value == 101)

@@ -103,7 +103,7 @@ extension WAL {
         let file = try fileSystem.open(report.path, .readWrite, permissions: 0o600)
         defer { try? file.close() }
         try file.lock(wait: false)
-        let backup = try backupPath(for: report.path, fileSystem: fileSystem)
+        let backup = fileSystem.setAsidePath(for: report.path)
         // Cut to nothing, the segment would stay in the sequence (after a gap, say).
         let wholeSegment = report.setsSegmentAsideWhole
         if !wholeSegment {
@@ -111,7 +111,7 @@ extension WAL {
         }
         var setAside: [String] = []
         for later in report.laterSegments {
-            let destination = try backupPath(for: later, fileSystem: fileSystem)
+            let destination = fileSystem.setAsidePath(for: later)
             try fileSystem.rename(later, to: destination)
             setAside.append(destination)
         }

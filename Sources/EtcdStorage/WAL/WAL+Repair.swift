@@ -17,21 +17,6 @@ public enum WALRepairOutcome: Hashable, Sendable {
 }
 
 extension WAL {
-    /// Where a repair keeps a copy of, or sets aside, the segment at `path`: `<segment>.broken`,
-    /// or `<segment>.broken.<n>` when an earlier repair's copy has that name (never replaced:
-    /// it may be the only copy of records after damage).
-    static func backupPath(for path: String, fileSystem: any FileSystem) throws(StorageError) -> String {
-        var candidate = path + ".broken"
-        var attempt = 0
-        while try fileSystem.info(candidate) != nil {
-            attempt += 1
-            candidate = path + ".broken.\(attempt)"
-        }
-        return candidate
-    }
-}
-
-extension WAL {
     /// Cuts a torn or truncated record off the end of the last segment (etcd's `Repair`), or,
     /// when asked, the log from its first damaged record on.
     ///
@@ -76,7 +61,7 @@ extension WAL {
             damage = error
         }
         guard damage.code == .unexpectedEnd, let offset = damage.offset else { throw damage }
-        let backup = try backupPath(for: path, fileSystem: fileSystem)
+        let backup = fileSystem.setAsidePath(for: path)
         try fileSystem.writeFileAtomically(backup, try fileSystem.readFile(path), permissions: 0o600)
         try file.truncate(to: offset)
         try file.sync()

@@ -136,6 +136,19 @@ extension FileSystem {
         ((try? info(path)) ?? nil) != nil
     }
 
+    /// Where the file at `path` goes when it is set aside: `<path>.broken`, or
+    /// `<path>.broken.<n>` with the first `n` that names nothing, so a file set aside earlier,
+    /// perhaps the only copy of what it holds, is never replaced.
+    package func setAsidePath(for path: String) -> String {
+        var candidate = path + ".broken"
+        var attempt = 0
+        while fileExists(candidate) {
+            attempt += 1
+            candidate = path + ".broken.\(attempt)"
+        }
+        return candidate
+    }
+
     /// Reads a whole file, refusing files larger than `maxSize` rather than allocating them.
     public func readFile(_ path: String, maxSize: Int64 = 1 << 34) throws(StorageError) -> [UInt8] {
         let file = try open(path, .read, permissions: 0)

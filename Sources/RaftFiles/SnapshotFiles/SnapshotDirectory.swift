@@ -177,12 +177,7 @@ package final class SnapshotDirectory: Sendable {
     /// as etcd does; a failed rename is only reported.
     package func setAside(_ marker: SnapshotMarker, because reason: StorageError) {
         let source = filePath(of: marker)
-        var destination = source + ".broken"
-        var attempt = 0
-        while fileSystem.fileExists(destination) {
-            attempt += 1
-            destination = source + ".broken.\(attempt)"
-        }
+        let destination = fileSystem.setAsidePath(for: source)
         do {
             try fileSystem.rename(source, to: destination)
             try fileSystem.syncDirectory(path)
