@@ -213,7 +213,7 @@ public final class WALLogStore<Codec: RecordCodec>: LogStore {
     }
 
     /// Releases the segments behind the newest marker a synced HardState commits (and not
-    /// beyond the compacted boundary), then purges released segments beyond
+    /// beyond the view's ``LogView/releaseLimit``), then purges released segments beyond
     /// ``Options/retainedSegments``.
     private func releaseSegmentsIfSafe(_ writer: inout WALWriter<Codec>) throws(StorageError) {
         let durableCommit = writer.syncedState.commit
